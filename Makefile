@@ -1,0 +1,41 @@
+# lindring: `make run` (default study) and `make test` each do all the set-up they need.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+APT_PACKAGES := python3-petsc4py-64-complex python3-slepc4py-64-complex python3-mpi4py \
+                python3-venv openmpi-bin libopenblas0-serial
+# OpenMPI refuses to run as root without these (our CI and sandboxes run as root)
+export OMPI_ALLOW_RUN_AS_ROOT := 1
+export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM := 1
+export OMPI_MCA_rmaps_base_oversubscribe := 1
+# one BLAS/OpenMP thread per MPI rank
+export OMP_NUM_THREADS := 1
+export OPENBLAS_NUM_THREADS := 1
+
+.PHONY: setup run test test-slurm bench clean
+setup: $(VENV)/.installed
+
+$(VENV)/.apt:
+	@if ! dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \
+	  echo "installing Debian packages: $(APT_PACKAGES)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	fi
+	@mkdir -p $(VENV) && touch $@
+
+$(VENV)/.installed: $(VENV)/.apt pyproject.toml
+	@test -x $(PY) || /usr/bin/python3 -m venv --system-site-packages $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check "numpy<2" -e ".[workflow,test]"
+	@$(PY) -c "from lindring.petsc import init; init()" 
+	@touch $@
+
+run: setup
+	$(VENV)/bin/lindring solve --method ed --bc ring --L 6 --preset minimal --alpha 2 --delta 1.5 -o results/example_ring_L6.nc
+
+test: setup
+	$(PY) -m pytest -q
+
+test-slurm: setup
+	$(PY) -m pytest -q -m slurm
+
+clean:
+	rm -rf results .snakemake

@@ -1,0 +1,231 @@
+"""The model of ``MODEL.md``: parameters, presets, validation and local operators.
+
+Master equation (paper Eq. 11 with the perturbations of Sec. IV C)::
+
+    d rho/dt = -i[H, rho] + kappa sum_j D[sm_j] rho + sum_b D[f_b] rho
+    H   = sum_b ( J sp_b sm_{b+1} + lam sp_b sp_{b+1} + h.c. ) + mu sum_j n_j
+          + eps_x sum_j sigma^x_j + eps_zz sum_b sigma^z_b sigma^z_{b+1}
+    f_b = alpha sm_b + beta sp_b + gamma sm_{b+r} + delta sp_{b+r}     (Eq. 12, r = `range`)
+    J   = J0 exp(i phi / L)                                           (Sec. III, App. B)
+
+Sites are 0..L-1; the local basis is ``|0>`` (down, empty) = index 0 and ``|1>`` (up) = index 1.
+This module is the one place where these conventions live: every other module (Liouvillian,
+observables, mean field, ground state) takes its operators from here.
+"""
+from __future__ import annotations
+
+import cmath
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# ----------------------------------------------------------------------------- local operators
+#: sigma^+ = |1><0| (raises: one more excitation)
+SP = np.array([[0, 0], [1, 0]], dtype=complex)
+#: sigma^- = |0><1|
+SM = SP.conj().T.copy()
+#: n = sigma^+ sigma^- = (1 + sigma^z)/2
+N = SP @ SM
+SX = SP + SM
+SZ = 2 * N - np.eye(2)
+ID2 = np.eye(2, dtype=complex)
+
+BOUNDARIES = ("ring", "open")
+PRESETS = ("minimal",)
+#: complex-valued parameters (J0 with phi, lam, and the jump amplitudes)
+COMPLEX_PARAMS = ("J0", "lam", "alpha", "beta", "gamma", "delta")
+#: real-valued parameters
+REAL_PARAMS = ("phi", "mu", "kappa", "eps_x", "eps_zz")
+#: every physical parameter, in the order used in files and on the command line
+PHYSICAL_PARAMS = ("J0", "phi", "lam", "mu", "kappa", "eps_x", "eps_zz",
+                   "alpha", "beta", "gamma", "delta")
+
+
+class ModelError(ValueError):
+    """An impossible or inconsistent set of model parameters."""
+
+
+@dataclass(frozen=True)
+class Params:
+    """All parameters of one point of the model (``MODEL.md``).
+
+    Use :func:`make_params` to build one from user input: it applies presets and validates.
+    """
+    L: int
+    bc: str = "ring"
+    J0: complex = 0.0
+    phi: float = 0.0
+    lam: complex = 0.0
+    mu: float = 0.0
+    kappa: float = 0.0
+    eps_x: float = 0.0
+    eps_zz: float = 0.0
+    alpha: complex = 0.0
+    beta: complex = 0.0
+    gamma: complex = 0.0
+    delta: complex = 0.0
+    range: int = 1
+    preset: str | None = None
+
+    # -- derived quantities -------------------------------------------------------------
+    @property
+    def J(self) -> complex:
+        """Hopping with the gauge flux, ``J = J0 exp(i phi / L)`` (Sec. III)."""
+        return complex(self.J0) * cmath.exp(1j * self.phi / self.L)
+
+    @property
+    def eta(self) -> complex:
+        """``eta = alpha conj(gamma) - delta conj(beta)`` (Eq. 7)."""
+        return self.alpha * np.conj(self.gamma) - self.delta * np.conj(self.beta)
+
+    @property
+    def xi(self) -> complex:
+        """``xi = alpha conj(delta) - conj(gamma) beta`` (Eq. 8)."""
+        return self.alpha * np.conj(self.delta) - np.conj(self.gamma) * self.beta
+
+    @property
+    def n_bonds(self) -> int:
+        """Nearest-neighbour bonds (b, b+1): L on a ring, L-1 on an open chain."""
+        return self.L if self.bc == "ring" else self.L - 1
+
+    def hamiltonian_bonds(self) -> list[tuple[int, int]]:
+        """Site pairs (b, b+1) of the nearest-neighbour Hamiltonian bonds."""
+        return [(b, (b + 1) % self.L) for b in range(self.n_bonds)]
+
+    def dissipative_bonds(self) -> list[tuple[int, int]]:
+        """Site pairs (b, b+range) that carry a jump operator f_b (Eq. 12, Sec. IV C)."""
+        r = self.range
+        nb = self.L if self.bc == "ring" else self.L - r
+        return [(b, (b + r) % self.L) for b in range(nb)]
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+# ----------------------------------------------------------------------------- construction
+def _as_complex(name: str, value) -> complex:
+    if isinstance(value, str):
+        try:
+            value = complex(value.replace(" ", ""))
+        except ValueError:
+            raise ModelError(f"parameter {name!r}: cannot read {value!r} as a number "
+                             "(complex values are written like 1+0.5j)") from None
+    try:
+        z = complex(value)
+    except (TypeError, ValueError):
+        raise ModelError(f"parameter {name!r}: {value!r} is not a number") from None
+    if not (math.isfinite(z.real) and math.isfinite(z.imag)):
+        raise ModelError(f"parameter {name!r}: {value!r} is not finite")
+    return z
+
+
+def _as_real(name: str, value) -> float:
+    z = _as_complex(name, value)
+    if z.imag != 0:
+        raise ModelError(f"parameter {name!r} must be real, got {value!r}")
+    return z.real
+
+
+def make_params(L, bc="ring", preset=None, range=1, **values) -> Params:
+    """Build and validate a :class:`Params`.
+
+    ``preset='minimal'`` is the minimal model of Sec. IV: ``J0 = lam = kappa = 0``, ``mu = 1``,
+    ``gamma = conj(alpha)`` and ``beta = conj(delta)``. With it, only ``alpha`` and ``delta`` are
+    needed; ``J0``, ``lam``, ``kappa``, ``mu`` and the perturbations ``eps_x``, ``eps_zz`` may be
+    given to perturb it (Sec. IV C), but ``beta`` and ``gamma`` are derived and may not be given.
+    Unknown names, impossible values and unsupported combinations raise :class:`ModelError`.
+    """
+    unknown = sorted(set(values) - set(PHYSICAL_PARAMS))
+    if unknown:
+        raise ModelError(f"unknown parameter(s) {', '.join(map(repr, unknown))}; "
+                         f"known: {', '.join(PHYSICAL_PARAMS)}")
+    values = {k: v for k, v in values.items() if v is not None}
+    try:
+        L = int(L)
+    except (TypeError, ValueError):
+        raise ModelError(f"L must be an integer, got {L!r}") from None
+    if bc not in BOUNDARIES:
+        raise ModelError(f"bc must be one of {BOUNDARIES}, got {bc!r}")
+    if L < 2:
+        raise ModelError(f"L must be >= 2, got L = {L}")
+    if bc == "ring" and L < 3:
+        raise ModelError(f"a ring needs L >= 3 (a ring of 2 would count its one bond twice), got L = {L}")
+    try:
+        range = int(range)
+    except (TypeError, ValueError):
+        raise ModelError(f"range must be 1 or 2, got {range!r}") from None
+    if range not in (1, 2):
+        raise ModelError(f"range must be 1 or 2, got {range}")
+    if range == 2 and L < 3:
+        raise ModelError(f"range = 2 needs L >= 3, got L = {L}")
+
+    if preset is not None and preset not in PRESETS:
+        raise ModelError(f"unknown preset {preset!r}; known: {', '.join(PRESETS)}")
+    if preset == "minimal":
+        given = sorted(set(values) & {"beta", "gamma"})
+        if given:
+            raise ModelError(f"preset 'minimal' derives beta = conj(delta) and gamma = conj(alpha); "
+                             f"do not give {', '.join(given)}")
+        for name in ("alpha", "delta"):
+            if name not in values:
+                raise ModelError(f"preset 'minimal' needs {name!r}")
+        base = dict(J0=0.0, lam=0.0, kappa=0.0, mu=1.0)
+        base.update(values)
+        values = base
+
+    clean = {}
+    for name, v in values.items():
+        clean[name] = _as_complex(name, v) if name in COMPLEX_PARAMS else _as_real(name, v)
+    if preset == "minimal":
+        clean["gamma"] = clean["alpha"].conjugate()
+        clean["beta"] = clean["delta"].conjugate()
+    if clean.get("kappa", 0.0) < 0:
+        raise ModelError(f"kappa must be >= 0, got {clean['kappa']}")
+    return Params(L=L, bc=bc, range=range, preset=preset, **clean)
+
+
+def polar(r: float, theta: float) -> tuple[float, float]:
+    """``(alpha, delta) = r (cos theta, sin theta)``, the polar form of Fig. 4 and 6."""
+    return r * math.cos(theta), r * math.sin(theta)
+
+
+# ----------------------------------------------------------------------------- operators
+def bond_hamiltonian(p: Params) -> np.ndarray:
+    """4x4 Hamiltonian of one nearest-neighbour bond (b, b+1), basis |s_b s_{b+1}>.
+
+    ``J sp_b sm_{b+1} + lam sp_b sp_{b+1} + h.c. + eps_zz sz_b sz_{b+1}``.
+    """
+    h = p.J * np.kron(SP, SM) + p.lam * np.kron(SP, SP)
+    h = h + h.conj().T
+    return h + p.eps_zz * np.kron(SZ, SZ)
+
+
+def site_hamiltonian(p: Params) -> np.ndarray:
+    """2x2 one-site Hamiltonian ``mu n + eps_x sigma^x``."""
+    return p.mu * N + p.eps_x * SX
+
+
+def bond_jump(p: Params) -> np.ndarray:
+    """4x4 jump operator f_b of Eq. 12 on the pair (b, b+range), basis |s_b s_{b+range}>."""
+    return (p.alpha * np.kron(SM, ID2) + p.beta * np.kron(SP, ID2)
+            + p.gamma * np.kron(ID2, SM) + p.delta * np.kron(ID2, SP))
+
+
+def site_jumps(p: Params) -> list[np.ndarray]:
+    """One-site jump operators: ``sqrt(kappa) sm`` (local decay), if kappa > 0."""
+    return [math.sqrt(p.kappa) * SM] if p.kappa > 0 else []
+
+
+# Observables as operators on a pair of sites (j-1, j) = (b, b+1); see observables.py.
+def current_eta_operator(p: Params) -> np.ndarray:
+    """Dissipative current ``I_eta = -eta sp_j sm_{j-1} + h.c.`` (Eq. 14), basis |s_{j-1} s_j>."""
+    o = -p.eta * np.kron(SM, SP)
+    return o + o.conj().T
+
+
+def current_J_operator(p: Params) -> np.ndarray:
+    """Coherent current ``I_J = 2i (J sm_j sp_{j-1} - h.c.)`` (Eq. 14), basis |s_{j-1} s_j>."""
+    o = 2j * p.J * np.kron(SP, SM)
+    return o + o.conj().T

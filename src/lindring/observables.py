@@ -1,0 +1,134 @@
+"""Observables of a steady state, computed where the data lives.
+
+Each rank holds a contiguous slice of the vectorised density matrix (words and values, see
+:mod:`lindring.basis`). An expectation value ``<O> = Tr(O rho)`` of an operator acting on a few sites
+is a sum over the local words whose other sites are diagonal (``k_j = b_j``), weighted by the
+operator's transposed matrix elements; each rank sums its part and one ``allreduce`` finishes.
+Only the half|half negativity and the smallest eigenvalue of rho gather the state (small L only).
+
+Currents follow Eq. 14 with the conventions of MODEL.md (model.current_eta_operator and
+model.current_J_operator). Negativities use the partial transpose on the first part.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import model
+from .basis import letter
+
+#: L up to which the full state may be gathered on one rank (half|half negativity, min eigenvalue)
+GATHER_MAX_L = 8
+
+
+def _off_diagonal(words: np.ndarray, site: int, L: int) -> np.ndarray:
+    a = letter(words, site, L)
+    return (a == 1) | (a == 2)
+
+
+class LocalState:
+    """The part of a vectorised density matrix that one rank holds."""
+
+    def __init__(self, words: np.ndarray, values: np.ndarray, L: int, comm):
+        self.words = np.asarray(words, dtype=np.int64)
+        self.values = np.asarray(values, dtype=complex)
+        self.L = L
+        self.comm = comm  # an mpi4py communicator
+        n_off = np.zeros(len(self.words), dtype=np.int64)
+        for s in range(L):
+            n_off += _off_diagonal(self.words, s, L)
+        self._n_off = n_off
+
+    def allsum(self, value):
+        return self.comm.allreduce(value)
+
+    def reduced(self, sites: tuple[int, ...]) -> np.ndarray:
+        """Reduced density matrix of ``sites`` (basis |s_{sites[0]} s_{sites[1]} ...>)."""
+        L, k = self.L, len(sites)
+        n_here = np.zeros(len(self.words), dtype=np.int64)
+        ket = np.zeros(len(self.words), dtype=np.int64)
+        bra = np.zeros(len(self.words), dtype=np.int64)
+        for s in sites:
+            a = letter(self.words, s, L)
+            n_here += (a == 1) | (a == 2)
+            ket = 2 * ket + a // 2
+            bra = 2 * bra + a % 2
+        sel = self._n_off == n_here          # every other site diagonal: partial trace
+        d = 2 ** k
+        flat = np.bincount(ket[sel] * d + bra[sel], weights=self.values[sel].real, minlength=d * d) \
+            + 1j * np.bincount(ket[sel] * d + bra[sel], weights=self.values[sel].imag, minlength=d * d)
+        return self.allsum(flat).reshape(d, d)
+
+    def expectation(self, sites: tuple[int, ...], op: np.ndarray) -> complex:
+        """``Tr(O rho)`` for an operator on ``sites`` (matrix in the basis |s_sites...>)."""
+        return complex(np.trace(op @ self.reduced(sites)))
+
+    def trace(self) -> complex:
+        diag = self._n_off == 0
+        return complex(self.allsum(self.values[diag].sum()))
+
+    def norm2(self) -> float:
+        """``sum |x|^2`` = Tr(rho^+ rho), the purity for a Hermitian rho."""
+        return float(self.allsum(np.vdot(self.values, self.values).real))
+
+
+def negativity(rho2: np.ndarray, dA: int) -> float:
+    """``(||rho^{T_A}||_1 - 1)/2`` with the partial transpose on the first factor (dimension dA)."""
+    dB = rho2.shape[0] // dA
+    pt = rho2.reshape(dA, dB, dA, dB).transpose(2, 1, 0, 3).reshape(dA * dB, dA * dB)
+    ev = np.linalg.eigvalsh(0.5 * (pt + pt.conj().T))
+    return float((np.abs(ev).sum() - 1) / 2)
+
+
+def purity(rho: np.ndarray) -> float:
+    return float(np.real(np.trace(rho @ rho)))
+
+
+def entropy(rho: np.ndarray) -> float:
+    """von Neumann entropy in nats."""
+    ev = np.linalg.eigvalsh(0.5 * (rho + rho.conj().T))
+    ev = ev[ev > 1e-15]
+    return float(-(ev * np.log(ev)).sum())
+
+
+def current_eta_pairs(p: model.Params) -> list[tuple[int, int]]:
+    """Site pairs on which ``current_eta`` is measured: the dissipative pairs (b, b+range)."""
+    return p.dissipative_bonds()
+
+
+def steady_observables(state: LocalState, p: model.Params) -> dict:
+    """``current_eta``, ``current_J`` (per bond), ``sz`` (per site), purities, negativity_pair.
+
+    ``current_eta[b]``: Eq. 14, ``-eta sp_j sm_{j-1} + h.c.`` on the pair (j-1, j) = (b, b+range);
+    on an open chain with range 2 the last nearest-neighbour bond has no pair and holds NaN.
+    ``current_J[b]``: Eq. 14 on the nearest-neighbour bond (b, b+1).
+    """
+    I_eta = model.current_eta_operator(p)
+    I_J = model.current_J_operator(p)
+    nb = p.n_bonds
+    cur_eta = np.full(nb, np.nan)
+    for b, pair in enumerate(current_eta_pairs(p)):
+        cur_eta[b] = state.expectation(pair, I_eta).real
+    cur_J = np.array([state.expectation(pair, I_J).real for pair in p.hamiltonian_bonds()])
+    sz = np.array([state.expectation((j,), model.SZ).real for j in range(p.L)])
+    rho_pair = state.reduced((0, 1))
+    return dict(current_eta=cur_eta, current_J=cur_J, sz=sz, purity=state.norm2(),
+                purity_pair=purity(rho_pair), negativity_pair=negativity(rho_pair, 2))
+
+
+def gathered_density_matrix(state: LocalState) -> np.ndarray | None:
+    """The full 2^L x 2^L density matrix on rank 0 (None elsewhere); for L <= GATHER_MAX_L."""
+    L = state.L
+    parts = state.comm.gather((state.words, state.values), root=0)
+    if parts is None:
+        return None
+    words = np.concatenate([w for w, _ in parts])
+    vals = np.concatenate([v for _, v in parts])
+    ket = np.zeros(len(words), dtype=np.int64)
+    bra = np.zeros(len(words), dtype=np.int64)
+    for s in range(L):
+        a = letter(words, s, L)
+        ket = 2 * ket + a // 2
+        bra = 2 * bra + a % 2
+    rho = np.zeros((2 ** L, 2 ** L), dtype=complex)
+    rho[ket, bra] = vals
+    return rho

@@ -1,0 +1,115 @@
+"""The one output schema: a self-describing NetCDF file per job, written atomically.
+
+Dimensions: ``bond`` (the bonds of the lattice, or for ``cmf`` the two bonds of the unit cell,
+intra-cluster first) and ``site``. Every parameter is an attribute (complex ones as ``<name>_re``
+and ``<name>_im``), with the method, solver, tolerances, MPI ranks, wall time, peak memory, lindring
+version and git commit. Variables carry CF-style ``long_name`` and ``units``.
+"""
+from __future__ import annotations
+
+import datetime
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from . import __version__, model
+
+#: long names and units of every variable any method writes (``_symmetric``/``_mixed`` variants
+#: of a variable inherit its description)
+VARIABLES = {
+    "current_eta": ("dissipative current <I_eta> on bond (b, b+range), Eq. 14", "1"),
+    "current_J": ("coherent current <I_J> on bond (b, b+1), Eq. 14", "1"),
+    "sz": ("magnetisation <sigma^z_j>", "1"),
+    "purity": ("purity Tr rho^2 of the whole state", "1"),
+    "purity_pair": ("purity of the reduced state of sites (0, 1)", "1"),
+    "negativity_pair": ("negativity of the reduced state of sites (0, 1), transpose on site 0", "1"),
+    "negativity_half": ("negativity of the half|half bipartition, transpose on the first half", "1"),
+    "entropy_pair": ("von Neumann entropy S(rho_pair) of sites (0, 1)", "nat"),
+    "energy": ("ground-state energy", "1"),
+    "degeneracy": ("ground-state degeneracy", "1"),
+    "residual": ("||L(rho)|| / ||rho|| of the steady state", "1"),
+    "trace_error": ("|Tr rho - 1|", "1"),
+    "hermiticity_error": ("||rho - rho^+|| / ||rho||", "1"),
+    "min_eigenvalue": ("smallest eigenvalue of rho (small L only)", "1"),
+    "kernel_dim": ("dimension of the Liouvillian kernel (-1: not checked)", "1"),
+    "gap": ("Liouvillian gap: smallest -Re(lambda) of the nonzero eigenvalues found", "1"),
+}
+
+
+def git_commit() -> str:
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=5)
+        if out.returncode == 0:
+            dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+                                   capture_output=True, text=True, timeout=5).stdout.strip()
+            return out.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return "unknown"
+
+
+def parameter_attrs(p: model.Params) -> dict:
+    """Every parameter as NetCDF attributes (complex as real/imag pairs)."""
+    attrs = dict(L=p.L, bc=p.bc, range=p.range, preset=p.preset or "none")
+    for name in model.PHYSICAL_PARAMS:
+        v = getattr(p, name)
+        if name in model.COMPLEX_PARAMS:
+            attrs[f"{name}_re"] = float(np.real(v))
+            attrs[f"{name}_im"] = float(np.imag(v))
+        else:
+            attrs[name] = float(v)
+    attrs["eta_re"], attrs["eta_im"] = float(np.real(p.eta)), float(np.imag(p.eta))
+    return attrs
+
+
+def _clean_attr(v):
+    if v is None:
+        return "none"
+    if isinstance(v, (bool, np.bool_)):
+        return int(v)
+    if isinstance(v, (complex, np.complexfloating)):
+        return str(v)
+    return v
+
+
+def build_dataset(p: model.Params, method: str, data_vars: dict, attrs: dict) -> xr.Dataset:
+    """Dataset of one job: variables with dims ``bond``/``site``, parameters and provenance."""
+    ds = xr.Dataset({k: (dims, np.asarray(v)) for k, (dims, v) in data_vars.items()})
+    if "bond" in ds.dims:
+        ds = ds.assign_coords(bond=np.arange(ds.sizes["bond"]))
+        ds["bond"].attrs = dict(long_name="bond index b (sites b, b+1)" if method != "cmf"
+                                else "unit-cell bond: 0 intra-cluster, 1 inter-cluster", units="1")
+    if "site" in ds.dims:
+        ds = ds.assign_coords(site=np.arange(ds.sizes["site"]))
+        ds["site"].attrs = dict(long_name="site index j (0-based)", units="1")
+    for name in ds.data_vars:
+        base = name.removesuffix("_symmetric").removesuffix("_mixed")
+        if base in VARIABLES:
+            ln, units = VARIABLES[base]
+            suffix = name[len(base):].replace("_", " ")
+            ds[name].attrs = dict(long_name=ln + (f" ({suffix.strip()} solution)" if suffix else ""),
+                                  units=units)
+    ds.attrs.update(parameter_attrs(p))
+    ds.attrs.update({k: _clean_attr(v) for k, v in attrs.items()})
+    ds.attrs.update(method=method, lindring_version=__version__, git_commit=git_commit(),
+                    created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                    Conventions="CF-1.8")
+    return ds
+
+
+def write_atomic(ds: xr.Dataset, path: str | os.PathLike) -> None:
+    """Write ``ds`` to ``path`` via a temporary file in the same folder and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        ds.to_netcdf(tmp, engine="netcdf4")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()

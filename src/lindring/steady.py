@@ -1,0 +1,200 @@
+"""Steady state of the Liouvillian: null vector with trace 1, uniqueness, and the gap.
+
+Solvers are chosen by name, like QuTiP's ``steadystate``:
+
+``direct``
+    MUMPS LU (parallel) of the trace-constrained system ``L' x = e_0``, where the first row of L
+    (the equation for the diagonal element |0..0><0..0|) is replaced by the trace functional.
+    Since the rows of L for the diagonal elements sum to zero (trace preservation), the
+    replaced equation is implied by the others, and L' is regular exactly when the kernel of L
+    is one-dimensional.
+``iterative``
+    Restarted GMRES on the same system with a block-Jacobi/ILU preconditioner (all PETSc
+    ``-ksp_*``/``-pc_*`` options apply); memory stays at the size of the matrix.
+``auto``
+    ``direct`` while the LU fits comfortably (4^L <= 4^AUTO_DIRECT_MAX_L), else ``iterative``.
+
+Uniqueness and the gap (:func:`spectrum_near_zero`) come from SLEPc Krylov-Schur with
+shift-and-invert at a small positive shift: the eigenvalues of L nearest zero. Their number
+below ``kernel_tol`` is the kernel dimension; the largest real part among the others is
+-gap (the slowest relaxation rate among the eigenvalues found).
+"""
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+
+import numpy as np
+
+from .petsc import init
+
+#: largest L for which ``auto`` picks the direct solver (measured: benchmarks/README.md)
+AUTO_DIRECT_MAX_L = 8
+SOLVERS = ("auto", "direct", "iterative")
+
+
+class SolverError(RuntimeError):
+    """The solver did not converge or the problem is ill-posed."""
+
+
+@dataclasses.dataclass
+class Tolerances:
+    rtol: float = 1e-12          # KSP relative tolerance (iterative)
+    residual_target: float = 1e-10  # iterative: refine until ||L' x - e_0|| / ||x|| <= this
+    max_it: int = 20000          # KSP iterations (iterative)
+    restart: int = 200           # GMRES restart (iterative)
+    kernel_tol: float = 1e-8     # |lambda| below this (relative to ||L||) counts as kernel
+    eps_tol: float = 1e-10       # SLEPc tolerance for the spectrum near zero
+    nev: int = 4                 # eigenvalues near zero to compute
+
+
+def _rank0_print(comm, *args):
+    if comm.getRank() == 0:
+        print(*args, file=sys.stderr, flush=True)
+
+
+def _progress_monitor(comm, label, every_s=2.0):
+    """A KSP/EPS monitor that prints on rank 0 at most every ``every_s`` seconds."""
+    last = [0.0]
+    t0 = time.time()
+
+    def monitor(obj, its, rnorm, *extra):
+        now = time.time()
+        if its == 0 or now - last[0] >= every_s:
+            last[0] = now
+            _rank0_print(comm, f"[{label}] it {its:6d}  residual {float(np.real(rnorm)):.3e}  "
+                               f"t={now - t0:.1f}s")
+    return monitor
+
+
+def resolve_solver(name: str, L: int) -> str:
+    """Map a solver name (``auto`` included) to ``direct`` or ``iterative``."""
+    if name not in SOLVERS:
+        raise ValueError(f"unknown solver {name!r}; choose one of {', '.join(SOLVERS)}")
+    if name == "auto":
+        return "direct" if L <= AUTO_DIRECT_MAX_L else "iterative"
+    return name
+
+
+def solve_direct(Lc, tol: Tolerances):
+    """Steady state by MUMPS LU of the trace-constrained matrix ``Lc``."""
+    PETSc, _ = init()
+    ksp = PETSc.KSP().create(comm=Lc.getComm())
+    ksp.setOperators(Lc)
+    ksp.setType("preonly")
+    pc = ksp.getPC()
+    pc.setType("lu")
+    pc.setFactorSolverType("mumps")
+    ksp.setFromOptions()
+    return _solve(ksp, Lc, "direct")
+
+
+def solve_iterative(Lc, tol: Tolerances):
+    """Steady state by preconditioned GMRES on the trace-constrained matrix ``Lc``."""
+    PETSc, _ = init()
+    ksp = PETSc.KSP().create(comm=Lc.getComm())
+    ksp.setOperators(Lc)
+    ksp.setType("gmres")
+    ksp.setGMRESRestart(tol.restart)
+    ksp.getPC().setType("bjacobi")
+    ksp.setPCSide(PETSc.PC.Side.RIGHT)          # monitor and test the true residual
+    ksp.setNormType(PETSc.KSP.NormType.UNPRECONDITIONED)
+    ksp.setTolerances(rtol=tol.rtol, atol=0.0, max_it=tol.max_it)
+    ksp.setMonitor(_progress_monitor(Lc.getComm(), ksp.getType()))
+    ksp.setFromOptions()
+    return _solve(ksp, Lc, "iterative", refine_to=tol.residual_target)
+
+
+def _solve(ksp, Lc, label, refine_to=None):
+    """Solve ``Lc x = e_0``. With ``refine_to``, tighten the tolerance and continue from x until
+    ``||Lc x - e_0|| / ||x|| <= refine_to`` (the trace-normalised x is small, ~2^(-L/2), so a
+    relative tolerance on the right-hand side alone is not enough)."""
+    PETSc, _ = init()
+    x, b = Lc.createVecs()
+    b.set(0.0)
+    if b.getOwnershipRange()[0] == 0:
+        b.setValue(0, 1.0)
+    b.assemble()
+    t0 = time.time()
+    its = 0
+    r = b.duplicate()
+    for attempt in range(4):
+        try:
+            ksp.solve(b, x)
+        except PETSc.Error as err:
+            raise SolverError(f"{label} solve failed in PETSc (error {err.ierr}); "
+                              "a singular system means the steady state is not unique") from err
+        its += ksp.getIterationNumber()
+        reason = ksp.getConvergedReason()
+        if reason < 0:
+            raise SolverError(f"{label} solver did not converge (KSP reason {reason}, {its} "
+                              f"iterations, residual {ksp.getResidualNorm():.3e}); try more "
+                              "iterations (--max-it), another -ksp_type/-pc_type, or --solver direct")
+        if refine_to is None:
+            break
+        Lc.mult(x, r)
+        r.axpy(-1.0, b)
+        ratio = r.norm() / x.norm()
+        if ratio <= refine_to:
+            break
+        rtol = ksp.getTolerances()[0]
+        ksp.setTolerances(rtol=max(rtol * refine_to / ratio * 0.1, 1e-15))
+        ksp.setInitialGuessNonzero(True)
+        _rank0_print(Lc.getComm(), f"[{label}] ||r||/||x|| = {ratio:.2e} > {refine_to:.1e}: "
+                                   f"continuing with rtol {ksp.getTolerances()[0]:.1e}")
+    info = dict(solver_iterations=int(its), solve_seconds=time.time() - t0,
+                ksp_type=ksp.getType(), pc_type=ksp.getPC().getType())
+    return x, info
+
+
+SOLVE = {"direct": solve_direct, "iterative": solve_iterative}
+
+
+def steady_state(Lc, solver: str, L: int, tol: Tolerances | None = None):
+    """The steady state (trace 1) from the trace-constrained Liouvillian; returns (vec, info)."""
+    tol = tol or Tolerances()
+    name = resolve_solver(solver, L)
+    x, info = SOLVE[name](Lc, tol)
+    info["solver"] = name
+    return x, info
+
+
+def spectrum_near_zero(A, tol: Tolerances | None = None, shift: float = 1e-2):
+    """Eigenvalues of the Liouvillian ``A`` nearest zero (SLEPc, shift-and-invert with MUMPS).
+
+    Returns ``(kernel_dim, gap, eigenvalues)``: the number of eigenvalues with
+    ``|lambda| < kernel_tol * ||A||_inf``, the smallest ``-Re lambda`` among the others
+    (NaN if none was found), and all eigenvalues computed.
+    """
+    tol = tol or Tolerances()
+    PETSc, SLEPc = init()
+    comm = A.getComm()
+    eps = SLEPc.EPS().create(comm=comm)
+    eps.setOperators(A)
+    eps.setProblemType(SLEPc.EPS.ProblemType.NHEP)
+    eps.setDimensions(nev=tol.nev)
+    eps.setTarget(shift)
+    eps.setWhichEigenpairs(SLEPc.EPS.Which.TARGET_MAGNITUDE)
+    eps.setTolerances(tol=tol.eps_tol, max_it=500)
+    st = eps.getST()
+    st.setType("sinvert")
+    ksp = st.getKSP()
+    ksp.setType("preonly")
+    ksp.getPC().setType("lu")
+    ksp.getPC().setFactorSolverType("mumps")
+    eps.setFromOptions()
+    t0 = time.time()
+    eps.solve()
+    nconv = eps.getConverged()
+    lams = np.array([eps.getEigenvalue(i) for i in range(nconv)], dtype=complex)
+    _rank0_print(comm, f"[spectrum] {nconv} eigenvalues near 0 in {time.time() - t0:.1f}s: "
+                       + ", ".join(f"{z.real:.3e}{z.imag:+.3e}j" for z in lams))
+    if nconv < 2:
+        raise SolverError(f"SLEPc found only {nconv} eigenvalues near zero; cannot check uniqueness")
+    scale = A.norm(PETSc.NormType.INFINITY)
+    in_kernel = np.abs(lams) < tol.kernel_tol * max(1.0, scale)
+    kernel_dim = int(in_kernel.sum())
+    others = lams[~in_kernel]
+    gap = float(-others.real.max()) if others.size else float("nan")
+    return kernel_dim, gap, lams
