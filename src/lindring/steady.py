@@ -182,25 +182,39 @@ def spectrum_near_zero(A, tol: Tolerances | None = None):
     eps.setTolerances(tol=tol.eps_tol, max_it=tol.eps_max_it)
     eps.setMonitor(_progress_monitor_eps(comm))
     eps.setFromOptions()
-    t0 = time.time()
-    eps.solve()
-    nconv = eps.getConverged()
-    lams = np.array([eps.getEigenvalue(i) for i in range(nconv)], dtype=complex)
-    lams = lams[np.argsort(-lams.real)]
-    _rank0_print(comm, f"[spectrum] {nconv} rightmost eigenvalues in {time.time() - t0:.1f}s "
-                       f"({eps.getIterationNumber()} restarts): "
-                       + ", ".join(f"{z.real:.3e}{z.imag:+.3e}j" for z in lams[:8]))
-    if nconv < 2:
-        raise SolverError(f"SLEPc converged only {nconv} eigenvalue(s) of the Liouvillian; cannot "
-                          "check uniqueness (try -eps_ncv 128 -eps_max_it 10000)")
     scale = A.norm(PETSc.NormType.INFINITY)
-    in_kernel = np.abs(lams) < tol.kernel_tol * max(1.0, scale)
-    kernel_dim = int(in_kernel.sum())
+    cutoff = tol.kernel_tol * max(1.0, scale)
+    # A Krylov space holds only one direction of each eigenspace: after each solve the kernel
+    # vectors found are deflated and the solve repeated, until no new zero eigenvalue appears.
+    t0 = time.time()
+    kernel_vecs, found = [], []
+    for _ in range(8):
+        if kernel_vecs:
+            eps.setDeflationSpace(kernel_vecs)
+        eps.solve()
+        nconv = eps.getConverged()
+        if nconv < 2 and not found:
+            raise SolverError(f"SLEPc converged only {nconv} eigenvalue(s) of the Liouvillian; "
+                              "cannot check uniqueness (try -eps_ncv 128 -eps_max_it 10000)")
+        new_kernel = 0
+        for i in range(nconv):
+            lam = eps.getEigenvalue(i)
+            found.append(lam)
+            if abs(lam) < cutoff:
+                v = A.createVecRight()
+                eps.getEigenvector(i, v)
+                kernel_vecs.append(v)
+                new_kernel += 1
+        if new_kernel == 0:
+            break
+    lams = np.array(found, dtype=complex)
+    lams = lams[np.argsort(-lams.real)]
+    _rank0_print(comm, f"[spectrum] rightmost eigenvalues in {time.time() - t0:.1f}s: "
+                       + ", ".join(f"{z.real:.3e}{z.imag:+.3e}j" for z in lams[:8]))
+    in_kernel = np.abs(lams) < cutoff
+    kernel_dim = len(kernel_vecs)
     others = lams[~in_kernel]
     gap = float(-others.real.max()) if others.size else float("nan")
-    if kernel_dim == nconv:
-        _rank0_print(comm, f"[spectrum] all {nconv} eigenvalues found are zero: "
-                           "kernel dimension is at least this")
     return kernel_dim, gap, lams
 
 
