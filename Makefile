@@ -12,7 +12,7 @@ export OMPI_MCA_rmaps_base_oversubscribe := 1
 export OMP_NUM_THREADS := 1
 export OPENBLAS_NUM_THREADS := 1
 
-.PHONY: setup run test test-slurm bench clean
+.PHONY: setup run run-slurm test test-slurm clean
 setup: $(VENV)/.installed
 
 $(VENV)/.apt:
@@ -29,7 +29,11 @@ $(VENV)/.installed: $(VENV)/.apt pyproject.toml
 	@touch $@
 
 run: setup
-	$(VENV)/bin/lindring solve --method ed --bc ring --L 6 --preset minimal --alpha 2 --delta 1.5 -o results/example_ring_L6.nc
+	$(VENV)/bin/snakemake --profile profiles/local
+
+# the studies of config/config.yaml on Slurm (see cluster/config.yaml)
+run-slurm: setup
+	$(VENV)/bin/snakemake --profile cluster
 
 test: setup
 	$(PY) -m pytest -q

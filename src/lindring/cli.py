@@ -72,6 +72,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-hermiticity-error", type=float, default=1e-8)
     s.add_argument("--positivity-tol", type=float, default=1e-8)
     s.add_argument("-o", "--output", required=True, help="NetCDF file to write")
+
+    pl = sub.add_parser("plan", help="estimate rows, nonzeros, memory, MPI ranks, runtime of an ed job")
+    _add_model_args(pl)
+    pl.add_argument("--solver", choices=("auto", "direct", "iterative"), default="auto")
+    pl.add_argument("--mem-per-rank-mb", type=float, default=4000.0,
+                    help="memory budget per MPI rank (default 4000)")
+    pl.add_argument("--max-tasks", type=int, default=64)
+    pl.add_argument("--json", action="store_true", help="print JSON")
+
+    g = sub.add_parser("gather", help="merge the job files of a study (missing points are NaN)")
+    g.add_argument("--configfile", default="config/config.yaml")
+    g.add_argument("--study", required=True)
+    g.add_argument("-o", "--output", required=True)
     return ap
 
 
@@ -136,13 +149,58 @@ def cmd_solve(args, petsc_opts) -> None:
             print(f"  {k} = {v}")
 
 
+def cmd_plan(args) -> None:
+    import json
+    from .plan import plan_ed
+    try:
+        p = _params(args)
+        if args.mem_per_rank_mb <= 0 or args.max_tasks < 1:
+            raise model.ModelError("--mem-per-rank-mb must be > 0 and --max-tasks >= 1")
+    except model.ModelError as err:
+        _fail(EXIT_BAD_INPUT, str(err))
+    plan = plan_ed(p, args.solver, mem_per_rank_mb=args.mem_per_rank_mb, max_tasks=args.max_tasks)
+    if args.json:
+        print(json.dumps(plan.as_dict()))
+        return
+    print(f"ed, {p.bc}, L={p.L}, solver {plan.solver}: {plan.rows} rows, {plan.nnz} nonzeros "
+          f"({plan.nnz / plan.rows:.1f} per row)")
+    print(f"memory {plan.mem_mb_total:.0f} MB in all -> {plan.tasks} MPI rank(s) of "
+          f"{plan.mem_mb_per_task:.0f} MB; job request mem_mb={plan.mem_mb}, "
+          f"runtime={plan.runtime_min} min")
+
+
+def cmd_gather(args) -> None:
+    import yaml
+    from .gather import gather
+    from .results import write_atomic
+    from .studies import StudyError, expand_study
+    with open(args.configfile) as fh:
+        cfg = yaml.safe_load(fh)
+    try:
+        study = cfg["studies"][args.study]
+        jobs = expand_study(args.study, study)
+    except KeyError:
+        _fail(EXIT_BAD_INPUT, f"no study {args.study!r} in {args.configfile}")
+    except StudyError as err:
+        _fail(EXIT_BAD_INPUT, str(err))
+    ds = gather(args.study, jobs, study)
+    write_atomic(ds, args.output)
+    print(f"wrote {args.output}: {ds.attrs['points_present']} of {ds.attrs['points_expected']} points")
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     own, petsc_opts = split_petsc_options(argv)
     args = build_parser().parse_args(own)
     warnings.simplefilter("default")
+    if args.command != "solve" and petsc_opts:
+        _fail(EXIT_BAD_INPUT, f"unknown options {' '.join(petsc_opts)}")
     if args.command == "solve":
         cmd_solve(args, petsc_opts)
+    elif args.command == "plan":
+        cmd_plan(args)
+    elif args.command == "gather":
+        cmd_gather(args)
 
 
 if __name__ == "__main__":

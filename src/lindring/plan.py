@@ -30,8 +30,8 @@ BYTES_PER_NNZ = 16 + 8
 FILL_FACTOR_L6 = 100.0
 #: Python, PETSc and MPI start-up per rank
 BASE_MB = 250.0
-#: seconds per nonzero per GMRES iteration (measured on this machine, one rank)
-SECONDS_PER_NNZ_IT = 2.0e-8
+#: seconds per nonzero per GMRES iteration (measured on this machine, one rank: L = 9, 12M nonzeros, 0.5 s per iteration)
+SECONDS_PER_NNZ_IT = 4.5e-8
 
 
 @dataclasses.dataclass
@@ -77,7 +77,7 @@ def plan_ed(p: model.Params, solver: str = "auto", mem_per_rank_mb: float = 4000
     while tasks < max_tasks and total / tasks + BASE_MB > mem_per_rank_mb:
         tasks *= 2
     per_task = total / tasks + BASE_MB
-    iterations = 200 * max(1.0, (p.L / 8) ** 2)
+    iterations = 250  # measured: 190-225 GMRES iterations for L = 7..9 (minimal model)
     seconds = SECONDS_PER_NNZ_IT * nnz * iterations / tasks + 30
     if solver == "direct" or p.L <= 8:
         seconds += 2e-6 * rows * (rows ** 0.5)  # LU / shift-and-invert for the uniqueness check

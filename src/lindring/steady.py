@@ -189,8 +189,9 @@ def spectrum_near_zero(A, tol: Tolerances | None = None):
     t0 = time.time()
     kernel_vecs, found = [], []
     for _ in range(8):
-        if kernel_vecs:
+        if kernel_vecs:   # only "is there another zero eigenvalue?" is left to answer
             eps.setDeflationSpace(kernel_vecs)
+            eps.setDimensions(nev=1, ncv=max(2 * tol.nev, 16))
         eps.solve()
         nconv = eps.getConverged()
         if nconv < 2 and not found:

@@ -1,0 +1,21 @@
+# lindring workflow: sweeps of `lindring solve` over sizes and parameter grids, gathered per study.
+#   snakemake --profile profiles/local          (this machine)
+#   snakemake --profile cluster                 (Slurm)
+# The studies are in config/config.yaml; `--configfile other.yaml` replaces them.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+if "studies" not in config:
+    configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/solve.smk"
+include: "workflow/rules/gather.smk"
+
+
+rule all:
+    input:
+        [f"results/{study}.nc" for study in JOBS],
+    default_target: True

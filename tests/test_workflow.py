@@ -1,0 +1,171 @@
+"""The Snakemake workflow, run for real in a temporary directory with a shrunk config."""
+import base64
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+import yaml
+
+from conftest import MPI_ENV, ROOT, run_cli
+
+SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
+
+SMALL = {
+    "studies": {
+        "ring": {"methods": ["ed", "cmf"], "bc": "ring", "L": [3, 4], "preset": "minimal",
+                 "grid": {"alpha": [2.0], "delta": [1.5, 1.0]}},
+        "theta": {"methods": ["ed"], "bc": "ring", "L": [4], "preset": "minimal",
+                  "polar": {"r": [1.0], "theta": {"start": 0.0, "stop": 1.5707963267948966, "num": 3}}},
+        "flux": {"methods": ["ed"], "bc": "ring", "L": [4],
+                 "fixed": {"J0": 1.5, "lam": 0.5, "mu": 1.0, "kappa": 0.1},
+                 "grid": {"phi": [-1.0, 1.0]}},
+    }
+}
+
+
+def snakemake(workdir, config, *extra, check=True):
+    cfg = Path(workdir) / "study.yaml"
+    cfg.write_text(yaml.safe_dump(config))
+    cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(cfg), "--cores", "2", "--rerun-triggers", "mtime", "params", "input",
+           *extra]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, **MPI_ENV),
+                          timeout=900)
+    if check and proc.returncode != 0:
+        raise AssertionError(proc.stdout[-3000:] + proc.stderr[-5000:])
+    return proc
+
+
+def planned(proc) -> dict:
+    """Job counts of a dry run's 'Job stats' table."""
+    out = proc.stdout + proc.stderr
+    if "Nothing to be done" in out:
+        return {}
+    counts, in_table = {}, False
+    for line in out.splitlines():
+        if line.startswith("Job stats"):
+            in_table = True
+            continue
+        parts = line.split()
+        if in_table and len(parts) == 2 and parts[1].isdigit() and parts[0] != "total":
+            counts[parts[0]] = int(parts[1])
+        elif in_table and counts and not parts:
+            break
+    return counts
+
+
+@pytest.fixture(scope="module")
+def done(tmp_path_factory):
+    work = tmp_path_factory.mktemp("wf")
+    snakemake(work, SMALL)
+    return work
+
+
+def test_gathered_dataset(done, tmp_path):
+    ds = xr.open_dataset(done / "results" / "ring.nc")
+    assert set(ds.current_eta.dims) == {"technique", "L", "alpha", "delta", "bond"}
+    assert list(ds.L.values) == [3, 4] and sorted(ds.technique.values) == ["cmf", "ed"]
+    assert sorted(ds.delta.values) == [1.0, 1.5]
+    assert ds.attrs["missing_points"] == "none" and ds.attrs["points_present"] == 8
+    # the ring current equals what `lindring solve` gives for the same point
+    out = tmp_path / "one.nc"
+    run_cli(["solve", "--method", "ed", "--L", 4, "--preset", "minimal", "--alpha", 2,
+             "--delta", 1.5, "-o", out])
+    ref = xr.open_dataset(out)
+    got = ds.current_eta.sel(technique="ed", L=4, alpha=2.0, delta=1.5).dropna("bond")
+    np.testing.assert_allclose(got.values, ref.current_eta.values, atol=1e-12)
+    assert "kernel_dim" in ds and "residual" in ds
+
+
+def test_polar_axes_and_nonunique_points(done):
+    ds = xr.open_dataset(done / "results" / "theta.nc")
+    assert "r" in ds.dims and "theta" in ds.dims
+    kd = ds.kernel_dim.sel(technique="ed", L=4, r=1.0)
+    assert list(kd.values) == [2, 1, 2]   # even ring: dark state at theta = 0 and pi/2
+    assert np.isnan(ds.current_eta.sel(technique="ed", L=4, r=1.0).isel(theta=0)).all()
+    assert "theta=0" in ds.attrs["nonunique_points"]
+    flux = xr.open_dataset(done / "results" / "flux.nc")
+    c = flux.current_J.sel(technique="ed", L=4).isel(bond=0)
+    np.testing.assert_allclose(c.sel(phi=1.0), -c.sel(phi=-1.0), atol=1e-10)
+
+
+def test_incremental_reruns(done):
+    assert planned(snakemake(done, SMALL, "-n")) == {}
+    bigger = yaml.safe_load(yaml.safe_dump(SMALL))
+    bigger["studies"]["ring"]["L"] = [3, 4, 5]                # a new size: 2 points x 2 methods
+    bigger["studies"]["flux"]["grid"]["phi"] = [-1.0, 1.0, 2.0]   # a new point
+    assert planned(snakemake(done, bigger, "-n")) == {"solve": 5, "gather": 2, "all": 1}
+    changed = yaml.safe_load(yaml.safe_dump(SMALL))
+    changed["studies"]["flux"]["fixed"]["kappa"] = 0.2        # a fixed parameter of one study
+    assert planned(snakemake(done, changed, "-n")) == {"solve": 2, "gather": 1, "all": 1}
+
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda c: c["studies"]["ring"].update(colour="red"), "colour"),
+    (lambda c: c["studies"]["ring"].update(L="four"), "four"),
+    (lambda c: c["studies"]["flux"]["fixed"].update(kappa=-1), "kappa"),
+    (lambda c: c["studies"]["flux"]["fixed"].update(mu_typo=1), "mu_typo"),
+    (lambda c: c["studies"]["ring"].update(L=[2]), "ring needs L >= 3"),
+    (lambda c: c["studies"]["ring"].update(bc="open"), "does not support bc='open'"),
+    (lambda c: c.update(run=["nope"]), "nope"),
+])
+def test_bad_config_is_rejected_naming_the_key(tmp_path, edit, message):
+    cfg = yaml.safe_load(yaml.safe_dump(SMALL))
+    edit(cfg)
+    proc = snakemake(tmp_path, cfg, "-n", check=False)
+    assert proc.returncode != 0
+    assert message in proc.stdout + proc.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_failed_job_leaves_no_output_and_others_complete(tmp_path):
+    cfg = {"studies": {
+        "good": {"methods": ["ed"], "L": [3], "preset": "minimal", "grid": {"alpha": [2.0], "delta": [1.0]}},
+        "bad": {"methods": ["ed"], "L": [3, 4], "preset": "minimal", "max_residual": 1e-30,
+                "grid": {"alpha": [2.0], "delta": [1.0]}},
+    }}
+    proc = snakemake(tmp_path, cfg, "--keep-going", check=False)
+    assert proc.returncode != 0
+    assert (tmp_path / "results" / "good.nc").exists()
+    assert not list((tmp_path / "results").glob("bad/**/*.nc"))
+    assert not (tmp_path / "results" / "bad.nc").exists()
+    log = (tmp_path / "logs" / "bad" / "ed" / "ring" / "L3" / "alpha=2_delta=1.log").read_text()
+    assert "failed verification" in log
+    # a rerun with the threshold fixed computes only the missing points
+    cfg["studies"]["bad"].pop("max_residual")
+    assert planned(snakemake(tmp_path, cfg, "-n")) == {"solve": 2, "gather": 1, "all": 1}
+
+
+def test_killed_workflow_restarts_without_recomputing(tmp_path):
+    cfg = {"studies": {"sizes": {"methods": ["ed"], "L": [3, 4, 5, 6, 7], "preset": "minimal",
+                                 "grid": {"alpha": [2.0], "delta": [1.5]}}}}
+    (tmp_path / "study.yaml").write_text(yaml.safe_dump(cfg))
+    cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path), "--configfile",
+           str(tmp_path / "study.yaml"), "--cores", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=dict(os.environ, **MPI_ENV), start_new_session=True)
+    out = tmp_path / "results" / "sizes" / "ed" / "ring"
+    deadline = time.time() + 300
+    while time.time() < deadline and len(list(out.glob("L*/*.nc"))) < 3:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)      # a node dies: no clean-up at all
+    proc.wait()
+    # a file the job had written but Snakemake had not yet recorded as finished is incomplete
+    # (Snakemake's markers: base64 of the output path) and may be redone; the rest must not be
+    marked = {base64.urlsafe_b64decode(m.name + "=" * (-len(m.name) % 4)).decode()
+              for m in (tmp_path / ".snakemake" / "incomplete").iterdir()}
+    complete = {p: p.stat().st_mtime_ns for p in out.glob("L*/*.nc")
+                if str(p.relative_to(tmp_path)) not in marked}
+    assert 2 <= len(complete) < 5
+    snakemake(tmp_path, cfg, "--unlock")
+    snakemake(tmp_path, cfg, "--rerun-incomplete")
+    for p, mtime in complete.items():
+        assert p.stat().st_mtime_ns == mtime, f"{p} was recomputed"
+    assert len(list(out.glob("L*/*.nc"))) == 5
+    assert (tmp_path / "results" / "sizes.nc").exists()

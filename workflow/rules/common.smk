@@ -1,0 +1,30 @@
+# Config validation and the job table shared by all rules.
+import os
+import sys
+
+from snakemake.utils import validate
+
+from lindring.studies import StudyError, expand
+
+validate(config, schema="../schemas/config.schema.yaml")
+try:
+    JOBS = expand(config)          # {study: [Job, ...]}; every point validated with the model
+except StudyError as err:
+    raise WorkflowError(f"bad config: {err}")
+JOB_BY_PATH = {job.path: job for jobs in JOBS.values() for job in jobs}
+
+# Entry points by absolute path (jobs inherit the submitting shell's PATH) and MPI as root.
+BIN = os.path.dirname(sys.executable)
+LINDRING = os.path.join(BIN, "lindring")
+for var in ("OMPI_ALLOW_RUN_AS_ROOT", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"):
+    os.environ.setdefault(var, "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
+def job_of(wildcards):
+    path = f"results/{wildcards.study}/{wildcards.method}/{wildcards.bc}/L{wildcards.L}/{wildcards.point}.nc"
+    try:
+        return JOB_BY_PATH[path]
+    except KeyError:
+        raise WorkflowError(f"{path} is not a point of any study in the config")
