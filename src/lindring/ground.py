@@ -36,6 +36,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from .observables import entropy, negativity, purity
 from .model import Params, bond_hamiltonian, current_J_operator, site_hamiltonian
 
 #: up to this Hilbert-space dimension the spectrum is computed densely (numpy eigh)
@@ -188,21 +189,6 @@ def reduced_density_matrix(vecs: np.ndarray, sites: tuple[int, ...], L: int) -> 
     return 0.5 * (rho + rho.conj().T)
 
 
-def von_neumann_entropy(rho: np.ndarray) -> float:
-    """``-Tr rho ln rho`` in nats."""
-    w = np.linalg.eigvalsh(rho)
-    w = w[w > 1e-15]
-    return float(-np.sum(w * np.log(w)))
-
-
-def negativity_site0(rho_pair: np.ndarray) -> float:
-    """``(||rho^{T_A}||_1 - 1)/2`` with the partial transpose on the first site of a 4x4 state."""
-    r = rho_pair.reshape(2, 2, 2, 2)            # [s0, s1, t0, t1]
-    pt = r.transpose(2, 1, 0, 3).reshape(4, 4)  # swap s0 <-> t0
-    w = np.linalg.eigvalsh(0.5 * (pt + pt.conj().T))
-    return float((np.sum(np.abs(w)) - 1.0) / 2.0)
-
-
 def _state_observables(p: Params, vecs: np.ndarray) -> dict[str, np.ndarray]:
     """Observables of the equal-weight mixture of the columns of ``vecs``."""
     L = p.L
@@ -213,9 +199,9 @@ def _state_observables(p: Params, vecs: np.ndarray) -> dict[str, np.ndarray]:
                    for rho in (reduced_density_matrix(vecs, (j,), L) for j in range(L))])
     rp = reduced_density_matrix(vecs, (0, 1), L)
     return dict(current_J=cur, sz=sz,
-                entropy_pair=np.float64(von_neumann_entropy(rp)),
-                purity_pair=np.float64(np.real(np.trace(rp @ rp))),
-                negativity_pair=np.float64(negativity_site0(rp)))
+                entropy_pair=np.float64(entropy(rp)),
+                purity_pair=np.float64(purity(rp)),
+                negativity_pair=np.float64(negativity(rp, 2)))
 
 
 # ----------------------------------------------------------------------------- public API

@@ -72,6 +72,7 @@ import math
 import numpy as np
 from scipy.integrate import solve_ivp
 
+from .observables import negativity, purity
 from .model import (ID2, SM, SP, SX, SZ, ModelError, Params, bond_hamiltonian, bond_jump,
                     current_eta_operator, current_J_operator, site_hamiltonian, site_jumps)
 
@@ -423,12 +424,6 @@ def cmf_solve(p: Params, *, seed_weight: float = 1e-3, t_max: float | None = Non
 
 
 # ----------------------------------------------------------------------------- observables
-def _negativity(rho: np.ndarray) -> float:
-    """(||rho^{T_0}||_1 - 1)/2, partial transpose on site 0."""
-    pt = rho.reshape(2, 2, 2, 2).transpose(2, 1, 0, 3).reshape(4, 4)
-    return float((np.abs(np.linalg.eigvalsh(pt)).sum() - 1) / 2)
-
-
 def _observables(p: Params, rho: np.ndarray) -> dict:
     r0, r1 = _site_states(rho)
     inter = np.kron(r1, r0)  # product state of the pair (1, 0') of neighbouring clusters
@@ -438,9 +433,9 @@ def _observables(p: Params, rho: np.ndarray) -> dict:
                                              np.trace(inter @ ieta).real])),
         "current_J": (("bond",), np.array([np.trace(rho @ ij).real, np.trace(inter @ ij).real])),
         "sz": (("site",), np.array([np.trace(r0 @ SZ).real, np.trace(r1 @ SZ).real])),
-        "purity_pair": ((), np.array(np.trace(rho @ rho).real)),
-        "negativity_pair": ((), np.array(_negativity(rho))),
-        "purity": ((), np.array(np.trace(rho @ rho).real)),
+        "purity_pair": ((), np.array(purity(rho))),
+        "negativity_pair": ((), np.array(negativity(rho, 2))),
+        "purity": ((), np.array(purity(rho))),
     }
     return out
 
