@@ -114,3 +114,20 @@ def test_non_convergence_exits_nonzero_and_writes_nothing(tmp_path):
     assert proc.returncode == 3
     assert "did not converge" in proc.stderr
     assert not out.exists()
+
+
+def test_plan_counts_the_nonzeros_of_the_assembled_matrix(tmp_path):
+    """`lindring plan` samples rows; the assembled PETSc matrix has (about) that many nonzeros."""
+    import json
+    args = ["--bc", "ring", "--L", 6, *FULL_ARGS]
+    plan = json.loads(run_cli(["plan", *args, "--json"]).stdout)
+    ds = _solve(tmp_path, "p", args)
+    assert plan["rows"] == 4 ** 6
+    assert abs(plan["nnz"] - ds.attrs["nnz"]) <= 0.05 * ds.attrs["nnz"]
+    small = json.loads(run_cli(["plan", "--bc", "open", "--L", 4, *FULL_ARGS, "--json"]).stdout)
+    exact = _solve(tmp_path, "q", ["--bc", "open", "--L", 4, *FULL_ARGS])
+    assert small["nnz"] == exact.attrs["nnz"]          # all rows sampled: exact
+    assert plan["tasks"] == 1
+    big = json.loads(run_cli(["plan", "--L", 11, "--preset", "minimal", "--alpha", 2,
+                              "--delta", 1.5, "--mem-per-rank-mb", 2000, "--json"]).stdout)
+    assert big["tasks"] > 1 and big["mem_mb_per_task"] <= 2000

@@ -169,3 +169,22 @@ def test_killed_workflow_restarts_without_recomputing(tmp_path):
         assert p.stat().st_mtime_ns == mtime, f"{p} was recomputed"
     assert len(list(out.glob("L*/*.nc"))) == 5
     assert (tmp_path / "results" / "sizes.nc").exists()
+
+
+def test_partial_gather_marks_missing_points_nan(done, tmp_path):
+    """`lindring gather` merges a study with a missing point: NaN there, and it is listed."""
+    import shutil
+    work = tmp_path / "copy"
+    shutil.copytree(done / "results", work / "results")
+    (work / "study.yaml").write_text(yaml.safe_dump(SMALL))
+    gone = work / "results" / "ring" / "ed" / "ring" / "L4" / "alpha=2_delta=1.nc"
+    gone.unlink()
+    proc = subprocess.run([str(Path(sys.executable).parent / "lindring"), "gather", "--configfile",
+                           "study.yaml", "--study", "ring", "-o", "partial.nc"], cwd=work,
+                          capture_output=True, text=True, check=True)
+    assert "1 of 8 points missing" in proc.stderr
+    ds = xr.open_dataset(work / "partial.nc")
+    assert ds.attrs["points_present"] == 7
+    assert "L4/alpha=2_delta=1.nc" in ds.attrs["missing_points"]
+    assert np.isnan(ds.current_eta.sel(technique="ed", L=4, alpha=2.0, delta=1.0)).all()
+    assert np.isfinite(ds.current_eta.sel(technique="ed", L=4, alpha=2.0, delta=1.5).isel(bond=0))
