@@ -99,7 +99,7 @@ def _fail(code: int, msg: str):
 
 
 def cmd_solve(args, petsc_opts) -> None:
-    from .methods import (METHOD_BC, Thresholds, VerificationError, check_method_bc, run_method)
+    from .methods import Thresholds, VerificationError, check_method_bc, run_method
     from .steady import SolverError, Tolerances
     try:
         p = _params(args)

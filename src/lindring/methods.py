@@ -18,7 +18,7 @@ from . import model
 from .basis import make_basis, transpose_words
 from .observables import (GATHER_MAX_L, LocalState, gathered_density_matrix, negativity,
                           steady_observables)
-from .steady import SolverError, Tolerances, resolve_solver, spectrum_near_zero, steady_state
+from .steady import Tolerances, resolve_solver, spectrum_near_zero, steady_state
 
 METHODS = ("ed", "cmf", "ground")
 #: boundaries each method supports
@@ -99,8 +99,7 @@ def run_ed(p: model.Params, solver="auto", tol: Tolerances | None = None,
     kernel_dim, gap_value = -1, np.nan
     if check_unique or gap:
         kernel_dim, gap_value, lams = spectrum_near_zero(A, tol)
-        attrs["eigenvalues_near_zero"] = ", ".join(f"{z.real:.6e}{z.imag:+.6e}j" for z in lams)
-    data = {}
+        attrs["rightmost_eigenvalues"] = ", ".join(f"{z.real:.6e}{z.imag:+.6e}j" for z in lams)
     if kernel_dim > 1:
         msg = (f"non-unique steady state: the Liouvillian kernel has dimension {kernel_dim}; "
                "observables written as NaN")

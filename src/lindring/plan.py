@@ -23,7 +23,7 @@ import numpy as np
 from . import model
 from .basis import make_basis
 from .liouvillian import local_terms, rows_block
-from .steady import AUTO_DIRECT_MAX_L, resolve_solver
+from .steady import resolve_solver
 
 BYTES_PER_NNZ = 16 + 8
 #: MUMPS fill relative to the matrix: measured ~100 at L = 6, grows ~4x per site

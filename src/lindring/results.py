@@ -35,7 +35,7 @@ VARIABLES = {
     "hermiticity_error": ("||rho - rho^+|| / ||rho||", "1"),
     "min_eigenvalue": ("smallest eigenvalue of rho (small L only)", "1"),
     "kernel_dim": ("dimension of the Liouvillian kernel (-1: not checked)", "1"),
-    "gap": ("Liouvillian gap: smallest -Re(lambda) of the nonzero eigenvalues found", "1"),
+    "gap": ("Liouvillian gap: -Re(lambda) of the rightmost nonzero eigenvalue (NaN: not computed)", "1"),
 }
 
 
