@@ -184,36 +184,39 @@ def spectrum_near_zero(A, tol: Tolerances | None = None):
     eps.setFromOptions()
     scale = A.norm(PETSc.NormType.INFINITY)
     cutoff = tol.kernel_tol * max(1.0, scale)
-    # A Krylov space holds only one direction of each eigenspace: after each solve the kernel
-    # vectors found are deflated and the solve repeated, until no new zero eigenvalue appears.
+    # A Krylov space holds only one direction of each eigenspace, and eigenvalues on the
+    # imaginary axis (undamped coherences, e.g. +-i mu beside a dark state) tie with zero for
+    # "largest real part". So after each solve the eigenvectors with Re(lambda) ~ 0 are
+    # deflated and the solve repeated, until a solve finds nothing more on the imaginary axis.
     t0 = time.time()
-    kernel_vecs, found = [], []
-    for _ in range(8):
-        if kernel_vecs:   # only "is there another zero eigenvalue?" is left to answer
-            eps.setDeflationSpace(kernel_vecs)
-            eps.setDimensions(nev=1, ncv=max(2 * tol.nev, 16))
+    deflate, found = [], []
+    kernel_dim = 0
+    for _ in range(16):
+        if deflate:
+            eps.setDeflationSpace(deflate)
+            eps.setDimensions(nev=2, ncv=max(2 * tol.nev, 16))
         eps.solve()
         nconv = eps.getConverged()
         if nconv < 2 and not found:
             raise SolverError(f"SLEPc converged only {nconv} eigenvalue(s) of the Liouvillian; "
                               "cannot check uniqueness (try -eps_ncv 128 -eps_max_it 10000)")
-        new_kernel = 0
+        on_axis = 0
         for i in range(nconv):
             lam = eps.getEigenvalue(i)
             found.append(lam)
-            if abs(lam) < cutoff:
+            if abs(lam.real) < cutoff:
                 v = A.createVecRight()
                 eps.getEigenvector(i, v)
-                kernel_vecs.append(v)
-                new_kernel += 1
-        if new_kernel == 0:
+                deflate.append(v)
+                on_axis += 1
+                kernel_dim += abs(lam) < cutoff
+        if on_axis == 0:
             break
     lams = np.array(found, dtype=complex)
     lams = lams[np.argsort(-lams.real)]
     _rank0_print(comm, f"[spectrum] rightmost eigenvalues in {time.time() - t0:.1f}s: "
                        + ", ".join(f"{z.real:.3e}{z.imag:+.3e}j" for z in lams[:8]))
     in_kernel = np.abs(lams) < cutoff
-    kernel_dim = len(kernel_vecs)
     others = lams[~in_kernel]
     gap = float(-others.real.max()) if others.size else float("nan")
     return kernel_dim, gap, lams
