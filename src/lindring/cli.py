@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("solve", help="compute one point and write one NetCDF file",
                        description="Compute one point of the model and write one NetCDF file. "
                                    "One-dash options go to PETSc/SLEPc.")
-    s.add_argument("--method", choices=("ed", "cmf", "ground"), default="ed")
+    s.add_argument("--method", choices=("ed", "cmf", "ground", "mpo"), default="ed")
     _add_model_args(s)
     s.add_argument("--solver", choices=("auto", "direct", "iterative"), default="auto")
     s.add_argument("--symmetry", choices=("none",), default="none")
@@ -71,6 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-trace-error", type=float, default=1e-10)
     s.add_argument("--max-hermiticity-error", type=float, default=1e-8)
     s.add_argument("--positivity-tol", type=float, default=1e-8)
+    s.add_argument("--chi", type=int, default=64, help="mpo: maximum bond dimension")
+    s.add_argument("--dt", type=float, default=0.1, help="mpo: time step")
+    s.add_argument("--order", type=int, choices=(2, 4), default=4, help="mpo: Trotter order")
+    s.add_argument("--mpo-tol", type=float, default=1e-6,
+                   help="mpo: stop when observables change less than this per unit time")
+    s.add_argument("--t-max", type=float, default=200.0, help="mpo: longest evolution time")
+    s.add_argument("--cutoff", type=float, default=1e-12, help="mpo: discarded-weight cutoff per SVD")
     s.add_argument("-o", "--output", required=True, help="NetCDF file to write")
 
     pl = sub.add_parser("plan", help="estimate rows, nonzeros, memory, MPI ranks, runtime of an ed job")
@@ -123,6 +130,11 @@ def cmd_solve(args, petsc_opts) -> None:
                                              args.max_hermiticity_error, args.positivity_tol))
     elif petsc_opts:
         _fail(EXIT_BAD_INPUT, f"PETSc options {' '.join(petsc_opts)} only apply to --method ed")
+    if args.method == "mpo":
+        if args.chi < 1 or not args.dt > 0 or not args.mpo_tol > 0 or not args.t_max > 0:
+            _fail(EXIT_BAD_INPUT, "--chi must be >= 1 and --dt, --mpo-tol, --t-max > 0")
+        options = dict(chi=args.chi, dt=args.dt, order=args.order, tol=args.mpo_tol,
+                       t_max=args.t_max, cutoff=args.cutoff)
     from mpi4py import MPI
     comm = MPI.COMM_WORLD
     from pathlib import Path

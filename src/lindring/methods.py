@@ -20,7 +20,7 @@ from .observables import (GATHER_MAX_L, LocalState, gathered_density_matrix, neg
                           steady_observables)
 from .steady import Tolerances, resolve_solver, spectrum_near_zero, steady_state
 
-METHODS = ("ed", "cmf", "ground")
+METHODS = ("ed", "cmf", "ground", "mpo")
 #: boundaries each method supports
 METHOD_BC = {"ed": ("ring", "open"), "cmf": ("ring",), "ground": ("ring", "open"),
              "mpo": ("open",)}
@@ -165,7 +165,7 @@ def _to_vars(obs: dict) -> dict:
 
 
 def run_method(method: str, p: model.Params, **options):
-    """Dispatch to a method by name (``ed``, ``cmf``, ``ground``)."""
+    """Dispatch to a method by name (``ed``, ``cmf``, ``ground``, ``mpo``)."""
     check_method_bc(method, p.bc)
     if method == "ed":
         return run_ed(p, **options)
@@ -175,4 +175,13 @@ def run_method(method: str, p: model.Params, **options):
     if method == "ground":
         from .ground import ground_observables
         return ground_observables(p)
+    if method == "mpo":
+        from .mpo import mpo_observables
+        data, attrs = mpo_observables(p, **options)
+        if not attrs.get("converged", 0):
+            raise VerificationError(
+                f"mpo did not reach a steady state by t_max = {attrs.get('t_max')}: observables "
+                f"still change by {float(data['observable_rate'][1]):.2e} per unit time "
+                f"(> tol = {attrs.get('tol')}); raise --t-max or loosen --mpo-tol")
+        return data, attrs
     raise model.ModelError(f"unknown method {method!r}")

@@ -16,6 +16,7 @@ A study (``config/config.yaml``, schema ``workflow/schemas/config.schema.yaml``)
                                         # optional: (alpha, delta) = r (cos theta, sin theta)
       solver: auto                      # ed only (optional)
       max_residual: 1.0e-9              # ed only: verification threshold (optional)
+      mpo: {chi: 64, dt: 0.1, order: 4, tol: 1.0e-6, t_max: 200}   # mpo only (optional)
 
 Each job is one (study, method, L, point); its output path is built from the values of the grid
 axes only, e.g. ``results/ring_vs_L/ed/ring/L8/alpha=2_delta=1.5.nc``, so adding sizes or points
@@ -52,6 +53,7 @@ class Job:
     range: int
     solver: str
     max_residual: float | None = None
+    mpo: tuple = ()            # ((option, value), ...) for method mpo: chi, dt, order, tol, t_max
 
     @property
     def path(self) -> str:
@@ -70,6 +72,10 @@ class Job:
             args += ["--solver", self.solver]
             if self.max_residual is not None:
                 args += ["--max-residual", format_value(self.max_residual)]
+        if self.method == "mpo":
+            flags = dict(chi="--chi", dt="--dt", order="--order", tol="--mpo-tol", t_max="--t-max")
+            for k, v in self.mpo:
+                args += [flags[k], str(v)]
         return args
 
 
@@ -166,7 +172,8 @@ def expand_study(name: str, st: dict) -> list[Job]:
                 jobs.append(Job(study=name, method=method, bc=bc, L=L, point=point, coords=coords,
                                 params=tuple(sorted(params.items())), preset=st.get("preset"),
                                 range=st.get("range", 1), solver=st.get("solver", "auto"),
-                                max_residual=st.get("max_residual")))
+                                max_residual=st.get("max_residual"),
+                                mpo=tuple(sorted((st.get("mpo") or {}).items()))))
     paths = [j.path for j in jobs]
     if len(set(paths)) != len(paths):
         raise StudyError(f"studies.{name}: two points have the same path (repeated grid values?)")

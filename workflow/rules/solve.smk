@@ -1,10 +1,12 @@
 # One job per (study, method, L, point): `lindring solve`, MPI ranks and memory from `lindring plan`.
-from lindring.plan import plan_ed
+from lindring.plan import plan_ed, plan_mpo
 from lindring import model as _model
 
 
 def _plan(wildcards):
     job = job_of(wildcards)
+    if job.method == "mpo":
+        return plan_mpo(job.L, dict(job.mpo).get("chi", 64))
     if job.method != "ed":
         return None
     p = _model.make_params(job.L, bc=job.bc, preset=job.preset, range=job.range, **dict(job.params))
@@ -34,7 +36,7 @@ rule solve:
     log:
         "logs/{study}/{method}/{bc}/L{L}/{point}.log",
     wildcard_constraints:
-        method="ed|cmf|ground",
+        method="ed|cmf|ground|mpo",
         L=r"\d+",
     params:
         args=lambda wc: " ".join(job_of(wc).cli_args()),
