@@ -80,7 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--cutoff", type=float, default=1e-12, help="mpo: discarded-weight cutoff per SVD")
     s.add_argument("-o", "--output", required=True, help="NetCDF file to write")
 
-    pl = sub.add_parser("plan", help="estimate rows, nonzeros, memory, MPI ranks, runtime of an ed job")
+    pl = sub.add_parser("plan", help="estimate rows, nonzeros, memory, MPI ranks, runtime of a job")
+    pl.add_argument("--method", choices=("ed", "mpo"), default="ed")
+    pl.add_argument("--chi", type=int, default=64, help="mpo: maximum bond dimension")
     _add_model_args(pl)
     pl.add_argument("--solver", choices=("auto", "direct", "iterative"), default="auto")
     pl.add_argument("--mem-per-rank-mb", type=float, default=4000.0,
@@ -163,16 +165,23 @@ def cmd_solve(args, petsc_opts) -> None:
 
 def cmd_plan(args) -> None:
     import json
-    from .plan import plan_ed
+    from .plan import plan_ed, plan_mpo
     try:
         p = _params(args)
         if args.mem_per_rank_mb <= 0 or args.max_tasks < 1:
             raise model.ModelError("--mem-per-rank-mb must be > 0 and --max-tasks >= 1")
     except model.ModelError as err:
         _fail(EXIT_BAD_INPUT, str(err))
-    plan = plan_ed(p, args.solver, mem_per_rank_mb=args.mem_per_rank_mb, max_tasks=args.max_tasks)
+    if args.method == "mpo":
+        plan = plan_mpo(p.L, args.chi)
+    else:
+        plan = plan_ed(p, args.solver, mem_per_rank_mb=args.mem_per_rank_mb, max_tasks=args.max_tasks)
     if args.json:
         print(json.dumps(plan.as_dict()))
+        return
+    if args.method == "mpo":
+        print(f"mpo, {p.bc}, L={p.L}, chi={args.chi}: about {plan.mem_mb_total:.0f} MB, one rank; "
+              f"job request mem_mb={plan.mem_mb}, runtime={plan.runtime_min} min")
         return
     print(f"ed, {p.bc}, L={p.L}, solver {plan.solver}: {plan.rows} rows, {plan.nnz} nonzeros "
           f"({plan.nnz / plan.rows:.1f} per row)")
