@@ -3,8 +3,18 @@ from lindring.plan import plan_ed, plan_mpo
 from lindring import model as _model
 
 
+_PLANS = {}
+
+
 def _plan(wildcards):
+    """The job's plan, computed once per job (it samples Liouvillian rows)."""
     job = job_of(wildcards)
+    if job.path not in _PLANS:
+        _PLANS[job.path] = _make_plan(job)
+    return _PLANS[job.path]
+
+
+def _make_plan(job):
     if job.method == "mpo":
         return plan_mpo(job.L, dict(job.mpo).get("chi", 64))
     if job.method != "ed":
@@ -45,7 +55,7 @@ rule solve:
     resources:
         tasks=_tasks,
         mpi=_mpi,
-        mem_mb=lambda wc: _plan(wc).mem_mb if _plan(wc) else 1000,
-        runtime=lambda wc: _plan(wc).runtime_min if _plan(wc) else 10,
+        mem_mb=lambda wc: getattr(_plan(wc), "mem_mb", 1000),
+        runtime=lambda wc: getattr(_plan(wc), "runtime_min", 10),
     shell:
         "{params.launcher} " + LINDRING + " solve {params.args} -o {output} > {log} 2>&1"
