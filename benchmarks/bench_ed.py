@@ -315,13 +315,19 @@ def _fmt(v):
 def blocked(rows: dict, row: dict) -> str | None:
     """Why ``row`` is not run: a smaller L of the same kind timed out or ran out of memory.
 
-    (lindring's uniqueness check is a Krylov-Schur eigensolve without factorisation, so a direct
-    solve running out of memory says nothing about it: the kinds are kept apart.)"""
+    A lindring run with the uniqueness check does the same solve plus the check, so it is also
+    not run where the same solver without the check failed so at the same L or smaller. (The check
+    itself is a Krylov-Schur eigensolve without factorisation, so it is not tied to ``direct``.)"""
+    plain = None
+    if row["tool"] == "lindring" and int(row["check_unique"]):
+        plain = ("lindring", int(row["ranks"]), row["solver"], 0)
     for r in rows.values():
-        if kind(r) == kind(row) and r["status"].split("(")[0] in SKIP_AFTER:
-            if int(r["L"]) < int(row["L"]):
-                return (f"skipped: {r['tool']} {r['solver']} ranks={r['ranks']} "
-                        f"check={r['check_unique']} at L={r['L']} ended with {r['status']}")
+        if r["status"].split("(")[0] not in SKIP_AFTER:
+            continue
+        if (kind(r) == kind(row) and int(r["L"]) < int(row["L"])) or \
+                (kind(r) == plain and int(r["L"]) <= int(row["L"])):
+            return (f"skipped: {r['tool']} {r['solver']} ranks={r['ranks']} "
+                    f"check={r['check_unique']} at L={r['L']} ended with {r['status']}")
     return None
 
 
@@ -387,6 +393,8 @@ def main(argv=None):
     ap.add_argument("--csv", type=Path, default=DEFAULT_CSV)
     ap.add_argument("--workdir", type=Path, default=None, help="where .nc and logs go (tmp)")
     ap.add_argument("--fresh", action="store_true", help="drop earlier rows of the CSV")
+    ap.add_argument("--missing", action="store_true",
+                    help="run only configurations without a result (or only skipped) in the CSV")
     ap.add_argument("--table", action="store_true", help="print the Markdown table and exit")
     ap.add_argument("--qutip-worker", nargs=2, metavar=("L", "METHOD"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -419,6 +427,8 @@ def main(argv=None):
                     continue
                 plan.append(dict(tool="qutip", L=L, ranks=1, solver=m, check_unique=0))
 
+    if args.missing:
+        plan = [s for s in plan if not (key(s) in rows and rows[key(s)]["status"] != "skipped")]
     for spec in plan:
         why = blocked(rows, spec)
         label = f"{spec['tool']} L={spec['L']} ranks={spec['ranks']} {spec['solver']} " \
