@@ -119,15 +119,24 @@ def test_non_convergence_exits_nonzero_and_writes_nothing(tmp_path):
 def test_plan_counts_the_nonzeros_of_the_assembled_matrix(tmp_path):
     """`lindring plan` samples rows; the assembled PETSc matrix has (about) that many nonzeros."""
     import json
-    args = ["--bc", "ring", "--L", 6, *FULL_ARGS]
-    plan = json.loads(run_cli(["plan", *args, "--json"]).stdout)
-    ds = _solve(tmp_path, "p", args)
-    assert plan["rows"] == 4 ** 6
-    assert abs(plan["nnz"] - ds.attrs["nnz"]) <= 0.05 * ds.attrs["nnz"]
+    for sym, rows in (("none", 4 ** 6), ("auto", None)):    # auto: momentum (eps_x breaks parity)
+        args = ["--bc", "ring", "--L", 6, *FULL_ARGS, "--symmetry", sym]
+        plan = json.loads(run_cli(["plan", *args, "--json"]).stdout)
+        ds = _solve(tmp_path, "p" + sym, args)
+        assert plan["symmetry"] == ds.attrs["symmetry"] == ("none" if sym == "none" else "momentum")
+        assert plan["rows"] == ds.attrs["basis_size"] == (rows or plan["rows"])
+        assert abs(plan["nnz"] - ds.attrs["nnz"]) <= 0.05 * ds.attrs["nnz"]
+    minimal = ["--L", 10, "--preset", "minimal", "--alpha", 2, "--delta", 1.5]
+    sector = json.loads(run_cli(["plan", *minimal, "--json"]).stdout)
+    # almost every orbit of the 4^10 / 2 even words has the full length 10
+    assert sector["symmetry"] == "parity+momentum"
+    assert 4 ** 10 / 20 <= sector["rows"] <= 1.01 * 4 ** 10 / 20
     small = json.loads(run_cli(["plan", "--bc", "open", "--L", 4, *FULL_ARGS, "--json"]).stdout)
     exact = _solve(tmp_path, "q", ["--bc", "open", "--L", 4, *FULL_ARGS])
-    assert small["nnz"] == exact.attrs["nnz"]          # all rows sampled: exact
+    # all rows sampled: exact, up to row 0, which the solved matrix replaces by the trace (2^L terms)
+    assert abs(small["nnz"] - exact.attrs["nnz"]) <= 2 ** 4
     assert plan["tasks"] == 1
     big = json.loads(run_cli(["plan", "--L", 11, "--preset", "minimal", "--alpha", 2,
-                              "--delta", 1.5, "--mem-per-rank-mb", 2000, "--json"]).stdout)
+                              "--delta", 1.5, "--symmetry", "none", "--mem-per-rank-mb", 2000,
+                              "--json"]).stdout)
     assert big["tasks"] > 1 and big["mem_mb_per_task"] <= 2000

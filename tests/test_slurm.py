@@ -27,9 +27,10 @@ def test_default_study_on_slurm_with_mpi(slurm, tmp_path):
     work = tmp_path / "wf"
     work.mkdir()
     shutil.copytree(ROOT / "cluster", work / "cluster")     # `--profile cluster` reads ./cluster
-    # a rank budget of 1 GB gives the L = 9 ring two MPI ranks (lindring plan), launched by srun
+    # a rank budget of 300 MB gives the L = 9 ring (sector parity+momentum, 14572 rows) two MPI
+    # ranks (lindring plan), launched by srun
     cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--configfile", str(ROOT / "config" / "config.yaml"),
-           "--profile", "cluster", "--config", "mpi_launcher=srun", "mem_per_rank_mb=1000",
+           "--profile", "cluster", "--config", "mpi_launcher=srun", "mem_per_rank_mb=300",
            "max_tasks=2"]
     t0 = time.time()
     proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=3600,

@@ -12,7 +12,20 @@ one-site superoperator ``rho -> A rho B`` is the 4x4 matrix ``kron(A, B.T)`` on 
 A basis object answers three questions for the code that assembles and measures: which word each
 basis vector is (``words``), where a word lands in the basis (``locate``: index and coefficient),
 and how big the space is (``size``). :class:`FullBasis` is the whole space, word = index.
-Symmetry sectors (parity, momentum) are further implementations of the same small interface.
+Symmetry sectors are further implementations of the same small interface (:class:`SectorBasis`):
+
+* **parity**: every jump operator flips one spin and every Hamiltonian term changes the number of
+  up spins by 0 or 2 (unless ``eps_x != 0``), so the superoperator ``rho -> P rho P`` with
+  ``P = prod_j sigma^z_j`` commutes with the Liouvillian. Its eigenvalue on a word is
+  ``(-1)^(number of letters 1 or 2)`` (ket and bra differ on that site); trace-one states, and so a
+  unique steady state, live in the even sector: half the words.
+* **momentum** (rings): translation ``rho -> T rho T^+`` shifts the letters cyclically and commutes
+  with the Liouvillian; a unique steady state is translation invariant, so it lives at momentum
+  zero. Its basis vectors are the normalised orbit sums ``|R> = n_R^(-1/2) sum_{w in orbit(R)} |w>``
+  with the smallest word of the orbit as representative ``R`` and ``n_R`` the orbit size.
+
+The sector bases are orthonormal (an isometric embedding into the full space), so norms, residuals
+and purities computed in a sector are those of the full space.
 """
 from __future__ import annotations
 
@@ -93,9 +106,201 @@ class FullBasis:
         w = diagonal_words(self.L)
         return w, np.ones(w.shape)
 
+    def row_scale(self, index: np.ndarray) -> np.ndarray:
+        """Factor applied to each assembled row (1 here; see SectorBasis.row_scale)."""
+        return np.ones(np.shape(index))
 
-def make_basis(L: int, symmetry: str = "none") -> FullBasis:
-    """The operator-space basis for a symmetry choice (only ``none`` so far)."""
-    if symmetry in ("none", "auto"):
+    def expand(self, index: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Full-space words and values of the components at ``index`` (the identity here)."""
+        return self.words(index), np.asarray(values)
+
+
+
+def rotate(words: np.ndarray, L: int, m: int = 1) -> np.ndarray:
+    """Words translated by ``m`` sites: the letter of site j moves to site j - m (mod L)."""
+    w = np.asarray(words, dtype=np.int64)
+    top = 4 ** (L - 1)
+    for _ in range(m % L):
+        w = (w % top) * 4 + w // top
+    return w
+
+
+def odd_letters(words: np.ndarray, L: int) -> np.ndarray:
+    """Number of sites whose ket and bra bits differ (letters 1, 2): the parity of ``P rho P``."""
+    n = np.zeros(np.shape(words), dtype=np.int64)
+    for site in range(L):
+        a = letter(words, site, L)
+        n += (a == 1) | (a == 2)
+    return n
+
+
+def canonical(words: np.ndarray, L: int) -> tuple[np.ndarray, np.ndarray]:
+    """Representative (smallest word of the translation orbit) and orbit size of each word."""
+    w = np.asarray(words, dtype=np.int64)
+    rep = w.copy()
+    size = np.full(w.shape, L, dtype=np.int64)
+    r = w
+    for m in range(1, L):
+        r = rotate(r, L)
+        np.minimum(rep, r, out=rep)
+        # the orbit size is the smallest m > 0 with T^m w = w (it divides L)
+        size = np.where((r == w) & (size == L), m, size)
+    return rep, size
+
+
+def momentum_sector_size(L: int, parity: bool = True) -> int:
+    """Number of translation orbits of words of L letters (even ones with ``parity``), by Burnside:
+    rotation by m fixes the 4^g words of period g = gcd(m, L); of these, all are even when L/g is
+    even, half when L/g is odd."""
+    from math import gcd
+    total = 0
+    for m in range(L):
+        g = gcd(m, L)
+        fixed = 4 ** g
+        if parity and (L // g) % 2 == 1:
+            fixed //= 2
+        total += fixed
+    return total // L
+
+
+class SectorBasis:
+    """Parity-even sector (``parity``) and/or momentum-zero orbits on a ring (``momentum``).
+
+    ``parity`` alone has a closed-form index: of the words with the same first L - 1 letters, the
+    even ones have last letter 0 or 3 (even prefix) or 1 or 2 (odd prefix); ``index = 2 (w // 4) +
+    last // 2``. With ``momentum``, the representatives are enumerated once (each rank a slice of
+    the words, then an allgather) and located by binary search.
+    """
+
+    def __init__(self, L: int, parity: bool, momentum: bool, comm=None, chunk: int = 1 << 20):
+        if not (parity or momentum):
+            raise ValueError("a SectorBasis needs parity or momentum; use FullBasis")
+        self.L, self.parity, self.momentum = L, parity, momentum
+        self.name = "+".join(n for n, on in (("parity", parity), ("momentum", momentum)) if on)
+        if momentum:
+            self.reps, self.orbit = self._representatives(comm, chunk)
+            self.size = len(self.reps)
+        else:
+            self.size = 4 ** L // 2
+
+    def _representatives(self, comm, chunk):
+        L = self.L
+        N = 4 ** L
+        rank, nranks = (comm.Get_rank(), comm.Get_size()) if comm is not None else (0, 1)
+        lo, hi = N * rank // nranks, N * (rank + 1) // nranks
+        reps, sizes = [], []
+        for c0 in range(lo, hi, chunk):
+            w = np.arange(c0, min(c0 + chunk, hi), dtype=np.int64)
+            if self.parity:
+                w = w[odd_letters(w, L) % 2 == 0]
+            rep, size = canonical(w, L)
+            keep = rep == w
+            reps.append(w[keep])
+            sizes.append(size[keep])
+        reps = np.concatenate(reps) if reps else np.zeros(0, np.int64)
+        sizes = np.concatenate(sizes) if sizes else np.zeros(0, np.int64)
+        if comm is not None and nranks > 1:
+            reps = np.concatenate(comm.allgather(reps))
+            sizes = np.concatenate(comm.allgather(sizes))
+        return reps, sizes
+
+    def words(self, index: np.ndarray) -> np.ndarray:
+        """Word of each basis vector (the orbit representative with ``momentum``)."""
+        index = np.asarray(index, dtype=np.int64)
+        if self.momentum:
+            return self.reps[index]
+        prefix, s = index // 2, index % 2
+        even = odd_letters(prefix, self.L - 1) % 2 == 0 if self.L > 1 else np.ones(index.shape, bool)
+        last = np.where(even, 3 * s, 1 + s)
+        return 4 * prefix + last
+
+    def locate(self, words: np.ndarray):
+        """Basis index and coefficient ``<index|w>`` of each word (0: outside the sector)."""
+        words = np.asarray(words, dtype=np.int64)
+        inside = np.ones(words.shape, dtype=bool)
+        if self.parity:
+            inside = odd_letters(words, self.L) % 2 == 0
+        if not self.momentum:
+            return np.where(inside, 2 * (words // 4) + (words % 4) // 2, 0), inside.astype(float)
+        rep, _ = canonical(words, self.L)
+        idx = np.minimum(np.searchsorted(self.reps, rep), self.size - 1)
+        inside &= self.reps[idx] == rep
+        return np.where(inside, idx, 0), np.where(inside, 1.0 / np.sqrt(self.orbit[idx]), 0.0)
+
+    def row_scale(self, index: np.ndarray) -> np.ndarray:
+        """Factor of each row of the sector Liouvillian built from its representative's full row:
+        ``<R'|L|R> = sqrt(n_R') sum_{w in R} n_R^(-1/2) L[r', w]`` (L commutes with T)."""
+        if not self.momentum:
+            return np.ones(np.shape(index))
+        return np.sqrt(self.orbit[np.asarray(index, dtype=np.int64)])
+
+    def trace_weights(self, index: np.ndarray) -> np.ndarray:
+        """w with ``Tr rho = sum_i w_i x_i``: sqrt(n_R) on diagonal orbits."""
+        index = np.asarray(index, dtype=np.int64)
+        return is_diagonal(self.words(index), self.L) * self.row_scale(index)
+
+    def trace_support(self) -> tuple[np.ndarray, np.ndarray]:
+        """All basis indices with nonzero trace weight, and the weights."""
+        idx, coef = self.locate(diagonal_words(self.L))
+        idx, first = np.unique(idx, return_index=True)
+        return idx, 1.0 / coef[first]
+
+    def expand(self, index: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The full-space words and values of the vector whose sector components at ``index``
+        are ``values`` (for observables: every member of each orbit gets ``x_R / sqrt(n_R)``)."""
+        index = np.asarray(index, dtype=np.int64)
+        values = np.asarray(values)
+        if not self.momentum:
+            return self.words(index), values
+        reps, n = self.reps[index], self.orbit[index]
+        amp = values / np.sqrt(n)
+        words, vals = [], []
+        r = reps
+        for m in range(self.L):
+            keep = n > m
+            words.append(r[keep])
+            vals.append(amp[keep])
+            r = rotate(r, self.L)
+        return np.concatenate(words), np.concatenate(vals)
+
+#: the names accepted by ``--symmetry``
+SYMMETRIES = ("auto", "none", "parity", "momentum", "parity+momentum")
+
+
+def symmetries_of(p) -> tuple[bool, bool]:
+    """(parity, momentum): which of the two symmetries the model ``p`` (model.Params) has.
+
+    Parity holds unless ``eps_x != 0`` (the only term that flips a spin on one side of rho);
+    momentum on rings of L >= 3 (all couplings are uniform, the flux included).
+    """
+    return p.eps_x == 0, p.bc == "ring" and p.L >= 3
+
+
+def resolve_symmetry(p, requested: str = "auto") -> str:
+    """The sector name for a request, or a ValueError naming the symmetry that does not hold."""
+    if requested not in SYMMETRIES:
+        raise ValueError(f"unknown symmetry {requested!r}; choose one of {', '.join(SYMMETRIES)}")
+    has_parity, has_momentum = symmetries_of(p)
+    if requested == "auto":
+        parts = [n for n, ok in (("parity", has_parity), ("momentum", has_momentum)) if ok]
+        return "+".join(parts) or "none"
+    if "parity" in requested and not has_parity:
+        raise ValueError(f"symmetry {requested!r} does not hold: eps_x = {p.eps_x:g} breaks parity "
+                         "(sigma^x flips one spin); use --symmetry "
+                         + ("momentum" if has_momentum else "none"))
+    if "momentum" in requested and not has_momentum:
+        why = "an open chain has no translation symmetry" if p.bc != "ring" else \
+            f"a ring of L = {p.L} < 3 sites is not handled with momentum"
+        raise ValueError(f"symmetry {requested!r} does not hold: {why}; use --symmetry "
+                         + ("parity" if has_parity else "none"))
+    return requested
+
+
+def make_basis(L: int, symmetry: str = "none", comm=None):
+    """The operator-space basis for a resolved symmetry name (see :func:`resolve_symmetry`)."""
+    if symmetry == "none":
         return FullBasis(L)
-    raise ValueError(f"symmetry {symmetry!r} is not available yet; use 'none'")
+    if symmetry in ("parity", "momentum", "parity+momentum"):
+        return SectorBasis(L, parity="parity" in symmetry, momentum="momentum" in symmetry,
+                           comm=comm)
+    raise ValueError(f"unknown symmetry {symmetry!r}; resolve it with resolve_symmetry first")

@@ -16,6 +16,7 @@ import time
 import warnings
 
 from . import model
+from .basis import SYMMETRIES, resolve_symmetry
 
 EXIT_BAD_INPUT, EXIT_SOLVER, EXIT_VERIFICATION = 2, 3, 4
 _OWN_SHORT = {"-o", "-h"}
@@ -60,7 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--method", choices=("ed", "cmf", "ground", "mpo"), default="ed")
     _add_model_args(s)
     s.add_argument("--solver", choices=("auto", "direct", "iterative"), default="auto")
-    s.add_argument("--symmetry", choices=("none",), default="none")
+    s.add_argument("--symmetry", choices=SYMMETRIES, default="auto",
+                   help="ed: solve in a symmetry sector of the Liouvillian (default auto: every "
+                        "symmetry the model has; parity unless eps_x != 0, momentum on rings)")
     s.add_argument("--rtol", type=float, default=1e-12, help="iterative solver relative tolerance")
     s.add_argument("--max-it", type=int, default=20000, help="iterative solver iterations")
     s.add_argument("--gap", action="store_true", help="compute the Liouvillian gap (SLEPc)")
@@ -85,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--chi", type=int, default=64, help="mpo: maximum bond dimension")
     _add_model_args(pl)
     pl.add_argument("--solver", choices=("auto", "direct", "iterative"), default="auto")
+    pl.add_argument("--symmetry", choices=SYMMETRIES, default="auto",
+                    help="ed: the sector the job solves in (as for solve)")
     pl.add_argument("--mem-per-rank-mb", type=float, default=4000.0,
                     help="memory budget per MPI rank (default 4000)")
     pl.add_argument("--max-tasks", type=int, default=64)
@@ -119,7 +124,11 @@ def cmd_solve(args, petsc_opts) -> None:
                 raise model.ModelError(f"--{flag.replace('_', '-')} must be > 0")
         if args.max_it < 1:
             raise model.ModelError("--max-it must be >= 1")
-    except model.ModelError as err:
+        if args.method == "ed":
+            resolve_symmetry(p, args.symmetry)
+        elif args.symmetry != "auto":
+            raise model.ModelError("--symmetry applies to --method ed only")
+    except (model.ModelError, ValueError) as err:
         _fail(EXIT_BAD_INPUT, str(err))
     options = {}
     if args.method == "ed":
@@ -170,12 +179,15 @@ def cmd_plan(args) -> None:
         p = _params(args)
         if args.mem_per_rank_mb <= 0 or args.max_tasks < 1:
             raise model.ModelError("--mem-per-rank-mb must be > 0 and --max-tasks >= 1")
-    except model.ModelError as err:
+        if args.method == "ed":
+            resolve_symmetry(p, args.symmetry)
+    except (model.ModelError, ValueError) as err:
         _fail(EXIT_BAD_INPUT, str(err))
     if args.method == "mpo":
         plan = plan_mpo(p.L, args.chi)
     else:
-        plan = plan_ed(p, args.solver, mem_per_rank_mb=args.mem_per_rank_mb, max_tasks=args.max_tasks)
+        plan = plan_ed(p, args.solver, mem_per_rank_mb=args.mem_per_rank_mb,
+                       max_tasks=args.max_tasks, symmetry=args.symmetry)
     if args.json:
         print(json.dumps(plan.as_dict()))
         return
@@ -183,7 +195,8 @@ def cmd_plan(args) -> None:
         print(f"mpo, {p.bc}, L={p.L}, chi={args.chi}: about {plan.mem_mb_total:.0f} MB, one rank; "
               f"job request mem_mb={plan.mem_mb}, runtime={plan.runtime_min} min")
         return
-    print(f"ed, {p.bc}, L={p.L}, solver {plan.solver}: {plan.rows} rows, {plan.nnz} nonzeros "
+    print(f"ed, {p.bc}, L={p.L}, sector {plan.symmetry}, solver {plan.solver}: {plan.rows} rows, "
+          f"{plan.nnz} nonzeros "
           f"({plan.nnz / plan.rows:.1f} per row)")
     print(f"memory {plan.mem_mb_total:.0f} MB in all -> {plan.tasks} MPI rank(s) of "
           f"{plan.mem_mb_per_task:.0f} MB; job request mem_mb={plan.mem_mb}, "

@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import model
-from .basis import FullBasis, letter
+from .basis import letter
 
 
 def superoperator(H: np.ndarray | None, jumps: list[np.ndarray], nsites: int) -> np.ndarray:
@@ -56,8 +56,13 @@ def local_terms(p: model.Params) -> list[tuple[tuple[int, ...], np.ndarray]]:
     return [(sites, S) for sites, S in terms.items() if np.any(S != 0)]
 
 
-def rows_block(p: model.Params, basis: FullBasis, rows: np.ndarray, terms=None) -> sp.csr_matrix:
-    """CSR block of the Liouvillian for the basis indices ``rows`` (all columns)."""
+def rows_block(p: model.Params, basis, rows: np.ndarray, terms=None) -> sp.csr_matrix:
+    """CSR block of the Liouvillian for the basis indices ``rows`` (all columns).
+
+    Row ``r`` is the full-space row of its word, each column word ``w`` moved to its basis index
+    with the coefficient ``<index|w>`` (``basis.locate``), times ``basis.row_scale`` (1 in the full
+    space and the parity sector, ``sqrt(n_R)`` for momentum orbits; see :mod:`lindring.basis`).
+    """
     terms = local_terms(p) if terms is None else terms
     L = p.L
     words = basis.words(rows)
@@ -90,13 +95,14 @@ def rows_block(p: model.Params, basis: FullBasis, rows: np.ndarray, terms=None) 
     r = np.concatenate(out_r) if out_r else np.zeros(0, np.int64)
     c = np.concatenate(out_c) if out_c else np.zeros(0, np.int64)
     v = np.concatenate(out_v) if out_v else np.zeros(0, complex)
+    v = v * basis.row_scale(rows)[r]
     block = sp.coo_matrix((v, (r, c)), shape=(len(rows), basis.size)).tocsr()
     block.sum_duplicates()
     block.eliminate_zeros()
     return block
 
 
-def assemble(p: model.Params, basis: FullBasis, comm=None, chunk: int = 1 << 17,
+def assemble(p: model.Params, basis, comm=None, chunk: int = 1 << 17,
              trace_row: bool = False):
     """Distributed PETSc AIJ matrix of the Liouvillian.
 
@@ -120,10 +126,6 @@ def assemble(p: model.Params, basis: FullBasis, comm=None, chunk: int = 1 << 17,
         block = rows_block(p, basis, rows, terms)
         if trace_row and c0 == 0:
             cols, w = basis.trace_support()
-            block = block.tolil()
-            block.rows[0] = []
-            block.data[0] = []
-            block = block.tocsr()
             first = sp.csr_matrix((w, (np.zeros_like(cols), cols)), shape=(1, N))
             block = sp.vstack([first, block[1:]], format="csr")
         indptr.append(block.indptr[1:].astype(np.int64) + offset)

@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 from . import model
-from .basis import make_basis, transpose_words
+from .basis import make_basis, resolve_symmetry, transpose_words
 from .observables import (GATHER_MAX_L, LocalState, gathered_density_matrix, negativity,
                           steady_observables)
 from .steady import Tolerances, resolve_solver, spectrum_near_zero, steady_state
@@ -24,8 +24,8 @@ METHODS = ("ed", "cmf", "ground", "mpo")
 #: boundaries each method supports
 METHOD_BC = {"ed": ("ring", "open"), "cmf": ("ring",), "ground": ("ring", "open"),
              "mpo": ("open",)}
-#: L up to which ed checks uniqueness of the steady state by default
-UNIQUE_CHECK_MAX_L = 8
+#: basis size up to which ed checks uniqueness of the steady state by default (full space: L = 8)
+UNIQUE_CHECK_MAX_SIZE = 4 ** 8
 
 
 class VerificationError(RuntimeError):
@@ -61,45 +61,85 @@ def _nan_observables(p: model.Params) -> dict:
                 negativity_pair=np.nan)
 
 
-def _hermiticity_error(x, basis, rows, values, PETSc) -> float:
-    """``||x - (x^T)^*||`` with x^T fetched from whichever rank holds it (PETSc scatter)."""
-    tw, _ = basis.locate(transpose_words(basis.words(rows), basis.L))
-    src = PETSc.IS().createGeneral(tw.astype(PETSc.IntType), comm=PETSc.COMM_SELF)
-    y = PETSc.Vec().createSeq(len(rows), comm=PETSc.COMM_SELF)
-    dst = PETSc.IS().createStride(len(rows), 0, 1, comm=PETSc.COMM_SELF)
+def _values_at(x, index: np.ndarray) -> np.ndarray:
+    """Entries ``x[index]`` of a distributed PETSc vector, fetched from whichever rank holds them."""
+    from .petsc import init
+    PETSc, _ = init()
+    src = PETSc.IS().createGeneral(np.asarray(index).astype(PETSc.IntType), comm=PETSc.COMM_SELF)
+    y = PETSc.Vec().createSeq(len(index), comm=PETSc.COMM_SELF)
+    dst = PETSc.IS().createStride(len(index), 0, 1, comm=PETSc.COMM_SELF)
     PETSc.Scatter().create(x, src, y, dst).scatter(x, y, PETSc.InsertMode.INSERT_VALUES)
-    d = values - np.conj(y.getArray())
+    return y.getArray().copy()
+
+
+def _hermiticity_error(x, basis, rows, values) -> float:
+    """``||x - (x^T)^*||^2`` on this rank's rows, x^T fetched from whichever rank holds it."""
+    tw, _ = basis.locate(transpose_words(basis.words(rows), basis.L))
+    d = values - np.conj(_values_at(x, tw))
     return float(np.vdot(d, d).real)
 
 
+def _liouvillian_times(Ac, x, p, basis, PETSc):
+    """``L x`` from the trace-constrained matrix: ``Ac`` is L with row 0 replaced by the trace
+    functional, so row 0 of L is built again (one row) and applied to the entries it needs.
+    This keeps a single matrix in memory."""
+    from .liouvillian import rows_block
+    r = Ac.createVecLeft()
+    Ac.mult(x, r)
+    row0 = rows_block(p, basis, np.zeros(1, dtype=np.int64))
+    value = np.dot(row0.data, _values_at(x, row0.indices))   # collective: every rank fetches
+    if r.getOwnershipRange()[0] == 0:
+        r.setValue(0, value)
+    r.assemble()
+    return r
+
+
 def run_ed(p: model.Params, solver="auto", tol: Tolerances | None = None,
-           thresholds: Thresholds | None = None, gap=False, check_unique=None, symmetry="none"):
-    """Exact steady state of Eq. 11 on a ring or open chain (distributed over MPI ranks)."""
+           thresholds: Thresholds | None = None, gap=False, check_unique=None, symmetry="auto"):
+    """Exact steady state of Eq. 11 on a ring or open chain (distributed over MPI ranks).
+
+    ``symmetry`` (``auto``, ``none``, ``parity``, ``momentum``, ``parity+momentum``) restricts the
+    Liouvillian to the sector of the steady state (basis.py); ``auto`` takes every symmetry the
+    model has. The uniqueness check and the gap then cover that sector only (attribute
+    ``spectrum_sector``): a second steady state in another sector is not seen.
+    """
     from .liouvillian import assemble
     from .petsc import init
     PETSc, _ = init()
     tol = tol or Tolerances()
     thresholds = thresholds or Thresholds()
     comm = PETSc.COMM_WORLD.tompi4py()
-    basis = make_basis(p.L, symmetry)
-    if check_unique is None:
-        check_unique = p.L <= UNIQUE_CHECK_MAX_L
-    name = resolve_solver(solver, p.L)
-    attrs = dict(solver=name, symmetry=basis.name, rtol=tol.rtol, kernel_tol=tol.kernel_tol,
-                 uniqueness_checked=int(bool(check_unique or gap)))
-
+    try:
+        sector = resolve_symmetry(p, symmetry)
+    except ValueError as err:
+        raise model.ModelError(str(err)) from None
     t0 = time.time()
-    A = assemble(p, basis)
-    info = A.getInfo(PETSc.Mat.InfoType.GLOBAL_SUM)
-    attrs.update(basis_size=basis.size, nnz=int(info["nz_used"]),
-                 assembly_seconds=time.time() - t0)
-    _say(comm, f"[assemble] {basis.size} rows, {int(info['nz_used'])} nonzeros "
-               f"in {time.time() - t0:.1f}s on {comm.Get_size()} rank(s)")
+    basis = make_basis(p.L, sector, comm)
+    if sector != "none":
+        _say(comm, f"[basis] sector {sector}: {basis.size} of {4 ** p.L} rows "
+                   f"in {time.time() - t0:.1f}s")
+    if check_unique is None:
+        check_unique = basis.size <= UNIQUE_CHECK_MAX_SIZE
+    name = resolve_solver(solver, p.L, basis.size)
+    attrs = dict(solver=name, symmetry=basis.name, rtol=tol.rtol, kernel_tol=tol.kernel_tol,
+                 uniqueness_checked=int(bool(check_unique or gap)),
+                 spectrum_sector=_sector_description(sector) if (check_unique or gap) else "")
+
+    def build(trace_row):
+        t0 = time.time()
+        M = assemble(p, basis, trace_row=trace_row)
+        nnz = int(M.getInfo(PETSc.Mat.InfoType.GLOBAL_SUM)["nz_used"])
+        attrs.update(basis_size=basis.size, nnz=nnz, assembly_seconds=time.time() - t0)
+        _say(comm, f"[assemble] {basis.size} rows, {nnz} nonzeros "
+                   f"in {time.time() - t0:.1f}s on {comm.Get_size()} rank(s)")
+        return M
 
     kernel_dim, gap_value = -1, np.nan
     if check_unique or gap:
+        A = build(trace_row=False)
         kernel_dim, gap_value, lams = spectrum_near_zero(A, tol)
         attrs["rightmost_eigenvalues"] = ", ".join(f"{z.real:.6e}{z.imag:+.6e}j" for z in lams)
+        A.destroy()                     # one matrix in memory at a time
     if kernel_dim > 1:
         msg = (f"non-unique steady state: the Liouvillian kernel has dimension {kernel_dim}; "
                "observables written as NaN")
@@ -110,18 +150,17 @@ def run_ed(p: model.Params, solver="auto", tol: Tolerances | None = None,
                       min_eigenvalue=np.nan)
         attrs["unique"] = 0
     else:
-        Ac = assemble(p, basis, trace_row=True)
+        Ac = build(trace_row=True)
         x, sinfo = steady_state(Ac, name, p.L, tol)
         attrs.update(sinfo)
-        r = A.createVecLeft()
-        A.mult(x, r)
+        r = _liouvillian_times(Ac, x, p, basis, PETSc)
         rows = np.arange(*x.getOwnershipRange(), dtype=np.int64)
         values = x.getArray().copy()
-        state = LocalState(basis.words(rows), values, p.L, comm)
+        state = LocalState(*basis.expand(rows, values), p.L, comm)
         xnorm = x.norm()
         checks = dict(residual=r.norm() / xnorm, trace_error=abs(state.trace() - 1),
                       hermiticity_error=np.sqrt(comm.allreduce(
-                          _hermiticity_error(x, basis, rows, values, PETSc))) / xnorm,
+                          _hermiticity_error(x, basis, rows, values))) / xnorm,
                       min_eigenvalue=np.nan)
         obs = steady_observables(state, p)
         if p.L <= GATHER_MAX_L:
@@ -140,6 +179,15 @@ def run_ed(p: model.Params, solver="auto", tol: Tolerances | None = None,
     obs["kernel_dim"] = kernel_dim
     obs["gap"] = gap_value
     return _to_vars(obs), attrs
+
+
+def _sector_description(sector: str) -> str:
+    """What the uniqueness check and the gap covered, in words (written to the file)."""
+    parts = {"none": "the full operator space",
+             "parity": "the parity-even sector (P rho P = rho) only",
+             "momentum": "the momentum-zero sector (T rho T^+ = rho) only",
+             "parity+momentum": "the parity-even, momentum-zero sector only"}
+    return parts[sector]
 
 
 def verify(checks: dict, th: Thresholds) -> None:

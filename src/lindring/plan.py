@@ -1,9 +1,10 @@
 """Resource model of an ``ed`` job: rows, nonzeros, memory, MPI ranks and runtime.
 
-The number of nonzeros comes from the model itself: the Liouvillian rows of a random sample of
-basis vectors are built (the same code as the assembly) and their mean length is scaled to the
-whole basis. Memory is that of the PETSc AIJ matrix (16-byte complex value and 8-byte index per
-nonzero), built twice (L and the trace-constrained copy), plus the solver:
+The job runs in the symmetry sector that ``lindring solve`` picks (``--symmetry auto``: parity
+and, on rings, momentum; basis.py); its number of rows is counted exactly. The number of nonzeros
+comes from the model itself: the Liouvillian rows of a random sample of basis vectors are built
+(the same code as the assembly) and their mean length is scaled to the whole basis. Memory is that of the PETSc AIJ matrix (16-byte complex value and 8-byte index per
+nonzero), one matrix at a time (L for the uniqueness check, then the trace-constrained copy), plus the solver:
 
 - ``direct``: MUMPS LU; the fill-in of this Liouvillian is close to dense at small L
   (measured: 250 MB at L = 6), modelled as ``FILL_FACTOR`` times the matrix, growing with L;
@@ -21,12 +22,12 @@ import math
 import numpy as np
 
 from . import model
-from .basis import make_basis
+from .basis import FullBasis, canonical, momentum_sector_size, odd_letters, resolve_symmetry
 from .liouvillian import local_terms, rows_block
 from .steady import resolve_solver
 
 BYTES_PER_NNZ = 16 + 8
-#: MUMPS fill relative to the matrix: measured ~100 at L = 6, grows ~4x per site
+#: MUMPS fill relative to the matrix: measured ~100 at L = 6 (4096 rows), grows ~ with the rows
 FILL_FACTOR_L6 = 100.0
 #: Python, PETSc and MPI start-up per rank
 BASE_MB = 250.0
@@ -38,6 +39,7 @@ SECONDS_PER_NNZ_IT = 4.5e-8
 class Plan:
     L: int
     solver: str
+    symmetry: str
     rows: int
     nnz: int
     mem_mb_total: float
@@ -50,38 +52,62 @@ class Plan:
         return dataclasses.asdict(self)
 
 
-def estimate_nnz(p: model.Params, sample: int = 2048, seed: int = 0) -> int:
-    """Nonzeros of the Liouvillian, from the exact row lengths of a random sample of rows."""
-    basis = make_basis(p.L)
+def estimate_nnz(p: model.Params, sample: int = 2048, seed: int = 0,
+                 symmetry: str = "none") -> tuple[int, int]:
+    """Rows and nonzeros of the Liouvillian in a sector, from the exact row lengths of a random
+    sample of rows.
+
+    The sample is drawn among the words of the sector (parity-even ones with parity); with
+    momentum each sampled word stands for its orbit, and the nonzeros of its row are the distinct
+    orbits among the columns of its full-space row. The number of orbits is counted (Burnside,
+    :func:`basis.momentum_sector_size`), not enumerated, so the plan is cheap for any L.
+    """
+    parity, momentum = "parity" in symmetry, "momentum" in symmetry
+    full = FullBasis(p.L)
+    rows = momentum_sector_size(p.L, parity) if momentum else 4 ** p.L // (2 if parity else 1)
     rng = np.random.default_rng(seed)
-    n = min(sample, basis.size)
-    rows = np.sort(rng.choice(basis.size, size=n, replace=False)).astype(np.int64)
-    block = rows_block(p, basis, rows, local_terms(p))
-    return int(round(block.nnz / n * basis.size))
+    if 4 ** p.L <= 2 * sample:
+        words = np.arange(4 ** p.L, dtype=np.int64)
+    else:
+        words = np.unique(rng.integers(0, 4 ** p.L, size=2 * sample, dtype=np.int64))
+    if parity:
+        words = words[odd_letters(words, p.L) % 2 == 0]
+    if momentum:
+        words = np.unique(canonical(words, p.L)[0])
+    if len(words) > sample:
+        words = np.sort(rng.choice(words, size=sample, replace=False))
+    block = rows_block(p, full, words, local_terms(p)).tocoo()
+    if momentum:
+        cols = canonical(block.col.astype(np.int64), p.L)[0]
+        pairs = np.unique(np.stack([block.row.astype(np.int64), cols]), axis=1)
+        nnz_sample = pairs.shape[1]
+    else:
+        nnz_sample = block.nnz
+    return rows, int(round(nnz_sample / len(words) * rows))
 
 
 def plan_ed(p: model.Params, solver: str = "auto", mem_per_rank_mb: float = 4000.0,
-            max_tasks: int = 64, restart: int = 200) -> Plan:
-    """Resources for one ``ed`` job (see the module docstring for the model)."""
-    solver = resolve_solver(solver, p.L)
-    rows = 4 ** p.L
-    nnz = estimate_nnz(p)
+            max_tasks: int = 64, restart: int = 200, symmetry: str = "auto") -> Plan:
+    """Resources for one ``ed`` job in its symmetry sector (see the module docstring)."""
+    sector = resolve_symmetry(p, symmetry)
+    rows, nnz = estimate_nnz(p, symmetry=sector)
+    solver = resolve_solver(solver, p.L, rows)
     matrix_mb = nnz * BYTES_PER_NNZ / 2 ** 20
     if solver == "direct":
-        fill = FILL_FACTOR_L6 * 4.0 ** (p.L - 6)
+        fill = FILL_FACTOR_L6 * rows / 4.0 ** 6     # grows with the number of rows
         solver_mb = matrix_mb * fill
     else:
         solver_mb = (restart + 5) * rows * 16 / 2 ** 20 + matrix_mb
-    total = 2 * matrix_mb + solver_mb
+    total = matrix_mb + solver_mb
     tasks = 1
     while tasks < max_tasks and total / tasks + BASE_MB > mem_per_rank_mb:
         tasks *= 2
     per_task = total / tasks + BASE_MB
     iterations = 250  # measured: 190-225 GMRES iterations for L = 7..9 (minimal model)
     seconds = SECONDS_PER_NNZ_IT * nnz * iterations / tasks + 30
-    if solver == "direct" or p.L <= 8:
+    if solver == "direct" or rows <= 4 ** 8:
         seconds += 2e-6 * rows * (rows ** 0.5)  # LU / shift-and-invert for the uniqueness check
-    return Plan(L=p.L, solver=solver, rows=rows, nnz=nnz, mem_mb_total=round(total + BASE_MB * tasks, 1),
+    return Plan(L=p.L, solver=solver, symmetry=sector, rows=rows, nnz=nnz, mem_mb_total=round(total + BASE_MB * tasks, 1),
                 tasks=tasks, mem_mb_per_task=round(per_task, 1),
                 mem_mb=int(math.ceil(per_task * tasks * 1.2)),
                 runtime_min=max(10, int(math.ceil(3 * seconds / 60))))
@@ -96,7 +122,7 @@ def plan_mpo(L: int, chi: int = 64) -> Plan:
     SVDs of 4 chi x 4 chi matrices); runtime scales like L chi^3 from the measured point."""
     tensors_mb = L * chi * chi * 16 * 16 * 8 / 2 ** 20
     seconds = MPO_SECONDS_L20_CHI32 * (L / 20) * (chi / 32) ** 3
-    return Plan(L=L, solver="tebd", rows=0, nnz=0, mem_mb_total=round(BASE_MB + tensors_mb, 1),
+    return Plan(L=L, solver="tebd", symmetry="none", rows=0, nnz=0, mem_mb_total=round(BASE_MB + tensors_mb, 1),
                 tasks=1, mem_mb_per_task=round(BASE_MB + tensors_mb, 1),
                 mem_mb=int(math.ceil((BASE_MB + tensors_mb) * 2)),
                 runtime_min=max(10, int(math.ceil(3 * seconds / 60))))

@@ -69,12 +69,14 @@ def _progress_monitor(comm, label, every_s=2.0):
     return monitor
 
 
-def resolve_solver(name: str, L: int) -> str:
-    """Map a solver name (``auto`` included) to ``direct`` or ``iterative``."""
+def resolve_solver(name: str, L: int, size: int | None = None) -> str:
+    """Map a solver name (``auto`` included) to ``direct`` or ``iterative``; ``auto`` is direct
+    while the basis (``size``, default the full 4^L) has at most 4^AUTO_DIRECT_MAX_L rows."""
     if name not in SOLVERS:
         raise ValueError(f"unknown solver {name!r}; choose one of {', '.join(SOLVERS)}")
     if name == "auto":
-        return "direct" if L <= AUTO_DIRECT_MAX_L else "iterative"
+        size = 4 ** L if size is None else size
+        return "direct" if size <= 4 ** AUTO_DIRECT_MAX_L else "iterative"
     return name
 
 

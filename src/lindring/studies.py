@@ -15,6 +15,7 @@ A study (``config/config.yaml``, schema ``workflow/schemas/config.schema.yaml``)
       polar: {r: [1, 2], theta: {start: 0, stop: 1.5707963267948966, num: 9}}
                                         # optional: (alpha, delta) = r (cos theta, sin theta)
       solver: auto                      # ed only (optional)
+      symmetry: auto                    # ed only: auto (default), none, parity, momentum, parity+momentum
       max_residual: 1.0e-9              # ed only: verification threshold (optional)
       mpo: {chi: 64, dt: 0.1, order: 4, tol: 1.0e-6, t_max: 200}   # mpo only (optional)
 
@@ -31,6 +32,7 @@ import itertools
 import numpy as np
 
 from . import model
+from .basis import resolve_symmetry
 from .methods import METHOD_BC
 
 POLAR_AXES = ("r", "theta")
@@ -54,6 +56,7 @@ class Job:
     solver: str
     max_residual: float | None = None
     mpo: tuple = ()            # ((option, value), ...) for method mpo: chi, dt, order, tol, t_max
+    symmetry: str = "auto"     # ed only: the Liouvillian sector (basis.py); auto = all that hold
 
     @property
     def path(self) -> str:
@@ -72,6 +75,8 @@ class Job:
             args += ["--solver", self.solver]
             if self.max_residual is not None:
                 args += ["--max-residual", format_value(self.max_residual)]
+            if self.symmetry != "auto":
+                args += ["--symmetry", self.symmetry]
         if self.method == "mpo":
             flags = dict(chi="--chi", dt="--dt", order="--order", tol="--mpo-tol", t_max="--t-max")
             for k, v in self.mpo:
@@ -163,9 +168,11 @@ def expand_study(name: str, st: dict) -> list[Job]:
                     c = dict(coords)
                     params["alpha"], params["delta"] = model.polar(float(c["r"]), float(c["theta"]))
                 try:
-                    model.make_params(L, bc=bc, preset=st.get("preset"), range=st.get("range", 1),
-                                      **params)
-                except model.ModelError as err:
+                    p = model.make_params(L, bc=bc, preset=st.get("preset"),
+                                          range=st.get("range", 1), **params)
+                    if method == "ed":
+                        resolve_symmetry(p, st.get("symmetry", "auto"))
+                except (model.ModelError, ValueError) as err:
                     raise StudyError(f"studies.{name} (method {method}, L={L}, "
                                      f"{dict(coords)}): {err}") from None
                 point = "_".join(f"{k}={format_value(v)}" for k, v in coords) or "point"
@@ -173,7 +180,8 @@ def expand_study(name: str, st: dict) -> list[Job]:
                                 params=tuple(sorted(params.items())), preset=st.get("preset"),
                                 range=st.get("range", 1), solver=st.get("solver", "auto"),
                                 max_residual=st.get("max_residual"),
-                                mpo=tuple(sorted((st.get("mpo") or {}).items()))))
+                                mpo=tuple(sorted((st.get("mpo") or {}).items())),
+                                symmetry=st.get("symmetry", "auto")))
     paths = [j.path for j in jobs]
     if len(set(paths)) != len(paths):
         raise StudyError(f"studies.{name}: two points have the same path (repeated grid values?)")

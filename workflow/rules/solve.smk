@@ -21,7 +21,7 @@ def _make_plan(job):
         return None
     p = _model.make_params(job.L, bc=job.bc, preset=job.preset, range=job.range, **dict(job.params))
     return plan_ed(p, job.solver, mem_per_rank_mb=config.get("mem_per_rank_mb", 4000),
-                   max_tasks=config.get("max_tasks", 2))
+                   max_tasks=config.get("max_tasks", 2), symmetry=job.symmetry)
 
 
 def _tasks(wildcards):
