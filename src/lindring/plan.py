@@ -3,8 +3,9 @@
 The job runs in the symmetry sector that ``lindring solve`` picks (``--symmetry auto``: parity
 and, on rings, momentum; basis.py); its number of rows is counted exactly. The number of nonzeros
 comes from the model itself: the Liouvillian rows of a random sample of basis vectors are built
-(the same code as the assembly) and their mean length is scaled to the whole basis. Memory is that of the PETSc AIJ matrix (16-byte complex value and 8-byte index per
-nonzero), one matrix at a time (L for the uniqueness check, then the trace-constrained copy), plus the solver:
+(the same code as the assembly) and their mean length is scaled to the whole basis. Memory is
+that of the PETSc AIJ matrix (16-byte complex value and 8-byte index per nonzero), one matrix at a
+time (L for the uniqueness check, then the trace-constrained copy), plus the solver:
 
 - ``direct``: MUMPS LU; the fill-in of this Liouvillian is close to dense at small L
   (measured: 250 MB at L = 6), modelled as ``FILL_FACTOR`` times the matrix, growing with L;
