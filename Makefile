@@ -12,7 +12,7 @@ export OMPI_MCA_rmaps_base_oversubscribe := 1
 export OMP_NUM_THREADS := 1
 export OPENBLAS_NUM_THREADS := 1
 
-.PHONY: setup run run-slurm test test-slurm clean
+.PHONY: setup run run-slurm report test test-slurm clean
 setup: $(VENV)/.installed
 
 $(VENV)/.apt:
@@ -31,6 +31,14 @@ $(VENV)/.installed: $(VENV)/.apt pyproject.toml
 run: setup
 	$(VENV)/bin/snakemake --profile profiles/local
 
+# The paper's Figs. 2-7 (config/paper.yaml: ~760 jobs, about an hour on 2 cores) and report.html.
+# First runs whatever is missing (nothing once the study is complete; a failed job stops here,
+# since a figure needs every point of its studies gathered), then bundles the figures, their
+# captions and the table of extrapolated currents into report.html.
+report: setup
+	$(VENV)/bin/snakemake --profile profiles/local --configfile config/paper.yaml
+	$(VENV)/bin/snakemake --profile profiles/local --configfile config/paper.yaml --report report.html
+
 # the studies of config/config.yaml on Slurm (see cluster/config.yaml)
 run-slurm: setup
 	$(VENV)/bin/snakemake --profile cluster
@@ -42,4 +50,4 @@ test-slurm: setup
 	$(PY) -m pytest -q -m slurm
 
 clean:
-	rm -rf results .snakemake
+	rm -rf results .snakemake report.html

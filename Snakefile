@@ -13,9 +13,11 @@ if "studies" not in config:
 include: "workflow/rules/common.smk"
 include: "workflow/rules/solve.smk"
 include: "workflow/rules/gather.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
     input:
         [f"results/{study}.nc" for study in JOBS],
+        REPORT_TARGETS,  # figures and table of currents, when the config has a figures/scaling section
     default_target: True

@@ -4,8 +4,10 @@ The job runs in the symmetry sector that ``lindring solve`` picks (``--symmetry 
 and, on rings, momentum; basis.py); its number of rows is counted exactly. The number of nonzeros
 comes from the model itself: the Liouvillian rows of a random sample of basis vectors are built
 (the same code as the assembly) and their mean length is scaled to the whole basis. Memory is
-that of the PETSc AIJ matrix (16-byte complex value and 8-byte index per nonzero), one matrix at a
-time (L for the uniqueness check, then the trace-constrained copy), plus the solver:
+that of the PETSc AIJ matrix (16-byte complex value and 8-byte index per nonzero), counted twice
+(one matrix is in PETSc at a time, but the numpy CSR arrays handed to PETSc at assembly count
+too: with the matrix once the model was 19 % below the measured peak at L = 12; with it twice it
+is 15, 9 and 3 % above the measured peaks at L = 10, 11, 12, benchmarks/README.md), plus the solver:
 
 - ``direct``: MUMPS LU; the fill-in of this Liouvillian is close to dense at small L
   (measured: 250 MB at L = 6), modelled as ``FILL_FACTOR`` times the matrix, growing with L;
@@ -99,7 +101,7 @@ def plan_ed(p: model.Params, solver: str = "auto", mem_per_rank_mb: float = 4000
         solver_mb = matrix_mb * fill
     else:
         solver_mb = (restart + 5) * rows * 16 / 2 ** 20 + matrix_mb
-    total = matrix_mb + solver_mb
+    total = 2 * matrix_mb + solver_mb    # the matrix twice: see the module docstring
     tasks = 1
     while tasks < max_tasks and total / tasks + BASE_MB > mem_per_rank_mb:
         tasks *= 2

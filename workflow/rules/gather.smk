@@ -1,4 +1,5 @@
 # Merge the job files of a study into results/<study>.nc along its axes.
+import re
 
 
 rule gather:
@@ -7,7 +8,7 @@ rule gather:
     output:
         "results/{study}.nc",
     wildcard_constraints:
-        study=r"[^/]+",
+        study="|".join(re.escape(name) for name in JOBS),   # only the studies of the config
     localrule: True
     script:
         "../scripts/gather.py"
