@@ -50,15 +50,6 @@ def transpose_words(words: np.ndarray, L: int) -> np.ndarray:
     return out
 
 
-def is_diagonal(words: np.ndarray, L: int) -> np.ndarray:
-    """True where the word is a diagonal matrix element (ket == bra on every site)."""
-    ok = np.ones(np.shape(words), dtype=bool)
-    for site in range(L):
-        a = letter(words, site, L)
-        ok &= (a == 0) | (a == 3)
-    return ok
-
-
 def diagonal_words(L: int) -> np.ndarray:
     """Words of the 2^L diagonal elements |s><s| (in order of s)."""
     s = np.arange(2 ** L, dtype=np.int64)
@@ -97,10 +88,6 @@ class FullBasis:
         words = np.asarray(words, dtype=np.int64)
         return words, np.ones(words.shape)
 
-    def trace_weights(self, index: np.ndarray) -> np.ndarray:
-        """w with ``Tr rho = sum_i w_i x_i``."""
-        return is_diagonal(self.words(index), self.L).astype(float)
-
     def trace_support(self) -> tuple[np.ndarray, np.ndarray]:
         """All basis indices with nonzero trace weight, and the weights (2^L of them)."""
         w = diagonal_words(self.L)
@@ -115,14 +102,10 @@ class FullBasis:
         return self.words(index), np.asarray(values)
 
 
-
-def rotate(words: np.ndarray, L: int, m: int = 1) -> np.ndarray:
-    """Words translated by ``m`` sites: the letter of site j moves to site j - m (mod L)."""
-    w = np.asarray(words, dtype=np.int64)
+def rotate(words: np.ndarray, L: int) -> np.ndarray:
+    """Words translated by one site: the letter of site j moves to site j - 1 (mod L)."""
     top = 4 ** (L - 1)
-    for _ in range(m % L):
-        w = (w % top) * 4 + w // top
-    return w
+    return (words % top) * 4 + words // top
 
 
 def odd_letters(words: np.ndarray, L: int) -> np.ndarray:
@@ -134,18 +117,25 @@ def odd_letters(words: np.ndarray, L: int) -> np.ndarray:
     return n
 
 
-def canonical(words: np.ndarray, L: int) -> tuple[np.ndarray, np.ndarray]:
-    """Representative (smallest word of the translation orbit) and orbit size of each word."""
+def representative(words: np.ndarray, L: int) -> np.ndarray:
+    """The smallest word of each word's translation orbit (the basis label of momentum sectors)."""
+    rep = np.array(words, dtype=np.int64, copy=True)
+    r = rep.copy()
+    for _ in range(L - 1):
+        r = rotate(r, L)
+        np.minimum(rep, r, out=rep)
+    return rep
+
+
+def orbit_size(words: np.ndarray, L: int) -> np.ndarray:
+    """Size of each word's translation orbit: the smallest m > 0 with T^m w = w (it divides L)."""
     w = np.asarray(words, dtype=np.int64)
-    rep = w.copy()
     size = np.full(w.shape, L, dtype=np.int64)
     r = w
     for m in range(1, L):
         r = rotate(r, L)
-        np.minimum(rep, r, out=rep)
-        # the orbit size is the smallest m > 0 with T^m w = w (it divides L)
         size = np.where((r == w) & (size == L), m, size)
-    return rep, size
+    return size
 
 
 def momentum_sector_size(L: int, parity: bool = True) -> int:
@@ -193,10 +183,9 @@ class SectorBasis:
             w = np.arange(c0, min(c0 + chunk, hi), dtype=np.int64)
             if self.parity:
                 w = w[odd_letters(w, L) % 2 == 0]
-            rep, size = canonical(w, L)
-            keep = rep == w
-            reps.append(w[keep])
-            sizes.append(size[keep])
+            w = w[representative(w, L) == w]
+            reps.append(w)
+            sizes.append(orbit_size(w, L))
         reps = np.concatenate(reps) if reps else np.zeros(0, np.int64)
         sizes = np.concatenate(sizes) if sizes else np.zeros(0, np.int64)
         if comm is not None and nranks > 1:
@@ -222,7 +211,7 @@ class SectorBasis:
             inside = odd_letters(words, self.L) % 2 == 0
         if not self.momentum:
             return np.where(inside, 2 * (words // 4) + (words % 4) // 2, 0), inside.astype(float)
-        rep, _ = canonical(words, self.L)
+        rep = representative(words, self.L)
         idx = np.minimum(np.searchsorted(self.reps, rep), self.size - 1)
         inside &= self.reps[idx] == rep
         return np.where(inside, idx, 0), np.where(inside, 1.0 / np.sqrt(self.orbit[idx]), 0.0)
@@ -233,11 +222,6 @@ class SectorBasis:
         if not self.momentum:
             return np.ones(np.shape(index))
         return np.sqrt(self.orbit[np.asarray(index, dtype=np.int64)])
-
-    def trace_weights(self, index: np.ndarray) -> np.ndarray:
-        """w with ``Tr rho = sum_i w_i x_i``: sqrt(n_R) on diagonal orbits."""
-        index = np.asarray(index, dtype=np.int64)
-        return is_diagonal(self.words(index), self.L) * self.row_scale(index)
 
     def trace_support(self) -> tuple[np.ndarray, np.ndarray]:
         """All basis indices with nonzero trace weight, and the weights."""
@@ -262,6 +246,7 @@ class SectorBasis:
             vals.append(amp[keep])
             r = rotate(r, self.L)
         return np.concatenate(words), np.concatenate(vals)
+
 
 #: the names accepted by ``--symmetry``
 SYMMETRIES = ("auto", "none", "parity", "momentum", "parity+momentum")

@@ -79,7 +79,7 @@ def _hermiticity_error(x, basis, rows, values) -> float:
     return float(np.vdot(d, d).real)
 
 
-def _liouvillian_times(Ac, x, p, basis, PETSc):
+def _liouvillian_times(Ac, x, p, basis):
     """``L x`` from the trace-constrained matrix: ``Ac`` is L with row 0 replaced by the trace
     functional, so row 0 of L is built again (one row) and applied to the entries it needs.
     This keeps a single matrix in memory."""
@@ -153,7 +153,7 @@ def run_ed(p: model.Params, solver="auto", tol: Tolerances | None = None,
         Ac = build(trace_row=True)
         x, sinfo = steady_state(Ac, name, p.L, tol)
         attrs.update(sinfo)
-        r = _liouvillian_times(Ac, x, p, basis, PETSc)
+        r = _liouvillian_times(Ac, x, p, basis)
         rows = np.arange(*x.getOwnershipRange(), dtype=np.int64)
         values = x.getArray().copy()
         state = LocalState(*basis.expand(rows, values), p.L, comm)

@@ -14,15 +14,10 @@ from __future__ import annotations
 import numpy as np
 
 from . import model
-from .basis import letter
+from .basis import letter, odd_letters
 
 #: L up to which the full state may be gathered on one rank (half|half negativity, min eigenvalue)
 GATHER_MAX_L = 8
-
-
-def _off_diagonal(words: np.ndarray, site: int, L: int) -> np.ndarray:
-    a = letter(words, site, L)
-    return (a == 1) | (a == 2)
 
 
 class LocalState:
@@ -33,10 +28,7 @@ class LocalState:
         self.values = np.asarray(values, dtype=complex)
         self.L = L
         self.comm = comm  # an mpi4py communicator
-        n_off = np.zeros(len(self.words), dtype=np.int64)
-        for s in range(L):
-            n_off += _off_diagonal(self.words, s, L)
-        self._n_off = n_off
+        self._n_off = odd_letters(self.words, L)   # sites with ket != bra
 
     def allsum(self, value):
         return self.comm.allreduce(value)

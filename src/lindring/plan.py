@@ -25,7 +25,8 @@ import math
 import numpy as np
 
 from . import model
-from .basis import FullBasis, canonical, momentum_sector_size, odd_letters, resolve_symmetry
+from .basis import (FullBasis, momentum_sector_size, odd_letters, representative,
+                    resolve_symmetry)
 from .liouvillian import local_terms, rows_block
 from .steady import resolve_solver
 
@@ -76,12 +77,12 @@ def estimate_nnz(p: model.Params, sample: int = 2048, seed: int = 0,
     if parity:
         words = words[odd_letters(words, p.L) % 2 == 0]
     if momentum:
-        words = np.unique(canonical(words, p.L)[0])
+        words = np.unique(representative(words, p.L))
     if len(words) > sample:
         words = np.sort(rng.choice(words, size=sample, replace=False))
     block = rows_block(p, full, words, local_terms(p)).tocoo()
     if momentum:
-        cols = canonical(block.col.astype(np.int64), p.L)[0]
+        cols = representative(block.col, p.L)
         pairs = np.unique(np.stack([block.row.astype(np.int64), cols]), axis=1)
         nnz_sample = pairs.shape[1]
     else:
