@@ -6,7 +6,7 @@ import pytest
 import xarray as xr
 
 from lindring import figures
-from lindring.meanfield import closed_form_current
+from lindring.meanfield import closed_form_current, cmf_map_dataset
 
 
 def gathered(techniques, Ls, axes: dict, variables: dict, nbond=4, nsite=4, attrs=None, seed=0):
@@ -55,7 +55,7 @@ def test_fig2_line_and_maps_with_missing_points(tmp_path):
 
 def test_fig3_cmf_map_in_process_matches_closed_form(tmp_path):
     spec = {"preset": "minimal", "grid": {"alpha": [0.5, 1.0, 2.0], "delta": [0.0, 0.3, 1.5]}}
-    ds = figures.cmf_map_dataset("tiny", spec)
+    ds = cmf_map_dataset("tiny", spec)
     assert ds.current_eta.dims == ("technique", "L", "alpha", "delta", "bond")
     assert ds.attrs["points_present"] == 9 and ds.attrs["missing_points"] == "none"
     sym = ds.current_eta_symmetric.sel(technique="cmf", L=4, bond=0)
@@ -69,7 +69,7 @@ def test_fig3_cmf_map_in_process_matches_closed_form(tmp_path):
 
 
 def test_cmf_map_point_without_dissipation_is_nan_not_fatal():
-    ds = figures.cmf_map_dataset("zero", {"preset": "minimal",
+    ds = cmf_map_dataset("zero", {"preset": "minimal",
                                           "grid": {"alpha": [0.0, 1.0], "delta": [0.0]}})
     assert ds.attrs["points_present"] == 1 and "alpha=0_delta=0" in ds.attrs["missing_points"]
     assert np.isnan(ds.current_eta.sel(alpha=0.0).values).all()

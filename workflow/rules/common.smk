@@ -1,5 +1,6 @@
 # Config validation and the job table shared by all rules.
 import os
+import re
 import sys
 
 from snakemake.utils import validate
@@ -20,6 +21,11 @@ for var in ("OMPI_ALLOW_RUN_AS_ROOT", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"):
     os.environ.setdefault(var, "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
+def _alternatives(names):
+    """A wildcard constraint that matches exactly these names."""
+    return "|".join(re.escape(n) for n in names)
 
 
 def job_of(wildcards):

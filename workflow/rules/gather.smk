@@ -1,5 +1,4 @@
 # Merge the job files of a study into results/<study>.nc along its axes.
-import re
 
 
 rule gather:
@@ -8,7 +7,7 @@ rule gather:
     output:
         "results/{study}.nc",
     wildcard_constraints:
-        study="|".join(re.escape(name) for name in JOBS),   # only the studies of the config
+        study=_alternatives(JOBS),   # only the studies of the config
     localrule: True
     script:
         "../scripts/gather.py"

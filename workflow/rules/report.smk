@@ -17,7 +17,6 @@
 # A figure whose required study is left out by `run:` is skipped (with a note), as is a scaling.
 # rule all builds the figures and the table when these sections are present.
 import math
-import re
 import sys
 
 from lindring.figures import FIGURE_INPUTS, describe_study
@@ -122,10 +121,6 @@ CMF_MAPS_USED = sorted({p[len("results/maps/"):-3] for ins in FIGURE_JOBS.values
 REPORT_TARGETS = [f"results/figures/{fig}.{ext}" for fig in FIGURE_JOBS for ext in ("png", "svg")]
 if SCALING_INPUTS:
     REPORT_TARGETS += ["results/figures/currents.csv", "results/figures/currents.html"]
-
-
-def _alternatives(names):
-    return "|".join(re.escape(n) for n in names)
 
 
 if CMF_MAPS_USED:

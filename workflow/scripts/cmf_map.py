@@ -1,9 +1,9 @@
 """Snakemake script of rule cmf_map: a mean-field map (Fig. 3) computed in one process.
 
 ``params.spec`` is the entry of the config's ``cmf_maps`` section; the output has the layout of a
-gathered study (:func:`lindring.figures.cmf_map_dataset`).
+gathered study (:func:`lindring.meanfield.cmf_map_dataset`).
 """
-from lindring.figures import cmf_map_dataset
+from lindring.meanfield import cmf_map_dataset
 from lindring.results import write_atomic
 
 ds = cmf_map_dataset(snakemake.wildcards.name, dict(snakemake.params.spec))
