@@ -236,7 +236,6 @@ def predict(L: int, symmetry: str, solver: str) -> dict:
     functions, so the row's key is known before the run)."""
     from lindring import model
     from lindring.basis import momentum_sector_size, resolve_symmetry
-    from lindring.methods import UNIQUE_CHECK_MAX_SIZE
     from lindring.steady import resolve_solver
     p = model.make_params(L, bc="ring", preset="minimal", alpha=ALPHA, delta=DELTA)
     sector = resolve_symmetry(p, symmetry)
@@ -244,7 +243,7 @@ def predict(L: int, symmetry: str, solver: str) -> dict:
             "momentum": momentum_sector_size(L, parity=False),
             "parity+momentum": momentum_sector_size(L, parity=True)}[sector]
     return dict(sector=sector, basis_size=size, solver=resolve_solver(solver, L, size),
-                default_check=int(size <= UNIQUE_CHECK_MAX_SIZE))
+                default_check=1)   # uniqueness is decided at every size (issue 10)
 
 
 def lindring_run(L, ranks, solver, check, args, work: Path, symmetry: str = "none",

@@ -29,10 +29,10 @@ Conventions (MODEL.md)
 
 Observables (``dense_observables``)
 -----------------------------------
-* ``current_eta[b] = -2 Re(eta <sp_{b+r} sm_b>)`` with ``eta = alpha conj(gamma) -
-  delta conj(beta)``, over the *dissipative pairs* ``(b, b+r)``: for ``range = 1`` these are
-  the nearest-neighbour bonds (b, b+1); for ``range = 2`` they are the pairs (b, b+2)
-  (``L`` on a ring, ``L-2`` open).
+* ``current_eta[b] = -2 Re(eta <sp_{b+1} sm_b>)`` with ``eta = alpha conj(gamma) -
+  delta conj(beta)``, over the nearest-neighbour bonds (b, b+1) whatever the range (MODEL.md,
+  "Currents when the dissipation has range 2"); ``current_eta_pair[b]``, the same over the
+  dissipative pairs ``(b, b+r)`` (``L`` on a ring, ``L-r`` open).
 * ``current_J[b] = -4 Im(J <sm_{b+1} sp_b>)`` over the nearest-neighbour bonds.
 * ``sz`` per site, ``purity`` = Tr rho^2, ``rho_pair`` (sites 0, 1; basis ``|s0 s1>``),
   ``purity_pair``, ``negativity_pair`` (partial transpose on site 0), ``negativity_half``
@@ -238,7 +238,9 @@ def dense_observables(rho, L, bc, **params):
     sm = [site_op(SM, j, L) for j in _srange(L)]
 
     cur_eta = np.array([-2.0 * np.real(eta * expect(sp[c] @ sm[b], rho))
-                        for b, c in diss_pairs(L, bc, p["range"])])
+                        for b, c in nn_bonds(L, bc)])
+    cur_eta_pair = np.array([-2.0 * np.real(eta * expect(sp[c] @ sm[b], rho))
+                             for b, c in diss_pairs(L, bc, p["range"])])
     cur_J = np.array([-4.0 * np.imag(J * expect(sm[c] @ sp[b], rho))
                       for b, c in nn_bonds(L, bc)])
     sz = np.array([np.real(expect(site_op(SZ, j, L), rho)) for j in _srange(L)])
@@ -248,6 +250,7 @@ def dense_observables(rho, L, bc, **params):
         eta=eta,
         xi=xi,
         current_eta=cur_eta,
+        current_eta_pair=cur_eta_pair,
         current_J=cur_J,
         sz=sz,
         trace=np.trace(rho),

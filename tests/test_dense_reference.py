@@ -410,13 +410,17 @@ def test_range_two():
     p = dict(minimal_params(2.0, 1.5), range=2)
     _, kdim = dense_steady_state(dense_liouvillian(4, "ring", **p))
     assert kdim == 4
-    # current_eta lives on the dissipative pairs
+    # current_eta lives on the nearest-neighbour bonds whatever the range (MODEL.md);
+    # current_eta_pair on the dissipative pairs
     p = dict(GENERIC, range=2)
     rho = random_rho(2 ** 4)
     o = dense_observables(rho, 4, "open", **p)
-    assert len(o["current_eta"]) == 2 and len(o["current_J"]) == 3
+    assert len(o["current_eta"]) == 3 and len(o["current_eta_pair"]) == 2
+    assert len(o["current_J"]) == 3
     eta = a * np.conj(g) - d * np.conj(b)
     want = -2 * np.real(eta * ex(site_op(SP, 3, 4) @ site_op(SM, 1, 4), rho))
+    assert o["current_eta_pair"][1] == pytest.approx(want)
+    want = -2 * np.real(eta * ex(site_op(SP, 2, 4) @ site_op(SM, 1, 4), rho))
     assert o["current_eta"][1] == pytest.approx(want)
 
 

@@ -40,10 +40,11 @@ def assert_same(ours, ref, keys=("current_eta", "current_J", "sz", "purity", "pu
 def test_ed_matches_dense_reference_all_terms(L, bc, rng):
     ours, attrs, _ = ed(L, bc, range=rng, **FULL)
     ref = dense(L, bc, range=rng, **FULL)
-    if rng == 2 and bc == "open":   # current_eta lives on the L-2 pairs (b, b+2); last bond NaN
-        assert np.isnan(ours["current_eta"][-1])
-        ours["current_eta"] = ours["current_eta"][:-1]
-    assert_same(ours, ref)
+    keys = ("current_eta", "current_J", "sz", "purity", "purity_pair", "negativity_pair",
+            "negativity_half") + (("current_eta_pair",) if rng == 2 else ())
+    assert_same(ours, ref, keys=keys)
+    if rng == 1:
+        assert "current_eta_pair" not in ours
     assert ours["kernel_dim"] == 1
     assert ours["residual"] < 1e-12 and ours["trace_error"] < 1e-12
 

@@ -67,9 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--rtol", type=float, default=1e-12, help="iterative solver relative tolerance")
     s.add_argument("--max-it", type=int, default=20000, help="iterative solver iterations")
     s.add_argument("--gap", action="store_true", help="compute the Liouvillian gap (SLEPc)")
-    s.add_argument("--check-unique", dest="check_unique", action="store_true", default=None,
-                   help="check the kernel dimension (default: for L <= 8)")
-    s.add_argument("--no-check-unique", dest="check_unique", action="store_false")
+    s.add_argument("--check-unique", dest="check_unique", action="store_true", default=True,
+                   help="ed: decide the dimension of the Liouvillian kernel (default: on)")
+    s.add_argument("--no-check-unique", dest="check_unique", action="store_false",
+                   help="ed: skip the uniqueness decision (the file then says unique = -1)")
     s.add_argument("--max-residual", type=float, default=1e-9)
     s.add_argument("--max-trace-error", type=float, default=1e-10)
     s.add_argument("--max-hermiticity-error", type=float, default=1e-8)

@@ -104,11 +104,19 @@ def rows_block(p: model.Params, basis, rows: np.ndarray, terms=None) -> sp.csr_m
 
 def assemble(p: model.Params, basis, comm=None, chunk: int = 1 << 17,
              trace_row: bool = False):
-    """Distributed PETSc AIJ matrix of the Liouvillian.
+    """Distributed PETSc AIJ matrix of the Liouvillian, and its scale.
 
     Each rank builds its own contiguous range of rows in chunks of ``chunk`` rows. With
-    ``trace_row=True`` the first row is replaced by the trace functional (the trace-constrained
-    system ``L' x = e_0`` whose solution is the steady state normalised to ``Tr rho = 1``).
+    ``trace_row=True`` the first row is replaced by ``scale`` times the trace functional (the
+    trace-constrained system ``L' x = scale e_0`` whose solution is the steady state normalised
+    to ``Tr rho = 1``; the factor makes ``L'`` homogeneous in the rates, see steady.py).
+
+    Returns
+    -------
+    (A, scale)
+        ``A`` a PETSc Mat (basis.size x basis.size, complex); ``scale`` the largest |matrix
+        element| of L over all rows but the first (a rate, in the units of the parameters),
+        the same on every rank.
     """
     from .petsc import init
     PETSc, _ = init()
@@ -121,9 +129,13 @@ def assemble(p: model.Params, basis, comm=None, chunk: int = 1 << 17,
     indptr = [np.zeros(1, dtype=np.int64)]
     indices, data = [], []
     offset = 0
+    largest = 0.0
     for c0 in range(start, start + nloc, chunk):
         rows = np.arange(c0, min(c0 + chunk, start + nloc), dtype=np.int64)
         block = rows_block(p, basis, rows, terms)
+        rest = block[1:] if c0 == 0 else block
+        if rest.nnz:
+            largest = max(largest, float(np.abs(rest.data).max()))
         if trace_row and c0 == 0:
             cols, w = basis.trace_support()
             first = sp.csr_matrix((w, (np.zeros_like(cols), cols)), shape=(1, N))
@@ -132,9 +144,56 @@ def assemble(p: model.Params, basis, comm=None, chunk: int = 1 << 17,
         offset += block.nnz
         indices.append(block.indices.astype(np.int64))
         data.append(block.data.astype(complex))
+    scale = comm.tompi4py().allreduce(largest, op=_mpi_max())
+    if trace_row and start == 0 and nloc > 0:
+        data[0][:indptr[1][0]] *= scale
     indptr = np.concatenate(indptr)
     indices = np.concatenate(indices) if indices else np.zeros(0, np.int64)
     data = np.concatenate(data) if data else np.zeros(0, complex)
     A = PETSc.Mat().createAIJ(size=((nloc, N), (nloc, N)), csr=(indptr, indices, data), comm=comm)
     A.assemble()
+    return A, scale
+
+
+def _mpi_max():
+    from mpi4py import MPI
+    return MPI.MAX
+
+
+class _RowZeroRestored:
+    """Python context of :func:`liouvillian_from_constrained` (PETSc shell matrix)."""
+
+    def __init__(self, Ac, p: model.Params, basis):
+        from .petsc import init
+        PETSc, _ = init()
+        self.Ac = Ac
+        row0 = rows_block(p, basis, np.zeros(1, dtype=np.int64))
+        self.weights = np.asarray(row0.data, dtype=complex)
+        index = np.asarray(row0.indices).astype(PETSc.IntType)
+        x = Ac.createVecRight()
+        self.entries = PETSc.Vec().createSeq(len(index), comm=PETSc.COMM_SELF)
+        self.scatter = PETSc.Scatter().create(
+            x, PETSc.IS().createGeneral(index, comm=PETSc.COMM_SELF), self.entries,
+            PETSc.IS().createStride(len(index), 0, 1, comm=PETSc.COMM_SELF))
+        self.owns_row0 = x.getOwnershipRange()[0] == 0
+        self.insert = PETSc.InsertMode.INSERT_VALUES
+
+    def mult(self, mat, x, y):
+        self.Ac.mult(x, y)
+        self.scatter.scatter(x, self.entries, self.insert)   # collective: every rank takes part
+        value = np.dot(self.weights, self.entries.getArray())
+        if self.owns_row0:
+            y.setValue(0, value)
+        y.assemble()
+
+
+def liouvillian_from_constrained(Ac, p: model.Params, basis):
+    """The Liouvillian L as a PETSc shell matrix built on the trace-constrained matrix ``Ac``
+    (L with row 0 replaced by the trace functional): ``L x = Ac x`` with row 0 rebuilt from the
+    model (one row). This keeps a single assembled matrix in memory for the solve, the residual
+    and the uniqueness decision. Collective."""
+    from .petsc import init
+    PETSc, _ = init()
+    A = PETSc.Mat().createPython(Ac.getSizes(), _RowZeroRestored(Ac, p, basis), comm=Ac.getComm())
+    A.setUp()
     return A

@@ -18,14 +18,13 @@ from . import model
 from .basis import make_basis, resolve_symmetry, transpose_words
 from .observables import (GATHER_MAX_L, LocalState, gathered_density_matrix, negativity,
                           steady_observables)
-from .steady import Tolerances, resolve_solver, spectrum_near_zero, steady_state
+from .steady import (SolverError, Tolerances, decide_kernel, resolve_solver,
+                     steady_state)
 
 METHODS = ("ed", "cmf", "ground", "mpo")
 #: boundaries each method supports
 METHOD_BC = {"ed": ("ring", "open"), "cmf": ("ring",), "ground": ("ring", "open"),
              "mpo": ("open",)}
-#: basis size up to which ed checks uniqueness of the steady state by default (full space: L = 8)
-UNIQUE_CHECK_MAX_SIZE = 4 ** 8
 
 
 class VerificationError(RuntimeError):
@@ -34,11 +33,17 @@ class VerificationError(RuntimeError):
 
 @dataclasses.dataclass
 class Thresholds:
-    """Acceptance thresholds of a steady state (all options of ``lindring solve``)."""
-    residual: float = 1e-9        # ||L rho|| / ||rho||
+    """Acceptance thresholds of a steady state (all options of ``lindring solve``), each
+    scale-free: the residual is relative to the scale of L (its largest matrix element)."""
+    residual: float = 1e-10       # ||L rho|| / (scale ||rho||)
     trace: float = 1e-10          # |Tr rho - 1|
     hermiticity: float = 1e-8     # ||rho - rho^+|| / ||rho||
     positivity: float = 1e-8      # smallest eigenvalue of rho >= -positivity (L <= 8)
+
+    def as_attrs(self) -> dict:
+        """The thresholds as file attributes (names of the command-line options)."""
+        return dict(max_residual=self.residual, max_trace_error=self.trace,
+                    max_hermiticity_error=self.hermiticity, positivity_tol=self.positivity)
 
 
 def check_method_bc(method: str, bc: str) -> None:
@@ -56,9 +61,12 @@ def _say(comm, msg):
 
 def _nan_observables(p: model.Params) -> dict:
     nb = p.n_bonds
-    return dict(current_eta=np.full(nb, np.nan), current_J=np.full(nb, np.nan),
-                sz=np.full(p.L, np.nan), purity=np.nan, purity_pair=np.nan,
-                negativity_pair=np.nan)
+    out = dict(current_eta=np.full(nb, np.nan), current_J=np.full(nb, np.nan),
+               sz=np.full(p.L, np.nan), purity=np.nan, purity_pair=np.nan,
+               negativity_pair=np.nan)
+    if p.range != 1:
+        out["current_eta_pair"] = np.full(len(p.dissipative_bonds()), np.nan)
+    return out
 
 
 def _values_at(x, index: np.ndarray) -> np.ndarray:
@@ -79,31 +87,45 @@ def _hermiticity_error(x, basis, rows, values) -> float:
     return float(np.vdot(d, d).real)
 
 
-def _liouvillian_times(Ac, x, p, basis):
-    """``L x`` from the trace-constrained matrix: ``Ac`` is L with row 0 replaced by the trace
-    functional, so row 0 of L is built again (one row) and applied to the entries it needs.
-    This keeps a single matrix in memory."""
-    from .liouvillian import rows_block
-    r = Ac.createVecLeft()
-    Ac.mult(x, r)
-    row0 = rows_block(p, basis, np.zeros(1, dtype=np.int64))
-    value = np.dot(row0.data, _values_at(x, row0.indices))   # collective: every rank fetches
-    if r.getOwnershipRange()[0] == 0:
-        r.setValue(0, value)
-    r.assemble()
-    return r
-
-
 def run_ed(p: model.Params, solver="auto", tol: Tolerances | None = None,
-           thresholds: Thresholds | None = None, gap=False, check_unique=None, symmetry="auto"):
+           thresholds: Thresholds | None = None, gap=False, check_unique=True, symmetry="auto"):
     """Exact steady state of Eq. 11 on a ring or open chain (distributed over MPI ranks).
 
-    ``symmetry`` (``auto``, ``none``, ``parity``, ``momentum``, ``parity+momentum``) restricts the
-    Liouvillian to the sector of the steady state (basis.py); ``auto`` takes every symmetry the
-    model has. The uniqueness check and the gap then cover that sector only (attribute
-    ``spectrum_sector``): a second steady state in another sector is not seen.
+    Parameters
+    ----------
+    p : model.Params
+    solver : {"auto", "direct", "iterative"}
+    tol : steady.Tolerances
+        Solver and decision tolerances, each relative to the scale of L.
+    thresholds : Thresholds
+        Acceptance thresholds of the steady state (:func:`verify`).
+    gap : bool
+        Converge the gap (-Re of the rightmost nonzero eigenvalue) to ``tol.eps_tol``.
+    check_unique : bool
+        Decide the dimension of the kernel (default). ``False`` is an explicit opt-out: the file
+        then says ``unique = -1`` and ``kernel_dim = -1``.
+    symmetry : str
+        ``auto``, ``none``, ``parity``, ``momentum``, ``parity+momentum``: the sector of the
+        Liouvillian to solve in (basis.py); ``auto`` takes every symmetry the model has. The
+        uniqueness decision and the gap cover that sector only (attribute ``spectrum_sector``).
+
+    Returns
+    -------
+    (data_vars, attrs)
+
+    Raises
+    ------
+    model.ModelError, steady.SolverError, VerificationError
+
+    Notes
+    -----
+    One matrix is assembled, the trace-constrained ``Ac`` (steady.py); L itself is a shell on it
+    (:func:`lindring.liouvillian.liouvillian_from_constrained`). The linear solve comes first;
+    its steady state is then deflated from the search for a second kernel vector
+    (:func:`steady.decide_kernel`). A solve that fails in PETSc is reported as such unless the
+    decision finds the kernel degenerate (a singular system).
     """
-    from .liouvillian import assemble
+    from .liouvillian import assemble, liouvillian_from_constrained
     from .petsc import init
     PETSc, _ = init()
     tol = tol or Tolerances()
@@ -118,28 +140,80 @@ def run_ed(p: model.Params, solver="auto", tol: Tolerances | None = None,
     if sector != "none":
         _say(comm, f"[basis] sector {sector}: {basis.size} of {4 ** p.L} rows "
                    f"in {time.time() - t0:.1f}s")
-    if check_unique is None:
-        check_unique = basis.size <= UNIQUE_CHECK_MAX_SIZE
+    check_unique = bool(check_unique)
     name = resolve_solver(solver, p.L, basis.size)
     attrs = dict(solver=name, symmetry=basis.name, rtol=tol.rtol, kernel_tol=tol.kernel_tol,
-                 uniqueness_checked=int(bool(check_unique or gap)),
-                 spectrum_sector=_sector_description(sector) if (check_unique or gap) else "")
+                 residual_target=tol.residual_target,
+                 uniqueness_checked=int(check_unique or gap),
+                 spectrum_sector=_sector_description(sector) if (check_unique or gap) else "",
+                 **thresholds.as_attrs())
 
-    def build(trace_row):
-        t0 = time.time()
-        M = assemble(p, basis, trace_row=trace_row)
-        nnz = int(M.getInfo(PETSc.Mat.InfoType.GLOBAL_SUM)["nz_used"])
-        attrs.update(basis_size=basis.size, nnz=nnz, assembly_seconds=time.time() - t0)
-        _say(comm, f"[assemble] {basis.size} rows, {nnz} nonzeros "
-                   f"in {time.time() - t0:.1f}s on {comm.Get_size()} rank(s)")
-        return M
+    t0 = time.time()
+    Ac, scale = assemble(p, basis, trace_row=True)    # trace row x scale (steady.py)
+    nnz = int(Ac.getInfo(PETSc.Mat.InfoType.GLOBAL_SUM)["nz_used"])
+    if not scale > 0:
+        raise model.ModelError("the Liouvillian is zero: every rate is 0")
+    A = liouvillian_from_constrained(Ac, p, basis)
+    attrs.update(basis_size=basis.size, nnz=nnz, assembly_seconds=time.time() - t0,
+                 liouvillian_scale=scale)
+    _say(comm, f"[assemble] {basis.size} rows, {nnz} nonzeros, scale {scale:.3e} "
+               f"in {time.time() - t0:.1f}s on {comm.Get_size()} rank(s)")
+    held = [A, Ac]
+    try:
+        return _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_unique,
+                                attrs, comm, held)
+    finally:
+        for obj in held:       # PETSc objects freed here, not after PETSc's finalisation
+            obj.destroy()      # (an exception's traceback would keep them alive until exit)
+
+
+def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_unique, attrs,
+                     comm, held):
+    """The part of :func:`run_ed` after assembly: solve, decide the kernel, verify."""
+    from .liouvillian import assemble
+
+    x, solve_error = None, None
+    try:
+        x, sinfo = steady_state(Ac, name, p.L, tol, scale)
+        held.append(x)
+        attrs.update(sinfo)
+    except SolverError as err:
+        if not check_unique:
+            raise
+        solve_error = err          # a singular system? the kernel decision tells
+        _say(comm, f"[solve] {err}; deciding the kernel dimension")
 
     kernel_dim, gap_value = -1, np.nan
     if check_unique or gap:
-        A = build(trace_row=False)
-        kernel_dim, gap_value, lams = spectrum_near_zero(A, tol)
-        attrs["rightmost_eigenvalues"] = ", ".join(f"{z.real:.6e}{z.imag:+.6e}j" for z in lams)
-        A.destroy()                     # one matrix in memory at a time
+        t1 = time.time()
+        if name == "direct":     # small: factorise L itself (shift-and-invert, steady.py)
+            A = assemble(p, basis)[0]
+            held.append(A)
+        decision = decide_kernel(A, scale, deflate=[x] if x is not None else [], tol=tol,
+                                 gap_tol=tol.eps_tol if gap else None,
+                                 shift_invert=name == "direct")
+        kernel_dim = decision.kernel_dim
+        if gap and name == "direct" and kernel_dim == 1:
+            gap_value = decide_kernel(A, scale, deflate=[x], tol=tol, gap_tol=tol.eps_tol).gap
+        elif gap:
+            gap_value = decision.gap
+        attrs.update(rightmost_eigenvalues=", ".join(f"{z.real:.6e}{z.imag:+.6e}j"
+                                                     for z in decision.eigenvalues),
+                     decision_tol=decision.decided_tol, undamped_coherences=len(decision.undamped),
+                     uniqueness_seconds=time.time() - t1)
+        if kernel_dim > 1:
+            unresolved = model.unresolved_rates(p, tol.kernel_tol * tol.margin)
+            if unresolved:
+                raise SolverError(
+                    "double precision cannot decide whether the steady state is unique: "
+                    f"{', '.join(unresolved)} {'is' if len(unresolved) == 1 else 'are'} below "
+                    f"{tol.kernel_tol * tol.margin:g} of the largest rate, so the kernel found "
+                    f"(dimension {kernel_dim}) may be an artefact of rounding; rescale the "
+                    "parameters so that they span less than ~1e8, or set the small ones to 0")
+    if solve_error is not None and kernel_dim <= 1:
+        raise solve_error
+    if not check_unique and not gap:
+        _say(comm, "WARNING: uniqueness not checked (--no-check-unique): the file says unique = -1")
     if kernel_dim > 1:
         msg = (f"non-unique steady state: the Liouvillian kernel has dimension {kernel_dim}; "
                "observables written as NaN")
@@ -150,15 +224,13 @@ def run_ed(p: model.Params, solver="auto", tol: Tolerances | None = None,
                       min_eigenvalue=np.nan)
         attrs["unique"] = 0
     else:
-        Ac = build(trace_row=True)
-        x, sinfo = steady_state(Ac, name, p.L, tol)
-        attrs.update(sinfo)
-        r = _liouvillian_times(Ac, x, p, basis)
+        r = A.createVecLeft()
+        A.mult(x, r)
         rows = np.arange(*x.getOwnershipRange(), dtype=np.int64)
         values = x.getArray().copy()
         state = LocalState(*basis.expand(rows, values), p.L, comm)
         xnorm = x.norm()
-        checks = dict(residual=r.norm() / xnorm, trace_error=abs(state.trace() - 1),
+        checks = dict(residual=r.norm() / (scale * xnorm), trace_error=abs(state.trace() - 1),
                       hermiticity_error=np.sqrt(comm.allreduce(
                           _hermiticity_error(x, basis, rows, values))) / xnorm,
                       min_eigenvalue=np.nan)
@@ -194,7 +266,7 @@ def verify(checks: dict, th: Thresholds) -> None:
     """Raise :class:`VerificationError` naming every failed check."""
     bad = []
     if not checks["residual"] <= th.residual:
-        bad.append(f"residual ||L rho||/||rho|| = {checks['residual']:.3e} > {th.residual:g}")
+        bad.append(f"residual ||L rho||/(scale ||rho||) = {checks['residual']:.3e} > {th.residual:g}")
     if not checks["trace_error"] <= th.trace:
         bad.append(f"|Tr rho - 1| = {checks['trace_error']:.3e} > {th.trace:g}")
     if not checks["hermiticity_error"] <= th.hermiticity:
@@ -208,7 +280,8 @@ def verify(checks: dict, th: Thresholds) -> None:
 
 def _to_vars(obs: dict) -> dict:
     """ED observables as ``name -> (dims, values)``."""
-    dims = {"current_eta": ("bond",), "current_J": ("bond",), "sz": ("site",)}
+    dims = {"current_eta": ("bond",), "current_J": ("bond",), "sz": ("site",),
+            "current_eta_pair": ("pair",)}
     return {k: (dims.get(k, ()), np.asarray(v)) for k, v in obs.items() if v is not None}
 
 

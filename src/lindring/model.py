@@ -43,6 +43,12 @@ PHYSICAL_PARAMS = ("J0", "phi", "lam", "mu", "kappa", "eps_x", "eps_zz",
                    "alpha", "beta", "gamma", "delta")
 
 
+#: largest |value| of a parameter: rates ~ |amplitude|^2 and sums over a row of L stay finite
+MAX_MAGNITUDE = 1e100
+#: smallest nonzero |value|: its square stays a normal double
+MIN_MAGNITUDE = 1e-100
+
+
 class ModelError(ValueError):
     """An impossible or inconsistent set of model parameters."""
 
@@ -118,6 +124,10 @@ def _as_complex(name: str, value) -> complex:
         raise ModelError(f"parameter {name!r}: {value!r} is not a number") from None
     if not (math.isfinite(z.real) and math.isfinite(z.imag)):
         raise ModelError(f"parameter {name!r}: {value!r} is not finite")
+    if abs(z) > MAX_MAGNITUDE or 0 < abs(z) < MIN_MAGNITUDE:
+        raise ModelError(f"parameter {name!r}: |{value!r}| is outside [{MIN_MAGNITUDE:g}, "
+                         f"{MAX_MAGNITUDE:g}] (or 0): its rates would overflow or underflow double "
+                         "precision; choose the unit of time so that the rates are of order 1")
     return z
 
 
@@ -184,6 +194,30 @@ def make_params(L, bc="ring", preset=None, range=1, **values) -> Params:
     if clean.get("kappa", 0.0) < 0:
         raise ModelError(f"kappa must be >= 0, got {clean['kappa']}")
     return Params(L=L, bc=bc, range=range, preset=preset, **clean)
+
+
+def rates(p: Params) -> dict[str, float]:
+    """The rate (inverse time, in the units of the parameters) that each nonzero parameter
+    brings into the Liouvillian: |amplitude|^2 for jump amplitudes, kappa, and |coupling| for
+    the Hamiltonian terms (mu, J0, lam, eps_x, eps_zz)."""
+    out = {}
+    for name in ("alpha", "beta", "gamma", "delta"):
+        out[name] = abs(getattr(p, name)) ** 2
+    out["kappa"] = abs(p.kappa)
+    for name in ("mu", "J0", "lam", "eps_x", "eps_zz"):
+        out[name] = abs(getattr(p, name))
+    return {k: v for k, v in out.items() if v > 0}
+
+
+def unresolved_rates(p: Params, resolution: float) -> list[str]:
+    """Names of the nonzero parameters whose rate is below ``resolution`` times the largest
+    rate: in double precision their effect on the Liouvillian's spectrum near zero cannot be
+    told from rounding."""
+    r = rates(p)
+    if not r:
+        return []
+    top = max(r.values())
+    return sorted(k for k, v in r.items() if v < resolution * top)
 
 
 def polar(r: float, theta: float) -> tuple[float, float]:

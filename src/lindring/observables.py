@@ -82,29 +82,28 @@ def entropy(rho: np.ndarray) -> float:
     return float(-(ev * np.log(ev)).sum())
 
 
-def current_eta_pairs(p: model.Params) -> list[tuple[int, int]]:
-    """Site pairs on which ``current_eta`` is measured: the dissipative pairs (b, b+range)."""
-    return p.dissipative_bonds()
-
-
 def steady_observables(state: LocalState, p: model.Params) -> dict:
-    """``current_eta``, ``current_J`` (per bond), ``sz`` (per site), purities, negativity_pair.
+    """``current_eta``, ``current_J`` (per bond), ``sz`` (per site), purities, negativity_pair,
+    and with range 2 ``current_eta_pair`` (per dissipative pair).
 
-    ``current_eta[b]``: Eq. 14, ``-eta sp_j sm_{j-1} + h.c.`` on the pair (j-1, j) = (b, b+range);
-    on an open chain with range 2 the last nearest-neighbour bond has no pair and holds NaN.
-    ``current_J[b]``: Eq. 14 on the nearest-neighbour bond (b, b+1).
+    ``current_eta[b]``: Eq. 14, ``-eta sp_j sm_{j-1} + h.c.`` on the nearest-neighbour bond
+    (j-1, j) = (b, b+1), whatever the range (MODEL.md, "Currents when the dissipation has range
+    2": the paper's Sec. IV C (iii) current). ``current_eta_pair[b]``: the same operator on the
+    dissipative pair (b, b+2), written only for range 2. ``current_J[b]``: Eq. 14 on (b, b+1).
     """
     I_eta = model.current_eta_operator(p)
     I_J = model.current_J_operator(p)
-    nb = p.n_bonds
-    cur_eta = np.full(nb, np.nan)
-    for b, pair in enumerate(current_eta_pairs(p)):
-        cur_eta[b] = state.expectation(pair, I_eta).real
-    cur_J = np.array([state.expectation(pair, I_J).real for pair in p.hamiltonian_bonds()])
-    sz = np.array([state.expectation((j,), model.SZ).real for j in range(p.L)])
+    bonds = p.hamiltonian_bonds()
+    out = dict(current_eta=np.array([state.expectation(pair, I_eta).real for pair in bonds]),
+               current_J=np.array([state.expectation(pair, I_J).real for pair in bonds]),
+               sz=np.array([state.expectation((j,), model.SZ).real for j in range(p.L)]))
+    if p.range != 1:
+        out["current_eta_pair"] = np.array([state.expectation(pair, I_eta).real
+                                            for pair in p.dissipative_bonds()])
     rho_pair = state.reduced((0, 1))
-    return dict(current_eta=cur_eta, current_J=cur_J, sz=sz, purity=state.norm2(),
-                purity_pair=purity(rho_pair), negativity_pair=negativity(rho_pair, 2))
+    out.update(purity=state.norm2(), purity_pair=purity(rho_pair),
+               negativity_pair=negativity(rho_pair, 2))
+    return out
 
 
 def gathered_density_matrix(state: LocalState) -> np.ndarray | None:

@@ -1,7 +1,8 @@
 """The one output schema: a self-describing NetCDF file per job, written atomically.
 
-Dimensions: ``bond`` (the bonds of the lattice, or for ``cmf`` the two bonds of the unit cell,
-intra-cluster first) and ``site``. Every parameter is an attribute (complex ones as ``<name>_re``
+Dimensions: ``bond`` (the nearest-neighbour bonds of the lattice, or for ``cmf`` the two bonds
+of the unit cell, intra-cluster first), ``site``, and with range-2 dissipation ``pair`` (the
+dissipative pairs (b, b+2)). Every parameter is an attribute (complex ones as ``<name>_re``
 and ``<name>_im``), with the method, solver, tolerances, MPI ranks, wall time, peak memory, lindring
 version and git commit. Variables carry CF-style ``long_name`` and ``units``.
 """
@@ -20,7 +21,8 @@ from . import __version__, model
 #: long names and units of every variable any method writes (``_symmetric``/``_mixed`` variants
 #: of a variable inherit its description)
 VARIABLES = {
-    "current_eta": ("dissipative current <I_eta> on bond (b, b+range), Eq. 14", "1"),
+    "current_eta": ("dissipative current <I_eta> on the nearest-neighbour bond (b, b+1), Eq. 14", "1"),
+    "current_eta_pair": ("the operator I_eta of Eq. 14 on the dissipative pair (b, b+2) (range 2)", "1"),
     "current_J": ("coherent current <I_J> on bond (b, b+1), Eq. 14", "1"),
     "sz": ("magnetisation <sigma^z_j>", "1"),
     "purity": ("purity Tr rho^2 of the whole state", "1"),
@@ -84,6 +86,9 @@ def build_dataset(p: model.Params, method: str, data_vars: dict, attrs: dict) ->
         ds = ds.assign_coords(bond=np.arange(ds.sizes["bond"]))
         ds["bond"].attrs = dict(long_name="bond index b (sites b, b+1)" if method != "cmf"
                                 else "unit-cell bond: 0 intra-cluster, 1 inter-cluster", units="1")
+    if "pair" in ds.dims:
+        ds = ds.assign_coords(pair=np.arange(ds.sizes["pair"]))
+        ds["pair"].attrs = dict(long_name="dissipative pair index b (sites b, b+range)", units="1")
     if "site" in ds.dims:
         ds = ds.assign_coords(site=np.arange(ds.sizes["site"]))
         ds["site"].attrs = dict(long_name="site index j (0-based)", units="1")

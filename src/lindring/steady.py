@@ -14,10 +14,18 @@ Solvers are chosen by name, like QuTiP's ``steadystate``:
 ``auto``
     ``direct`` while the LU fits comfortably (4^L <= 4^AUTO_DIRECT_MAX_L), else ``iterative``.
 
-Uniqueness and the gap (:func:`spectrum_near_zero`) come from SLEPc Krylov-Schur for the
-eigenvalues of L with the largest real part (all have Re <= 0). Their number below
-``kernel_tol`` is the kernel dimension; the largest real part among the others is -gap (the
-slowest relaxation rate).
+Every tolerance is relative to the scale of the problem, the largest matrix
+element of L (a rate, computed at assembly): scaling every rate by s leaves every decision unchanged.
+The trace row of the constrained system is multiplied by that scale too, so that ``L'`` is
+homogeneous in s.
+
+Uniqueness and the gap (:func:`decide_kernel`) come from SLEPc Krylov-Schur for the eigenvalues
+of L with the largest real part (all have Re <= 0), with the steady state already found
+deflated: the first eigenvalue left is either a second kernel vector (|lambda| below
+``kernel_tol`` times the scale), an undamped coherence on the imaginary axis (deflated in turn,
+and the search repeated), or -gap. The search starts with a loose tolerance and tightens it until
+its answer is decided by a wide margin (a tolerance tied to the gap); at L = 10 this adds about a
+quarter to the time of the solve (benchmarks/README.md).
 """
 from __future__ import annotations
 
@@ -40,13 +48,17 @@ class SolverError(RuntimeError):
 
 @dataclasses.dataclass
 class Tolerances:
+    """Solver tolerances, each relative to the scale of L (its largest matrix element)."""
     rtol: float = 1e-12          # KSP relative tolerance (iterative)
-    residual_target: float = 1e-10  # iterative: refine until ||L' x - e_0|| / ||x|| <= this
+    residual_target: float = 1e-12  # iterative: refine until ||L' x - b|| / (scale ||x||) <= this
     max_it: int = 20000          # KSP iterations (iterative)
     restart: int = 200           # GMRES restart (iterative)
-    kernel_tol: float = 1e-8     # |lambda| below this (relative to ||L||) counts as kernel
-    eps_tol: float = 1e-10       # SLEPc tolerance for the spectrum near zero
-    nev: int = 4                 # rightmost eigenvalues to compute (uniqueness, gap)
+    kernel_tol: float = 1e-10    # |lambda| / scale below this counts as kernel
+    eps_tol: float = 1e-10       # SLEPc residual / scale for the gap (--gap)
+    decision_tols: tuple = (1e-4, 1e-8, 1e-12)  # uniqueness: loosest first, tightened until decided
+    margin: float = 100.0        # decided when |lambda| > margin * (its residual) or below the cutoff
+    nev: int = 1                 # eigenvalues per Krylov-Schur search (the rightmost decides)
+    ncv: int = 16                # Krylov-Schur subspace size
     eps_max_it: int = 5000       # Krylov-Schur restarts
 
 
@@ -80,7 +92,30 @@ def resolve_solver(name: str, L: int, size: int | None = None) -> str:
     return name
 
 
-def solve_direct(Lc, tol: Tolerances):
+#: PETSc error codes (petscerror.h) seen from these solvers, in words, with what to change
+PETSC_ERRORS = {
+    55: ("out of memory", "use more MPI ranks, a sector (--symmetry auto), or --solver iterative"),
+    56: ("operation not supported by this matrix or solver", "change -ksp_type/-pc_type"),
+    62: ("invalid argument", "check the one-dash PETSc options"),
+    71: ("zero pivot in the factorisation", "the matrix is singular or needs pivoting: "
+         "try --solver iterative or -pc_factor_shift_type nonzero"),
+    73: ("object in the wrong state", "check the one-dash PETSc options"),
+    76: ("error in an external library (MUMPS)", "try --solver iterative, or more memory "
+         "(-mat_mumps_icntl_14 50)"),
+    77: ("error in a PETSc library routine", "try another -ksp_type/-pc_type or --solver"),
+    82: ("the solver diverged or broke down", "try another -ksp_type/-pc_type or --solver"),
+    86: ("unknown type name", "check the -ksp_type/-pc_type/-eps_type value"),
+}
+
+
+def petsc_error_message(label: str, err) -> str:
+    """Words for a PETSc error raised in the solve of ``label``, naming the option to change."""
+    code = getattr(err, "ierr", None)
+    what, advice = PETSC_ERRORS.get(code, ("PETSc error", "see the PETSc message above"))
+    return f"{label} solve failed: PETSc error {code} ({what}); {advice}"
+
+
+def solve_direct(Lc, tol: Tolerances, scale: float = 1.0):
     """Steady state by MUMPS LU of the trace-constrained matrix ``Lc``."""
     PETSc, _ = init()
     ksp = PETSc.KSP().create(comm=Lc.getComm())
@@ -90,10 +125,10 @@ def solve_direct(Lc, tol: Tolerances):
     pc.setType("lu")
     pc.setFactorSolverType("mumps")
     ksp.setFromOptions()
-    return _solve(ksp, Lc, "direct")
+    return _solve(ksp, Lc, "direct", scale)
 
 
-def solve_iterative(Lc, tol: Tolerances):
+def solve_iterative(Lc, tol: Tolerances, scale: float = 1.0):
     """Steady state by preconditioned GMRES on the trace-constrained matrix ``Lc``."""
     PETSc, _ = init()
     ksp = PETSc.KSP().create(comm=Lc.getComm())
@@ -106,18 +141,20 @@ def solve_iterative(Lc, tol: Tolerances):
     ksp.setTolerances(rtol=tol.rtol, atol=0.0, max_it=tol.max_it)
     ksp.setMonitor(_progress_monitor(Lc.getComm(), ksp.getType()))
     ksp.setFromOptions()
-    return _solve(ksp, Lc, "iterative", refine_to=tol.residual_target)
+    return _solve(ksp, Lc, "iterative", scale, refine_to=tol.residual_target)
 
 
-def _solve(ksp, Lc, label, refine_to=None):
-    """Solve ``Lc x = e_0``. With ``refine_to``, tighten the tolerance and continue from x until
-    ``||Lc x - e_0|| / ||x|| <= refine_to`` (the trace-normalised x is small, ~2^(-L/2), so a
-    relative tolerance on the right-hand side alone is not enough)."""
+def _solve(ksp, Lc, label, scale, refine_to=None):
+    """Solve ``Lc x = scale e_0``. With ``refine_to``, tighten the tolerance and continue from x
+    until ``||Lc x - b|| / (scale ||x||) <= refine_to`` (the trace-normalised x is small,
+    ~2^(-L/2), so a relative tolerance on the right-hand side alone is not enough).
+
+    Raises :class:`SolverError` naming the PETSc error or the KSP reason."""
     PETSc, _ = init()
     x, b = Lc.createVecs()
     b.set(0.0)
     if b.getOwnershipRange()[0] == 0:
-        b.setValue(0, 1.0)
+        b.setValue(0, scale)
     b.assemble()
     t0 = time.time()
     its = 0
@@ -126,8 +163,7 @@ def _solve(ksp, Lc, label, refine_to=None):
         try:
             ksp.solve(b, x)
         except PETSc.Error as err:
-            raise SolverError(f"{label} solve failed in PETSc (error {err.ierr}); "
-                              "a singular system means the steady state is not unique") from err
+            raise SolverError(petsc_error_message(label, err)) from err
         its += ksp.getIterationNumber()
         reason = ksp.getConvergedReason()
         if reason < 0:
@@ -138,13 +174,13 @@ def _solve(ksp, Lc, label, refine_to=None):
             break
         Lc.mult(x, r)
         r.axpy(-1.0, b)
-        ratio = r.norm() / x.norm()
+        ratio = r.norm() / (scale * x.norm())
         if ratio <= refine_to:
             break
         rtol = ksp.getTolerances()[0]
         ksp.setTolerances(rtol=max(rtol * refine_to / ratio * 0.1, 1e-15))
         ksp.setInitialGuessNonzero(True)
-        _rank0_print(Lc.getComm(), f"[{label}] ||r||/||x|| = {ratio:.2e} > {refine_to:.1e}: "
+        _rank0_print(Lc.getComm(), f"[{label}] ||r||/(scale ||x||) = {ratio:.2e} > {refine_to:.1e}: "
                                    f"continuing with rtol {ksp.getTolerances()[0]:.1e}")
     info = dict(solver_iterations=int(its), solve_seconds=time.time() - t0,
                 ksp_type=ksp.getType(), pc_type=ksp.getPC().getType())
@@ -154,74 +190,178 @@ def _solve(ksp, Lc, label, refine_to=None):
 SOLVE = {"direct": solve_direct, "iterative": solve_iterative}
 
 
-def steady_state(Lc, solver: str, L: int, tol: Tolerances | None = None):
-    """The steady state (trace 1) from the trace-constrained Liouvillian; returns (vec, info)."""
+def steady_state(Lc, solver: str, L: int, tol: Tolerances | None = None, scale: float = 1.0):
+    """The steady state (trace 1) from the trace-constrained Liouvillian ``Lc``.
+
+    ``Lc`` is L with its first row replaced by ``scale`` times the trace functional
+    (:func:`lindring.liouvillian.assemble`); returns ``(x, info)`` with ``x`` a distributed PETSc
+    vector. Raises :class:`SolverError`."""
     tol = tol or Tolerances()
     name = resolve_solver(solver, L)
-    x, info = SOLVE[name](Lc, tol)
+    x, info = SOLVE[name](Lc, tol, scale)
     info["solver"] = name
     return x, info
 
 
-def spectrum_near_zero(A, tol: Tolerances | None = None):
-    """Rightmost eigenvalues of the Liouvillian ``A`` (SLEPc Krylov-Schur, largest real part).
+#: shift of the shift-and-invert search, relative to the scale of L
+SHIFT = 1e-2
 
-    Returns ``(kernel_dim, gap, eigenvalues)``: the number of eigenvalues with
-    ``|lambda| < kernel_tol * ||A||_inf``, the gap ``-max Re lambda`` over the others (the
-    slowest relaxation rate; NaN if none was found), and all eigenvalues computed. Only
-    matrix-vector products are needed (no factorisation), so this scales like the iterative
-    solver; ``-eps_*`` and ``-st_*`` options override the defaults (e.g. ``-st_type sinvert``).
+
+class KernelDecision:
+    """What :func:`decide_kernel` found: ``kernel_dim`` (counting the deflated steady state),
+    ``gap`` (-Re of the rightmost eigenvalue off the imaginary axis; NaN if none was resolved),
+    ``undamped`` (eigenvalues on the imaginary axis other than 0), ``eigenvalues`` (all
+    computed), ``decided_tol`` (the relative tolerance that decided)."""
+
+    def __init__(self, kernel_dim, gap, undamped, eigenvalues, decided_tol):
+        self.kernel_dim, self.gap, self.undamped = kernel_dim, gap, undamped
+        self.eigenvalues, self.decided_tol = eigenvalues, decided_tol
+
+
+def decide_kernel(A, scale: float, deflate=(), tol: Tolerances | None = None, gap_tol=None,
+                  shift_invert: bool = False):
+    """Decide the dimension of the kernel of the Liouvillian ``A`` (a PETSc Mat, shell or AIJ).
+
+    Parameters
+    ----------
+    A : PETSc Mat
+        The Liouvillian in the space the steady state was solved in (full space or sector).
+    scale : float
+        The largest |matrix element| of L; every threshold is relative to it (a rate).
+    deflate : sequence of PETSc Vec
+        Known kernel vectors (the steady state found by the linear solve), deflated from the
+        search and counted in ``kernel_dim``.
+    tol : Tolerances
+        ``kernel_tol`` (cutoff |lambda| < kernel_tol * scale), ``decision_tols`` (Krylov-Schur
+        residual / scale, loosest first), ``margin``.
+    gap_tol : float, optional
+        With a value, the gap is converged to this relative tolerance too (``--gap``).
+    shift_invert : bool
+        ``A`` is an assembled matrix small enough to factorise (the ``direct`` regime): search
+        with the shift-and-invert transformation at ``sigma = SHIFT * scale`` (MUMPS), which maps
+        the kernel to the largest |1/(lambda - sigma)| = 1/sigma, above every other eigenvalue
+        whatever the imaginary parts (undamped coherences at +-i mu with mu >> rates are where
+        Krylov-Schur on A itself stalls). One tight tolerance then decides.
+
+    Returns
+    -------
+    KernelDecision
+
+    Raises
+    ------
+    SolverError
+        If Krylov-Schur converges no eigenvalue, or double precision cannot decide (an
+        eigenvalue stays between the kernel cutoff and ``margin`` times its residual at the
+        tightest tolerance).
+
+    Notes
+    -----
+    A Krylov space holds only one direction of each eigenspace, and eigenvalues on the imaginary
+    axis (undamped coherences, e.g. +-i mu beside a dark state) tie with zero for "largest real
+    part"; so every eigenvector with Re(lambda) ~ 0 is deflated and the search repeated until it
+    finds nothing more on the axis. The convergence test is absolute (residual <= tol * scale):
+    SLEPc's default relative test cannot converge an eigenvalue that is exactly zero.
     """
     tol = tol or Tolerances()
     PETSc, SLEPc = init()
     comm = A.getComm()
-    eps = SLEPc.EPS().create(comm=comm)
-    eps.setOperators(A)
-    eps.setProblemType(SLEPc.EPS.ProblemType.NHEP)
-    eps.setType(SLEPc.EPS.Type.KRYLOVSCHUR)
-    eps.setDimensions(nev=tol.nev, ncv=max(4 * tol.nev, 32))
-    eps.setWhichEigenpairs(SLEPc.EPS.Which.LARGEST_REAL)
-    eps.setTolerances(tol=tol.eps_tol, max_it=tol.eps_max_it)
-    eps.setMonitor(_progress_monitor_eps(comm))
-    eps.setFromOptions()
-    scale = A.norm(PETSc.NormType.INFINITY)
-    cutoff = tol.kernel_tol * max(1.0, scale)
-    # A Krylov space holds only one direction of each eigenspace, and eigenvalues on the
-    # imaginary axis (undamped coherences, e.g. +-i mu beside a dark state) tie with zero for
-    # "largest real part". So after each solve the eigenvectors with Re(lambda) ~ 0 are
-    # deflated and the solve repeated, until a solve finds nothing more on the imaginary axis.
+    deflate = [v.copy() for v in deflate]
+    for v in deflate:
+        v.normalize()
     t0 = time.time()
-    deflate, found = [], []
-    kernel_dim = 0
-    for _ in range(16):
+    levels = sorted(set(tol.decision_tols) | ({gap_tol} if gap_tol else set()), reverse=True)
+    if shift_invert:
+        levels, gap_tol = [1e-12], None
+    gap_level = levels.index(gap_tol) if gap_tol else 0
+    try:
+        return _search(A, scale, deflate, tol, levels, gap_level, shift_invert, comm, t0)
+    finally:
+        for v in deflate:
+            v.destroy()
+
+
+def _search(A, scale, deflate, tol, levels, gap_level, shift_invert, comm, t0):
+    """The deflation loop of :func:`decide_kernel`."""
+    PETSc, SLEPc = init()
+    cutoff = tol.kernel_tol * scale
+    kernel_dim, undamped, found = len(deflate), [], []
+    level, gap = 0, float("nan")
+    for _ in range(64):
+        eps = SLEPc.EPS().create(comm=comm)
+        eps.setOperators(A)
+        eps.setProblemType(SLEPc.EPS.ProblemType.NHEP)
+        eps.setType(SLEPc.EPS.Type.KRYLOVSCHUR)
+        eps.setDimensions(nev=tol.nev, ncv=tol.ncv)
+        if shift_invert:
+            eps.setWhichEigenpairs(SLEPc.EPS.Which.TARGET_MAGNITUDE)
+            eps.setTarget(SHIFT * scale)
+            st = eps.getST()
+            st.setType(SLEPc.ST.Type.SINVERT)
+            ksp = st.getKSP()
+            ksp.setType("preonly")
+            ksp.getPC().setType("lu")
+            ksp.getPC().setFactorSolverType("mumps")
+            eps.setTolerances(tol=levels[level], max_it=tol.eps_max_it)
+        else:
+            eps.setWhichEigenpairs(SLEPc.EPS.Which.LARGEST_REAL)
+            eps.setConvergenceTest(SLEPc.EPS.Conv.ABS)
+            eps.setTolerances(tol=levels[level] * scale, max_it=tol.eps_max_it)
         if deflate:
             eps.setDeflationSpace(deflate)
-            eps.setDimensions(nev=2, ncv=max(2 * tol.nev, 16))
+        eps.setMonitor(_progress_monitor_eps(comm))
+        eps.setFromOptions()
         eps.solve()
         nconv = eps.getConverged()
-        if nconv < 2 and not found:
-            raise SolverError(f"SLEPc converged only {nconv} eigenvalue(s) of the Liouvillian; "
-                              "cannot check uniqueness (try -eps_ncv 128 -eps_max_it 10000)")
-        on_axis = 0
+        if nconv == 0:
+            restarts = eps.getIterationNumber()
+            eps.destroy()
+            raise SolverError("uniqueness could not be decided: SLEPc Krylov-Schur converged no "
+                              f"eigenvalue of the Liouvillian in {restarts} restarts "
+                              "(try -eps_ncv 64 -eps_max_it 20000)")
+        pairs = []
         for i in range(nconv):
-            lam = eps.getEigenvalue(i)
+            lam = complex(eps.getEigenvalue(i))
             found.append(lam)
-            if abs(lam.real) < cutoff:
-                v = A.createVecRight()
-                eps.getEigenvector(i, v)
-                deflate.append(v)
-                on_axis += 1
-                kernel_dim += abs(lam) < cutoff
-        if on_axis == 0:
-            break
+            # the error estimate of the deflated problem (whose eigenvalues are those of A
+            # left after deflation); the residual of the returned vector would include the
+            # coupling to the deflated vectors (a Schur vector, not an eigenvector, of A)
+            pairs.append((lam, eps.getErrorEstimate(i), i))
+        lam, res, i = max(pairs, key=lambda t: t[0].real)
+        bound = tol.margin * res if not shift_invert else 0.0   # factorised: accurate
+        if abs(lam.real) < cutoff and bound <= cutoff:
+            # on the imaginary axis: a kernel vector (lambda ~ 0) or an undamped coherence
+            v = A.createVecRight()
+            eps.getEigenvector(i, v)
+            v.normalize()
+            deflate.append(v)
+            if abs(lam) < cutoff:
+                kernel_dim += 1
+            else:
+                undamped.append(lam)
+            eps.destroy()
+            continue
+        eps.destroy()
+        if -lam.real >= cutoff and -lam.real > bound:
+            if level >= gap_level:
+                gap = -lam.real if not shift_invert else float("nan")   # decided
+                break
+        elif level == len(levels) - 1:
+            raise SolverError(
+                f"double precision cannot decide whether the steady state is unique: the "
+                f"rightmost eigenvalue {lam.real:.3e}{lam.imag:+.3e}j (residual {res:.1e}) is "
+                f"neither zero (< {cutoff:.1e} = {tol.kernel_tol:g} x scale {scale:.3e}) nor "
+                "clearly off zero")
+        level += 1               # not decided, or the gap wants a tighter tolerance
+    else:
+        raise SolverError("uniqueness could not be decided: more than 64 eigenvalues on the "
+                          "imaginary axis")
     lams = np.array(found, dtype=complex)
     lams = lams[np.argsort(-lams.real)]
-    _rank0_print(comm, f"[spectrum] rightmost eigenvalues in {time.time() - t0:.1f}s: "
-                       + ", ".join(f"{z.real:.3e}{z.imag:+.3e}j" for z in lams[:8]))
-    in_kernel = np.abs(lams) < cutoff
-    others = lams[~in_kernel]
-    gap = float(-others.real.max()) if others.size else float("nan")
-    return kernel_dim, gap, lams
+    _rank0_print(comm, f"[spectrum] kernel dimension {kernel_dim}, gap {gap:.4e} "
+                       f"(decided at residual {levels[level]:.0e} x scale) in {time.time() - t0:.1f}s; "
+                       "rightmost eigenvalues: "
+                       + ", ".join(f"{z.real:.3e}{z.imag:+.3e}j" for z in lams[:6]))
+    return KernelDecision(kernel_dim, gap, undamped, lams, levels[level])
 
 
 def _progress_monitor_eps(comm, every_s=2.0):
