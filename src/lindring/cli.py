@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="mpo: stop when observables change less than this per unit time")
     s.add_argument("--t-max", type=float, default=200.0, help="mpo: longest evolution time")
     s.add_argument("--cutoff", type=float, default=1e-12, help="mpo: discarded-weight cutoff per SVD")
+    s.add_argument("--force", action="store_true",
+                   help="ed: run even when the plan says the point does not fit this machine's "
+                        "available memory")
     s.add_argument("-o", "--output", required=True, help="NetCDF file to write")
 
     pl = sub.add_parser("plan", help="estimate rows, nonzeros, memory, MPI ranks, runtime of a job")
@@ -133,6 +136,7 @@ def cmd_solve(args, petsc_opts) -> None:
         _fail(EXIT_BAD_INPUT, str(err))
     options = {}
     if args.method == "ed":
+        _refuse_if_too_large(args, p)
         from .petsc import init
         init(petsc_opts)
         options = dict(solver=args.solver, gap=args.gap, check_unique=args.check_unique,
@@ -171,6 +175,20 @@ def cmd_solve(args, petsc_opts) -> None:
         print(f"wrote {out} ({args.method}, {p.bc}, L={p.L}, {attrs['wall_seconds']:.2f}s)")
         for k, v in summary.items():
             print(f"  {k} = {v}")
+
+
+def _refuse_if_too_large(args, p: model.Params) -> None:
+    """Exit 2 before any allocation when the plan of this ``ed`` point does not fit the memory
+    available to the job (unless ``--force``). Collective."""
+    from mpi4py import MPI
+    from .plan import available_memory_mb, check_fits, plan_ed
+    if args.force:
+        return
+    plan = plan_ed(p, args.solver, mem_per_rank_mb=float("inf"), max_tasks=1,
+                   symmetry=args.symmetry)
+    reason = check_fits(plan, MPI.COMM_WORLD.Get_size(), available_memory_mb())
+    if reason:
+        _fail(EXIT_BAD_INPUT, reason)
 
 
 def cmd_plan(args) -> None:

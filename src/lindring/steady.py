@@ -58,8 +58,9 @@ class Tolerances:
     decision_tols: tuple = (1e-4, 1e-8, 1e-12)  # uniqueness: loosest first, tightened until decided
     margin: float = 100.0        # decided when |lambda| > margin * (its residual) or below the cutoff
     nev: int = 1                 # eigenvalues per Krylov-Schur search (the rightmost decides)
-    ncv: int = 16                # Krylov-Schur subspace size
-    eps_max_it: int = 5000       # Krylov-Schur restarts
+    ncv: int = 16                # Krylov-Schur subspace size, doubled while nothing converges
+    ncv_max: int = 256           # ... up to this
+    eps_max_it: int = 500        # Krylov-Schur restarts per attempt
 
 
 def _rank0_print(comm, *args):
@@ -286,12 +287,14 @@ def _search(A, scale, deflate, tol, levels, gap_level, shift_invert, comm, t0):
     cutoff = tol.kernel_tol * scale
     kernel_dim, undamped, found = len(deflate), [], []
     level, gap = 0, float("nan")
+    size = A.getSize()[0]
+    ncv = min(tol.ncv, size)
     for _ in range(64):
         eps = SLEPc.EPS().create(comm=comm)
         eps.setOperators(A)
         eps.setProblemType(SLEPc.EPS.ProblemType.NHEP)
         eps.setType(SLEPc.EPS.Type.KRYLOVSCHUR)
-        eps.setDimensions(nev=tol.nev, ncv=tol.ncv)
+        eps.setDimensions(nev=tol.nev, ncv=ncv)
         if shift_invert:
             eps.setWhichEigenpairs(SLEPc.EPS.Which.TARGET_MAGNITUDE)
             eps.setTarget(SHIFT * scale)
@@ -315,9 +318,15 @@ def _search(A, scale, deflate, tol, levels, gap_level, shift_invert, comm, t0):
         if nconv == 0:
             restarts = eps.getIterationNumber()
             eps.destroy()
+            if ncv < min(tol.ncv_max, size):
+                # clustered eigenvalues (e.g. near +-i mu with mu >> rates): a larger subspace
+                ncv = min(2 * ncv, tol.ncv_max, size)
+                _rank0_print(comm, f"[spectrum] nothing converged in {restarts} restarts; "
+                                   f"subspace size {ncv}")
+                continue
             raise SolverError("uniqueness could not be decided: SLEPc Krylov-Schur converged no "
-                              f"eigenvalue of the Liouvillian in {restarts} restarts "
-                              "(try -eps_ncv 64 -eps_max_it 20000)")
+                              f"eigenvalue of the Liouvillian in {restarts} restarts with a "
+                              f"subspace of {ncv} (try -eps_max_it 20000)")
         pairs = []
         for i in range(nconv):
             lam = complex(eps.getEigenvalue(i))

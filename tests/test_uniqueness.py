@@ -1,0 +1,188 @@
+"""Issue 10: the kernel of L decided at every size, scale-free tolerances, the range-2 current,
+and errors that say what happened. Right values come from the independent dense reference
+(its SVD kernel and spectrum), exact symmetries and analytic statements."""
+import numpy as np
+import pytest
+import xarray as xr
+
+from conftest import run_cli
+from dense_reference import dense_liouvillian, dense_observables, dense_steady_state, minimal_params
+from lindring import model
+from lindring.methods import run_ed
+
+
+def ed(L, bc, solver="auto", symmetry="auto", check_unique=True, gap=False, **kw):
+    p = model.make_params(L, bc=bc, **kw)
+    data, attrs = run_ed(p, solver=solver, symmetry=symmetry, check_unique=check_unique, gap=gap)
+    return {k: v for k, (dims, v) in data.items()}, attrs
+
+
+def dense_kernel_dim(L, bc, alpha, delta, mu):
+    kw = dict(minimal_params(alpha, delta), mu=mu)
+    return dense_steady_state(dense_liouvillian(L, bc, **kw))[1]
+
+
+# ---------------------------------------------------------------- 1, 2: kernel decided everywhere
+@pytest.mark.parametrize("mu", [1e-2, 1.0, 1e2, 1e4])
+@pytest.mark.parametrize("bc", ["ring", "open"])
+@pytest.mark.parametrize("symmetry", ["none", "auto"])
+@pytest.mark.parametrize("solver", ["direct", "iterative"])
+def test_degenerate_kernel_found_whatever_mu(mu, bc, symmetry, solver):
+    """At delta = 0 (L = 4, ring and open chain) the kernel is 2-dimensional (dense SVD), with
+    undamped coherences at +-i mu: found at any distance from zero, by the shift-and-invert
+    search (direct) and by Krylov-Schur on L itself (iterative), in the full space and the
+    sector of the steady state."""
+    assert dense_kernel_dim(4, bc, 1.0, 0.0, mu) == 2
+    ours, attrs = ed(4, bc, solver=solver, symmetry=symmetry, preset="minimal", alpha=1.0,
+                     delta=0.0, mu=mu)
+    assert ours["kernel_dim"] == 2 and attrs["unique"] == 0
+    assert np.isnan(ours["current_eta"]).all() and np.isnan(ours["sz"]).all()
+
+
+@pytest.mark.parametrize("solver", ["direct", "iterative"])
+def test_unique_point_next_to_degenerate_one(solver):
+    """delta = 0.05 lifts the dark state: unique (dense SVD), and our state is the dense one."""
+    assert dense_kernel_dim(4, "ring", 1.0, 0.05, 1.0) == 1
+    ours, attrs = ed(4, "ring", solver=solver, preset="minimal", alpha=1.0, delta=0.05)
+    assert ours["kernel_dim"] == 1 and attrs["unique"] == 1
+    kw = minimal_params(1.0, 0.05)
+    ref = dense_observables(dense_steady_state(dense_liouvillian(4, "ring", **kw))[0], 4, "ring", **kw)
+    np.testing.assert_allclose(ours["sz"], ref["sz"], atol=1e-9)
+
+
+def test_degenerate_open_chain_in_iterative_regime_via_cli(tmp_path):
+    """The instance of the issue at a size CI affords: an open chain solved by GMRES (the regime
+    where uniqueness used to be skipped) at delta = 0 is written as non-unique, not as the
+    vacuum; the kernel dimension agrees with the dense SVD."""
+    assert dense_kernel_dim(5, "open", 1.0, 0.0, 1.0) == 2
+    out = tmp_path / "o5.nc"
+    run_cli(["solve", "--method", "ed", "--bc", "open", "--L", 5, "--preset", "minimal",
+             "--alpha", 1, "--delta", 0, "--solver", "iterative", "-o", out])
+    with xr.open_dataset(out) as ds:
+        assert int(ds.kernel_dim) == 2 and ds.attrs["unique"] == 0
+        assert np.isnan(ds.sz.values).all()
+
+
+def test_opting_out_is_flagged():
+    """--no-check-unique is explicit: the file says unique = -1 and kernel_dim = -1."""
+    ours, attrs = ed(4, "ring", check_unique=False, preset="minimal", alpha=2.0, delta=1.5)
+    assert attrs["unique"] == -1 and ours["kernel_dim"] == -1
+    assert attrs["uniqueness_checked"] == 0
+
+
+def test_rates_beyond_double_precision_are_said_so(tmp_path):
+    """delta^2 = 1e-14 of the largest rate: the dark state's splitting is below rounding. The
+    answer is 'cannot decide', never 'non-unique' nor a number."""
+    out = tmp_path / "x.nc"
+    proc = run_cli(["solve", "--L", 4, "--preset", "minimal", "--alpha", 1, "--delta=1e-7",
+                    "-o", out], check=False)
+    assert proc.returncode == 3, proc.stderr
+    assert "double precision cannot decide" in proc.stderr and "delta" in proc.stderr
+    assert not out.exists()
+
+
+# ---------------------------------------------------------------- 3: scale-free tolerances
+@pytest.mark.parametrize("bc,symmetry,solver", [("ring", "auto", "direct"), ("ring", "none", "direct"),
+                                                ("open", "auto", "direct"),
+                                                ("ring", "auto", "iterative"),
+                                                ("open", "none", "iterative")])
+def test_scaling_every_rate_changes_only_the_unit_of_time(bc, symmetry, solver):
+    """alpha, delta -> sqrt(s) alpha, sqrt(s) delta and mu -> s mu multiply L by s: the steady
+    state is the same, currents and the gap scale with s. Exact statement, s = 1e-8 .. 1e8."""
+    def at(s):
+        ours, attrs = ed(4, bc, solver=solver, symmetry=symmetry, gap=True, preset="minimal",
+                         alpha=2.0 * np.sqrt(s), delta=1.5 * np.sqrt(s), mu=s)
+        assert ours["kernel_dim"] == 1 and attrs["unique"] == 1
+        return ours
+    ref = at(1.0)
+    assert ref["gap"] > 0.05
+    for s in (1e-8, 1e-4, 1e4, 1e8):
+        o = at(s)
+        np.testing.assert_allclose(o["sz"], ref["sz"], rtol=1e-8, atol=1e-10, err_msg=f"s={s}")
+        np.testing.assert_allclose(o["current_eta"] / s, ref["current_eta"], rtol=1e-8,
+                                   atol=1e-10, err_msg=f"s={s}")
+        assert o["gap"] / s == pytest.approx(ref["gap"], rel=1e-6), s
+        assert o["residual"] < 1e-10      # relative to the scale of L
+
+
+# ---------------------------------------------------------------- 4: range-2 current (MODEL.md)
+@pytest.mark.parametrize("L,bc", [(4, "ring"), (5, "ring"), (5, "open")])
+def test_range_two_currents_against_dense_reference(L, bc):
+    """current_eta on the nearest-neighbour bonds, current_eta_pair on (b, b+2), both against
+    the dense reference (minimal model plus a little hopping, which keeps the kernel 1-dim)."""
+    kw = dict(minimal_params(2.0, 1.5), J0=0.3, range=2)
+    rho, kdim = dense_steady_state(dense_liouvillian(L, bc, **kw))
+    assert kdim == 1
+    ref = dense_observables(rho, L, bc, **kw)
+    ours, _ = ed(L, bc, preset="minimal", alpha=2.0, delta=1.5, J0=0.3, range=2)
+    assert len(ours["current_eta"]) == (L if bc == "ring" else L - 1)
+    assert len(ours["current_eta_pair"]) == (L if bc == "ring" else L - 2)
+    np.testing.assert_allclose(ours["current_eta"], ref["current_eta"], atol=1e-10)
+    np.testing.assert_allclose(ours["current_eta_pair"], ref["current_eta_pair"], atol=1e-10)
+
+
+def test_range_two_nearest_neighbour_current_vanishes_on_even_rings():
+    """Sec. IV C (iii): with range-2 dissipation the even ring splits into two sublattices, no
+    current flows between nearest neighbours (parity of each sublattice), while the pair current
+    does; on the odd ring a nearest-neighbour current flows."""
+    even, _ = ed(6, "ring", preset="minimal", alpha=2.0, delta=1.5, range=2)
+    assert even["kernel_dim"] == 1
+    np.testing.assert_allclose(even["current_eta"], 0, atol=1e-12)
+    assert abs(even["current_eta_pair"][0]) > 0.1
+    odd, _ = ed(5, "ring", preset="minimal", alpha=2.0, delta=1.5, range=2)
+    assert abs(odd["current_eta"][0]) > 1e-4
+    np.testing.assert_allclose(odd["current_eta"], odd["current_eta"][0], atol=1e-12)
+
+
+# ---------------------------------------------------------------- 5: errors that say what happened
+@pytest.mark.parametrize("option,name", [("--alpha=1e160", "alpha"), ("--mu=1e300", "mu"),
+                                         ("--delta=1e-160", "delta")])
+def test_magnitudes_beyond_double_precision_refused(tmp_path, option, name):
+    proc = run_cli(["solve", "--L", 4, "--preset", "minimal", "--alpha", 1, "--delta", 1,
+                    option, "-o", tmp_path / "x.nc"], check=False)
+    assert proc.returncode == 2 and f"'{name}'" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "x.nc").exists()
+
+
+def test_petsc_failure_is_not_called_non_unique(tmp_path):
+    """A solve broken by a PETSc option at a unique point: the message names what failed and
+    says nothing about uniqueness."""
+    proc = run_cli(["solve", "--L", 6, "--preset", "minimal", "--alpha", 2, "--delta", 1.5,
+                    "--solver", "iterative", "-o", tmp_path / "x.nc", "-ksp_type", "preonly"],
+                   check=False)
+    assert proc.returncode in (3, 4), proc.stderr
+    assert "not unique" not in proc.stderr and "singular" not in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "x.nc").exists()
+
+
+@pytest.mark.parametrize("L", [32, 40])
+def test_plan_any_size(L):
+    """Rows of the parity-even momentum-zero sector are exact (Burnside, Python integers)."""
+    from lindring.basis import momentum_sector_size
+    proc = run_cli(["plan", "--L", L, "--preset", "minimal", "--alpha", 2, "--delta", 1.5, "--json"])
+    import json
+    plan = json.loads(proc.stdout)
+    assert plan["rows"] == momentum_sector_size(L, parity=True)
+    assert plan["nnz"] > 100 * plan["rows"]
+
+
+def test_solve_refuses_a_point_that_cannot_fit(tmp_path):
+    out = tmp_path / "big.nc"
+    proc = run_cli(["solve", "--L", 20, "--preset", "minimal", "--alpha", 2, "--delta", 1.5,
+                    "-o", out], check=False, timeout=120)
+    assert proc.returncode == 2
+    assert "plan" in proc.stderr and "cluster" in proc.stderr and "--force" in proc.stderr
+    assert not out.exists()
+
+
+def test_thresholds_are_attributes(tmp_path):
+    out = tmp_path / "t.nc"
+    run_cli(["solve", "--L", 4, "--preset", "minimal", "--alpha", 2, "--delta", 1.5,
+             "--max-residual", "1e-9", "-o", out])
+    with xr.open_dataset(out) as ds:
+        assert ds.attrs["max_residual"] == 1e-9
+        for k in ("max_trace_error", "max_hermiticity_error", "positivity_tol", "kernel_tol",
+                  "liouvillian_scale", "residual_target"):
+            assert k in ds.attrs, k
+        assert ds.attrs["liouvillian_scale"] > 0
