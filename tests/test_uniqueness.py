@@ -109,12 +109,13 @@ def test_scaling_every_rate_changes_only_the_unit_of_time(bc, symmetry, solver):
 @pytest.mark.parametrize("L,bc", [(4, "ring"), (5, "ring"), (5, "open")])
 def test_range_two_currents_against_dense_reference(L, bc):
     """current_eta on the nearest-neighbour bonds, current_eta_pair on (b, b+2), both against
-    the dense reference (minimal model plus a little hopping, which keeps the kernel 1-dim)."""
-    kw = dict(minimal_params(2.0, 1.5), J0=0.3, range=2)
+    the dense reference (minimal model plus a little hopping and local decay, which make the
+    kernel 1-dimensional: the L = 4 ring with hopping alone still has a 4-dimensional one)."""
+    kw = dict(minimal_params(2.0, 1.5), J0=0.3, kappa=0.2, range=2)
     rho, kdim = dense_steady_state(dense_liouvillian(L, bc, **kw))
     assert kdim == 1
     ref = dense_observables(rho, L, bc, **kw)
-    ours, _ = ed(L, bc, preset="minimal", alpha=2.0, delta=1.5, J0=0.3, range=2)
+    ours, _ = ed(L, bc, preset="minimal", alpha=2.0, delta=1.5, J0=0.3, kappa=0.2, range=2)
     assert len(ours["current_eta"]) == (L if bc == "ring" else L - 1)
     assert len(ours["current_eta_pair"]) == (L if bc == "ring" else L - 2)
     np.testing.assert_allclose(ours["current_eta"], ref["current_eta"], atol=1e-10)
