@@ -601,13 +601,24 @@ def fig7(ground: xr.Dataset, outdir="results/figures") -> list[str]:
 FIGURES = {"fig2": fig2, "fig3": fig3, "fig4": fig4, "fig5": fig5, "fig6": fig6, "fig7": fig7}
 
 
-def draw(figure: str, datasets: dict, outdir="results/figures") -> list[str]:
-    """Draw ``figure`` from ``datasets`` keyed as in the config (:data:`FIGURE_INPUTS`)."""
+def draw(figure: str, datasets: dict, outdir="results/figures",
+         include_unchecked: bool = False) -> list[str]:
+    """Draw ``figure`` from ``datasets`` keyed as in the config (:data:`FIGURE_INPUTS`).
+
+    Points whose uniqueness was not decided (``kernel_dim == -1``) are left out unless
+    ``include_unchecked`` (:func:`lindring.results.leave_out_unchecked`); how many is printed."""
+    from .results import leave_out_unchecked
     spec = FIGURE_INPUTS[figure]
     unknown = set(datasets) - set(spec)
     if unknown:
         raise ValueError(f"{figure}: unknown input(s) {sorted(unknown)}; known: {sorted(spec)}")
-    kwargs = {spec[key][0]: ds for key, ds in datasets.items()}
+    kwargs = {}
+    for key, ds in datasets.items():
+        ds, n = leave_out_unchecked(ds, include_unchecked)
+        if n:
+            print(f"{figure}: {n} point(s) of {key} whose uniqueness was not checked are left out "
+                  "(include_unchecked=True draws them)")
+        kwargs[spec[key][0]] = ds
     return FIGURES[figure](outdir=outdir, **kwargs)
 
 

@@ -199,7 +199,7 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
             gap_value = decision.gap
         attrs.update(rightmost_eigenvalues=", ".join(f"{z.real:.6e}{z.imag:+.6e}j"
                                                      for z in decision.eigenvalues),
-                     decision_tol=decision.decided_tol, undamped_coherences=len(decision.undamped),
+                     undamped_coherences=len(decision.undamped),
                      uniqueness_seconds=time.time() - t1)
         if kernel_dim > 1:
             unresolved = model.unresolved_rates(p, tol.kernel_tol * tol.margin)

@@ -118,3 +118,33 @@ def write_atomic(ds: xr.Dataset, path: str | os.PathLike) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+#: data variables that describe a point rather than its steady state (never masked)
+_POINT_VARIABLES = ("kernel_dim", "residual", "trace_error", "hermiticity_error", "min_eigenvalue",
+                    "gap", "wall_seconds", "peak_memory_mb_max_rank", "mpi_ranks",
+                    "solver_iterations")
+
+
+def unchecked_mask(ds: xr.Dataset) -> xr.DataArray | None:
+    """True where a gathered point's uniqueness was not decided (``kernel_dim == -1``: written
+    with ``--no-check-unique``); ``None`` if the dataset has no ``kernel_dim``."""
+    if "kernel_dim" not in ds:
+        return None
+    return ds["kernel_dim"] == -1
+
+
+def leave_out_unchecked(ds: xr.Dataset, include_unchecked: bool = False) -> tuple[xr.Dataset, int]:
+    """The gathered dataset with the observables of unchecked points set to NaN (non-unique
+    points are NaN already), unless ``include_unchecked``; and how many points were left out.
+    Used by the finite-size scaling and the figures, which say so in their attributes/titles."""
+    mask = unchecked_mask(ds)
+    if include_unchecked or mask is None or not bool(mask.any()):
+        return ds, 0
+    out = ds.copy()
+    for name, da in ds.data_vars.items():
+        if name in _POINT_VARIABLES or da.dtype.kind not in "fc":
+            continue
+        if set(mask.dims) <= set(da.dims):
+            out[name] = da.where(~mask)
+    return out, int(mask.sum())

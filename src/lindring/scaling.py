@@ -522,15 +522,16 @@ def _fit_attrs(fr: FitResult) -> dict:
 
 
 def scaling_dataset(ring: xr.Dataset, open_chain: xr.Dataset | Sequence[xr.Dataset] | None = None,
-                    n_fit: int = 400) -> xr.Dataset:
+                    n_fit: int = 400, include_unchecked: bool = False) -> xr.Dataset:
     """The finite-size-scaling dataset of a gathered ring study (see ``lindring.gather``).
 
     ``ring``: gathered ring dataset at one parameter point (grid axes of length 1 are squeezed
     away) with technique ``'ed'`` (required) and optionally ``'cmf'``; an old file with a
     ``method`` dimension is accepted.  ``open_chain``: gathered open-chain dataset(s) (MPO and/or
     ED), optional.  The ring current at ``L`` is the mean over the ``L`` bonds of
-    ``current_eta + current_J``; sizes with a non-unique steady state (``kernel_dim > 1``) or
-    missing are dropped.  Even and odd ``L`` are fitted separately by :func:`fit_alternating`.
+    ``current_eta + current_J``; sizes with a non-unique steady state (``kernel_dim > 1``),
+    missing, or whose uniqueness was not decided (``kernel_dim == -1``, unless
+    ``include_unchecked``) are dropped and listed in the attributes.  Even and odd ``L`` are fitted separately by :func:`fit_alternating`.
 
     Coordinates: ``L`` (ring sizes), ``L_fit`` (``geomspace(min L, 10 max L, n_fit)`` joined
     with the data sizes), ``model`` (``exp``, ``power``, ``inverse``), ``L_open`` (open chains).
@@ -562,10 +563,14 @@ def scaling_dataset(ring: xr.Dataset, open_chain: xr.Dataset | Sequence[xr.Datas
     cur_bond = _bond_current(ed)
     cur = cur_bond.mean("bond", skipna=True).values.astype(float)
     spread = (cur_bond.max("bond", skipna=True) - cur_bond.min("bond", skipna=True)).values
-    dropped = []
+    dropped, unchecked = [], []
     if "kernel_dim" in ed:
-        bad = ed["kernel_dim"].values > 1
+        kd = ed["kernel_dim"].values
+        bad = kd > 1
         dropped = [int(x) for x in Ls[bad]]
+        if not include_unchecked:
+            unchecked = [int(x) for x in Ls[kd == -1]]
+            bad = bad | (kd == -1)
         cur = np.where(bad, np.nan, cur)
     fa = fit_alternating(Ls, cur)
     fe, fo = fa["even"], fa["odd"]
@@ -716,6 +721,8 @@ def scaling_dataset(ring: xr.Dataset, open_chain: xr.Dataset | Sequence[xr.Datas
         "current_definition": "current_eta + current_J (Eq. 14), see MODEL.md",
         "bulk_bonds": BULK_RULE,
         "dropped_nonunique_L": ", ".join(map(str, dropped)) or "none",
+        "dropped_unchecked_L": (", ".join(map(str, unchecked)) or "none") if not include_unchecked
+                               else "none (unchecked points included on request)",
         "ring_git_commit": str(ring.attrs.get("git_commit", "unknown")),
     })
     try:

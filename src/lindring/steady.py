@@ -55,8 +55,8 @@ class Tolerances:
     restart: int = 200           # GMRES restart (iterative)
     kernel_tol: float = 1e-10    # |lambda| / scale below this counts as kernel
     eps_tol: float = 1e-10       # SLEPc residual / scale for the gap (--gap)
-    decision_tols: tuple = (1e-4, 1e-8, 1e-12)  # uniqueness: loosest first, tightened until decided
-    margin: float = 100.0        # decided when |lambda| > margin * (its residual) or below the cutoff
+    margin: float = 10.0         # off the axis when -Re lambda > margin * its residual ...
+    early_tol: float = 1e-6      # ... and that residual is below early_tol * scale
     nev: int = 1                 # eigenvalues per Krylov-Schur search (the rightmost decides)
     ncv: int = 16                # Krylov-Schur subspace size, doubled while nothing converges
     ncv_max: int = 256           # ... up to this
@@ -208,15 +208,16 @@ def steady_state(Lc, solver: str, L: int, tol: Tolerances | None = None, scale: 
 SHIFT = 1e-2
 
 
+@dataclasses.dataclass
 class KernelDecision:
     """What :func:`decide_kernel` found: ``kernel_dim`` (counting the deflated steady state),
-    ``gap`` (-Re of the rightmost eigenvalue off the imaginary axis; NaN if none was resolved),
-    ``undamped`` (eigenvalues on the imaginary axis other than 0), ``eigenvalues`` (all
-    computed), ``decided_tol`` (the relative tolerance that decided)."""
-
-    def __init__(self, kernel_dim, gap, undamped, eigenvalues, decided_tol):
-        self.kernel_dim, self.gap, self.undamped = kernel_dim, gap, undamped
-        self.eigenvalues, self.decided_tol = eigenvalues, decided_tol
+    ``gap`` (-Re of the rightmost eigenvalue off the imaginary axis, to the accuracy that decided
+    it, or to ``gap_tol``; NaN from shift-and-invert), ``undamped`` (eigenvalues on the
+    imaginary axis other than 0), ``eigenvalues`` (the Ritz values that decided)."""
+    kernel_dim: int
+    gap: float
+    undamped: list
+    eigenvalues: np.ndarray
 
 
 def decide_kernel(A, scale: float, deflate=(), tol: Tolerances | None = None, gap_tol=None,
@@ -233,8 +234,8 @@ def decide_kernel(A, scale: float, deflate=(), tol: Tolerances | None = None, ga
         Known kernel vectors (the steady state found by the linear solve), deflated from the
         search and counted in ``kernel_dim``.
     tol : Tolerances
-        ``kernel_tol`` (cutoff |lambda| < kernel_tol * scale), ``decision_tols`` (Krylov-Schur
-        residual / scale, loosest first), ``margin``.
+        ``kernel_tol`` (cutoff: |lambda| < kernel_tol * scale is zero), ``margin``, ``nev``,
+        ``ncv``/``ncv_max``, ``eps_max_it``.
     gap_tol : float, optional
         With a value, the gap is converged to this relative tolerance too (``--gap``).
     shift_invert : bool
@@ -251,9 +252,7 @@ def decide_kernel(A, scale: float, deflate=(), tol: Tolerances | None = None, ga
     Raises
     ------
     SolverError
-        If Krylov-Schur converges no eigenvalue, or double precision cannot decide (an
-        eigenvalue stays between the kernel cutoff and ``margin`` times its residual at the
-        tightest tolerance).
+        If Krylov-Schur converges no eigenvalue even with the largest subspace.
 
     Notes
     -----
@@ -261,7 +260,10 @@ def decide_kernel(A, scale: float, deflate=(), tol: Tolerances | None = None, ga
     axis (undamped coherences, e.g. +-i mu beside a dark state) tie with zero for "largest real
     part"; so every eigenvector with Re(lambda) ~ 0 is deflated and the search repeated until it
     finds nothing more on the axis. The convergence test is absolute (residual <= tol * scale):
-    SLEPc's default relative test cannot converge an eigenvalue that is exactly zero.
+    SLEPc's default relative test cannot converge an eigenvalue that is exactly zero. A pair on
+    the axis must converge to ``kernel_tol / margin`` (so that its real part is known to within
+    the cutoff); the search stops early, unconverged, as soon as the leading Ritz value is off
+    the axis by more than ``margin`` times its residual (the tolerance tied to the gap).
     """
     tol = tol or Tolerances()
     PETSc, SLEPc = init()
@@ -270,23 +272,54 @@ def decide_kernel(A, scale: float, deflate=(), tol: Tolerances | None = None, ga
     for v in deflate:
         v.normalize()
     t0 = time.time()
-    levels = sorted(set(tol.decision_tols) | ({gap_tol} if gap_tol else set()), reverse=True)
-    if shift_invert:
-        levels, gap_tol = [1e-12], None
-    gap_level = levels.index(gap_tol) if gap_tol else 0
     try:
-        return _search(A, scale, deflate, tol, levels, gap_level, shift_invert, comm, t0)
+        return _search(A, scale, deflate, tol, gap_tol, shift_invert, comm, t0)
     finally:
         for v in deflate:
             v.destroy()
 
 
-def _search(A, scale, deflate, tol, levels, gap_level, shift_invert, comm, t0):
+class _Leading:
+    """Monitor and stopping test of one Krylov-Schur search: stops it as soon as its leading
+    Ritz value has a residual below ``early`` and lies off the imaginary axis by more than
+    ``margin`` times that residual (decided: unique), long before it would converge to the tight
+    tolerance. (Without the bound on the residual a Ritz value far from the rightmost one, e.g.
+    -0.58 + 200i at mu = 100, was taken before the Krylov space had found 0.)"""
+
+    def __init__(self, comm, cutoff, margin, early):
+        self.comm, self.cutoff, self.margin = comm, cutoff, margin
+        self.early = early          # None, or the largest residual that may decide
+        self.value, self.error, self.decided = None, None, False
+        self.progress = _progress_monitor_eps(comm)
+
+    def monitor(self, eps, its, nconv, eig, err):
+        self.progress(eps, its, nconv, eig, err)
+        if nconv == 0 and len(eig):
+            self.value, self.error = complex(eig[0]), float(err[0])
+
+    def stopping(self, eps, its, max_it, nconv, nev):
+        Reason = type(eps).ConvergedReason
+        if nconv >= nev:
+            return Reason.CONVERGED_TOL
+        if its >= max_it:
+            return Reason.DIVERGED_ITS
+        if self.early is not None and self.value is not None and self.error <= self.early:
+            off = -self.value.real
+            if off >= self.cutoff and off > self.margin * self.error:
+                self.decided = True
+                return Reason.CONVERGED_USER
+        return Reason.ITERATING
+
+
+def _search(A, scale, deflate, tol, gap_tol, shift_invert, comm, t0):
     """The deflation loop of :func:`decide_kernel`."""
     PETSc, SLEPc = init()
     cutoff = tol.kernel_tol * scale
+    tight = tol.kernel_tol / tol.margin      # on the axis: residual below cutoff / margin
+    if gap_tol:
+        tight = min(tight, gap_tol)
     kernel_dim, undamped, found = len(deflate), [], []
-    level, gap = 0, float("nan")
+    gap = float("nan")
     size = A.getSize()[0]
     ncv = min(tol.ncv, size)
     for _ in range(64):
@@ -295,6 +328,8 @@ def _search(A, scale, deflate, tol, levels, gap_level, shift_invert, comm, t0):
         eps.setProblemType(SLEPc.EPS.ProblemType.NHEP)
         eps.setType(SLEPc.EPS.Type.KRYLOVSCHUR)
         eps.setDimensions(nev=tol.nev, ncv=ncv)
+        early = tol.early_tol * scale if not shift_invert and gap_tol is None else None
+        lead = _Leading(comm, cutoff, tol.margin, early)
         if shift_invert:
             eps.setWhichEigenpairs(SLEPc.EPS.Which.TARGET_MAGNITUDE)
             eps.setTarget(SHIFT * scale)
@@ -304,17 +339,23 @@ def _search(A, scale, deflate, tol, levels, gap_level, shift_invert, comm, t0):
             ksp.setType("preonly")
             ksp.getPC().setType("lu")
             ksp.getPC().setFactorSolverType("mumps")
-            eps.setTolerances(tol=levels[level], max_it=tol.eps_max_it)
+            eps.setTolerances(tol=1e-12, max_it=tol.eps_max_it)
         else:
             eps.setWhichEigenpairs(SLEPc.EPS.Which.LARGEST_REAL)
             eps.setConvergenceTest(SLEPc.EPS.Conv.ABS)
-            eps.setTolerances(tol=levels[level] * scale, max_it=tol.eps_max_it)
+            eps.setTolerances(tol=tight * scale, max_it=tol.eps_max_it)
+            eps.setStoppingTest(lead.stopping)
         if deflate:
             eps.setDeflationSpace(deflate)
-        eps.setMonitor(_progress_monitor_eps(comm))
+        eps.setMonitor(lead.monitor)
         eps.setFromOptions()
         eps.solve()
         nconv = eps.getConverged()
+        if lead.decided and nconv == 0:
+            found.append(lead.value)
+            gap = -lead.value.real
+            eps.destroy()
+            break
         if nconv == 0:
             restarts = eps.getIterationNumber()
             eps.destroy()
@@ -327,17 +368,10 @@ def _search(A, scale, deflate, tol, levels, gap_level, shift_invert, comm, t0):
             raise SolverError("uniqueness could not be decided: SLEPc Krylov-Schur converged no "
                               f"eigenvalue of the Liouvillian in {restarts} restarts with a "
                               f"subspace of {ncv} (try -eps_max_it 20000)")
-        pairs = []
-        for i in range(nconv):
-            lam = complex(eps.getEigenvalue(i))
-            found.append(lam)
-            # the error estimate of the deflated problem (whose eigenvalues are those of A
-            # left after deflation); the residual of the returned vector would include the
-            # coupling to the deflated vectors (a Schur vector, not an eigenvector, of A)
-            pairs.append((lam, eps.getErrorEstimate(i), i))
-        lam, res, i = max(pairs, key=lambda t: t[0].real)
-        bound = tol.margin * res if not shift_invert else 0.0   # factorised: accurate
-        if abs(lam.real) < cutoff and bound <= cutoff:
+        pairs = [(complex(eps.getEigenvalue(i)), i) for i in range(nconv)]
+        found += [lam for lam, _ in pairs]
+        lam, i = max(pairs, key=lambda t: t[0].real)
+        if abs(lam.real) < cutoff:
             # on the imaginary axis: a kernel vector (lambda ~ 0) or an undamped coherence
             v = A.createVecRight()
             eps.getEigenvector(i, v)
@@ -350,27 +384,19 @@ def _search(A, scale, deflate, tol, levels, gap_level, shift_invert, comm, t0):
             eps.destroy()
             continue
         eps.destroy()
-        if -lam.real >= cutoff and -lam.real > bound:
-            if level >= gap_level:
-                gap = -lam.real if not shift_invert else float("nan")   # decided
-                break
-        elif level == len(levels) - 1:
-            raise SolverError(
-                f"double precision cannot decide whether the steady state is unique: the "
-                f"rightmost eigenvalue {lam.real:.3e}{lam.imag:+.3e}j (residual {res:.1e}) is "
-                f"neither zero (< {cutoff:.1e} = {tol.kernel_tol:g} x scale {scale:.3e}) nor "
-                "clearly off zero")
-        level += 1               # not decided, or the gap wants a tighter tolerance
+        # off the axis, converged: the gap (not from shift-and-invert: nearest to sigma, not
+        # necessarily the rightmost)
+        gap = -lam.real if not shift_invert else float("nan")
+        break
     else:
         raise SolverError("uniqueness could not be decided: more than 64 eigenvalues on the "
                           "imaginary axis")
     lams = np.array(found, dtype=complex)
     lams = lams[np.argsort(-lams.real)]
-    _rank0_print(comm, f"[spectrum] kernel dimension {kernel_dim}, gap {gap:.4e} "
-                       f"(decided at residual {levels[level]:.0e} x scale) in {time.time() - t0:.1f}s; "
-                       "rightmost eigenvalues: "
+    _rank0_print(comm, f"[spectrum] kernel dimension {kernel_dim}, gap {gap:.4e} in "
+                       f"{time.time() - t0:.1f}s; rightmost eigenvalues: "
                        + ", ".join(f"{z.real:.3e}{z.imag:+.3e}j" for z in lams[:6]))
-    return KernelDecision(kernel_dim, gap, undamped, lams, levels[level])
+    return KernelDecision(kernel_dim, gap, undamped, lams)
 
 
 def _progress_monitor_eps(comm, every_s=2.0):
