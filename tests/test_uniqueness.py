@@ -187,3 +187,14 @@ def test_thresholds_are_attributes(tmp_path):
                   "liouvillian_scale", "residual_target"):
             assert k in ds.attrs, k
         assert ds.attrs["liouvillian_scale"] > 0
+
+
+@pytest.mark.parametrize("L2,L1", [(5, 5), (7, 7), (6, 3), (8, 4)])
+def test_range_two_pair_current_is_a_relabelled_range_one_ring(L2, L1):
+    """The pairs (b, b+2) of an odd ring form one cycle 0, 2, 4, ..., 1, 3, ... of L sites: the
+    minimal model with range 2 is the range-1 ring on relabelled sites (same pair current and
+    sz). An even ring splits into two decoupled rings of L/2 sites."""
+    two, _ = ed(L2, "ring", preset="minimal", alpha=2.0, delta=1.5, range=2)
+    one, _ = ed(L1, "ring", preset="minimal", alpha=2.0, delta=1.5)
+    np.testing.assert_allclose(two["current_eta_pair"], one["current_eta"][0], atol=1e-10)
+    np.testing.assert_allclose(two["sz"], one["sz"][0], atol=1e-10)
