@@ -273,6 +273,32 @@ def test_scaling_dataset_drops_nonunique_and_flags_other_parameters():
     assert ds.attrs["open_chain_same_parameters"] == "no"
 
 
+def test_scaling_dataset_leaves_out_unchecked_points_unless_told():
+    """A size written with --no-check-unique (kernel_dim -1) is not fitted unless asked for."""
+    ring, y = ring_dataset()
+    ring["kernel_dim"].loc[dict(technique="ed", L=11)] = -1.0
+    ds = scaling_dataset(ring)
+    assert np.isnan(float(ds["current_ring"].sel(L=11)))
+    assert ds.attrs["dropped_unchecked_L"] == "11"
+    ds = scaling_dataset(ring, include_unchecked=True)
+    assert float(ds["current_ring"].sel(L=11)) == pytest.approx(y[list(ring.L.values).index(11)])
+    assert "included on request" in ds.attrs["dropped_unchecked_L"]
+
+
+def test_figures_leave_out_unchecked_points():
+    """results.leave_out_unchecked masks the observables of unchecked points, keeps the rest."""
+    from lindring.results import leave_out_unchecked
+    ring, _ = ring_dataset()
+    ring["kernel_dim"].loc[dict(technique="ed", L=5)] = -1.0
+    out, n = leave_out_unchecked(ring)
+    assert n == 1
+    assert np.isnan(out.current_eta.sel(technique="ed", L=5)).all()
+    assert np.isfinite(out.current_eta.sel(technique="ed", L=6).isel(bond=0)).all()
+    assert float(out.kernel_dim.sel(technique="ed", L=5)) == -1
+    same, n = leave_out_unchecked(ring, include_unchecked=True)
+    assert n == 0 and np.isfinite(same.current_eta.sel(technique="ed", L=5).isel(bond=0)).all()
+
+
 def test_scaling_dataset_errors():
     ring, _ = ring_dataset(grid_alpha=(2.0, 3.0))
     with pytest.raises(ValueError, match="alpha"):
