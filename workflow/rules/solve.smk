@@ -15,11 +15,22 @@ from lindring import model as _model
 _PLANS = {}
 
 
+def _plan_key(job):
+    """Points with the same sizes, options and pattern of nonzero parameters share one plan (it
+    counts rows and samples the Liouvillian's nonzeros, which depend on that pattern only)."""
+    if job.method != "ed":
+        return (job.method, job.L, job.mpo)
+    p = job.model_params()
+    pattern = tuple(getattr(p, k) != 0 for k in _model.PHYSICAL_PARAMS) + (p.eta != 0, p.xi != 0)
+    return (job.method, job.L, job.bc, job.range, job.solver, job.symmetry, pattern)
+
+
 def _plan_of(job):
-    """The job's plan, computed once per job (it samples Liouvillian rows)."""
-    if job.path not in _PLANS:
-        _PLANS[job.path] = _make_plan(job)
-    return _PLANS[job.path]
+    """The job's plan, computed once per kind of point (it samples Liouvillian rows)."""
+    key = _plan_key(job)
+    if key not in _PLANS:
+        _PLANS[key] = _make_plan(job)
+    return _PLANS[key]
 
 
 def _plan(wildcards):
