@@ -53,6 +53,10 @@ def _check_resources():
     budget = getattr(budget, "value", budget)
     problems = []
     for job in JOB_BY_PATH.values():
+        if job.method == "ed" and 4 ** job.L >= 2 ** 62:
+            problems.append(f"{job.path}: L = {job.L} gives a Liouvillian of 4^{job.L} rows, far "
+                            "beyond exact diagonalisation (use mpo on an open chain)")
+            continue
         try:
             plan = _plan_of(job)
         except (ValueError, OverflowError, ArithmeticError) as err:
