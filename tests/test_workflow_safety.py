@@ -194,7 +194,7 @@ def _with(**study):
     (_with(grid={"alpha": [2.0, 2], "delta": [1.0]}), (), "studies.s.grid.alpha: value(s) 2 repeated"),
     (_with(L=[40]), (), "results/s/ed/ring/L40/alpha=2_delta=1.nc: L = 40 gives a Liouvillian"),
     (_with(L=[16]), ("--resources", "mem_mb=20000"),
-     "results/s/ed/ring/L16/alpha=2_delta=1.nc: needs"),  # ... MB per rank, above mem_per_rank_mb
+     "above mem_per_rank_mb = 4000"),
     (_with(L=[16]), ("--profile", str(ROOT / "profiles" / "local"), "--config", "mem_per_rank_mb=1000000"),
      "above the memory available here (resources: mem_mb = 20000)"),
     (DUPLICATED, (), "duplicated key 'alpha'"),
