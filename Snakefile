@@ -16,8 +16,11 @@ include: "workflow/rules/gather.smk"
 include: "workflow/rules/report.smk"
 
 
+# The point files are asked for too: a deleted point (or study folder) is recomputed, and its
+# gather rerun, even where the gathered file is present and newer.
 rule all:
     input:
         [f"results/{study}.nc" for study in JOBS],
+        list(JOB_BY_PATH),
         REPORT_TARGETS,  # figures and table of currents, when the config has a figures/scaling section
     default_target: True

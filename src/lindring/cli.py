@@ -10,6 +10,9 @@ and a message naming the problem, and writes nothing.
 from __future__ import annotations
 
 import argparse
+import math
+import os
+import re
 import resource
 import sys
 import time
@@ -20,19 +23,54 @@ from .basis import SYMMETRIES, resolve_symmetry
 
 EXIT_BAD_INPUT, EXIT_SOLVER, EXIT_VERIFICATION = 2, 3, 4
 _OWN_SHORT = {"-o", "-h"}
+#: a negative number, real or complex (``-1e-05``, ``-2+0.5j``): a value, never an option
+NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?"
+                             r"(j|[-+](\d+\.?\d*|\.\d+)([eE][-+]?\d+)?j)?$")
+
+#: defaults of the options of ``lindring solve`` (one place; the parser's defaults are None so
+#: that an option the user gave can be told from one left out) and the methods each applies to
+SOLVE_DEFAULTS = dict(solver="auto", symmetry="auto", rtol=1e-12, max_it=20000, gap=False,
+                      check_unique=True, max_residual=1e-10, max_trace_error=1e-10,
+                      max_hermiticity_error=1e-8, positivity_tol=1e-8,
+                      chi=64, dt=0.1, order=4, mpo_tol=1e-6, t_max=200.0, cutoff=1e-12)
+METHOD_OPTIONS = {
+    "ed": ("solver", "symmetry", "rtol", "max_it", "gap", "check_unique", "max_residual",
+           "max_trace_error", "max_hermiticity_error", "positivity_tol"),
+    "mpo": ("chi", "dt", "order", "mpo_tol", "t_max", "cutoff"),
+    "cmf": (),
+    "ground": (),
+}
+#: allowed range of each numeric option: (lowest, lowest allowed itself?)
+_RANGES = dict(rtol=(0, False), max_residual=(0, False), max_trace_error=(0, False),
+               max_hermiticity_error=(0, False), positivity_tol=(0, False), dt=(0, False),
+               mpo_tol=(0, False), t_max=(0, False), cutoff=(0, True), max_it=(1, True),
+               chi=(1, True))
+
+
+def _is_petsc_option(tok: str) -> bool:
+    return (tok.startswith("-") and not tok.startswith("--") and tok not in _OWN_SHORT
+            and len(tok) > 2 and tok[1].isalpha())
 
 
 def split_petsc_options(argv: list[str]) -> tuple[list[str], list[str]]:
-    """Separate PETSc-style options (one dash, e.g. ``-ksp_rtol 1e-12``) from lindring's own."""
+    """Separate PETSc-style options (one dash, e.g. ``-ksp_rtol 1e-12``) from lindring's own.
+
+    A PETSc option takes the next word as its value unless that word is an option itself
+    (``-ksp_converged_reason --gap`` keeps ``--gap`` for lindring); a negative number
+    (``-ksp_atol -1``... or ``-1e-05``) is a value.
+
+    Returns
+    -------
+    own, petsc : list of str
+    """
     own, petsc = [], []
     i = 0
     while i < len(argv):
         tok = argv[i]
-        if tok.startswith("-") and not tok.startswith("--") and tok not in _OWN_SHORT \
-                and len(tok) > 2 and tok[1].isalpha():
+        if _is_petsc_option(tok):
             petsc.append(tok)
             nxt = argv[i + 1] if i + 1 < len(argv) else None
-            if nxt is not None and not (nxt.startswith("-") and len(nxt) > 1 and nxt[1].isalpha()):
+            if nxt is not None and (not nxt.startswith("-") or NEGATIVE_NUMBER.match(nxt)):
                 petsc.append(nxt)
                 i += 1
         else:
@@ -41,11 +79,97 @@ def split_petsc_options(argv: list[str]) -> tuple[list[str], list[str]]:
     return own, petsc
 
 
+def _finite(kind):
+    """argparse type: a finite number of ``kind`` (int or float); nan and inf are refused."""
+    def parse(text):
+        try:
+            x = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}")
+        if not math.isfinite(x):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+        return x
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _parser(*args, **kwargs) -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(*args, **kwargs)
+    # argparse takes '-1e-05' or '-2+0.5j' for an option name (it knows '-1' and '-.5' only)
+    ap._negative_number_matcher = NEGATIVE_NUMBER
+    return ap
+
+
+def validate_solve_options(args, petsc_opts: list[str]) -> None:
+    """Check the options of ``lindring solve`` before any compute, then fill in their defaults.
+
+    Refuses an option given for a method it does not apply to (``--method ed --chi 8``), a value
+    out of range, an output path that is a folder or cannot be written, and PETSc options for
+    methods other than ``ed`` or that no solver reads (``-ksp_rtoll``) or PETSc refuses.
+    Defaults come from :data:`SOLVE_DEFAULTS`.
+
+    Raises
+    ------
+    lindring.model.ModelError
+        Naming the option.
+    """
+    applies = METHOD_OPTIONS[args.method]
+    wrong = [name for name in SOLVE_DEFAULTS if name not in applies and getattr(args, name) is not None]
+    if wrong:
+        flags = ", ".join("--" + n.replace("_", "-") for n in wrong)
+        users = sorted({m for m, opts in METHOD_OPTIONS.items() for n in wrong if n in opts})
+        raise model.ModelError(f"not an option of --method {args.method}: {flags} "
+                               f"(an option of --method {' / '.join(users)})")
+    if args.force and args.method != "ed":
+        raise model.ModelError("not an option of --method " + args.method + ": --force "
+                               "(an option of --method ed)")
+    for name, (low, inclusive) in _RANGES.items():
+        v = getattr(args, name)
+        if v is not None and not (v >= low if inclusive else v > low):
+            raise model.ModelError(f"--{name.replace('_', '-')} must be {'>=' if inclusive else '>'} "
+                                   f"{low}, got {v}")
+    for name, default in SOLVE_DEFAULTS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, default)
+    check_output_path(args.output)
+    if petsc_opts and args.method != "ed":
+        raise model.ModelError(f"PETSc options {' '.join(petsc_opts)} only apply to --method ed")
+    if args.method == "ed":
+        from .petsc_options import check_petsc_options
+        check_petsc_options(petsc_opts)
+
+
+def option_attrs(args) -> dict:
+    """The options that shaped the result, as one file attribute ``options`` (``name=value ...``)."""
+    return {"options": " ".join(f"{n}={getattr(args, n)}" for n in METHOD_OPTIONS[args.method]) or "none"}
+
+
+def check_output_path(path) -> None:
+    """Refuse an output path that is a folder, or whose folder cannot be made or written.
+
+    A missing folder is fine (it is created when the result is written).
+
+    Raises
+    ------
+    lindring.model.ModelError
+    """
+    text = os.fspath(path)
+    if not text or text.endswith(os.sep) or os.path.isdir(text):
+        raise model.ModelError(f"output {text!r} is a folder; give a file name (e.g. out.nc)")
+    folder = os.path.dirname(os.path.abspath(text))
+    while not os.path.exists(folder):
+        folder = os.path.dirname(folder)
+    if not os.path.isdir(folder):
+        raise model.ModelError(f"output {text!r}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise model.ModelError(f"output {text!r}: folder {folder} is not writable")
+
+
 def _add_model_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--bc", choices=model.BOUNDARIES, default="ring", help="boundary (default ring)")
-    ap.add_argument("--L", type=int, required=True, help="number of sites")
+    ap.add_argument("--L", type=_finite(int), required=True, help="number of sites")
     ap.add_argument("--preset", choices=model.PRESETS, help="minimal: the model of Sec. IV")
-    ap.add_argument("--range", type=int, default=1, help="1: f_b on (b, b+1); 2: on (b, b+2)")
+    ap.add_argument("--range", type=_finite(int), default=1, help="1: f_b on (b, b+1); 2: on (b, b+2)")
     for name in model.PHYSICAL_PARAMS:
         kind = "complex, e.g. 1+0.5j" if name in model.COMPLEX_PARAMS else "real"
         ap.add_argument("--" + name.replace("_", "-"), dest=name, default=None, metavar="X",
@@ -53,38 +177,43 @@ def _add_model_args(ap: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="lindring", description=__doc__.split("\n\n")[0])
-    sub = ap.add_subparsers(dest="command", required=True)
+    ap = _parser(prog="lindring", description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="command", required=True, parser_class=_parser)
     s = sub.add_parser("solve", help="compute one point and write one NetCDF file",
                        description="Compute one point of the model and write one NetCDF file. "
                                    "One-dash options go to PETSc/SLEPc.")
     s.add_argument("--method", choices=("ed", "cmf", "ground", "mpo"), default="ed")
     _add_model_args(s)
-    s.add_argument("--solver", choices=("auto", "direct", "iterative"), default="auto")
-    s.add_argument("--symmetry", choices=SYMMETRIES, default="auto",
+    D, real, integer = SOLVE_DEFAULTS, _finite(float), _finite(int)
+    ed, mpo = "ed: ", "mpo: "
+    s.add_argument("--solver", choices=("auto", "direct", "iterative"),
+                   help=f"{ed}linear solver (default {D['solver']})")
+    s.add_argument("--symmetry", choices=SYMMETRIES,
                    help="ed: solve in a symmetry sector of the Liouvillian (default auto: every "
                         "symmetry the model has; parity unless eps_x != 0, momentum on rings)")
-    s.add_argument("--rtol", type=float, default=1e-12, help="iterative solver relative tolerance")
-    s.add_argument("--max-it", type=int, default=20000, help="iterative solver iterations")
-    s.add_argument("--gap", action="store_true", help="compute the Liouvillian gap (SLEPc)")
-    s.add_argument("--check-unique", dest="check_unique", action="store_true", default=True,
-                   help="ed: decide the dimension of the Liouvillian kernel (default: on)")
+    s.add_argument("--rtol", type=real, help=f"{ed}iterative solver relative tolerance (default {D['rtol']})")
+    s.add_argument("--max-it", type=integer, help=f"{ed}iterative solver iterations (default {D['max_it']})")
+    s.add_argument("--gap", action="store_true", default=None,
+                   help=f"{ed}compute the Liouvillian gap (SLEPc)")
+    s.add_argument("--check-unique", dest="check_unique", action="store_true", default=None,
+                   help=f"{ed}decide the dimension of the Liouvillian kernel (default: on)")
     s.add_argument("--no-check-unique", dest="check_unique", action="store_false",
-                   help="ed: skip the uniqueness decision (the file then says unique = -1)")
-    s.add_argument("--max-residual", type=float, default=1e-9)
-    s.add_argument("--max-trace-error", type=float, default=1e-10)
-    s.add_argument("--max-hermiticity-error", type=float, default=1e-8)
-    s.add_argument("--positivity-tol", type=float, default=1e-8)
-    s.add_argument("--chi", type=int, default=64, help="mpo: maximum bond dimension")
-    s.add_argument("--dt", type=float, default=0.1, help="mpo: time step")
-    s.add_argument("--order", type=int, choices=(2, 4), default=4, help="mpo: Trotter order")
-    s.add_argument("--mpo-tol", type=float, default=1e-6,
-                   help="mpo: stop when observables change less than this per unit time")
-    s.add_argument("--t-max", type=float, default=200.0, help="mpo: longest evolution time")
-    s.add_argument("--cutoff", type=float, default=1e-12, help="mpo: discarded-weight cutoff per SVD")
+                   help=f"{ed}skip the uniqueness decision (the file then says unique = -1)")
+    s.add_argument("--max-residual", type=real, help=f"{ed}verification (default {D['max_residual']})")
+    s.add_argument("--max-trace-error", type=real, help=f"{ed}verification (default {D['max_trace_error']})")
+    s.add_argument("--max-hermiticity-error", type=real,
+                   help=f"{ed}verification (default {D['max_hermiticity_error']})")
+    s.add_argument("--positivity-tol", type=real, help=f"{ed}verification (default {D['positivity_tol']})")
+    s.add_argument("--chi", type=integer, help=f"{mpo}maximum bond dimension (default {D['chi']})")
+    s.add_argument("--dt", type=real, help=f"{mpo}time step (default {D['dt']})")
+    s.add_argument("--order", type=integer, choices=(2, 4), help=f"{mpo}Trotter order (default {D['order']})")
+    s.add_argument("--mpo-tol", type=real,
+                   help=f"{mpo}stop when observables change less than this per unit time (default {D['mpo_tol']})")
+    s.add_argument("--t-max", type=real, help=f"{mpo}longest evolution time (default {D['t_max']})")
+    s.add_argument("--cutoff", type=real, help=f"{mpo}discarded-weight cutoff per SVD (default {D['cutoff']})")
     s.add_argument("--force", action="store_true",
-                   help="ed: run even when the plan says the point does not fit this machine's "
-                        "available memory")
+                   help=f"{ed}run even when the plan says the point does not fit the memory "
+                        "available here")
     s.add_argument("-o", "--output", required=True, help="NetCDF file to write")
 
     pl = sub.add_parser("plan", help="estimate rows, nonzeros, memory, MPI ranks, runtime of a job")
@@ -120,6 +249,7 @@ def cmd_solve(args, petsc_opts) -> None:
     from .methods import Thresholds, VerificationError, check_method_bc, run_method
     from .steady import SolverError, Tolerances
     try:
+        validate_solve_options(args, petsc_opts)
         p = _params(args)
         check_method_bc(args.method, p.bc)
         for flag in ("max_residual", "max_trace_error", "max_hermiticity_error", "positivity_tol",
@@ -166,7 +296,7 @@ def cmd_solve(args, petsc_opts) -> None:
     attrs.update(wall_seconds=time.time() - t0, mpi_ranks=comm.Get_size(),
                  peak_memory_mb_max_rank=comm.allreduce(peak_mb, op=MPI.MAX),
                  peak_memory_mb_total=comm.allreduce(peak_mb, op=MPI.SUM),
-                 petsc_options=" ".join(petsc_opts) or "none")
+                 petsc_options=" ".join(petsc_opts) or "none", **option_attrs(args))
     if comm.Get_rank() == 0:
         from .results import build_dataset, write_atomic
         ds = build_dataset(p, args.method, data_vars, attrs)
@@ -223,21 +353,23 @@ def cmd_plan(args) -> None:
 
 
 def cmd_gather(args) -> None:
-    import yaml
-    from .gather import gather
-    from .results import write_atomic
-    from .studies import StudyError, expand_study
-    with open(args.configfile) as fh:
-        cfg = yaml.safe_load(fh)
+    """``lindring gather``: the config is read and checked as the workflow does (strict YAML,
+    schema, every study expanded), then the files of one study are checked and merged."""
+    from .gather import GatherError, gather, write_gathered
+    from .studies import StudyError, expand, load_config, validate_config
     try:
-        study = cfg["studies"][args.study]
-        jobs = expand_study(args.study, study)
-    except KeyError:
-        _fail(EXIT_BAD_INPUT, f"no study {args.study!r} in {args.configfile}")
-    except StudyError as err:
+        check_output_path(args.output)
+        cfg = validate_config(load_config(args.configfile))
+        studies = cfg.get("studies") or {}
+        if args.study not in studies:
+            raise StudyError(f"no study {args.study!r} in {args.configfile} "
+                             f"(studies: {', '.join(studies) or 'none'})")
+        jobs = expand(dict(cfg, run=[args.study]))[args.study]
+        expand(cfg)          # every study, as the workflow checks them
+        ds = gather(args.study, jobs, studies[args.study])
+    except (StudyError, GatherError, model.ModelError) as err:
         _fail(EXIT_BAD_INPUT, str(err))
-    ds = gather(args.study, jobs, study)
-    write_atomic(ds, args.output)
+    write_gathered(ds, args.output)
     print(f"wrote {args.output}: {ds.attrs['points_present']} of {ds.attrs['points_expected']} points")
 
 

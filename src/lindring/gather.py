@@ -7,6 +7,17 @@ where a size has fewer). Missing job files (failed or not yet run) and non-uniqu
 (``kernel_dim > 1``) are NaN, listed in the attributes ``missing_points`` and
 ``nonunique_points``, and reported. Provenance (lindring versions, git commits, solvers,
 fixed parameters) is kept in attributes.
+
+Every file is checked against the point it stands for before it is merged
+(:func:`check_point_file`): method, boundary, L, range, preset, every parameter (both parts of
+complex ones, derived ones such as eta too), the options that change the result and the physics
+version (:data:`lindring.results.PHYSICS_VERSION`). A file that does not match (copied over
+another point, left from other ``fixed`` values, written by a lindring with other physics) stops
+the gather with :class:`GatherError` naming it.
+
+An axis with a complex value (``alpha: ["1+0.5j", "1-0.5j"]``) is a complex coordinate; such a
+dataset is written with ``auto_complex=True`` (:func:`write_gathered`) and must be opened with
+:func:`open_gathered` (``xr.open_dataset(path, auto_complex=True)``). Real axes stay float.
 """
 from __future__ import annotations
 
@@ -16,15 +27,64 @@ import sys
 import numpy as np
 import xarray as xr
 
+from . import results
 from .studies import Job
+
+
+class GatherError(ValueError):
+    """A job file does not belong to the point it stands for; the message names the file."""
 
 #: per-job attributes kept as variables along the study's axes (numbers that vary per point)
 PER_POINT_ATTRS = ("wall_seconds", "peak_memory_mb_max_rank", "mpi_ranks", "solver_iterations")
 
 
-def _point_dataset(job: Job, path: str) -> xr.Dataset:
+def expected_attrs(job: Job) -> dict:
+    """The attributes a job's file must have: its point, options and the physics version."""
+    from .cli import METHOD_OPTIONS, SOLVE_DEFAULTS
+    expected = results.parameter_attrs(job.model_params())
+    expected.update(method=job.method, physics_version=results.PHYSICS_VERSION)
+    options = {n: SOLVE_DEFAULTS[n] for n in METHOD_OPTIONS[job.method]}
+    if job.method == "ed":
+        options.update(solver=job.solver, symmetry=job.symmetry)
+        if job.max_residual is not None:
+            options["max_residual"] = job.max_residual
+    if job.method == "mpo":
+        options.update({"mpo_tol" if k == "tol" else k: v for k, v in job.mpo})
+    expected["options"] = " ".join(f"{n}={v}" for n, v in options.items()) or "none"
+    return expected
+
+
+def check_point_file(job: Job, attrs: dict) -> list[str]:
+    """Differences between a file's attributes and its job's point (empty: the file belongs)."""
+    diffs = []
+    for key, want in expected_attrs(job).items():
+        if key not in attrs:
+            diffs.append(f"no {key} (expected {want})")
+        elif key == "options":
+            have, expect = _options(attrs[key]), _options(want)
+            for name in sorted(set(have) | set(expect)):
+                if have.get(name) != expect.get(name):
+                    diffs.append(f"option {name}={have.get(name)} (expected {expect.get(name)})")
+        elif isinstance(want, str) or isinstance(attrs[key], str):
+            if str(attrs[key]) != str(want):
+                diffs.append(f"{key}={attrs[key]} (expected {want})")
+        elif not np.array_equal(np.asarray(attrs[key], dtype=float), float(want)):
+            diffs.append(f"{key}={attrs[key]!r} (expected {want!r})")
+    return diffs
+
+
+def _options(text) -> dict:
+    """``"solver=auto rtol=1e-12"`` -> ``{"solver": "auto", "rtol": "1e-12"}`` (``"none"``: {})."""
+    return dict(o.split("=", 1) for o in str(text).split() if "=" in o)
+
+
+def _point_dataset(job: Job, path: str, complex_axes=frozenset()) -> xr.Dataset:
     with xr.open_dataset(path) as ds:
         ds = ds.load()
+    diffs = check_point_file(job, ds.attrs)
+    if diffs:
+        raise GatherError(f"{job.path} does not belong to its point: {'; '.join(diffs[:6])}"
+                          f"{' ...' if len(diffs) > 6 else ''}")
     for k in PER_POINT_ATTRS:
         if k in ds.attrs:
             ds[k] = float(ds.attrs[k])
@@ -39,24 +99,39 @@ def _point_dataset(job: Job, path: str) -> xr.Dataset:
     if "branch" in keep and job.method == "cmf":
         ds["broken_branch"] = float(keep["branch"] == "broken")
     dims = {"technique": [job.method], "L": [job.L]}
-    dims.update({k: [float(np.real(v))] for k, v in job.coords})
+    dims.update({k: [complex(v) if k in complex_axes else float(v)] for k, v in job.coords})
     return ds.expand_dims(dims), keep
 
 
 def gather(study: str, jobs: list[Job], study_config: dict, root: str = ".") -> xr.Dataset:
-    """Merge the files of ``jobs`` (those present) into one dataset; see the module docstring."""
-    parts, missing, nonunique, prov = [], [], [], {}
+    """Merge the files of ``jobs`` (those present) into one dataset; see the module docstring.
+
+    Raises
+    ------
+    GatherError
+        A file does not belong to its point (all such files are named).
+    """
+    parts, missing, nonunique, prov, refused = [], [], [], {}, []
+    complex_axes = {k for job in jobs for k, v in job.coords if isinstance(v, complex)}
     for job in jobs:
         path = os.path.join(root, job.path)
         if not os.path.exists(path):
             missing.append(job.path)
             continue
-        ds, keep = _point_dataset(job, path)
+        try:
+            ds, keep = _point_dataset(job, path, complex_axes)
+        except GatherError as err:
+            refused.append(str(err))
+            continue
         for k, v in keep.items():
             prov.setdefault(k, set()).add(str(v))
         if "kernel_dim" in ds and float(ds["kernel_dim"].max()) > 1:
             nonunique.append(job.path)
         parts.append(ds)
+    if refused:
+        raise GatherError(f"gather {study}: {len(refused)} file(s) refused (delete them and rerun "
+                          "to recompute these points):\n  " + "\n  ".join(refused[:10])
+                          + ("\n  ..." if len(refused) > 10 else ""))
     if parts:
         out = xr.merge(parts, join="outer", compat="no_conflicts", combine_attrs="drop")
     else:
@@ -66,6 +141,7 @@ def gather(study: str, jobs: list[Job], study_config: dict, root: str = ".") -> 
     out.attrs["bc"] = study_config.get("bc", "ring")
     out.attrs["preset"] = study_config.get("preset") or "none"
     out.attrs["range"] = int(study_config.get("range", 1))
+    out.attrs["physics_version"] = results.PHYSICS_VERSION
     for k, v in (study_config.get("fixed") or {}).items():
         out.attrs[f"fixed_{k}"] = str(v)
     out.attrs["points_expected"] = len(jobs)
@@ -79,3 +155,14 @@ def gather(study: str, jobs: list[Job], study_config: dict, root: str = ".") -> 
         print(f"gather {study}: {len(nonunique)} points have a non-unique steady state (NaN): "
               + ", ".join(nonunique[:10]), file=sys.stderr)
     return out
+
+
+def write_gathered(ds: xr.Dataset, path) -> None:
+    """Write a gathered dataset atomically (complex coordinates with ``auto_complex``)."""
+    has_complex = any(np.iscomplexobj(v) for v in ds.variables.values())
+    results.write_atomic(ds, path, **({"auto_complex": True} if has_complex else {}))
+
+
+def open_gathered(path) -> xr.Dataset:
+    """Open a gathered dataset, complex coordinates included."""
+    return xr.open_dataset(path, auto_complex=True)

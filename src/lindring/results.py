@@ -18,6 +18,10 @@ import xarray as xr
 
 from . import __version__, model
 
+#: bumped when an observable's definition changes; 2: current_eta on nearest-neighbour bonds for
+#: range 2 (issue 10). Written to every file; the workflow reruns, and the gather refuses, others.
+PHYSICS_VERSION = 2
+
 #: long names and units of every variable any method writes (``_symmetric``/``_mixed`` variants
 #: of a variable inherit its description)
 VARIABLES = {
@@ -101,19 +105,23 @@ def build_dataset(p: model.Params, method: str, data_vars: dict, attrs: dict) ->
                                   units=units)
     ds.attrs.update(parameter_attrs(p))
     ds.attrs.update({k: _clean_attr(v) for k, v in attrs.items()})
-    ds.attrs.update(method=method, lindring_version=__version__, git_commit=git_commit(),
+    ds.attrs.update(method=method, physics_version=PHYSICS_VERSION,
+                    lindring_version=__version__, git_commit=git_commit(),
                     created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                     Conventions="CF-1.8")
     return ds
 
 
-def write_atomic(ds: xr.Dataset, path: str | os.PathLike) -> None:
-    """Write ``ds`` to ``path`` via a temporary file in the same folder and a rename."""
+def write_atomic(ds: xr.Dataset, path: str | os.PathLike, **to_netcdf) -> None:
+    """Write ``ds`` to ``path`` via a temporary file in the same folder and a rename.
+
+    ``to_netcdf`` are passed on to :meth:`xarray.Dataset.to_netcdf` (e.g. ``auto_complex=True``).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
-        ds.to_netcdf(tmp, engine="netcdf4")
+        ds.to_netcdf(tmp, engine="netcdf4", **to_netcdf)
         os.replace(tmp, path)
     finally:
         if tmp.exists():

@@ -23,11 +23,27 @@ Each job is one (study, method, L, point); its output path is built from the val
 axes only, e.g. ``results/ring_vs_L/ed/ring/L8/alpha=2_delta=1.5.nc``, so adding sizes or points
 adds jobs and leaves the others alone. The fixed parameters are part of each job's command line
 (Snakemake ``params``), so changing them reruns that study's jobs and nothing else.
+
+Conventions (one place each, all here):
+
+- names that become paths (studies, cmf maps, scalings) match :data:`NAME_PATTERN`: a letter, then
+  letters, digits, ``_`` or ``-`` (at most 64 characters); the schema checks it before any job;
+- every number of a study is *canonical* (:func:`canonical`): each part rounded to
+  :data:`SIGNIFICANT_DIGITS` significant digits, and a point of a ``{start, stop, num}`` range (or
+  an alpha, delta derived from ``polar``) whose magnitude is below :data:`ZERO_TOLERANCE` times the
+  range's largest magnitude (times r) is exactly 0. The text of a value in a path and on the
+  command line (:func:`format_value`) reads back as exactly that value;
+- numbers may be given as text (``"-1e-05"``, ``"1+0.5j"``): PyYAML reads ``1e-5`` as text;
+- a sweep that expands to no job, or a range that is ambiguous, is a :class:`StudyError`.
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
+import math
+import re
+from pathlib import Path
 
 import numpy as np
 
@@ -36,12 +52,204 @@ from .basis import resolve_symmetry
 from .methods import METHOD_BC
 
 POLAR_AXES = ("r", "theta")
+#: names that become paths: studies, cmf maps, scalings (the schema holds the same pattern)
+NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
+#: significant digits of every value of a study, in paths and on the command line
+SIGNIFICANT_DIGITS = 15
+#: a range point (or a polar alpha, delta) smaller than this times the range's scale is 0
+ZERO_TOLERANCE = 1e-12
+#: the workflow's config schema (also used by ``lindring gather``)
+SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+#: options of method mpo a study may set (``mpo:``), and the ``lindring solve`` flag of each
+MPO_FLAGS = dict(chi="--chi", dt="--dt", order="--order", tol="--mpo-tol", t_max="--t-max")
 
 
 class StudyError(ValueError):
     """A study in the config is impossible; the message names the study and the key."""
 
 
+# ----------------------------------------------------------------------------- config files
+def _strict_loader():
+    import yaml
+
+    class StrictLoader(yaml.SafeLoader):
+        """PyYAML's safe loader, refusing a key given twice in one mapping."""
+
+    def construct_mapping(loader, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise StudyError(f"duplicated key {key!r} (lines {seen[key] + 1} and "
+                                 f"{key_node.start_mark.line + 1}): YAML would keep only the last")
+            seen[key] = key_node.start_mark.line
+        return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+    StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    return StrictLoader
+
+
+def load_config(path) -> dict:
+    """Read a config file (YAML or JSON), refusing duplicated keys.
+
+    Raises
+    ------
+    StudyError
+        The file is missing, unreadable, not a mapping, or repeats a key (message names the file).
+    """
+    import yaml
+    try:
+        with open(path, encoding="utf-8") as fh:
+            cfg = yaml.load(fh, Loader=_strict_loader())
+    except FileNotFoundError:
+        raise StudyError(f"config file {path} not found") from None
+    except IsADirectoryError:
+        raise StudyError(f"config file {path} is a directory") from None
+    except StudyError as err:
+        raise StudyError(f"{path}: {err}") from None
+    except yaml.YAMLError as err:
+        raise StudyError(f"{path} is not valid YAML: {err}") from None
+    if not isinstance(cfg, dict):
+        raise StudyError(f"{path}: a config is a mapping of keys (studies: ...), got {type(cfg).__name__}")
+    return cfg
+
+
+def validate_config(cfg: dict) -> dict:
+    """Check ``cfg`` against the workflow schema (setting its defaults), as the workflow does.
+
+    Raises
+    ------
+    StudyError
+        With jsonschema's message, which names the offending key.
+    """
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate
+    try:
+        validate(cfg, schema=str(SCHEMA))
+    except WorkflowError as err:
+        raise StudyError(str(err)) from None
+    return cfg
+
+
+@functools.lru_cache(maxsize=1)
+def study_defaults() -> dict:
+    """Defaults of a study's keys, read from the schema (the one place they are written)."""
+    import yaml
+    schema = yaml.safe_load(SCHEMA.read_text())
+    props = schema["properties"]["studies"]["additionalProperties"]["properties"]
+    return {k: v["default"] for k, v in props.items() if "default" in v}
+
+
+def check_name(name, where: str) -> None:
+    """Refuse a name that would become an unsafe path (see :data:`NAME_PATTERN`)."""
+    if not isinstance(name, str) or not re.fullmatch(NAME_PATTERN, name):
+        raise StudyError(f"{where}: name {name!r} must match {NAME_PATTERN} (a letter, then "
+                         "letters, digits, _ or -): it becomes a folder and a file name")
+
+
+# ----------------------------------------------------------------------------- numbers
+def canonical(z, scale: float = 0.0):
+    """The value a point stands for: see the module docstring.
+
+    Parameters
+    ----------
+    z : int, float or complex
+    scale : float
+        Largest magnitude of the range ``z`` comes from (0: not from a range); a part of ``z``
+        below ``ZERO_TOLERANCE * scale`` is 0.
+
+    Returns
+    -------
+    float, or complex when the imaginary part is not 0.
+    """
+    z = complex(z)
+    parts = []
+    for x in (z.real, z.imag):
+        if abs(x) <= ZERO_TOLERANCE * scale:
+            x = 0.0
+        parts.append(float(f"{x:.{SIGNIFICANT_DIGITS}g}") + 0.0)   # + 0.0: no -0
+    return complex(*parts) if parts[1] != 0 else parts[0]
+
+
+def format_value(v) -> str:
+    """Text of a canonical number for paths and command lines; it reads back as ``v`` exactly."""
+    v = canonical(v)
+    if isinstance(v, complex):
+        return f"{v.real:.{SIGNIFICANT_DIGITS}g}{v.imag:+.{SIGNIFICANT_DIGITS}g}j"
+    return f"{v:.{SIGNIFICANT_DIGITS}g}"
+
+
+def parse_number(value, where: str, scale: float = 0.0):
+    """A number of the config (a YAML number, or text such as ``"-1e-05"``, ``"1+0.5j"``), canonical."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise StudyError(f"{where}: {value!r} is not a number")
+    try:
+        z = complex(value.replace(" ", "")) if isinstance(value, str) else complex(value)
+    except ValueError:
+        raise StudyError(f"{where}: cannot read {value!r} as a number (complex: 1+0.5j)") from None
+    if not (math.isfinite(z.real) and math.isfinite(z.imag)):
+        raise StudyError(f"{where}: {value!r} is not finite")
+    return canonical(z, scale)
+
+
+def axis_values(spec, where: str) -> list:
+    """A grid axis: an explicit list, or ``{start, stop, num}`` (linspace, endpoints included).
+
+    Values are canonical (module docstring); a repeated value, an empty list, or a range whose
+    ``num`` drops an endpoint is a :class:`StudyError` naming ``where``.
+    """
+    if isinstance(spec, dict):
+        if set(spec) != {"start", "stop", "num"}:
+            raise StudyError(f"{where}: a range needs exactly start, stop and num, got {sorted(spec)}")
+        start = parse_number(spec["start"], f"{where}.start")
+        stop = parse_number(spec["stop"], f"{where}.stop")
+        num = spec["num"]
+        if isinstance(num, bool) or not isinstance(num, int) or num < 1:
+            raise StudyError(f"{where}.num must be a positive integer, got {num!r}")
+        if isinstance(start, complex) or isinstance(stop, complex):
+            raise StudyError(f"{where}: a range is real; give complex values as a list")
+        if num == 1 and start != stop:
+            raise StudyError(f"{where}: num = 1 would drop stop = {stop} (give num >= 2, or a list)")
+        if num > 1 and start == stop:
+            raise StudyError(f"{where}: start = stop = {start} with num = {num} repeats one value")
+        scale = max(abs(start), abs(stop))
+        values = [canonical(x, scale) for x in np.linspace(start, stop, num)]
+    elif isinstance(spec, (list, tuple)):
+        if not spec:
+            raise StudyError(f"{where}: empty list")
+        values = [parse_number(v, f"{where}[{i}]") for i, v in enumerate(spec)]
+    else:
+        values = [parse_number(spec, where)]
+    repeated = sorted({format_value(v) for v in values if values.count(v) > 1})
+    if repeated:
+        raise StudyError(f"{where}: value(s) {', '.join(repeated)} repeated (after rounding to "
+                         f"{SIGNIFICANT_DIGITS} significant digits)")
+    return values
+
+
+def sizes(spec, where: str) -> list[int]:
+    """The sizes ``L`` of a study: an integer, a list, or ``{start, stop}`` (inclusive)."""
+    def size(x, w):
+        if isinstance(x, bool) or not isinstance(x, int):
+            raise StudyError(f"{w}: size {x!r} is not an integer")
+        return x
+    if isinstance(spec, dict):
+        if set(spec) != {"start", "stop"}:
+            raise StudyError(f"{where}: a range of sizes needs start and stop, got {sorted(spec)}")
+        start, stop = size(spec["start"], f"{where}.start"), size(spec["stop"], f"{where}.stop")
+        if stop < start:
+            raise StudyError(f"{where}: empty range (start = {start} > stop = {stop})")
+        return list(range(start, stop + 1))
+    values = [size(x, f"{where}[{i}]") for i, x in enumerate(spec)] \
+        if isinstance(spec, list) else [size(spec, where)]
+    if not values:
+        raise StudyError(f"{where}: empty list")
+    if len(set(values)) != len(values):
+        raise StudyError(f"{where}: a size is repeated in {values}")
+    return values
+
+
+# ----------------------------------------------------------------------------- jobs
 @dataclasses.dataclass(frozen=True)
 class Job:
     study: str
@@ -49,7 +257,7 @@ class Job:
     bc: str
     L: int
     point: str                 # file stem built from the axis values
-    coords: tuple              # ((axis, value), ...) in axis order
+    coords: tuple              # ((axis, value), ...) in axis order, canonical values
     params: tuple              # ((name, value), ...) every parameter given to make_params
     preset: str | None
     range: int
@@ -62,81 +270,67 @@ class Job:
     def path(self) -> str:
         return f"results/{self.study}/{self.method}/{self.bc}/L{self.L}/{self.point}.nc"
 
+    def model_params(self) -> model.Params:
+        """The point's :class:`lindring.model.Params` (presets applied)."""
+        return model.make_params(self.L, bc=self.bc, preset=self.preset, range=self.range,
+                                 **dict(self.params))
+
     def cli_args(self) -> list[str]:
-        """Arguments of ``lindring solve`` for this job (without ``-o``)."""
-        args = ["--method", self.method, "--bc", self.bc, "--L", str(self.L)]
+        """Arguments of ``lindring solve`` for this job (without the output).
+
+        Every value is attached to its option (``--eps-zz=-1e-05``), so that no sign or exponent
+        can be read as an option; these arguments are what the job computes, and the workflow
+        reruns the job when they change.
+        """
+        args = [f"--method={self.method}", f"--bc={self.bc}", f"--L={self.L}"]
         if self.preset:
-            args += ["--preset", self.preset]
+            args.append(f"--preset={self.preset}")
         if self.range != 1:
-            args += ["--range", str(self.range)]
+            args.append(f"--range={self.range}")
         for name, value in self.params:
-            args += ["--" + name.replace("_", "-"), format_value(value)]
+            args.append(f"--{name.replace('_', '-')}={format_value(value)}")
         if self.method == "ed":
-            args += ["--solver", self.solver]
+            args.append(f"--solver={self.solver}")
             if self.max_residual is not None:
-                args += ["--max-residual", format_value(self.max_residual)]
+                args.append(f"--max-residual={format_value(self.max_residual)}")
             if self.symmetry != "auto":
-                args += ["--symmetry", self.symmetry]
+                args.append(f"--symmetry={self.symmetry}")
         if self.method == "mpo":
-            flags = dict(chi="--chi", dt="--dt", order="--order", tol="--mpo-tol", t_max="--t-max")
             for k, v in self.mpo:
-                args += [flags[k], str(v)]
+                args.append(f"{MPO_FLAGS[k]}={v if k in ('chi', 'order') else format_value(v)}")
         return args
-
-
-def format_value(v) -> str:
-    """Short, exact-enough text of a number for paths and command lines (12 significant digits)."""
-    if isinstance(v, complex):
-        if v.imag == 0:
-            v = v.real
-        else:
-            return f"{v.real:.12g}{v.imag:+.12g}j"
-    v = float(v)
-    if v == 0:
-        v = 0.0  # no '-0'
-    return f"{v:.12g}"
-
-
-def axis_values(spec, where: str) -> list[float]:
-    """A grid axis: an explicit list, or ``{start, stop, num}`` (linspace, endpoints included)."""
-    if isinstance(spec, dict):
-        if set(spec) != {"start", "stop", "num"}:
-            raise StudyError(f"{where}: a range needs exactly start, stop and num, got {sorted(spec)}")
-        num = spec["num"]
-        if not isinstance(num, int) or num < 1:
-            raise StudyError(f"{where}.num must be a positive integer, got {num!r}")
-        return [float(x) for x in np.linspace(spec["start"], spec["stop"], num)]
-    if isinstance(spec, (list, tuple)):
-        if not spec:
-            raise StudyError(f"{where}: empty list")
-        return list(spec)
-    return [spec]
-
-
-def sizes(spec, where: str) -> list[int]:
-    if isinstance(spec, dict):
-        if set(spec) != {"start", "stop"}:
-            raise StudyError(f"{where}: a range of sizes needs start and stop, got {sorted(spec)}")
-        return list(range(int(spec["start"]), int(spec["stop"]) + 1))
-    return [int(x) for x in (spec if isinstance(spec, list) else [spec])]
 
 
 def study_axes(name: str, st: dict) -> list[tuple[str, list]]:
     """The grid axes of a study, in order: ``grid`` axes, then ``r``, ``theta`` for ``polar``."""
-    axes = [(k, axis_values(v, f"studies.{name}.grid.{k}")) for k, v in (st.get("grid") or {}).items()]
-    for k in axes:
-        if k[0] not in model.PHYSICAL_PARAMS:
-            raise StudyError(f"studies.{name}.grid.{k[0]}: unknown parameter "
+    axes = []
+    for k, v in (st.get("grid") or {}).items():
+        if k not in model.PHYSICAL_PARAMS:
+            raise StudyError(f"studies.{name}.grid.{k}: unknown parameter "
                              f"(known: {', '.join(model.PHYSICAL_PARAMS)})")
+        axes.append((k, axis_values(v, f"studies.{name}.grid.{k}")))
     if st.get("polar"):
         polar = st["polar"]
-        axes += [(k, axis_values(polar[k], f"studies.{name}.polar.{k}")) for k in POLAR_AXES]
+        for k in POLAR_AXES:
+            values = axis_values(polar[k], f"studies.{name}.polar.{k}")
+            if any(isinstance(v, complex) for v in values):
+                raise StudyError(f"studies.{name}.polar.{k}: must be real")
+            axes.append((k, values))
     return axes
 
 
 def expand_study(name: str, st: dict) -> list[Job]:
-    """All jobs of one study; every point is validated with the model before any job runs."""
-    fixed = dict(st.get("fixed") or {})
+    """All jobs of one study; every point is validated with the model before any job runs.
+
+    Raises
+    ------
+    StudyError
+        Naming the study and the key: an unknown or unsafe name, an empty or ambiguous sweep, a
+        point the model refuses, two points with one path.
+    """
+    check_name(name, f"studies.{name}")
+    st = {**study_defaults(), **st}
+    fixed = {k: parse_number(v, f"studies.{name}.fixed.{k}") for k, v in (st.get("fixed") or {}).items()}
     for k in fixed:
         if k not in model.PHYSICAL_PARAMS:
             raise StudyError(f"studies.{name}.fixed.{k}: unknown parameter "
@@ -150,14 +344,26 @@ def expand_study(name: str, st: dict) -> list[Job]:
     dup = set(fixed) & set(names)
     if dup:
         raise StudyError(f"studies.{name}: {', '.join(sorted(dup))} both fixed and on the grid")
+    methods = st.get("methods") or []
+    if not methods:
+        raise StudyError(f"studies.{name}.methods: no method")
     jobs = []
-    bc = st.get("bc", "ring")
-    for method in st["methods"]:
+    bc = st["bc"]
+    Ls = sizes(st["L"], f"studies.{name}.L")
+    mpo = tuple(sorted((k, v if k in ("chi", "order") else parse_number(v, f"studies.{name}.mpo.{k}"))
+                       for k, v in (st.get("mpo") or {}).items()))
+    for k, _ in mpo:
+        if k not in MPO_FLAGS:
+            raise StudyError(f"studies.{name}.mpo.{k}: unknown option (known: {', '.join(MPO_FLAGS)})")
+    max_residual = st.get("max_residual")
+    if max_residual is not None:
+        max_residual = parse_number(max_residual, f"studies.{name}.max_residual")
+    for method in methods:
         if method not in METHOD_BC:
             raise StudyError(f"studies.{name}.methods: unknown method {method!r}")
         if bc not in METHOD_BC[method]:
             raise StudyError(f"studies.{name}.methods: method {method!r} does not support bc={bc!r}")
-        for L in sizes(st["L"], f"studies.{name}.L"):
+        for L in Ls:
             for values in itertools.product(*[v for _, v in axes]):
                 coords = tuple(zip(names, values))
                 params = dict(fixed)
@@ -166,31 +372,42 @@ def expand_study(name: str, st: dict) -> list[Job]:
                         params[k] = v
                 if st.get("polar"):
                     c = dict(coords)
-                    params["alpha"], params["delta"] = model.polar(float(c["r"]), float(c["theta"]))
+                    a, d = model.polar(c["r"], c["theta"])
+                    params["alpha"], params["delta"] = canonical(a, abs(c["r"])), canonical(d, abs(c["r"]))
                 try:
-                    p = model.make_params(L, bc=bc, preset=st.get("preset"),
-                                          range=st.get("range", 1), **params)
+                    p = model.make_params(L, bc=bc, preset=st.get("preset"), range=st["range"], **params)
                     if method == "ed":
-                        resolve_symmetry(p, st.get("symmetry", "auto"))
+                        resolve_symmetry(p, st["symmetry"])
                 except (model.ModelError, ValueError) as err:
                     raise StudyError(f"studies.{name} (method {method}, L={L}, "
-                                     f"{dict(coords)}): {err}") from None
+                                     f"{_coords_text(coords)}): {err}") from None
                 point = "_".join(f"{k}={format_value(v)}" for k, v in coords) or "point"
                 jobs.append(Job(study=name, method=method, bc=bc, L=L, point=point, coords=coords,
                                 params=tuple(sorted(params.items())), preset=st.get("preset"),
-                                range=st.get("range", 1), solver=st.get("solver", "auto"),
-                                max_residual=st.get("max_residual"),
-                                mpo=tuple(sorted((st.get("mpo") or {}).items())),
-                                symmetry=st.get("symmetry", "auto")))
+                                range=st["range"], solver=st["solver"], max_residual=max_residual,
+                                mpo=mpo if method == "mpo" else (), symmetry=st["symmetry"]))
     paths = [j.path for j in jobs]
     if len(set(paths)) != len(paths):
         raise StudyError(f"studies.{name}: two points have the same path (repeated grid values?)")
     return jobs
 
 
+def _coords_text(coords) -> str:
+    return ", ".join(f"{k}={format_value(v)}" for k, v in coords) or "no grid"
+
+
 def expand(config: dict) -> dict[str, list[Job]]:
-    """Jobs of every study named in ``config['run']`` (default: all studies)."""
+    """Jobs of every study named in ``config['run']`` (default: all studies).
+
+    Raises
+    ------
+    StudyError
+        For the first impossible study (see :func:`expand_study`) or an unknown name in ``run``.
+    """
     studies = config.get("studies") or {}
+    for kind in ("studies", "cmf_maps", "scaling"):
+        for n in config.get(kind) or {}:
+            check_name(n, f"{kind}.{n}")
     run = config.get("run") or list(studies)
     unknown = [s for s in run if s not in studies]
     if unknown:

@@ -1,12 +1,21 @@
 # Config validation and the job table shared by all rules.
+#
+# Before any job: every config file is re-read refusing duplicated keys (Snakemake's own loader
+# keeps the last of a repeated key), the config is checked against the schema (names that become
+# paths, numbers, ranges), and every study is expanded into its points, each checked with the model.
 import os
 import re
 import sys
 
 from snakemake.utils import validate
 
-from lindring.studies import StudyError, expand
+from lindring.studies import StudyError, expand, load_config
 
+try:
+    for _configfile in workflow.configfiles:
+        load_config(_configfile)
+except StudyError as err:
+    raise WorkflowError(f"bad config: {err}")
 validate(config, schema="../schemas/config.schema.yaml")
 try:
     JOBS = expand(config)          # {study: [Job, ...]}; every point validated with the model

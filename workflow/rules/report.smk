@@ -34,6 +34,10 @@ _STUDIES = config.get("studies") or {}
 if set(CMF_MAPS) & set(_STUDIES):
     raise WorkflowError(f"bad config: {sorted(set(CMF_MAPS) & set(_STUDIES))} are both studies "
                         "and cmf maps")
+_CLASH = {f"{n}_scaling" for n in SCALING} & set(_STUDIES)
+if _CLASH:
+    raise WorkflowError(f"bad config: studies {sorted(_CLASH)} would share their file "
+                        "results/<name>.nc with a scaling; rename them")
 
 
 def _dataset(name, where, maps=True):

@@ -1,17 +1,40 @@
 # One job per (study, method, L, point): `lindring solve`, MPI ranks and memory from `lindring plan`.
+#
+# Reruns follow the physics: the rule's params are the job's `lindring solve` arguments (every
+# parameter and every option that changes the result) and the physics version of lindring; the
+# launcher, the ranks and the memory are resources, which never trigger a rerun. The command is
+# an argument list run without a shell: no text of the config is ever interpreted by a shell.
+import shlex
+import subprocess
+
 from lindring.plan import plan_ed, plan_mpo
+from lindring.results import PHYSICS_VERSION
 from lindring import model as _model
 
 
 _PLANS = {}
 
 
+def _plan_key(job):
+    """Points with the same sizes, options and pattern of nonzero parameters share one plan (it
+    counts rows and samples the Liouvillian's nonzeros, which depend on that pattern only)."""
+    if job.method != "ed":
+        return (job.method, job.L, job.mpo)
+    p = job.model_params()
+    pattern = tuple(getattr(p, k) != 0 for k in _model.PHYSICAL_PARAMS) + (p.eta != 0, p.xi != 0)
+    return (job.method, job.L, job.bc, job.range, job.solver, job.symmetry, pattern)
+
+
+def _plan_of(job):
+    """The job's plan, computed once per kind of point (it samples Liouvillian rows)."""
+    key = _plan_key(job)
+    if key not in _PLANS:
+        _PLANS[key] = _make_plan(job)
+    return _PLANS[key]
+
+
 def _plan(wildcards):
-    """The job's plan, computed once per job (it samples Liouvillian rows)."""
-    job = job_of(wildcards)
-    if job.path not in _PLANS:
-        _PLANS[job.path] = _make_plan(job)
-    return _PLANS[job.path]
+    return _plan_of(job_of(wildcards))
 
 
 def _make_plan(job):
@@ -19,9 +42,43 @@ def _make_plan(job):
         return plan_mpo(job.L, dict(job.mpo).get("chi", 64))
     if job.method != "ed":
         return None
-    p = _model.make_params(job.L, bc=job.bc, preset=job.preset, range=job.range, **dict(job.params))
-    return plan_ed(p, job.solver, mem_per_rank_mb=config.get("mem_per_rank_mb", 4000),
-                   max_tasks=config.get("max_tasks", 2), symmetry=job.symmetry)
+    return plan_ed(job.model_params(), job.solver, mem_per_rank_mb=config["mem_per_rank_mb"],
+                   max_tasks=config["max_tasks"], symmetry=job.symmetry)
+
+
+def _check_resources():
+    """Every ed/mpo point must fit: per rank within mem_per_rank_mb (with at most max_tasks
+    ranks) and, where Snakemake has a memory budget (`resources: mem_mb` of a profile), within it."""
+    budget = workflow.global_resources.get("mem_mb")
+    budget = getattr(budget, "value", budget)
+    problems = []
+    for job in JOB_BY_PATH.values():
+        if job.method == "ed" and 4 ** job.L >= 2 ** 62:
+            problems.append(f"{job.path}: L = {job.L} gives a Liouvillian of 4^{job.L} rows, far "
+                            "beyond exact diagonalisation (use mpo on an open chain)")
+            continue
+        try:
+            plan = _plan_of(job)
+        except (ValueError, OverflowError, ArithmeticError) as err:
+            problems.append(f"{job.path}: cannot be planned ({err})")
+            continue
+        if plan is None:
+            continue
+        if plan.mem_mb_per_task > config["mem_per_rank_mb"]:
+            problems.append(f"{job.path}: needs {plan.mem_mb_per_task:.0f} MB per rank on "
+                            f"{plan.tasks} rank(s), above mem_per_rank_mb = {config['mem_per_rank_mb']} "
+                            f"(max_tasks = {config['max_tasks']})")
+        elif isinstance(budget, (int, float)) and plan.mem_mb > budget:
+            problems.append(f"{job.path}: needs mem_mb = {plan.mem_mb}, above the memory "
+                            f"available here (resources: mem_mb = {budget})")
+    if problems:
+        raise WorkflowError("bad config: point(s) that cannot fit the resources (smaller L, "
+                            "more ranks or another profile):\n  " + "\n  ".join(problems[:10])
+                            + ("\n  ..." if len(problems) > 10 else ""))
+
+
+if workflow.is_main_process:
+    _check_resources()
 
 
 def _tasks(wildcards):
@@ -32,12 +89,13 @@ def _tasks(wildcards):
 def _mpi(wildcards):
     """The MPI launcher for multi-rank jobs; empty for one rank (the Slurm plugin rejects an
     MPI job with one task, and its job step then runs the command without an srun wrapper)."""
-    return config.get("mpi_launcher", "mpiexec") if _tasks(wildcards) > 1 else ""
+    return config["mpi_launcher"] if _tasks(wildcards) > 1 else ""
 
 
-def _launcher(wildcards):
-    tasks = _tasks(wildcards)
-    return f"{_mpi(wildcards)} -n {tasks}" if tasks > 1 else ""
+def solve_command(args, output, mpi, tasks):
+    """The argument list of one job: `[launcher -n tasks] lindring solve args --output=...`."""
+    launcher = shlex.split(mpi) + ["-n", str(tasks)] if mpi and tasks > 1 else []
+    return launcher + [LINDRING, "solve", *args, f"--output={output}"]
 
 
 rule solve:
@@ -49,13 +107,19 @@ rule solve:
         method="ed|cmf|ground|mpo",
         L=r"\d+",
     params:
-        args=lambda wc: " ".join(job_of(wc).cli_args()),
-        launcher=_launcher,
+        args=lambda wc: job_of(wc).cli_args(),
+        physics_version=PHYSICS_VERSION,
     threads: lambda wc: _tasks(wc)
     resources:
         tasks=_tasks,
         mpi=_mpi,
         mem_mb=lambda wc: getattr(_plan(wc), "mem_mb", 1000),
         runtime=lambda wc: getattr(_plan(wc), "runtime_min", 10),
-    shell:
-        "{params.launcher} " + LINDRING + " solve {params.args} -o {output} > {log} 2>&1"
+    run:
+        command = solve_command(params.args, output[0], resources.mpi, resources.tasks)
+        with open(log[0], "w") as fh:
+            fh.write("$ " + shlex.join(command) + "\n")
+            fh.flush()
+            code = subprocess.run(command, stdout=fh, stderr=subprocess.STDOUT).returncode
+        if code != 0:
+            raise WorkflowError(f"lindring solve exited with status {code}; see {log[0]}")

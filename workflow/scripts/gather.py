@@ -1,9 +1,14 @@
-"""Snakemake script of rule gather: results/<study>.nc from the study's job files."""
-from lindring.gather import gather
-from lindring.results import write_atomic
+"""Snakemake script of rule gather: results/<study>.nc from the study's job files (each checked
+against its point; a file that does not belong stops the rule with a message naming it)."""
+import sys
+
+from lindring.gather import GatherError, gather, write_gathered
 from lindring.studies import expand_study
 
 study = snakemake.wildcards.study
 cfg = snakemake.config["studies"][study]
-ds = gather(study, expand_study(study, cfg), cfg)
-write_atomic(ds, snakemake.output[0])
+try:
+    ds = gather(study, expand_study(study, cfg), cfg)
+except GatherError as err:
+    sys.exit(f"lindring: error: {err}")
+write_gathered(ds, snakemake.output[0])

@@ -1,0 +1,236 @@
+"""Issue 11: a workflow that can be handed any config.
+
+Nothing from a config reaches a shell, values arrive intact (signs, exponents, zero, complex),
+empty or ambiguous sweeps and points that cannot fit are config errors before any job, reruns
+follow the physics (not the launcher, ranks or memory), deleted points are recomputed, and the
+gather refuses a file that does not belong to its point. Real Snakemake runs in temporary folders.
+"""
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+import yaml
+
+from conftest import MPI_ENV, ROOT, run_cli
+from test_workflow import SNAKEMAKE, planned, snakemake
+
+LINDRING = str(Path(sys.executable).parent / "lindring")
+
+# A sweep through zero (a linspace point that is 2.8e-17 before rounding), a fixed negative
+# exponent (-1e-05, which YAML reads as text), and a complex grid with a complex fixed parameter.
+VALUES = {
+    "studies": {
+        "zero": {"methods": ["ed"], "L": [3], "preset": "minimal",
+                 "fixed": {"alpha": 2.0, "delta": 1.0, "eps_x": "-1e-05"},
+                 "grid": {"eps_zz": {"start": -0.2, "stop": 0.1, "num": 4}}},
+        "cplx": {"methods": ["ed", "cmf"], "L": [3], "preset": "minimal",
+                 "fixed": {"delta": "0.5+0.2j", "lam": "0.3-0.1j"},
+                 "grid": {"alpha": ["1+0.5j", "1-0.5j"]}},
+    }
+}
+
+
+def _copy(cfg):
+    return yaml.safe_load(yaml.safe_dump(cfg))
+
+
+def _gather_cli(workdir, config_name, study="cplx", out="check.nc"):
+    return subprocess.run([LINDRING, "gather", "--configfile", config_name, "--study", study,
+                           "-o", out], cwd=workdir, capture_output=True, text=True,
+                          env=dict(os.environ, **MPI_ENV))
+
+
+@pytest.fixture(scope="module")
+def values_run(tmp_path_factory):
+    work = tmp_path_factory.mktemp("values")
+    snakemake(work, VALUES)
+    return work
+
+
+def _solve_direct(tmp_path, name, args):
+    out = tmp_path / f"{name}.nc"
+    run_cli(["solve", *args, "-o", out])
+    with xr.open_dataset(out) as ds:
+        return ds.load()
+
+
+def test_zero_and_negative_exponents_arrive_intact(values_run, tmp_path):
+    folder = values_run / "results" / "zero" / "ed" / "ring" / "L3"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "eps_zz=-0.1.nc", "eps_zz=-0.2.nc", "eps_zz=0.1.nc", "eps_zz=0.nc"]
+    ds = xr.open_dataset(values_run / "results" / "zero.nc")
+    assert sorted(ds.eps_zz.values) == [-0.2, -0.1, 0.0, 0.1]
+    assert ds.attrs["physics_version"] == 2
+    # `lindring solve` run directly, written as a user would (value after a space)
+    ref = _solve_direct(tmp_path, "zero", ["--L", 3, "--preset", "minimal", "--alpha", 2,
+                                           "--delta", 1, "--eps-x", "-1e-05", "--eps-zz", "0"])
+    assert ref.attrs["eps_x"] == -1e-05 and ref.attrs["eps_zz"] == 0.0
+    got = ds.current_eta.sel(technique="ed", L=3, eps_zz=0.0)
+    np.testing.assert_allclose(got.values, ref.current_eta.values, atol=1e-12)
+    other = ds.current_eta.sel(technique="ed", L=3, eps_zz=-0.2)
+    assert np.abs(other.values - got.values).max() > 1e-4     # the sweep does change the result
+
+
+def test_complex_grid_keeps_both_parts(values_run, tmp_path):
+    from lindring.gather import open_gathered
+    ds = open_gathered(values_run / "results" / "cplx.nc")
+    assert ds.alpha.dtype.kind == "c"
+    assert sorted(ds.alpha.values, key=lambda z: z.imag) == [1 - 0.5j, 1 + 0.5j]
+    for alpha in ("1+0.5j", "1-0.5j"):
+        ref = _solve_direct(tmp_path, alpha, ["--L", 3, "--preset", "minimal", "--alpha", alpha,
+                                              "--delta", "0.5+0.2j", "--lam", "0.3-0.1j"])
+        got = ds.sel(technique="ed", L=3, alpha=complex(alpha))
+        np.testing.assert_allclose(got.current_eta.values, ref.current_eta.values, atol=1e-12)
+        np.testing.assert_allclose(got.sz.values, ref.sz.values, atol=1e-12)
+    a, b = (ds.current_eta.sel(technique="ed", L=3, alpha=z).values for z in (1 + 0.5j, 1 - 0.5j))
+    assert np.abs(a - b).max() > 0.1                           # two distinct points, both kept
+
+
+def test_reruns_follow_physics_not_execution_settings(values_run):
+    # nothing to do; nor when only the launcher, the ranks or the memory per rank change
+    assert planned(snakemake(values_run, VALUES, "-n")) == {}
+    assert planned(snakemake(values_run, VALUES, "-n", "--config", "mpi_launcher=srun",
+                             "max_tasks=1", "mem_per_rank_mb=3000")) == {}
+    # a result-changing option reruns its study's ed points
+    solver = _copy(VALUES)
+    solver["studies"]["cplx"]["solver"] = "iterative"
+    assert planned(snakemake(values_run, solver, "-n")) == {"solve": 2, "gather": 1, "all": 1}
+    # a result of an older physics (recorded params of one point with physics_version 1)
+    meta = values_run / ".snakemake" / "metadata"
+    name = base64.urlsafe_b64encode(b"results/zero/ed/ring/L3/eps_zz=0.nc").decode()
+    record = json.loads((meta / name).read_text())
+    assert "2" in record["params"]
+    record["params"] = ["1" if p == "2" else p for p in record["params"]]
+    saved = (meta / name).read_text()
+    (meta / name).write_text(json.dumps(record))
+    try:
+        assert planned(snakemake(values_run, VALUES, "-n")) == {"solve": 1, "gather": 1, "all": 1}
+    finally:
+        (meta / name).write_text(saved)
+
+
+def test_deleted_points_and_folders_are_recomputed(values_run, tmp_path):
+    work = tmp_path / "copy"
+    shutil.copytree(values_run, work, symlinks=True)
+    (work / "results" / "zero" / "ed" / "ring" / "L3" / "eps_zz=0.1.nc").unlink()
+    assert planned(snakemake(work, VALUES, "-n")) == {"solve": 1, "gather": 1, "all": 1}
+    shutil.rmtree(work / "results" / "cplx")
+    assert planned(snakemake(work, VALUES, "-n")) == {"solve": 5, "gather": 2, "all": 1}
+
+
+def test_gather_refuses_a_file_of_another_point(values_run, tmp_path):
+    work = tmp_path / "copy"
+    shutil.copytree(values_run, work, symlinks=True)
+    (work / "study.yaml").write_text(yaml.safe_dump(VALUES))
+    folder = work / "results" / "cplx" / "ed" / "ring" / "L3"
+    assert _gather_cli(work, "study.yaml").returncode == 0
+    shutil.copy(folder / "alpha=1+0.5j.nc", folder / "alpha=1-0.5j.nc")
+    proc = _gather_cli(work, "study.yaml")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "alpha=1-0.5j.nc does not belong to its point" in proc.stderr
+    assert "alpha_im=0.5 (expected -0.5)" in proc.stderr
+    # the workflow's gather (its input is newer) fails the same way, naming the file
+    proc = snakemake(work, VALUES, check=False)
+    assert proc.returncode != 0
+    assert "alpha=1-0.5j.nc does not belong to its point" in proc.stdout + proc.stderr
+    # stale files after a change of `fixed`: refused too (and the workflow recomputes them)
+    changed = _copy(VALUES)
+    changed["studies"]["zero"]["fixed"]["delta"] = 1.5
+    (work / "changed.yaml").write_text(yaml.safe_dump(changed))
+    proc = _gather_cli(work, "changed.yaml", study="zero")
+    assert proc.returncode == 2 and "delta_re=1.0 (expected 1.5)" in proc.stderr
+    # (the gather of cplx, refused above, is due too)
+    assert planned(snakemake(work, changed, "-n")) == {"solve": 4, "gather": 2, "all": 1}
+    # a file without the physics version (written by an older lindring) is refused
+    path = work / "results" / "zero" / "ed" / "ring" / "L3" / "eps_zz=0.nc"
+    with xr.open_dataset(path) as ds:
+        old = ds.load()
+    del old.attrs["physics_version"]
+    path.unlink()
+    old.to_netcdf(path)
+    proc = _gather_cli(work, "study.yaml", study="zero")
+    assert proc.returncode == 2 and "eps_zz=0.nc" in proc.stderr
+    assert "no physics_version (expected 2)" in proc.stderr
+
+
+# --------------------------------------------------------------------------- config errors
+DUPLICATED = """
+studies:
+  dup:
+    methods: [ed]
+    L: [3]
+    preset: minimal
+    grid:
+      alpha: [1.0]
+      delta: [0.5]
+      alpha: [2.0]
+"""
+
+ONE = {"methods": ["ed"], "L": [3], "preset": "minimal", "grid": {"alpha": [2.0], "delta": [1.0]}}
+
+
+def _with(**study):
+    return {"studies": {"s": dict(ONE, **study)}}
+
+
+@pytest.mark.parametrize("config,extra,message", [
+    ({"studies": {"a;touch PWNED;b": ONE}}, (), "does not match"),
+    ({"studies": {"$(touch PWNED)": ONE}}, (), "does not match"),
+    ({"studies": {"`touch PWNED`": ONE}}, (), "does not match"),
+    ({"studies": {"../../x": ONE}}, (), "does not match"),
+    ({"studies": {"my study": ONE}}, (), "does not match"),
+    ({"studies": {"s": ONE}, "run": ["s;touch PWNED"]}, (), "does not match"),
+    ({"studies": {"s": ONE}}, ("--config", "mpi_launcher=touch PWNED;mpiexec"), "does not match"),
+    (_with(L={"start": 5, "stop": 3}), (), "studies.s.L: empty range"),
+    (_with(grid={"alpha": {"start": 1, "stop": 2, "num": 1}, "delta": [1.0]}), (),
+     "studies.s.grid.alpha: num = 1 would drop stop"),
+    (_with(grid={"alpha": [2.0, 2], "delta": [1.0]}), (), "studies.s.grid.alpha: value(s) 2 repeated"),
+    (_with(L=[40]), (), "results/s/ed/ring/L40/alpha=2_delta=1.nc: L = 40 gives a Liouvillian"),
+    (_with(L=[16]), ("--resources", "mem_mb=20000"),
+     "above mem_per_rank_mb = 4000"),
+    (_with(L=[16]), ("--profile", str(ROOT / "profiles" / "local"), "--config", "mem_per_rank_mb=1000000"),
+     "above the memory available here (resources: mem_mb = 20000)"),
+    (DUPLICATED, (), "duplicated key 'alpha'"),
+])
+def test_config_errors_before_any_job(tmp_path, config, extra, message):
+    """Real runs (not dry runs): the error comes before any job, and nothing reaches a shell."""
+    work = tmp_path / "work"
+    work.mkdir()
+    cfg = work / "study.yaml"
+    cfg.write_text(config if isinstance(config, str) else yaml.safe_dump(config))
+    cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory", str(work), "--configfile",
+           str(cfg), "--cores", "2", *extra]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=work,
+                          env=dict(os.environ, **MPI_ENV), timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-2000:]
+    assert message in out, out[-2000:]
+    assert "Traceback" not in out
+    assert not list(tmp_path.rglob("PWNED")) and not (ROOT / "PWNED").exists()
+    assert not (work / "results").exists() and not (work / "logs").exists()
+    assert not (tmp_path / "x").exists()
+
+
+def test_gather_command_checks_its_config(values_run, tmp_path):
+    (tmp_path / "dup.yaml").write_text(DUPLICATED)
+    bad = _copy(VALUES)
+    bad["studies"]["cplx"]["colour"] = "red"
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad))
+    empty = _copy(VALUES)
+    empty["studies"]["zero"]["L"] = {"start": 5, "stop": 3}
+    (tmp_path / "empty.yaml").write_text(yaml.safe_dump(empty))
+    for config, study, message in [("missing.yaml", "cplx", "config file missing.yaml not found"),
+                                   ("dup.yaml", "dup", "duplicated key 'alpha'"),
+                                   ("bad.yaml", "cplx", "colour"),
+                                   ("empty.yaml", "cplx", "studies.zero.L: empty range")]:
+        proc = _gather_cli(tmp_path, config, study=study)
+        assert proc.returncode == 2, (config, proc.stderr)
+        assert message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+        assert not (tmp_path / "check.nc").exists()
