@@ -198,3 +198,24 @@ def test_range_two_pair_current_is_a_relabelled_range_one_ring(L2, L1):
     one, _ = ed(L1, "ring", preset="minimal", alpha=2.0, delta=1.5)
     np.testing.assert_allclose(two["current_eta_pair"], one["current_eta"][0], atol=1e-10)
     np.testing.assert_allclose(two["sz"], one["sz"][0], atol=1e-10)
+
+
+def test_gather_lists_unchecked_points_and_keeps_thresholds(tmp_path):
+    """A study that opts out (check_unique: false) writes files with unique = -1; the gather
+    lists them under unchecked_points, keeps their values, and carries the thresholds; the
+    finite-size scaling would leave them out (test_scaling)."""
+    from lindring.gather import gather
+    from lindring.studies import expand_study
+    st = {"methods": ["ed"], "bc": "ring", "L": [3, 4], "preset": "minimal",
+          "grid": {"alpha": [2.0], "delta": [1.5]}}
+    jobs = expand_study("s", dict(st, check_unique=False)) + expand_study("s", st)[1:]
+    jobs = [jobs[0], jobs[2]]          # L = 3 unchecked, L = 4 checked
+    for job in jobs:
+        run_cli(["solve", *job.cli_args(), "-o", tmp_path / job.path])
+    assert "--no-check-unique" in jobs[0].cli_args()
+    ds = gather("s", jobs, st, root=str(tmp_path))
+    assert ds.attrs["unchecked_points"] == jobs[0].path
+    assert float(ds.kernel_dim.sel(L=3).squeeze()) == -1
+    assert float(ds.kernel_dim.sel(L=4).squeeze()) == 1
+    assert np.isfinite(ds.current_eta.sel(L=3).isel(bond=0)).all()
+    assert ds.attrs["max_residual"] == "1e-10" and "kernel_tol" in ds.attrs

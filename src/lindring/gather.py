@@ -5,8 +5,10 @@ Dimensions of the gathered dataset: ``technique`` (the method: ed, cmf, ...; not
 ``alpha``, ``delta`` or ``r``, ``theta``, ``phi``), then ``bond`` and ``site`` (padded with NaN
 where a size has fewer). Missing job files (failed or not yet run) and non-unique steady states
 (``kernel_dim > 1``) are NaN, listed in the attributes ``missing_points`` and
-``nonunique_points``, and reported. Provenance (lindring versions, git commits, solvers,
-fixed parameters) is kept in attributes.
+``nonunique_points``, and reported; points written without the uniqueness decision
+(``kernel_dim == -1``) keep their values and are listed in ``unchecked_points``. Provenance
+(lindring versions, git commits, solvers, fixed parameters, the acceptance thresholds) is kept
+in attributes.
 
 Every file is checked against the point it stands for before it is merged
 (:func:`check_point_file`): method, boundary, L, range, preset, every parameter (both parts of
@@ -34,6 +36,9 @@ from .studies import Job
 class GatherError(ValueError):
     """A job file does not belong to the point it stands for; the message names the file."""
 
+#: acceptance thresholds and tolerances of the files, kept as provenance of the gathered file
+THRESHOLD_ATTRS = ("max_residual", "max_trace_error", "max_hermiticity_error", "positivity_tol",
+                   "kernel_tol", "residual_target", "rtol")
 #: per-job attributes kept as variables along the study's axes (numbers that vary per point)
 PER_POINT_ATTRS = ("wall_seconds", "peak_memory_mb_max_rank", "mpi_ranks", "solver_iterations")
 
@@ -45,7 +50,7 @@ def expected_attrs(job: Job) -> dict:
     expected.update(method=job.method, physics_version=results.PHYSICS_VERSION)
     options = {n: SOLVE_DEFAULTS[n] for n in METHOD_OPTIONS[job.method]}
     if job.method == "ed":
-        options.update(solver=job.solver, symmetry=job.symmetry)
+        options.update(solver=job.solver, symmetry=job.symmetry, check_unique=job.check_unique)
         if job.max_residual is not None:
             options["max_residual"] = job.max_residual
     if job.method == "mpo":
@@ -90,7 +95,7 @@ def _point_dataset(job: Job, path: str, complex_axes=frozenset()) -> xr.Dataset:
             ds[k] = float(ds.attrs[k])
     ds = ds.drop_vars([v for v in ds.data_vars if ds[v].dtype.kind not in "fiub"])
     keep = {k: ds.attrs[k] for k in ("lindring_version", "git_commit", "solver", "branch")
-            if k in ds.attrs}
+            + THRESHOLD_ATTRS if k in ds.attrs}
     ds.attrs = {}
     if "kernel_dim" in ds:
         ds["kernel_dim"] = ds["kernel_dim"].astype(float)
@@ -111,7 +116,7 @@ def gather(study: str, jobs: list[Job], study_config: dict, root: str = ".") -> 
     GatherError
         A file does not belong to its point (all such files are named).
     """
-    parts, missing, nonunique, prov, refused = [], [], [], {}, []
+    parts, missing, nonunique, unchecked, prov, refused = [], [], [], [], {}, []
     complex_axes = {k for job in jobs for k, v in job.coords if isinstance(v, complex)}
     for job in jobs:
         path = os.path.join(root, job.path)
@@ -127,6 +132,8 @@ def gather(study: str, jobs: list[Job], study_config: dict, root: str = ".") -> 
             prov.setdefault(k, set()).add(str(v))
         if "kernel_dim" in ds and float(ds["kernel_dim"].max()) > 1:
             nonunique.append(job.path)
+        if "kernel_dim" in ds and float(ds["kernel_dim"].min()) == -1:
+            unchecked.append(job.path)
         parts.append(ds)
     if refused:
         raise GatherError(f"gather {study}: {len(refused)} file(s) refused (delete them and rerun "
@@ -148,12 +155,17 @@ def gather(study: str, jobs: list[Job], study_config: dict, root: str = ".") -> 
     out.attrs["points_present"] = len(parts)
     out.attrs["missing_points"] = "; ".join(missing) or "none"
     out.attrs["nonunique_points"] = "; ".join(nonunique) or "none"
+    out.attrs["unchecked_points"] = "; ".join(unchecked) or "none"
     if missing:
         print(f"gather {study}: {len(missing)} of {len(jobs)} points missing (NaN): "
               + ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else ""), file=sys.stderr)
     if nonunique:
         print(f"gather {study}: {len(nonunique)} points have a non-unique steady state (NaN): "
               + ", ".join(nonunique[:10]), file=sys.stderr)
+    if unchecked:
+        print(f"gather {study}: {len(unchecked)} points were written without the uniqueness "
+              "decision (check_unique: false), listed in unchecked_points: "
+              + ", ".join(unchecked[:10]), file=sys.stderr)
     return out
 
 

@@ -16,7 +16,8 @@ A study (``config/config.yaml``, schema ``workflow/schemas/config.schema.yaml``)
                                         # optional: (alpha, delta) = r (cos theta, sin theta)
       solver: auto                      # ed only (optional)
       symmetry: auto                    # ed only: auto (default), none, parity, momentum, parity+momentum
-      max_residual: 1.0e-9              # ed only: verification threshold (optional)
+      max_residual: 1.0e-10             # ed only: verification threshold (optional)
+      check_unique: true                # ed only: false opts out of the uniqueness decision
       mpo: {chi: 64, dt: 0.1, order: 4, tol: 1.0e-6, t_max: 200}   # mpo only (optional)
 
 Each job is one (study, method, L, point); its output path is built from the values of the grid
@@ -265,6 +266,7 @@ class Job:
     max_residual: float | None = None
     mpo: tuple = ()            # ((option, value), ...) for method mpo: chi, dt, order, tol, t_max
     symmetry: str = "auto"     # ed only: the Liouvillian sector (basis.py); auto = all that hold
+    check_unique: bool = True  # ed only: False is the explicit opt-out (files say unique = -1)
 
     @property
     def path(self) -> str:
@@ -295,6 +297,8 @@ class Job:
                 args.append(f"--max-residual={format_value(self.max_residual)}")
             if self.symmetry != "auto":
                 args.append(f"--symmetry={self.symmetry}")
+            if not self.check_unique:
+                args.append("--no-check-unique")
         if self.method == "mpo":
             for k, v in self.mpo:
                 args.append(f"{MPO_FLAGS[k]}={v if k in ('chi', 'order') else format_value(v)}")
@@ -385,7 +389,8 @@ def expand_study(name: str, st: dict) -> list[Job]:
                 jobs.append(Job(study=name, method=method, bc=bc, L=L, point=point, coords=coords,
                                 params=tuple(sorted(params.items())), preset=st.get("preset"),
                                 range=st["range"], solver=st["solver"], max_residual=max_residual,
-                                mpo=mpo if method == "mpo" else (), symmetry=st["symmetry"]))
+                                mpo=mpo if method == "mpo" else (), symmetry=st["symmetry"],
+                                check_unique=st.get("check_unique", True)))
     paths = [j.path for j in jobs]
     if len(set(paths)) != len(paths):
         raise StudyError(f"studies.{name}: two points have the same path (repeated grid values?)")
