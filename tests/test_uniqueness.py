@@ -219,3 +219,65 @@ def test_gather_lists_unchecked_points_and_keeps_thresholds(tmp_path):
     assert float(ds.kernel_dim.sel(L=4).squeeze()) == 1
     assert np.isfinite(ds.current_eta.sel(L=3).isel(bond=0)).all()
     assert ds.attrs["max_residual"] == "1e-10" and "kernel_tol" in ds.attrs
+
+
+def test_small_physical_gap_is_unique_not_degenerate(tmp_path):
+    """alpha 1, delta 0.01, mu 0.001 (L = 4 ring): the slowest rate is 2.5e-10, a true gap (dense
+    SVD: singular values 1e-17 and 2.4e-10 of the largest): unique, and the state of the direct
+    solver is the dense one. GMRES reaches a residual of ~1e-13 of the scale, which bounds the
+    error of rho only to ~1e-3 with so small a gap (measured: sz off by 4.5e-4): refused by the
+    error estimate (status 4), never written."""
+    kw = minimal_params(1.0, 0.01, mu=0.001)
+    rho, kdim = dense_steady_state(dense_liouvillian(4, "ring", **kw), tol=1e-13)
+    assert kdim == 1
+    ref = dense_observables(rho, 4, "ring", **kw)
+    ours, attrs = ed(4, "ring", solver="direct", preset="minimal", alpha=1.0, delta=0.01, mu=0.001)
+    assert ours["kernel_dim"] == 1 and attrs["unique"] == 1
+    np.testing.assert_allclose(ours["sz"], ref["sz"], atol=1e-7)
+    np.testing.assert_allclose(ours["current_eta"], ref["current_eta"], atol=1e-7)
+    assert ours["error_estimate"] < 1e-5
+    proc = run_cli(["solve", "--L", 4, "--preset", "minimal", "--alpha", 1, "--delta", 0.01,
+                    "--mu", 0.001, "--solver", "iterative", "-o", tmp_path / "x.nc"], check=False)
+    assert proc.returncode == 4 and "estimated error" in proc.stderr
+    assert not (tmp_path / "x.nc").exists()
+
+
+def test_gap_below_krylov_resolution_is_said_so(tmp_path):
+    """alpha 100, delta 1 (L = 4 ring): the gap is 2.5e-8 against a scale of 8e4 (dense
+    eigenvalues). Shift-and-invert (direct) resolves it: unique. The Krylov search (iterative)
+    cannot: it says so (status 3), never 'non-unique'."""
+    kw = minimal_params(100.0, 1.0)
+    ev = np.sort(np.abs(np.linalg.eigvals(dense_liouvillian(4, "ring", **kw))))
+    assert ev[0] < 1e-9 and 2.4e-8 < ev[1] < 2.6e-8
+    ours, attrs = ed(4, "ring", solver="direct", preset="minimal", alpha=100.0, delta=1.0)
+    assert ours["kernel_dim"] == 1 and attrs["unique"] == 1
+    proc = run_cli(["solve", "--L", 4, "--preset", "minimal", "--alpha", 100, "--delta", 1,
+                    "--solver", "iterative", "-o", tmp_path / "x.nc"], check=False)
+    assert proc.returncode == 3 and "cannot decide" in proc.stderr
+    assert not (tmp_path / "x.nc").exists()
+
+
+@pytest.mark.parametrize("args", [["--preset", "minimal", "--alpha", 0, "--delta", 0],
+                                  ["--mu", 1, "--solver", "iterative"],
+                                  ["--bc", "open", "--J0", 1, "--mu", 1, "--eps-zz", 0.3]])
+def test_no_dissipation_refused(tmp_path, args):
+    """No jump operator: every function of H is stationary; refused before compute."""
+    proc = run_cli(["solve", "--L", 4, *args, "-o", tmp_path / "x.nc"], check=False)
+    assert proc.returncode == 2 and "no dissipation" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_plan_and_solve_beyond_floating_point(tmp_path):
+    for cmd in (["plan"], ["solve", "-o", tmp_path / "x.nc"]):
+        proc = run_cli([*cmd, "--L", 1000, "--preset", "minimal", "--alpha", 2, "--delta", 1],
+                       check=False)
+        assert proc.returncode == 2 and "10^598 rows" in proc.stderr
+        assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("method", ["cmf", "mpo"])
+def test_range_two_refused_where_unsupported(tmp_path, method):
+    proc = run_cli(["solve", "--method", method, "--bc", "ring" if method == "cmf" else "open",
+                    "--L", 4, "--preset", "minimal", "--alpha", 2, "--delta", 0.8, "--range", 2,
+                    "-o", tmp_path / "x.nc"], check=False)
+    assert proc.returncode == 2 and "range" in proc.stderr and "Traceback" not in proc.stderr

@@ -31,11 +31,11 @@ NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?"
 #: that an option the user gave can be told from one left out) and the methods each applies to
 SOLVE_DEFAULTS = dict(solver="auto", symmetry="auto", rtol=1e-12, max_it=20000, gap=False,
                       check_unique=True, max_residual=1e-10, max_trace_error=1e-10,
-                      max_hermiticity_error=1e-8, positivity_tol=1e-8,
+                      max_hermiticity_error=1e-8, positivity_tol=1e-8, max_error_estimate=1e-5,
                       chi=64, dt=0.1, order=4, mpo_tol=1e-6, t_max=200.0, cutoff=1e-12)
 METHOD_OPTIONS = {
     "ed": ("solver", "symmetry", "rtol", "max_it", "gap", "check_unique", "max_residual",
-           "max_trace_error", "max_hermiticity_error", "positivity_tol"),
+           "max_trace_error", "max_hermiticity_error", "positivity_tol", "max_error_estimate"),
     "mpo": ("chi", "dt", "order", "mpo_tol", "t_max", "cutoff"),
     "cmf": (),
     "ground": (),
@@ -43,6 +43,7 @@ METHOD_OPTIONS = {
 #: allowed range of each numeric option: (lowest, lowest allowed itself?)
 _RANGES = dict(rtol=(0, False), max_residual=(0, False), max_trace_error=(0, False),
                max_hermiticity_error=(0, False), positivity_tol=(0, False), dt=(0, False),
+               max_error_estimate=(0, False),
                mpo_tol=(0, False), t_max=(0, False), cutoff=(0, True), max_it=(1, True),
                chi=(1, True))
 
@@ -204,6 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-hermiticity-error", type=real,
                    help=f"{ed}verification (default {D['max_hermiticity_error']})")
     s.add_argument("--positivity-tol", type=real, help=f"{ed}verification (default {D['positivity_tol']})")
+    s.add_argument("--max-error-estimate", type=real,
+                   help=f"{ed}verification: residual x scale / slowest rate (default "
+                        f"{D['max_error_estimate']})")
     s.add_argument("--chi", type=integer, help=f"{mpo}maximum bond dimension (default {D['chi']})")
     s.add_argument("--dt", type=real, help=f"{mpo}time step (default {D['dt']})")
     s.add_argument("--order", type=integer, choices=(2, 4), help=f"{mpo}Trotter order (default {D['order']})")
@@ -252,6 +256,8 @@ def cmd_solve(args, petsc_opts) -> None:
         validate_solve_options(args, petsc_opts)
         p = _params(args)
         check_method_bc(args.method, p.bc)
+        if args.method != "ground":
+            model.check_dissipative(p)
         for flag in ("max_residual", "max_trace_error", "max_hermiticity_error", "positivity_tol",
                      "rtol"):
             if not getattr(args, flag) > 0:
@@ -273,7 +279,8 @@ def cmd_solve(args, petsc_opts) -> None:
                        symmetry=args.symmetry,
                        tol=Tolerances(rtol=args.rtol, max_it=args.max_it),
                        thresholds=Thresholds(args.max_residual, args.max_trace_error,
-                                             args.max_hermiticity_error, args.positivity_tol))
+                                             args.max_hermiticity_error, args.positivity_tol,
+                                             args.max_error_estimate))
     elif petsc_opts:
         _fail(EXIT_BAD_INPUT, f"PETSc options {' '.join(petsc_opts)} only apply to --method ed")
     if args.method == "mpo":
@@ -290,6 +297,8 @@ def cmd_solve(args, petsc_opts) -> None:
     t0 = time.time()
     try:
         data_vars, attrs = run_method(args.method, p, **options)
+    except model.ModelError as err:
+        _fail(EXIT_BAD_INPUT, str(err))
     except (SolverError, VerificationError) as err:
         _fail(EXIT_VERIFICATION if isinstance(err, VerificationError) else EXIT_SOLVER, str(err))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -314,8 +323,11 @@ def _refuse_if_too_large(args, p: model.Params) -> None:
     from .plan import available_memory_mb, check_fits, plan_ed
     if args.force:
         return
-    plan = plan_ed(p, args.solver, mem_per_rank_mb=float("inf"), max_tasks=1,
-                   symmetry=args.symmetry)
+    try:
+        plan = plan_ed(p, args.solver, mem_per_rank_mb=float("inf"), max_tasks=1,
+                       symmetry=args.symmetry)
+    except model.ModelError as err:
+        _fail(EXIT_BAD_INPUT, str(err))
     reason = check_fits(plan, MPI.COMM_WORLD.Get_size(), available_memory_mb())
     if reason:
         _fail(EXIT_BAD_INPUT, reason)
@@ -335,8 +347,11 @@ def cmd_plan(args) -> None:
     if args.method == "mpo":
         plan = plan_mpo(p.L, args.chi)
     else:
-        plan = plan_ed(p, args.solver, mem_per_rank_mb=args.mem_per_rank_mb,
-                       max_tasks=args.max_tasks, symmetry=args.symmetry)
+        try:
+            plan = plan_ed(p, args.solver, mem_per_rank_mb=args.mem_per_rank_mb,
+                           max_tasks=args.max_tasks, symmetry=args.symmetry)
+        except model.ModelError as err:
+            _fail(EXIT_BAD_INPUT, str(err))
     if args.json:
         print(json.dumps(plan.as_dict()))
         return

@@ -38,6 +38,7 @@ class GatherError(ValueError):
 
 #: acceptance thresholds and tolerances of the files, kept as provenance of the gathered file
 THRESHOLD_ATTRS = ("max_residual", "max_trace_error", "max_hermiticity_error", "positivity_tol",
+                   "max_error_estimate",
                    "kernel_tol", "residual_target", "rtol")
 #: per-job attributes kept as variables along the study's axes (numbers that vary per point)
 PER_POINT_ATTRS = ("wall_seconds", "peak_memory_mb_max_rank", "mpi_ranks", "solver_iterations")

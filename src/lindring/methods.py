@@ -39,11 +39,13 @@ class Thresholds:
     trace: float = 1e-10          # |Tr rho - 1|
     hermiticity: float = 1e-8     # ||rho - rho^+|| / ||rho||
     positivity: float = 1e-8      # smallest eigenvalue of rho >= -positivity (L <= 8)
+    error_estimate: float = 1e-5  # residual / (slowest rate / scale): the relative error of rho
 
     def as_attrs(self) -> dict:
         """The thresholds as file attributes (names of the command-line options)."""
         return dict(max_residual=self.residual, max_trace_error=self.trace,
-                    max_hermiticity_error=self.hermiticity, positivity_tol=self.positivity)
+                    max_hermiticity_error=self.hermiticity, positivity_tol=self.positivity,
+                    max_error_estimate=self.error_estimate)
 
 
 def check_method_bc(method: str, bc: str) -> None:
@@ -183,7 +185,7 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
         solve_error = err          # a singular system? the kernel decision tells
         _say(comm, f"[solve] {err}; deciding the kernel dimension")
 
-    kernel_dim, gap_value = -1, np.nan
+    kernel_dim, gap_value, slowest = -1, np.nan, np.nan
     if check_unique or gap:
         t1 = time.time()
         if name == "direct":     # small: factorise L itself (shift-and-invert, steady.py)
@@ -192,7 +194,7 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
         decision = decide_kernel(A, scale, deflate=[x] if x is not None else [], tol=tol,
                                  gap_tol=tol.eps_tol if gap else None,
                                  shift_invert=name == "direct")
-        kernel_dim = decision.kernel_dim
+        kernel_dim, slowest = decision.kernel_dim, decision.slowest
         if gap and name == "direct" and kernel_dim == 1:
             gap_value = decide_kernel(A, scale, deflate=[x], tol=tol, gap_tol=tol.eps_tol).gap
         elif gap:
@@ -201,6 +203,16 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
                                                      for z in decision.eigenvalues),
                      undamped_coherences=len(decision.undamped),
                      uniqueness_seconds=time.time() - t1)
+        if kernel_dim > 1 and name != "direct":
+            floor = tol.kernel_tol / tol.margin * scale     # what the Krylov search resolves
+            small = [z for z in decision.kernel_eigenvalues if abs(z) > floor]
+            if small:
+                raise SolverError(
+                    "double precision cannot decide whether the steady state is unique: the "
+                    f"eigenvalue {small[0].real:.3e}{small[0].imag:+.3e}j is below the kernel "
+                    f"cutoff ({tol.kernel_tol:g} x scale {scale:.3e}) but above what the Krylov "
+                    "search resolves; --solver direct (shift-and-invert) resolves it if the "
+                    "point fits, or rescale the rates")
         if kernel_dim > 1:
             unresolved = model.unresolved_rates(p, tol.kernel_tol * tol.margin)
             if unresolved:
@@ -221,7 +233,7 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
         warnings.warn(msg)
         obs = _nan_observables(p)
         checks = dict(residual=np.nan, trace_error=np.nan, hermiticity_error=np.nan,
-                      min_eigenvalue=np.nan)
+                      min_eigenvalue=np.nan, error_estimate=np.nan)
         attrs["unique"] = 0
     else:
         r = A.createVecLeft()
@@ -234,6 +246,9 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
                       hermiticity_error=np.sqrt(comm.allreduce(
                           _hermiticity_error(x, basis, rows, values))) / xnorm,
                       min_eigenvalue=np.nan)
+        # a residual bounds the error of rho only through the slowest rate: ~ residual x
+        # scale / slowest (a gap of 1e-11 of the scale turns a residual of 1e-13 into 1e-2)
+        checks["error_estimate"] = checks["residual"] * scale / slowest
         obs = steady_observables(state, p)
         if p.L <= GATHER_MAX_L:
             rho = gathered_density_matrix(state)
@@ -244,8 +259,9 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
             checks["min_eigenvalue"] = comm.bcast(checks["min_eigenvalue"])
             obs["negativity_half"] = comm.bcast(obs.get("negativity_half"))
         attrs["unique"] = 1 if kernel_dim == 1 else -1  # -1: not checked
-        _say(comm, "[verify] residual {residual:.2e}  |Tr-1| {trace_error:.2e}  "
-                   "herm {hermiticity_error:.2e}  min eig {min_eigenvalue:.2e}".format(**checks))
+        _say(comm, "[verify] residual {residual:.2e}  error estimate {error_estimate:.2e}  "
+                   "|Tr-1| {trace_error:.2e}  herm {hermiticity_error:.2e}  "
+                   "min eig {min_eigenvalue:.2e}".format(**checks))
         verify(checks, thresholds)
     obs.update(checks)
     obs["kernel_dim"] = kernel_dim
@@ -271,6 +287,11 @@ def verify(checks: dict, th: Thresholds) -> None:
         bad.append(f"|Tr rho - 1| = {checks['trace_error']:.3e} > {th.trace:g}")
     if not checks["hermiticity_error"] <= th.hermiticity:
         bad.append(f"||rho - rho^+||/||rho|| = {checks['hermiticity_error']:.3e} > {th.hermiticity:g}")
+    ee = checks.get("error_estimate", np.nan)
+    if np.isfinite(ee) and ee > th.error_estimate:
+        bad.append(f"estimated error of rho = residual x scale / slowest rate = {ee:.3e} > "
+                   f"{th.error_estimate:g} (the slowest relaxation rate is small against the "
+                   "scale of L; --solver direct, if the point fits, is more accurate)")
     me = checks.get("min_eigenvalue", np.nan)
     if np.isfinite(me) and me < -th.positivity:
         bad.append(f"smallest eigenvalue of rho = {me:.3e} < -{th.positivity:g}")

@@ -209,6 +209,15 @@ def rates(p: Params) -> dict[str, float]:
     return {k: v for k, v in out.items() if v > 0}
 
 
+def check_dissipative(p: Params) -> None:
+    """Raise :class:`ModelError` if no jump operator acts (alpha = beta = gamma = delta = kappa =
+    0): then every function of H is stationary and the steady state is never unique."""
+    if not any(abs(getattr(p, k)) > 0 for k in ("alpha", "beta", "gamma", "delta", "kappa")):
+        raise ModelError("no dissipation (alpha = beta = gamma = delta = kappa = 0): every "
+                         "function of H is stationary, so the steady state is not unique; give "
+                         "a jump rate (or use --method ground for the closed system)")
+
+
 def unresolved_rates(p: Params, resolution: float) -> list[str]:
     """Names of the nonzero parameters whose rate is below ``resolution`` times the largest
     rate: in double precision their effect on the Liouvillian's spectrum near zero cannot be

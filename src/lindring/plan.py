@@ -56,6 +56,8 @@ class Plan:
         return dataclasses.asdict(self)
 
 
+#: nonzeros beyond which no estimate is made (memory and time in floating point would overflow)
+MAX_PLANNED_NNZ = 10 ** 250
 #: largest L whose words (4^L values) fit the int64 arithmetic of the basis
 MAX_WORD_L = 31
 #: size at which the nonzeros per row are sampled for larger L and scaled by L / SAMPLE_L
@@ -80,7 +82,7 @@ def estimate_nnz(p: model.Params, sample: int = 2048, seed: int = 0,
         # bond adds its terms), so sample at SAMPLE_L and scale; the rows are exact (Python ints)
         q = dataclasses.replace(p, L=SAMPLE_L)
         rows_q, nnz_q = estimate_nnz(q, sample, seed, symmetry)
-        return rows, int(round(nnz_q / rows_q * p.L / SAMPLE_L * rows))
+        return rows, nnz_q * p.L * rows // (rows_q * SAMPLE_L)     # integers: any L
     full = FullBasis(p.L)
     rng = np.random.default_rng(seed)
     if 4 ** p.L <= 2 * sample:
@@ -108,6 +110,11 @@ def plan_ed(p: model.Params, solver: str = "auto", mem_per_rank_mb: float = 4000
     """Resources for one ``ed`` job in its symmetry sector (see the module docstring)."""
     sector = resolve_symmetry(p, symmetry)
     rows, nnz = estimate_nnz(p, symmetry=sector)
+    if nnz > MAX_PLANNED_NNZ:
+        raise model.ModelError(
+            f"L = {p.L}: the Liouvillian in sector {sector} has about 10^{len(str(rows)) - 1} "
+            f"rows and 10^{len(str(nnz)) - 1} nonzeros, beyond the floating-point range of any memory or time estimate; no "
+            "machine can hold it")
     solver = resolve_solver(solver, p.L, rows)
     matrix_mb = nnz * BYTES_PER_NNZ / 2 ** 20
     if solver == "direct":

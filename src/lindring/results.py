@@ -36,8 +36,10 @@ VARIABLES = {
     "entropy_pair": ("von Neumann entropy S(rho_pair) of sites (0, 1)", "nat"),
     "energy": ("ground-state energy", "1"),
     "degeneracy": ("ground-state degeneracy", "1"),
-    "residual": ("||L(rho)|| / ||rho|| of the steady state", "1"),
+    "residual": ("||L(rho)|| / (scale ||rho||) of the steady state (scale: liouvillian_scale)", "1"),
     "trace_error": ("|Tr rho - 1|", "1"),
+    "error_estimate": ("estimated relative error of rho: residual x scale / slowest relaxation "
+                       "rate (NaN: uniqueness not decided)", "1"),
     "hermiticity_error": ("||rho - rho^+|| / ||rho||", "1"),
     "min_eigenvalue": ("smallest eigenvalue of rho (small L only)", "1"),
     "kernel_dim": ("dimension of the Liouvillian kernel (-1: not checked)", "1"),
@@ -129,7 +131,7 @@ def write_atomic(ds: xr.Dataset, path: str | os.PathLike, **to_netcdf) -> None:
 
 
 #: data variables that describe a point rather than its steady state (never masked)
-_POINT_VARIABLES = ("kernel_dim", "residual", "trace_error", "hermiticity_error", "min_eigenvalue",
+_POINT_VARIABLES = ("kernel_dim", "residual", "error_estimate", "trace_error", "hermiticity_error", "min_eigenvalue",
                     "gap", "wall_seconds", "peak_memory_mb_max_rank", "mpi_ranks",
                     "solver_iterations")
 

@@ -53,7 +53,7 @@ class Tolerances:
     residual_target: float = 1e-12  # iterative: refine until ||L' x - b|| / (scale ||x||) <= this
     max_it: int = 20000          # KSP iterations (iterative)
     restart: int = 200           # GMRES restart (iterative)
-    kernel_tol: float = 1e-10    # |lambda| / scale below this counts as kernel
+    kernel_tol: float = 1e-12    # |lambda| / scale below this counts as kernel
     eps_tol: float = 1e-10       # SLEPc residual / scale for the gap (--gap)
     margin: float = 10.0         # off the axis when -Re lambda > margin * its residual ...
     early_tol: float = 1e-6      # ... and that residual is below early_tol * scale
@@ -106,6 +106,8 @@ PETSC_ERRORS = {
     77: ("error in a PETSc library routine", "try another -ksp_type/-pc_type or --solver"),
     82: ("the solver diverged or broke down", "try another -ksp_type/-pc_type or --solver"),
     86: ("unknown type name", "check the -ksp_type/-pc_type/-eps_type value"),
+    92: ("the requested factorisation package is not in this PETSc build",
+         "choose another -pc_factor_mat_solver_type (mumps is built in)"),
 }
 
 
@@ -168,9 +170,11 @@ def _solve(ksp, Lc, label, scale, refine_to=None):
         its += ksp.getIterationNumber()
         reason = ksp.getConvergedReason()
         if reason < 0:
+            advice = ("try more iterations (--max-it), another -ksp_type/-pc_type, or --solver "
+                      "direct" if label == "iterative" else "the factorisation failed (a "
+                      "singular matrix?); try --solver iterative")
             raise SolverError(f"{label} solver did not converge (KSP reason {reason}, {its} "
-                              f"iterations, residual {ksp.getResidualNorm():.3e}); try more "
-                              "iterations (--max-it), another -ksp_type/-pc_type, or --solver direct")
+                              f"iterations, residual {ksp.getResidualNorm():.3e}); {advice}")
         if refine_to is None:
             break
         Lc.mult(x, r)
@@ -206,6 +210,10 @@ def steady_state(Lc, solver: str, L: int, tol: Tolerances | None = None, scale: 
 
 #: shift of the shift-and-invert search, relative to the scale of L
 SHIFT = 1e-2
+#: kernel cutoff (relative to the scale) of the shift-and-invert search: the LU resolves
+#: eigenvalues near zero to rounding (measured: a gap of 2.5e-8 at alpha = 100, delta = 1, L = 4,
+#: scale ~2e4, is found as -2.503e-8, on the trend of alpha = 10, 30)
+SINVERT_KERNEL_TOL = 1e-14
 
 
 @dataclasses.dataclass
@@ -218,6 +226,9 @@ class KernelDecision:
     gap: float
     undamped: list
     eigenvalues: np.ndarray
+    kernel_eigenvalues: list = dataclasses.field(default_factory=list)  # found, not deflated in
+    slowest: float = float("nan")   # |rate| of the slowest mode off the axis (gap, or from
+                                    # shift-and-invert the eigenvalue nearest zero): error estimates
 
 
 def decide_kernel(A, scale: float, deflate=(), tol: Tolerances | None = None, gap_tol=None,
@@ -314,12 +325,14 @@ class _Leading:
 def _search(A, scale, deflate, tol, gap_tol, shift_invert, comm, t0):
     """The deflation loop of :func:`decide_kernel`."""
     PETSc, SLEPc = init()
-    cutoff = tol.kernel_tol * scale
+    # a factorisation resolves eigenvalues near zero to rounding (~1e-16 of the scale); the
+    # Krylov search to the residual it converges to
+    cutoff = (SINVERT_KERNEL_TOL if shift_invert else tol.kernel_tol) * scale
     tight = tol.kernel_tol / tol.margin      # on the axis: residual below cutoff / margin
     if gap_tol:
         tight = min(tight, gap_tol)
-    kernel_dim, undamped, found = len(deflate), [], []
-    gap = float("nan")
+    kernel_dim, undamped, found, kernel_found = len(deflate), [], [], []
+    gap = slowest = float("nan")
     size = A.getSize()[0]
     ncv = min(tol.ncv, size)
     for _ in range(64):
@@ -349,11 +362,15 @@ def _search(A, scale, deflate, tol, gap_tol, shift_invert, comm, t0):
             eps.setDeflationSpace(deflate)
         eps.setMonitor(lead.monitor)
         eps.setFromOptions()
-        eps.solve()
+        try:
+            eps.solve()
+        except PETSc.Error as err:
+            eps.destroy()
+            raise SolverError(petsc_error_message("uniqueness decision (SLEPc)", err)) from err
         nconv = eps.getConverged()
         if lead.decided and nconv == 0:
             found.append(lead.value)
-            gap = -lead.value.real
+            gap = slowest = -lead.value.real
             eps.destroy()
             break
         if nconv == 0:
@@ -379,6 +396,7 @@ def _search(A, scale, deflate, tol, gap_tol, shift_invert, comm, t0):
             deflate.append(v)
             if abs(lam) < cutoff:
                 kernel_dim += 1
+                kernel_found.append(lam)
             else:
                 undamped.append(lam)
             eps.destroy()
@@ -387,6 +405,7 @@ def _search(A, scale, deflate, tol, gap_tol, shift_invert, comm, t0):
         # off the axis, converged: the gap (not from shift-and-invert: nearest to sigma, not
         # necessarily the rightmost)
         gap = -lam.real if not shift_invert else float("nan")
+        slowest = -lam.real if not shift_invert else abs(lam)
         break
     else:
         raise SolverError("uniqueness could not be decided: more than 64 eigenvalues on the "
@@ -396,7 +415,7 @@ def _search(A, scale, deflate, tol, gap_tol, shift_invert, comm, t0):
     _rank0_print(comm, f"[spectrum] kernel dimension {kernel_dim}, gap {gap:.4e} in "
                        f"{time.time() - t0:.1f}s; rightmost eigenvalues: "
                        + ", ".join(f"{z.real:.3e}{z.imag:+.3e}j" for z in lams[:6]))
-    return KernelDecision(kernel_dim, gap, undamped, lams)
+    return KernelDecision(kernel_dim, gap, undamped, lams, kernel_found, slowest)
 
 
 def _progress_monitor_eps(comm, every_s=2.0):
