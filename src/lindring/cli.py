@@ -75,10 +75,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-hermiticity-error", type=float, default=1e-8)
     s.add_argument("--positivity-tol", type=float, default=1e-8)
     s.add_argument("--chi", type=int, default=64, help="mpo: maximum bond dimension")
-    s.add_argument("--dt", type=float, default=0.1, help="mpo: time step")
+    s.add_argument("--dt", type=float, default=None,
+                   help="mpo: time step (default min(0.1, 2/rate) from the fastest bond rate; "
+                        "dt * rate > 4 is refused)")
     s.add_argument("--order", type=int, choices=(2, 4), default=4, help="mpo: Trotter order")
-    s.add_argument("--mpo-tol", type=float, default=1e-6,
-                   help="mpo: stop when observables change less than this per unit time")
+    s.add_argument("--mpo-tol", type=float, default=1e-8,
+                   help="mpo: target relative residual ||L rho||/(||rho|| rate) of the refinement")
+    s.add_argument("--mpo-max-residual", type=float, default=1e-6,
+                   help="mpo: largest relative residual written (else exit 4)")
+    s.add_argument("--mpo-max-hermiticity-error", type=float, default=1e-6)
+    s.add_argument("--mpo-bound-tol", type=float, default=1e-6,
+                   help="mpo: slack on the physical bounds (|sz| <= 1, purity, currents)")
+    s.add_argument("--mpo-agreement", type=float, default=1e-5,
+                   help="mpo: largest difference of the observables of two starts")
+    s.add_argument("--refine-sweeps", type=int, default=12, help="mpo: most refinement sweeps")
     s.add_argument("--t-max", type=float, default=200.0, help="mpo: longest evolution time")
     s.add_argument("--cutoff", type=float, default=1e-12, help="mpo: discarded-weight cutoff per SVD")
     s.add_argument("-o", "--output", required=True, help="NetCDF file to write")
@@ -142,10 +152,31 @@ def cmd_solve(args, petsc_opts) -> None:
     elif petsc_opts:
         _fail(EXIT_BAD_INPUT, f"PETSc options {' '.join(petsc_opts)} only apply to --method ed")
     if args.method == "mpo":
-        if args.chi < 1 or not args.dt > 0 or not args.mpo_tol > 0 or not args.t_max > 0:
-            _fail(EXIT_BAD_INPUT, "--chi must be >= 1 and --dt, --mpo-tol, --t-max > 0")
+        from .mpo import MPOThresholds, bond_generators, check_dt, rate_scale
+        try:
+            if args.chi < 2:
+                raise model.ModelError(f"--chi {args.chi}: a bond dimension of 1 is a product "
+                                       "state (zero current on every bond); use --chi >= 2")
+            for flag in ("mpo_tol", "t_max", "mpo_max_residual", "mpo_max_hermiticity_error",
+                         "mpo_bound_tol", "mpo_agreement", "max_trace_error"):
+                if not getattr(args, flag) > 0:
+                    raise model.ModelError(f"--{flag.replace('_', '-')} must be > 0")
+            if args.refine_sweeps < 0 or not 0 <= args.cutoff < 1:
+                raise model.ModelError("--refine-sweeps must be >= 0 and 0 <= --cutoff < 1")
+            if args.dt is not None:
+                if not args.dt > 0:
+                    raise model.ModelError("--dt must be > 0")
+                check_dt(args.dt, rate_scale(bond_generators(p)), args.order)
+        except model.ModelError as err:
+            _fail(EXIT_BAD_INPUT, str(err))
         options = dict(chi=args.chi, dt=args.dt, order=args.order, tol=args.mpo_tol,
-                       t_max=args.t_max, cutoff=args.cutoff)
+                       t_max=args.t_max, cutoff=args.cutoff, max_sweeps=args.refine_sweeps,
+                       check_unique=args.check_unique is not False,
+                       thresholds=MPOThresholds(residual=args.mpo_max_residual,
+                                                trace=args.max_trace_error,
+                                                hermiticity=args.mpo_max_hermiticity_error,
+                                                bounds=args.mpo_bound_tol,
+                                                agreement=args.mpo_agreement))
     from mpi4py import MPI
     comm = MPI.COMM_WORLD
     from pathlib import Path
