@@ -180,7 +180,8 @@ def refine(state: VectorisedMPS, W: list[np.ndarray], target: float, max_sweeps:
     max_sweeps, lsqr_iters, stall, max_lsqr_iters
         At most ``max_sweeps`` sweeps (each left-to-right and back), ``lsqr_iters`` LSQR
         iterations per local solve; when a sweep lowers the residual by less than ``stall`` times
-        the iterations are doubled (up to ``max_lsqr_iters``), after that the sweeps stop.
+        the iterations are doubled (up to ``max_lsqr_iters``), after that the sweeps stop; they
+        stop at once if some bond is at ``chi`` (the truncation then sets the floor).
     scale : float
         Scale of L by which the reported relative residual is divided (e.g. the largest bond rate).
     chi, cutoff
@@ -221,8 +222,11 @@ def refine(state: VectorisedMPS, W: list[np.ndarray], target: float, max_sweeps:
         if history[-1] > stall * before:
             # inexact local solves stall first where L is ill-conditioned (slow modes): give
             # LSQR more iterations before giving up
-            if lsqr_iters >= max_lsqr_iters:
-                break
+            L = state.L
+            chi_limited = chi and any(D >= chi and chi < 4 ** min(j + 1, L - j - 1)
+                                      for j, D in enumerate(state.bond_dims))
+            if lsqr_iters >= max_lsqr_iters or chi_limited:
+                break       # truncation to chi, not the local solves, sets the floor
             lsqr_iters = min(2 * lsqr_iters, max_lsqr_iters)
             if say:
                 say(f"[refine] stalled: LSQR iterations per site -> {lsqr_iters}")
