@@ -210,7 +210,7 @@ def refine(state: VectorisedMPS, W: list[np.ndarray], target: float, max_sweeps:
         before = history[-1]
         for direction in (+1, -1):
             if sites == 2:
-                _half_sweep2(state, W, direction, lsqr_iters, chi, cutoff)
+                _half_sweep2(state, W, direction, lsqr_iters, chi, cutoff, say)
             else:
                 _half_sweep(state, W, direction, lsqr_iters)
             history.append(relative_residual(state, W))
@@ -300,7 +300,7 @@ def _half_sweep(state: VectorisedMPS, W, direction: int, iters: int) -> None:
 
 
 def _half_sweep2(state: VectorisedMPS, W, direction: int, iters: int, chi: int,
-                 cutoff: float) -> None:
+                 cutoff: float, say=None) -> None:
     """Two-site sweep: bonds (j, j+1) left to right (+1, centre at 0) or right to left (-1,
     centre at L-1); the optimised two-site tensor is split by SVD, keeping at most ``chi``
     singular values and dropping a tail of relative weight below ``cutoff``."""
@@ -323,7 +323,12 @@ def _half_sweep2(state: VectorisedMPS, W, direction: int, iters: int, chi: int,
             far[j + 1] = _left_step(far[j], _apply_w(A[j], W[j]))
             far_tr[j + 1] = _identity_env_left(A[j], far_tr[j])
     near, near_tr = one, np.ones(1, dtype=complex)
+    last_print = time.time()
     for b in bonds:
+        if say and time.time() - last_print >= 10.0:
+            last_print = time.time()
+            say(f"[refine]   bond {b} of {L - 1} ({'->' if direction > 0 else '<-'}), "
+                f"bond dimension {state.max_bond}")
         if direction > 0:
             Rl, Rr, tl, trr = near, far[b + 2], near_tr, far_tr[b + 2]
         else:
