@@ -29,7 +29,6 @@ two-site jump operators.
 from __future__ import annotations
 
 import math
-import sys
 import time
 
 import numpy as np
