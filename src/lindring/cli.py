@@ -32,11 +32,15 @@ NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?"
 SOLVE_DEFAULTS = dict(solver="auto", symmetry="auto", rtol=1e-12, max_it=20000, gap=False,
                       check_unique=True, max_residual=1e-10, max_trace_error=1e-10,
                       max_hermiticity_error=1e-8, positivity_tol=1e-8, max_error_estimate=1e-5,
-                      chi=64, dt=0.1, order=4, mpo_tol=1e-6, t_max=200.0, cutoff=1e-12)
+                      chi=64, dt=None, order=4, mpo_tol=1e-8, mpo_max_residual=1e-6,
+                      mpo_max_hermiticity_error=1e-6, mpo_bound_tol=1e-6, mpo_agreement=1e-5,
+                      refine_sweeps=12, t_max=200.0, cutoff=1e-12)
 METHOD_OPTIONS = {
     "ed": ("solver", "symmetry", "rtol", "max_it", "gap", "check_unique", "max_residual",
            "max_trace_error", "max_hermiticity_error", "positivity_tol", "max_error_estimate"),
-    "mpo": ("chi", "dt", "order", "mpo_tol", "t_max", "cutoff"),
+    "mpo": ("chi", "dt", "order", "mpo_tol", "mpo_max_residual", "mpo_max_hermiticity_error",
+            "mpo_bound_tol", "mpo_agreement", "refine_sweeps", "t_max", "cutoff", "check_unique",
+            "max_trace_error"),
     "cmf": (),
     "ground": (),
 }
@@ -45,6 +49,8 @@ _RANGES = dict(rtol=(0, False), max_residual=(0, False), max_trace_error=(0, Fal
                max_hermiticity_error=(0, False), positivity_tol=(0, False), dt=(0, False),
                max_error_estimate=(0, False),
                mpo_tol=(0, False), t_max=(0, False), cutoff=(0, True), max_it=(1, True),
+               mpo_max_residual=(0, False), mpo_max_hermiticity_error=(0, False),
+               mpo_bound_tol=(0, False), mpo_agreement=(0, False), refine_sweeps=(0, True),
                chi=(1, True))
 
 
@@ -197,9 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--gap", action="store_true", default=None,
                    help=f"{ed}compute the Liouvillian gap (SLEPc)")
     s.add_argument("--check-unique", dest="check_unique", action="store_true", default=None,
-                   help=f"{ed}decide the dimension of the Liouvillian kernel (default: on)")
+                   help="ed, mpo: decide the dimension of the Liouvillian kernel (default: on)")
     s.add_argument("--no-check-unique", dest="check_unique", action="store_false",
-                   help=f"{ed}skip the uniqueness decision (the file then says unique = -1)")
+                   help="ed, mpo: skip the uniqueness decision (the file then says unique = -1)")
     s.add_argument("--max-residual", type=real, help=f"{ed}verification (default {D['max_residual']})")
     s.add_argument("--max-trace-error", type=real, help=f"{ed}verification (default {D['max_trace_error']})")
     s.add_argument("--max-hermiticity-error", type=real,
@@ -209,10 +215,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"{ed}verification: residual x scale / slowest rate (default "
                         f"{D['max_error_estimate']})")
     s.add_argument("--chi", type=integer, help=f"{mpo}maximum bond dimension (default {D['chi']})")
-    s.add_argument("--dt", type=real, help=f"{mpo}time step (default {D['dt']})")
+    s.add_argument("--dt", type=real,
+                   help=f"{mpo}time step (default min(0.1, 2/rate) from the fastest bond rate; "
+                        "dt * rate > 4 is refused)")
     s.add_argument("--order", type=integer, choices=(2, 4), help=f"{mpo}Trotter order (default {D['order']})")
     s.add_argument("--mpo-tol", type=real,
-                   help=f"{mpo}stop when observables change less than this per unit time (default {D['mpo_tol']})")
+                   help=f"{mpo}target relative residual ||L rho||/(||rho|| rate) of the refinement "
+                        f"(default {D['mpo_tol']})")
+    s.add_argument("--mpo-max-residual", type=real,
+                   help=f"{mpo}largest relative residual written, else exit 4 (default {D['mpo_max_residual']})")
+    s.add_argument("--mpo-max-hermiticity-error", type=real,
+                   help=f"{mpo}verification (default {D['mpo_max_hermiticity_error']})")
+    s.add_argument("--mpo-bound-tol", type=real,
+                   help=f"{mpo}slack on the physical bounds |sz| <= 1, purity, currents "
+                        f"(default {D['mpo_bound_tol']})")
+    s.add_argument("--mpo-agreement", type=real,
+                   help=f"{mpo}largest difference of the observables of two starts (default {D['mpo_agreement']})")
+    s.add_argument("--refine-sweeps", type=integer, help=f"{mpo}most refinement sweeps (default {D['refine_sweeps']})")
     s.add_argument("--t-max", type=real, help=f"{mpo}longest evolution time (default {D['t_max']})")
     s.add_argument("--cutoff", type=real, help=f"{mpo}discarded-weight cutoff per SVD (default {D['cutoff']})")
     s.add_argument("--force", action="store_true",
@@ -284,10 +303,31 @@ def cmd_solve(args, petsc_opts) -> None:
     elif petsc_opts:
         _fail(EXIT_BAD_INPUT, f"PETSc options {' '.join(petsc_opts)} only apply to --method ed")
     if args.method == "mpo":
-        if args.chi < 1 or not args.dt > 0 or not args.mpo_tol > 0 or not args.t_max > 0:
-            _fail(EXIT_BAD_INPUT, "--chi must be >= 1 and --dt, --mpo-tol, --t-max > 0")
+        from .mpo import MPOThresholds, bond_generators, check_dt, rate_scale
+        try:
+            if args.chi < 2:
+                raise model.ModelError(f"--chi {args.chi}: a bond dimension of 1 is a product "
+                                       "state (zero current on every bond); use --chi >= 2")
+            for flag in ("mpo_tol", "t_max", "mpo_max_residual", "mpo_max_hermiticity_error",
+                         "mpo_bound_tol", "mpo_agreement", "max_trace_error"):
+                if not getattr(args, flag) > 0:
+                    raise model.ModelError(f"--{flag.replace('_', '-')} must be > 0")
+            if args.refine_sweeps < 0 or not 0 <= args.cutoff < 1:
+                raise model.ModelError("--refine-sweeps must be >= 0 and 0 <= --cutoff < 1")
+            if args.dt is not None:
+                if not args.dt > 0:
+                    raise model.ModelError("--dt must be > 0")
+                check_dt(args.dt, rate_scale(bond_generators(p)), args.order)
+        except model.ModelError as err:
+            _fail(EXIT_BAD_INPUT, str(err))
         options = dict(chi=args.chi, dt=args.dt, order=args.order, tol=args.mpo_tol,
-                       t_max=args.t_max, cutoff=args.cutoff)
+                       t_max=args.t_max, cutoff=args.cutoff, max_sweeps=args.refine_sweeps,
+                       check_unique=bool(args.check_unique),
+                       thresholds=MPOThresholds(residual=args.mpo_max_residual,
+                                                trace=args.max_trace_error,
+                                                hermiticity=args.mpo_max_hermiticity_error,
+                                                bounds=args.mpo_bound_tol,
+                                                agreement=args.mpo_agreement))
     from mpi4py import MPI
     comm = MPI.COMM_WORLD
     from pathlib import Path

@@ -30,7 +30,7 @@ import numpy as np
 import xarray as xr
 
 from . import results
-from .studies import Job
+from .studies import MPO_OPTIONS, Job
 
 
 class GatherError(ValueError):
@@ -55,7 +55,8 @@ def expected_attrs(job: Job) -> dict:
         if job.max_residual is not None:
             options["max_residual"] = job.max_residual
     if job.method == "mpo":
-        options.update({"mpo_tol" if k == "tol" else k: v for k, v in job.mpo})
+        options.update({MPO_OPTIONS[k]: v for k, v in job.mpo})
+        options["check_unique"] = job.check_unique
     expected["options"] = " ".join(f"{n}={v}" for n, v in options.items()) or "none"
     return expected
 

@@ -318,12 +318,9 @@ def run_method(method: str, p: model.Params, **options):
         from .ground import ground_observables
         return ground_observables(p)
     if method == "mpo":
-        from .mpo import mpo_observables
-        data, attrs = mpo_observables(p, **options)
-        if not attrs.get("converged", 0):
-            raise VerificationError(
-                f"mpo did not reach a steady state by t_max = {attrs.get('t_max')}: observables "
-                f"still change by {float(data['observable_rate'][1]):.2e} per unit time "
-                f"(> tol = {attrs.get('tol')}); raise --t-max or loosen --mpo-tol")
-        return data, attrs
+        from .mpo import MPOFailure, mpo_observables
+        try:
+            return mpo_observables(p, **options)
+        except MPOFailure as err:       # blow-up, not converged, chi too small, check failed
+            raise VerificationError(str(err)) from None
     raise model.ModelError(f"unknown method {method!r}")

@@ -31,7 +31,7 @@ Range-2 dissipation and rings are refused (they need longer-range gates).
 """
 from __future__ import annotations
 
-import collections
+import dataclasses
 import math
 import sys
 import time
@@ -150,7 +150,18 @@ class VectorisedMPS:
 
     @classmethod
     def initial(cls, L: int, kind: str = "mixed") -> "VectorisedMPS":
-        """``mixed`` (identity / 2^L), ``vacuum`` (all |0><0|) or ``full`` (all |1><1|)."""
+        """``mixed`` (identity / 2^L), ``vacuum`` (all |0><0|), ``full`` (all |1><1|) or ``random``
+        (a product of pure states |psi_j><psi_j| with random Bloch vectors, fixed seed: it breaks
+        every symmetry, so it overlaps with every steady state)."""
+        if kind == "random":
+            rng = np.random.default_rng(20261130)
+            letters = []
+            for _ in range(L):
+                psi = rng.normal(size=2) + 1j * rng.normal(size=2)
+                psi /= np.linalg.norm(psi)
+                rho = np.outer(psi, psi.conj())                  # rho[k, b]
+                letters.append(rho.reshape(4))                   # letter 2 k + b
+            return cls.product(letters)
         if kind == "mixed":
             v = IDENTITY_LETTERS / 2
         elif kind == "vacuum":
@@ -159,7 +170,7 @@ class VectorisedMPS:
             v = np.array([0, 0, 0, 1], dtype=complex)
         else:
             raise model.ModelError(f"method 'mpo': unknown initial state {kind!r} "
-                                   "(choose mixed, vacuum or full)")
+                                   "(choose mixed, vacuum, full or random)")
         return cls.product([v] * L)
 
     @property
@@ -196,6 +207,29 @@ class VectorisedMPS:
 
     def scale(self, factor) -> None:
         self.A[self.center] = self.A[self.center] * factor
+
+    def copy(self) -> "VectorisedMPS":
+        new = VectorisedMPS([t.copy() for t in self.A], self.center)
+        new.discarded = self.discarded
+        return new
+
+    def minus(self, other: "VectorisedMPS") -> "VectorisedMPS":
+        """The MPS of ``x - y`` (direct sum of the bond spaces; bond dimensions add)."""
+        L = self.L
+        out = []
+        for j, (a, b) in enumerate(zip(self.A, other.A)):
+            if L == 1:
+                out.append(a - b)
+            elif j == 0:
+                out.append(np.concatenate([a, -b], axis=2))
+            elif j == L - 1:
+                out.append(np.concatenate([a, b], axis=0))
+            else:
+                t = np.zeros((a.shape[0] + b.shape[0], 4, a.shape[2] + b.shape[2]), dtype=complex)
+                t[:a.shape[0], :, :a.shape[2]] = a
+                t[a.shape[0]:, :, a.shape[2]:] = b
+                out.append(t)
+        return VectorisedMPS(out, center=0)
 
     # -- gates ------------------------------------------------------------------------------
     def apply_gate(self, b: int, gate: np.ndarray, chi: int, cutoff: float, right: bool) -> None:
@@ -471,104 +505,424 @@ class TEBD:
         self.trace_error = max(self.trace_error, abs(tr - 1.0))
         self.state.scale(1.0 / tr)
         self.steps += n_steps
-        self.t = self.steps * self.dt
+        self.t += n_steps * self.dt
 
 
-def mpo_observables(p: model.Params, chi: int = 64, dt: float = 0.05, tol: float = 1e-6,
-                    t_max: float = 200.0, cutoff: float = 1e-12, order: int = 2,
+# ----------------------------------------------------------------------------- the certified pipeline
+class MPOFailure(RuntimeError):
+    """The MPO did not give a verified steady state; nothing is written.
+
+    ``kind`` says what happened: ``blow-up`` (the time evolution became unphysical: lower dt),
+    ``not converged`` (residual above its threshold with bond dimension to spare, or two starts
+    disagree while the state is not provably degenerate), ``bond dimension too small`` (residual
+    above its threshold with every bond at chi), ``check failed`` (a physical bound violated).
+    """
+
+    def __init__(self, kind: str, msg: str):
+        super().__init__(f"mpo {kind}: {msg}")
+        self.kind = kind
+
+
+@dataclasses.dataclass
+class MPOThresholds:
+    """Acceptance thresholds of an MPO steady state (options of ``lindring solve``, written as attrs).
+
+    ``residual`` bounds the relative residual ``||L x|| / (||x|| rate_scale)``; ``trace`` bounds
+    ``|Tr rho - 1|`` of the written state; ``hermiticity`` bounds ``||rho - rho^+|| / ||rho||``
+    (resolved down to ~1e-8, :func:`global_checks`); ``bounds`` is the slack allowed on the physical
+    bounds (|sz| <= 1, 0 < purity <= 1, eigenvalues of the two-site state >= 0, |current_eta| <=
+    |eta|, |current_J| <= 2 |J|); ``agreement`` bounds the difference of the observables of two
+    starts (sz, and each current divided by its bound); ``kernel`` is the relative rate below which
+    two distinct steady states count as a degenerate kernel (ED's ``kernel_tol``).
+    """
+    residual: float = 1e-6
+    trace: float = 1e-10
+    hermiticity: float = 1e-6
+    bounds: float = 1e-6
+    agreement: float = 1e-5
+    kernel: float = 1e-8
+
+
+def rate_scale(generators: list[np.ndarray]) -> float:
+    """Largest ``|lambda|`` over the eigenvalues of the bond generators ``G_b`` (units of 1/time).
+
+    The fastest decay rate or frequency of any bond; it sets the time step (:func:`default_dt`)
+    and the scale by which the residual is made relative.
+    """
+    return float(max(np.abs(np.linalg.eigvals(G)).max() for G in generators))
+
+
+#: dt * rate_scale of the default time step and the largest accepted one
+DT_RATE_DEFAULT, DT_RATE_MAX = 2.0, 4.0
+
+
+def default_dt(rate: float) -> float:
+    """``min(0.1, 2 / rate)``: the 4th-order step has a backward sub-step ``-0.658 dt``, which
+    amplifies the fastest decaying mode by ``exp(0.658 dt rate)`` (3.7 at dt rate = 2)."""
+    return min(0.1, DT_RATE_DEFAULT / rate) if rate > 0 else 0.1
+
+
+def check_dt(dt: float, rate: float, order: int) -> None:
+    """Refuse a time step with ``dt * rate > 4`` (:class:`~lindring.model.ModelError`).
+
+    Order 4: the backward sub-step amplifies the fastest mode by ``exp(0.658 dt rate) > 14`` per
+    step, and truncation errors with it (a blow-up). Order 2 is stable (a product of CPTP bond
+    maps) but its splitting error ``~ (dt rate)^2`` is then of order 10: the evolution does not
+    approach the steady state (measured: 0.07 off ED at dt = 0.5, alpha = 2, delta = 1).
+    """
+    if dt * rate > DT_RATE_MAX:
+        why = ("the backward sub-step of the fourth-order step amplifies the fastest mode by "
+               f"exp(0.658 dt rate) = {math.exp(0.658 * dt * rate):.3g} per step (blow-up)"
+               if order == 4 else
+               f"the second-order splitting error ~ (dt rate)^2 = {(dt * rate) ** 2:.3g} is not small")
+        raise model.ModelError(
+            f"method 'mpo': dt = {dt:g} is too large for this model: its fastest bond rate is "
+            f"{rate:.4g}, dt * rate = {dt * rate:.3g} > {DT_RATE_MAX:g}; {why}. "
+            f"Use dt <= {DT_RATE_MAX / rate:.3g} (default {default_dt(rate):.3g})")
+
+
+def physical_bounds(obs: dict, purity: float, p: model.Params, slack: float) -> list[str]:
+    """Violations of the physical bounds of the written observables (empty if none).
+
+    |sz_j| <= 1; 0 < purity <= 1 (whole state and the pair (0, 1)); eigenvalues of the two-site
+    state >= 0; |<I_eta>| <= |eta| and |<I_J>| <= 2|J| (operator norms of Eq. 14's operators)."""
+    bad = []
+    sz = np.abs(obs["sz"]).max()
+    if not sz <= 1 + slack:
+        bad.append(f"|sz| = {sz:.6g} > 1")
+    if not 0 < purity <= 1 + slack:
+        bad.append(f"purity Tr rho^2 = {purity:.6g} not in (0, 1]")
+    rp = 0.5 * (obs["rho_pair"] + obs["rho_pair"].conj().T)
+    ev = np.linalg.eigvalsh(rp)
+    if not ev[0] >= -slack:
+        bad.append(f"two-site state of sites (0, 1) has eigenvalue {ev[0]:.3e} < 0")
+    pp = float(np.sum(ev ** 2))
+    if not 0 < pp <= 1 + slack:
+        bad.append(f"two-site purity = {pp:.6g} not in (0, 1]")
+    for name, bound in (("current_eta", abs(p.eta)), ("current_J", 2 * abs(p.J))):
+        c = np.abs(obs[name]).max(initial=0.0)
+        if not c <= bound * (1 + slack) + slack:
+            bad.append(f"|{name}| = {c:.6g} > {bound:.6g} (operator norm)")
+    if not np.all(np.isfinite(obs["sz"])):
+        bad.append("non-finite observables")
+    return bad
+
+
+def _relative(state, W):
+    from .mpo_refine import relative_residual
+    return relative_residual(state, W)
+
+
+def evolve_and_refine(p: model.Params, initial: str, chi: int, dt: float, order: int,
+                      cutoff: float, t_max: float, check_every: float, target: float,
+                      max_sweeps: int, lsqr_iters: int, th: MPOThresholds, say,
+                      dt_halvings: int = 2, do_refine: bool = True) -> tuple:
+    """TEBD from ``initial`` until the residual stops falling, then refinement (mpo_refine).
+
+    Returns ``(state, info)``. The evolution is checked after every interval of ``check_every``:
+    a raw ``|Tr - 1| > 0.01`` (gates preserve the trace, so only amplified truncation errors
+    change it), non-finite numbers, a physical bound violated by more than 0.01 or a relative
+    residual above 1e-3 and 100 times its minimum raise :class:`MPOFailure` ``blow-up``. The evolution hands over to the refinement
+    when the relative residual is below ``target``, or has fallen by less than 10 % over an
+    interval (the Trotter floor) ``dt_halvings`` times, dt being halved at each floor (the floor
+    falls as dt^order), or at ``t_max``.
+    """
+    run = TEBD(p, chi=chi, dt=dt, cutoff=cutoff, order=order, initial=initial)
+    W = liouvillian_mpo(run.generators)
+    scale = rate_scale(run.generators)
+    n_check = max(1, int(round(check_every / dt)))
+    t0 = time.time()
+    res = _relative(run.state, W) / scale
+    best = res
+    history = [(0.0, res)]
+    last_print = time.time()
+    halvings = 0
+    while run.t < t_max - 1e-12:
+        n = min(n_check, max(1, int(round((t_max - run.t) / dt))))
+        run.trace_error = 0.0
+        discarded_before = run.state.discarded
+        run.evolve(n)
+        interval_trace = run.trace_error
+        interval_discarded = run.state.discarded - discarded_before
+        if interval_trace > 1e-2 and interval_discarded > 1e-4:
+            raise MPOFailure("bond dimension too small", (
+                f"truncation to chi = {chi} discards a relative weight {interval_discarded:.2e} "
+                f"per interval from the {initial} state and changes the trace by "
+                f"{interval_trace:.2e} (t = {run.t:.3g}): raise --chi"))
+        obs = measure(run.state, p)
+        new = _relative(run.state, W) / scale
+        history.append((run.t, new))
+        purity = global_checks(run.state)["purity"]
+        bad = physical_bounds(obs, purity, p, 1e-2)
+        grew = new > 100 * best and new > 1e-3
+        if not np.isfinite(new) or interval_trace > 1e-2 or grew or bad:
+            what = "; ".join(bad + ([f"raw |Tr rho - 1| = {interval_trace:.2e} over one interval"]
+                                    if interval_trace > 1e-2 else [])
+                             + ([f"relative residual grew from {best:.2e} to {new:.2e}"]
+                                if grew else []))
+            raise MPOFailure("blow-up", f"the time evolution from the {initial} state became "
+                             f"unphysical at t = {run.t:.3g} ({what}); dt = {dt:g} with fastest "
+                             f"bond rate {scale:.4g} (dt * rate = {dt * scale:.3g}): lower --dt")
+        if time.time() - last_print >= 5.0:
+            last_print = time.time()
+            say(f"[mpo] {initial}: t={run.t:8.3f}  chi={run.state.max_bond:4d}  relative residual "
+                f"{new:.2e}  discarded={run.state.discarded:.2e}  {time.time() - t0:.0f}s")
+        stalled = new > 0.9 * res
+        res, best = new, min(best, new)
+        if res <= target:
+            break
+        if stalled:
+            if halvings >= dt_halvings:
+                break
+            # Trotter floor ~ dt^order: halve dt (a step of the 4th order gains 16x)
+            halvings += 1
+            run.dt /= 2
+            n_check *= 2
+            say(f"[mpo] {initial}: t={run.t:.3f}: residual {res:.2e} at its Trotter floor; "
+                f"dt -> {run.dt:g}")
+    t_evolve = time.time() - t0
+    say(f"[mpo] {initial}: evolved to t={run.t:.3f} in {t_evolve:.1f}s, relative residual {res:.2e}"
+        f" (dt={dt:g} to {run.dt:g}, order {order})")
+    state = run.state
+    state.move_center(0)
+    state.scale(1.0 / state.trace())
+    info = dict(t_final=run.t, steps=run.steps, dt_final=run.dt, evolve_seconds=t_evolve,
+                tebd_residual=res * scale, chi_max_during_run=run.chi_max, W=W, scale=scale,
+                trace_error=run.trace_error, sweeps=0, residual=res * scale, refine_seconds=0.0)
+    if do_refine:
+        refine_state(state, info, target, chi, max_sweeps, lsqr_iters, say)
+    return state, info
+
+
+def refine_state(state, info: dict, target: float, chi: int, max_sweeps: int, lsqr_iters: int,
+                 say) -> None:
+    """Refine ``state`` in place (:func:`lindring.mpo_refine.refine`), trace 1; update ``info``."""
+    from .mpo_refine import refine
+    t0 = time.time()
+    out = refine(state, info["W"], target=target, max_sweeps=max_sweeps, lsqr_iters=lsqr_iters,
+                 say=say, scale=info["scale"], chi=chi)
+    state.move_center(0)
+    state.scale(1.0 / state.trace())
+    info.update(residual=out["residual"], sweeps=info["sweeps"] + out["sweeps"],
+                refine_seconds=info["refine_seconds"] + time.time() - t0,
+                discarded=state.discarded,
+                chi_max_during_run=max(info["chi_max_during_run"], state.max_bond))
+
+
+def _agreement(a: dict, b: dict, p: model.Params) -> float:
+    """Largest difference of sz and of the currents (each divided by its operator-norm bound)."""
+    d = np.abs(a["sz"] - b["sz"]).max()
+    for name, bound in (("current_eta", abs(p.eta)), ("current_J", 2 * abs(p.J))):
+        if bound > 0 and len(a[name]):
+            d = max(d, np.abs(a[name] - b[name]).max() / bound)
+    return float(d)
+
+
+def mpo_observables(p: model.Params, chi: int = 64, dt: float | None = None, tol: float = 1e-8,
+                    t_max: float = 200.0, cutoff: float = 1e-12, order: int = 4,
                     progress: bool = True, initial: str = "mixed", check_every: float = 1.0,
-                    window: int = 3, t_min: float = 0.0, compute_residual: bool = True):
-    """Steady state of an open chain by TEBD of the vectorised density matrix (``mpo`` method).
+                    max_sweeps: int = 12, lsqr_iters: int = 100,
+                    check_unique: bool = True, second_initial: str = "random",
+                    thresholds: MPOThresholds | None = None):
+    """Certified steady state of an open chain in MPS form (the ``mpo`` method).
 
-    Evolves from the product state ``initial`` (``mixed``, ``vacuum`` or ``full``) with Trotter order
-    ``order`` (2 or 4) and step ``dt``, keeping at most ``chi`` states per bond and dropping
-    singular values of relative weight below ``cutoff``. Every ``check_every`` time units (rounded
-    to whole steps) the observables are measured; the run stops when their largest change per unit
-    time (``observable_rate``) has stayed below ``tol`` for ``window`` consecutive checks (and
-    ``t >= t_min``), or at ``t_max`` (then ``attrs['converged'] = 0`` and a warning is issued).
+    1. Time evolution (TEBD of the vectorised rho, order ``order``, step ``dt``; default
+       :func:`default_dt` from the fastest bond rate, a larger one refused by :func:`check_dt`)
+       from ``initial`` until the residual stops falling (Trotter floor), checked for blow-up.
+    2. Refinement (:func:`lindring.mpo_refine.refine`): two-site sweeps minimising ``||L x||`` at
+       ``Tr x = 1`` (bond dimension up to ``chi``) until the relative residual
+       ``||L x|| / (||x|| rate_scale)`` is at most ``tol`` (the target) or stops falling.
+    3. Uniqueness (``check_unique``): steps 1-2 again from ``second_initial`` (a random product
+       state, which overlaps with every steady state), ending its time evolution at a 2x larger
+       dt (a different Trotter fixed point, so that a bias along a slow mode is not shared). If the observables of the two agree within
+       ``thresholds.agreement`` the state is written (``unique = 1``, ``kernel_dim = 1``,
+       ``start_difference``: the measured difference, an estimate of the error). If they differ
+       and ``||L (x1 - x2)|| / (||x1 - x2|| rate_scale) <= thresholds.kernel``, the two are
+       distinct steady states: the observables are NaN, ``kernel_dim = 2`` (at least),
+       ``unique = 0`` (as ED). Otherwise :class:`MPOFailure` ``not converged`` (a slowly relaxing
+       mode, ``slow_rate_bound`` in the message).
+    4. Verification of the written state against ``thresholds`` (:class:`MPOThresholds`):
+       relative residual, trace, Hermiticity and physical bounds; failure raises
+       :class:`MPOFailure` (``bond dimension too small`` if every bond reached chi).
 
-    Returns ``(data_vars, attrs)`` like the other methods: ``current_eta``, ``current_J``
-    (``('bond',)``), ``sz`` (``('site',)``), and scalars ``purity``, ``purity_pair``,
-    ``negativity_pair``, ``observable_rate``, ``discarded_weight`` (summed relative SVD weight),
-    ``trace_error`` (largest deviation of the raw trace from 1 over one check interval; the state is
-    renormalised to trace 1 after each), ``hermiticity_error`` (``||rho - rho^+||/||rho||``),
-    ``imag_error`` (largest imaginary part of a Hermitian observable) and ``residual``
-    (``||L x|| / ||x||`` of the final MPS, the same quantity as ED's ``residual``; exact MPO
-    contraction, see :func:`residual`; NaN when ``compute_residual`` is False). For a TEBD steady
-    state it measures the Trotter and truncation error (fourth order, dt = 0.1, L = 4: 7e-4 for
-    the minimal model alpha = 2, delta = 1; 1e-5 with the milder couplings of the tests).
+    Convergence is decided by the residual only (never by the rate of change of observables).
+    ``chi = 1`` is refused (a product state has no current).
+
+    Returns ``(data_vars, attrs)``: ``current_eta``, ``current_J`` (bond), ``sz`` (site),
+    ``purity``, ``purity_pair``, ``negativity_pair``, ``residual`` (``||L x|| / ||x||`` as ED),
+    ``relative_residual``, ``trace_error``, ``hermiticity_error``, ``imag_error``,
+    ``discarded_weight``, ``start_difference``, ``kernel_dim``; attrs include ``dt``, ``rate_scale``,
+    the thresholds, ``unique``, ``uniqueness_checked``, sweeps and times.
+
+    Raises
+    ------
+    lindring.model.ModelError
+        Unsupported model (ring, range 2) or options (chi < 2, dt too large, bad order).
+    MPOFailure
+        No verified steady state (see its ``kind``).
     """
     from .observables import negativity
 
+    th = thresholds or MPOThresholds()
     check_supported(p)
-    if not tol > 0 or not t_max > 0:
-        raise model.ModelError(f"method 'mpo': tol and t_max must be > 0, got {tol}, {t_max}")
-    t0 = time.time()
-    run = TEBD(p, chi=chi, dt=dt, cutoff=cutoff, order=order, initial=initial)
-    n_check = max(1, int(round(check_every / dt)))
-    window = max(1, int(window))
-    rates: collections.deque = collections.deque(maxlen=window)
-    prev = measure(run.state, p)
-    rate = float("nan")
-    converged = False
-    last_print = time.time()
-
-    def vec(obs):
-        return np.concatenate([obs["current_eta"], obs["current_J"], obs["sz"]])
+    if chi < 2:
+        raise model.ModelError(f"method 'mpo': chi = {chi} cannot describe a steady state with "
+                               "correlations (chi = 1 is a product state: zero current on every "
+                               "bond); use chi >= 2 (e.g. 16-64)")
+    if order not in (2, 4):
+        raise model.ModelError(f"method 'mpo': order must be 2 or 4, got {order!r}")
+    if not t_max > 0 or not tol > 0:
+        raise model.ModelError(f"method 'mpo': t_max and tol must be > 0, got {t_max}, {tol}")
+    gens = bond_generators(p)
+    scale = rate_scale(gens)
+    dt_given = dt is not None
+    dt = float(dt) if dt_given else default_dt(scale)
+    if not dt > 0:
+        raise model.ModelError(f"method 'mpo': dt must be > 0, got {dt}")
+    check_dt(dt, scale, order)
 
     def say(msg):
         if progress:
             print(msg, file=sys.stderr, flush=True)
 
-    say(f"[mpo] L={p.L} chi={chi} dt={dt} order={order} cutoff={cutoff:g} tol={tol:g} "
-        f"t_max={t_max} initial={initial}")
-    while run.t < t_max - 1e-12:
-        n = min(n_check, max(1, int(round((t_max - run.t) / dt))))
-        t_before = run.t
-        run.evolve(n)
-        obs = measure(run.state, p)
-        rate = float(np.max(np.abs(vec(obs) - vec(prev)))) / (run.t - t_before)
-        cur_change = float(np.max(np.abs(np.concatenate([obs["current_eta"] - prev["current_eta"],
-                                                          obs["current_J"] - prev["current_J"]]))))
-        prev = obs
-        rates.append(rate)
-        now = time.time()
-        if now - last_print >= 5.0:
-            last_print = now
-            say(f"[mpo] t={run.t:8.3f}  chi={run.state.max_bond:4d}  d(current)={cur_change:.2e}  "
-                f"rate={rate:.2e}  discarded={run.state.discarded:.2e}  {now - t0:.0f}s")
-        if len(rates) == window and max(rates) < tol and run.t >= t_min:
-            converged = True
-            break
+    say(f"[mpo] L={p.L} chi={chi} dt={dt:g} ({'given' if dt_given else 'from the fastest rate'} "
+        f"{scale:.4g}) order={order} target relative residual {tol:g}")
+    t0 = time.time()
+    kw = dict(chi=chi, dt=dt, order=order, cutoff=cutoff, t_max=t_max, check_every=check_every,
+              target=tol, max_sweeps=max_sweeps, lsqr_iters=lsqr_iters, th=th, say=say)
+    def chi_limited(state_):
+        """Some bond is at chi where the exact state could need more (4^min(j, L-j))."""
+        return any(D >= chi and chi < 4 ** min(j + 1, p.L - j - 1)
+                   for j, D in enumerate(state_.bond_dims))
 
-    checks = global_checks(run.state)
-    res = residual(run.state, run.generators) if compute_residual else float("nan")
+    def residual_failure(rel_, state_, info_, start):
+        if chi_limited(state_):
+            return MPOFailure("bond dimension too small", (
+                f"relative residual ||L rho||/(||rho|| rate) = {rel_:.3e} > {th.residual:g} after "
+                f"{info_['sweeps']} refinement sweeps from the {start} state, with every bond at "
+                f"chi = {chi}: raise --chi"))
+        return MPOFailure("not converged", (
+            f"relative residual ||L rho||/(||rho|| rate) = {rel_:.3e} > {th.residual:g} after "
+            f"{info_['sweeps']} refinement sweeps from the {start} state (largest bond "
+            f"{state_.max_bond}, not limited by chi = {chi}): the local solves did not converge "
+            "(ill-conditioned: a slow mode); raise --refine-sweeps"))
+
+    # 1. time evolutions from two starts (the second ends at a 2x larger dt: another Trotter
+    #    fixed point); the difference of the two, after the fast modes have decayed, measures
+    #    the slowest relaxation they see: slow_rate = ||L(x1 - x2)|| / (||x1 - x2|| rate)
+    state, info = evolve_and_refine(p, initial, do_refine=False, **kw)
+    W = info["W"]
+    target = tol
+    slow_rate = float("nan")
+    if check_unique:
+        state2, info2 = evolve_and_refine(p, second_initial, dt_halvings=1, do_refine=False, **kw)
+        slow_rate = _relative(state.minus(state2), W) / scale
+        # 2. the residual certifies the observables only to ~ residual / slow_rate: refine
+        #    until that is below a tenth of the agreement tolerance (or tol, if smaller)
+        target = max(min(tol, 0.1 * th.agreement * slow_rate), 1e-14)
+        say(f"[mpo] slowest relaxation seen by the two starts <= {slow_rate:.2e} x rate: "
+            f"refining to a relative residual of {target:.1e}")
+    refine_state(state, info, target, chi, max_sweeps, lsqr_iters, say)
+    obs = measure(state, p)
+    rel = info["residual"] / scale
+    if not rel <= th.residual:
+        raise residual_failure(rel, state, info, initial)
+    kernel_dim, start_diff, slow_bound = -1, float("nan"), float("nan")
+    unique = -1
+    if check_unique:
+        refine_state(state2, info2, target, chi, max_sweeps, lsqr_iters, say)
+        rel2 = info2["residual"] / scale
+        if not rel2 <= th.residual:
+            raise residual_failure(rel2, state2, info2, second_initial)
+        obs2 = measure(state2, p)
+        start_diff = _agreement(obs, obs2, p)
+        slow_bound = _relative(state.minus(state2), W) / scale
+        say(f"[mpo] two starts ({initial}, {second_initial}): observables differ by "
+            f"{start_diff:.2e}; ||L(x1-x2)||/(||x1-x2|| rate) = {slow_bound:.2e}")
+        if start_diff > th.agreement:
+            # distinct steady states, or a slow mode? Only residuals far below the kernel
+            # threshold can tell: refine both further, then measure L (x1 - x2) again
+            deeper = 0.01 * th.kernel
+            say(f"[mpo] the two starts disagree: refining both to {deeper:g} to decide")
+            for st, inf in ((state, info), (state2, info2)):
+                refine_state(st, inf, deeper, chi, max_sweeps, lsqr_iters, say)
+            obs, obs2 = measure(state, p), measure(state2, p)
+            rel, rel2 = info["residual"] / scale, info2["residual"] / scale
+            start_diff = _agreement(obs, obs2, p)
+            slow_bound = _relative(state.minus(state2), W) / scale
+            say(f"[mpo] after refining: residuals {rel:.2e}, {rel2:.2e}; observables differ by "
+                f"{start_diff:.2e}; ||L(x1-x2)||/(||x1-x2|| rate) = {slow_bound:.2e}")
+        if start_diff <= th.agreement:
+            kernel_dim, unique = 1, 1
+        elif slow_bound <= th.kernel:
+            kernel_dim, unique = 2, 0
+        else:
+            raise MPOFailure(
+                "not converged",
+                f"the steady states refined from the {initial} and the {second_initial} state "
+                f"differ by {start_diff:.3e} (> agreement {th.agreement:g}) with relative residuals "
+                f"{rel:.2e} and {rel2:.2e}; their difference relaxes at a rate <= {slow_bound:.2e}"
+                f" x {scale:.3g}: a slow mode (near-degenerate steady state) that the refinement "
+                f"did not resolve (largest bond {max(state.max_bond, state2.max_bond)}, chi = "
+                f"{chi}); use ED (L <= 12) or more --refine-sweeps and a larger --chi")
+    checks = global_checks(state)
+    trace_err = abs(state.trace() - 1.0)
+    if unique == 0:
+        msg = ("non-unique steady state: two starts refine to distinct states with relative "
+               f"residuals <= {th.residual:g} (||L(x1-x2)|| relative {slow_bound:.1e} <= "
+               f"{th.kernel:g}); the kernel has dimension >= 2; observables written as NaN")
+        say("WARNING: " + msg)
+        warnings.warn(msg)
+    else:
+        bad = []
+        if not trace_err <= th.trace:
+            bad.append(f"|Tr rho - 1| = {trace_err:.3e} > {th.trace:g}")
+        if not checks["hermiticity_error"] <= th.hermiticity:
+            bad.append(f"||rho - rho^+||/||rho|| = {checks['hermiticity_error']:.3e} > "
+                       f"{th.hermiticity:g}")
+        bad += physical_bounds(obs, checks["purity"], p, th.bounds)
+        if bad:
+            raise MPOFailure("check failed", "steady state failed verification: " + "; ".join(bad))
     wall = time.time() - t0
-    say(f"[mpo] {'converged' if converged else 'NOT converged'} at t={run.t:.3f} after {run.steps} "
-        f"steps, {wall:.1f}s: chi={run.state.max_bond} rate={rate:.2e} discarded="
-        f"{run.state.discarded:.2e} |Tr-1|max={run.trace_error:.1e} "
-        f"herm={checks['hermiticity_error']:.1e} residual={res:.1e}")
-    if not converged:
-        warnings.warn(f"mpo: observables still change by {rate:.3e} per unit time at t_max = {t_max} "
-                      f"(tol {tol:g})")
-    rho_pair = 0.5 * (prev["rho_pair"] + prev["rho_pair"].conj().T)
-    data = {
-        "current_eta": (("bond",), np.asarray(prev["current_eta"])),
-        "current_J": (("bond",), np.asarray(prev["current_J"])),
-        "sz": (("site",), np.asarray(prev["sz"])),
-        "purity": ((), np.asarray(checks["purity"])),
-        "purity_pair": ((), np.asarray(float(np.real(np.trace(rho_pair @ rho_pair))))),
-        "negativity_pair": ((), np.asarray(negativity(rho_pair, 2))),
-        "observable_rate": ((), np.asarray(rate)),
-        "discarded_weight": ((), np.asarray(run.state.discarded)),
-        "trace_error": ((), np.asarray(run.trace_error)),
+    say(f"[mpo] done in {wall:.1f}s: relative residual {rel:.2e} (residual {info['residual']:.2e}),"
+        f" chi reached {state.max_bond}, |Tr-1| {trace_err:.1e}, herm "
+        f"{checks['hermiticity_error']:.1e}, unique={unique}")
+    rho_pair = 0.5 * (obs["rho_pair"] + obs["rho_pair"].conj().T)
+    values = dict(current_eta=obs["current_eta"], current_J=obs["current_J"], sz=obs["sz"],
+                  purity=checks["purity"],
+                  purity_pair=float(np.real(np.trace(rho_pair @ rho_pair))),
+                  negativity_pair=negativity(rho_pair, 2))
+    if unique == 0:
+        values = {k: np.full(np.shape(v), np.nan) for k, v in values.items()}
+    dims = {"current_eta": ("bond",), "current_J": ("bond",), "sz": ("site",)}
+    data = {k: (dims.get(k, ()), np.asarray(v)) for k, v in values.items()}
+    data.update({
+        "residual": ((), np.asarray(info["residual"])),
+        "relative_residual": ((), np.asarray(rel)),
+        "discarded_weight": ((), np.asarray(info["discarded"])),
+        "trace_error": ((), np.asarray(trace_err)),
+        "evolution_trace_error": ((), np.asarray(info["trace_error"])),
         "hermiticity_error": ((), np.asarray(checks["hermiticity_error"])),
-        "imag_error": ((), np.asarray(max(prev["imag"], prev["pair_hermiticity"]))),
-        "residual": ((), np.asarray(res)),
-    }
-    attrs = dict(dt=float(dt), chi=int(chi), chi_reached=int(run.state.max_bond),
-                 chi_max_during_run=int(run.chi_max), t_final=float(run.t), steps=int(run.steps),
-                 order=int(order), cutoff=float(cutoff), tol=float(tol), t_max=float(t_max),
-                 converged=int(converged), initial=str(initial), check_every=float(n_check * dt),
-                 window=int(window), wall_seconds=float(wall))
+        "imag_error": ((), np.asarray(max(obs["imag"], obs["pair_hermiticity"]))),
+        "start_difference": ((), np.asarray(start_diff)),
+        "slow_rate_bound": ((), np.asarray(slow_bound)),
+        "slow_rate_seen": ((), np.asarray(slow_rate)),
+        "kernel_dim": ((), np.asarray(kernel_dim)),
+    })
+    attrs = dict(dt=float(dt), dt_source="given" if dt_given else "default min(0.1, 2/rate_scale)",
+                 rate_scale=float(scale), chi=int(chi), chi_reached=int(state.max_bond),
+                 chi_max_during_run=int(info["chi_max_during_run"]), t_final=float(info["t_final"]),
+                 steps=int(info["steps"]), dt_final=float(info["dt_final"]), order=int(order), cutoff=float(cutoff), tol=float(tol),
+                 t_max=float(t_max), converged=1, initial=str(initial),
+                 refine_sweeps=int(info["sweeps"]), max_sweeps=int(max_sweeps),
+                 lsqr_iters=int(lsqr_iters), target_residual=float(target),
+                 tebd_residual=float(info["tebd_residual"]),
+                 evolve_seconds=float(info["evolve_seconds"]),
+                 refine_seconds=float(info["refine_seconds"]),
+                 max_relative_residual=th.residual, max_trace_error=th.trace,
+                 max_hermiticity_error=th.hermiticity, bound_tol=th.bounds,
+                 agreement_tol=th.agreement, kernel_tol=th.kernel, unique=int(unique),
+                 uniqueness_checked=(f"two starts ({initial}, {second_initial})" if check_unique
+                                     else "no"),
+                 wall_seconds=float(time.time() - t0))
     return data, attrs

@@ -17,7 +17,7 @@ A study (``config/config.yaml``, schema ``workflow/schemas/config.schema.yaml``)
       solver: auto                      # ed only (optional)
       symmetry: auto                    # ed only: auto (default), none, parity, momentum, parity+momentum
       max_residual: 1.0e-10             # ed only: verification threshold (optional)
-      check_unique: true                # ed only: false opts out of the uniqueness decision
+      check_unique: true                # ed, mpo: false opts out of the uniqueness decision
       mpo: {chi: 64, dt: 0.1, order: 4, tol: 1.0e-6, t_max: 200}   # mpo only (optional)
 
 Each job is one (study, method, L, point); its output path is built from the values of the grid
@@ -62,7 +62,10 @@ ZERO_TOLERANCE = 1e-12
 #: the workflow's config schema (also used by ``lindring gather``)
 SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 #: options of method mpo a study may set (``mpo:``), and the ``lindring solve`` flag of each
-MPO_FLAGS = dict(chi="--chi", dt="--dt", order="--order", tol="--mpo-tol", t_max="--t-max")
+#: option of ``lindring solve`` (SOLVE_DEFAULTS name) of each key a study's ``mpo:`` may set
+MPO_OPTIONS = dict(chi="chi", dt="dt", order="order", tol="mpo_tol", t_max="t_max",
+                   max_residual="mpo_max_residual", refine_sweeps="refine_sweeps")
+MPO_FLAGS = {k: "--" + v.replace("_", "-") for k, v in MPO_OPTIONS.items()}
 
 
 class StudyError(ValueError):
@@ -266,7 +269,7 @@ class Job:
     max_residual: float | None = None
     mpo: tuple = ()            # ((option, value), ...) for method mpo: chi, dt, order, tol, t_max
     symmetry: str = "auto"     # ed only: the Liouvillian sector (basis.py); auto = all that hold
-    check_unique: bool = True  # ed only: False is the explicit opt-out (files say unique = -1)
+    check_unique: bool = True  # ed, mpo: False is the explicit opt-out (files say unique = -1)
 
     @property
     def path(self) -> str:
@@ -301,7 +304,9 @@ class Job:
                 args.append("--no-check-unique")
         if self.method == "mpo":
             for k, v in self.mpo:
-                args.append(f"{MPO_FLAGS[k]}={v if k in ('chi', 'order') else format_value(v)}")
+                args.append(f"{MPO_FLAGS[k]}={v if k in ('chi', 'order', 'refine_sweeps') else format_value(v)}")
+            if not self.check_unique:
+                args.append("--no-check-unique")
         return args
 
 

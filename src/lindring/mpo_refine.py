@@ -1,0 +1,359 @@
+"""Certified MPO steady states: exact residual by QR sweeps, and variational refinement.
+
+The steady state x (vectorised rho, a :class:`~lindring.mpo.VectorisedMPS`) solves ``L x = 0`` with
+``Tr x = 1``. A time evolution reaches it only up to the Trotter error of its fixed point and the
+slowest relaxation time. This module refines x in MPS form by minimising ``||L x||`` at fixed trace
+with one-site sweeps (as a DMRG on ``L^+ L``, but without ever forming ``L^+ L``):
+
+- ``L x`` is the MPS with tensors ``B_j = W_j . A_j`` (``W``: the exact MPO of ``L = sum_b G_b``,
+  :func:`lindring.mpo.liouvillian_mpo`; bond dimension ``D w``). Its norm is computed by a sweep of QR
+  decompositions (left-canonicalising ``L x``): ``||L x|| = |R_L|``, with rounding errors of order
+  ``eps * sum_j ||B_j||`` instead of the ``sqrt(eps)`` floor of the contraction
+  ``<x|L^+ L|x>`` (:func:`lindring.mpo.residual`).
+- At site j (all other tensors fixed, the MPS in mixed canonical form around j) ``L x`` is linear in
+  the local tensor ``theta``: ``L x = Q_left (R_l W_j theta R_r) Q_right`` with isometries Q, so
+  ``||L x|| = ||M_j theta||`` with ``M_j theta = R_l . W_j . theta . R_r`` (the triangular factors
+  of the two QR sweeps). The constrained least-squares problem ``min ||M_j theta||`` with
+  ``Tr x = c^+ theta = 1`` is solved by LSQR (Paige and Saunders, ACM TOMS 8, 43 (1982);
+  ``scipy.sparse.linalg.lsqr``) for a correction ``theta + P delta`` (P: projector on
+  ``c^+ delta = 0``), never by the normal equations, so its accuracy is not squared.
+- Each local step can only lower ``||L x||`` at fixed trace (LSQR from ``delta = 0`` is monotone),
+  so the sweeps decrease the residual monotonically; they stop when it is below the target or
+  when a sweep gains less than a factor ``stall``.
+
+This is the variational approach of Cui, Cirac and Banuls, PRL 114, 220601 (2015) (minimise
+``||L rho||`` over MPOs), here with the trace fixed instead of the norm, local least squares
+instead of local eigenproblems of ``L^+ L``, and bond generators on nearest-neighbour pairs with
+two-site jump operators.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import scipy.linalg as sla
+import scipy.sparse.linalg as spla
+
+from .mpo import IDENTITY_LETTERS, VectorisedMPS
+
+
+#: local problems up to this many unknowns (and entries of the dense M) are solved densely
+DENSE_MAX_N, DENSE_MAX_ENTRIES = 512, 2e7
+
+
+def _apply_w(A: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``B = W . A``: (Dl, 4, Dr) and (wl, wr, out, in) -> (Dl wl, 4, Dr wr), pairs (a, u)."""
+    Dl, _, Dr = A.shape
+    wl, wr = w.shape[:2]
+    B = np.tensordot(A, w, axes=(1, 3))                    # Dl, Dr, wl, wr, out
+    return B.transpose(0, 2, 4, 1, 3).reshape(Dl * wl, 4, Dr * wr)
+
+
+def _left_step(R: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Triangular factor of ``R . B`` reshaped (r 4, Dr wr): the left part of ``L x`` compressed."""
+    T = np.tensordot(R, B, axes=(1, 0))                    # r, 4, Dr wr
+    T = T.reshape(-1, T.shape[2])
+    Rn = np.linalg.qr(T, mode="r")
+    return Rn
+
+
+def _right_step(R: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Triangular factor (transposed) of ``B . R`` reshaped (Dl wl, 4 r)."""
+    T = np.tensordot(B, R, axes=(2, 0))                    # Dl wl, 4, r
+    T = T.reshape(T.shape[0], -1)
+    Rn = np.linalg.qr(T.T, mode="r")                       # T = Rn^T Q^T
+    return Rn.T
+
+
+def residual_norm(state: VectorisedMPS, W: list[np.ndarray]) -> float:
+    """``||L x||_2`` by a QR sweep over the MPS ``L x`` (no squaring of the rounding error)."""
+    R = np.ones((1, 1), dtype=complex)
+    for A, w in zip(state.A, W):
+        R = _left_step(R, _apply_w(A, w))
+    return float(np.linalg.norm(R))
+
+
+def relative_residual(state: VectorisedMPS, W: list[np.ndarray]) -> float:
+    """``||L x|| / ||x||`` (same quantity as ED's ``residual``), QR-accurate numerator."""
+    n2 = state.norm2()
+    return residual_norm(state, W) / math.sqrt(n2) if n2 > 0 else float("nan")
+
+
+class _Local:
+    """The linear map ``theta -> R_l W_j theta R_r`` at one site, and its adjoint."""
+
+    def __init__(self, Rl, w, Rr, shape):
+        Dl, _, Dr = shape
+        wl, wr = w.shape[:2]
+        self.Rl = Rl.reshape(Rl.shape[0], Dl, wl)
+        self.Rr = Rr.reshape(Dr, wr, Rr.shape[1])
+        self.w = w
+        self.shape = shape
+        self.out_shape = (self.Rl.shape[0], 4, self.Rr.shape[2])
+
+    def mv(self, theta):
+        t = np.tensordot(self.Rl, theta.reshape(self.shape), axes=(1, 0))   # rl, wl, in, Dr
+        t = np.tensordot(t, self.w, axes=((1, 2), (0, 3)))                   # rl, Dr, wr, out
+        t = np.tensordot(t, self.Rr, axes=((1, 2), (0, 1)))                  # rl, out, rr
+        return t.reshape(-1)
+
+    def rmv(self, y):
+        y = y.reshape(self.out_shape)
+        t = np.tensordot(y, self.Rr.conj(), axes=(2, 2))                     # rl, out, Dr, wr
+        t = np.tensordot(t, self.w.conj(), axes=((1, 3), (2, 1)))            # rl, Dr, wl, in
+        t = np.tensordot(self.Rl.conj(), t, axes=((0, 2), (0, 2)))           # Dl, Dr, in
+        return t.transpose(0, 2, 1).reshape(-1)
+
+
+class _Local2:
+    """The linear map ``theta -> R_l W_j W_j+1 theta R_r`` on a two-site tensor, and its adjoint."""
+
+    def __init__(self, Rl, w1, w2, Rr, shape):
+        Dl, _, _, Dr = shape
+        self.Rl = Rl.reshape(Rl.shape[0], Dl, w1.shape[0])
+        self.Rr = Rr.reshape(Dr, w2.shape[1], Rr.shape[1])
+        self.w1, self.w2 = w1, w2
+        self.shape = shape
+        self.out_shape = (self.Rl.shape[0], 4, 4, self.Rr.shape[2])
+
+    def mv(self, theta):
+        t = np.tensordot(self.Rl, theta.reshape(self.shape), axes=(1, 0))   # rl, wl, i1, i2, Dr
+        t = np.tensordot(t, self.w1, axes=((1, 2), (0, 3)))                  # rl, i2, Dr, wm, o1
+        t = np.tensordot(t, self.w2, axes=((3, 1), (0, 3)))                  # rl, Dr, o1, wr, o2
+        t = np.tensordot(t, self.Rr, axes=((1, 3), (0, 1)))                  # rl, o1, o2, rr
+        return t.reshape(-1)
+
+    def rmv(self, y):
+        y = y.reshape(self.out_shape)
+        t = np.tensordot(y, self.Rr.conj(), axes=(3, 2))                     # rl, o1, o2, Dr, wr
+        t = np.tensordot(t, self.w2.conj(), axes=((2, 4), (2, 1)))           # rl, o1, Dr, wm, i2
+        t = np.tensordot(t, self.w1.conj(), axes=((1, 3), (2, 1)))           # rl, Dr, i2, wl, i1
+        t = np.tensordot(self.Rl.conj(), t, axes=((0, 2), (0, 3)))           # Dl, Dr, i2, i1
+        return t.transpose(0, 3, 2, 1).reshape(-1)
+
+
+def _solve_local(op: _Local, theta: np.ndarray, c: np.ndarray, iters: int) -> np.ndarray:
+    """``argmin ||M theta'||`` over ``theta' = theta + P delta`` (``c^+ theta'`` = ``c^+ theta``)."""
+    n = theta.size
+    cn = c / np.linalg.norm(c)
+    m = int(np.prod(op.out_shape))
+    if n <= DENSE_MAX_N and m * n <= DENSE_MAX_ENTRIES:
+        # small problem: dense M, least squares by QR/SVD (LSQR converges slowly when M is
+        # ill-conditioned, i.e. near slow modes, even for a few hundred unknowns)
+        M = np.stack([op.mv(e) for e in np.eye(n, dtype=complex)], axis=1)
+        N = sla.null_space(cn.conj()[None, :])                   # n x (n-1), c^+ N = 0
+        z = np.linalg.lstsq(M @ N, -(M @ theta.reshape(-1)), rcond=None)[0]
+        new = theta.reshape(-1) + N @ z
+        if np.linalg.norm(M @ new) > np.linalg.norm(M @ theta.reshape(-1)):
+            return theta
+        return new.reshape(theta.shape)
+
+    def proj(v):
+        return v - cn * np.vdot(cn, v)
+
+    A = spla.LinearOperator((int(np.prod(op.out_shape)), n), dtype=complex,
+                            matvec=lambda v: op.mv(proj(v)), rmatvec=lambda y: proj(op.rmv(y)))
+    b = -op.mv(theta.reshape(-1))
+    delta = spla.lsqr(A, b, atol=1e-16, btol=1e-16, conlim=0, iter_lim=iters)[0]
+    new = theta.reshape(-1) + proj(delta)
+    # LSQR is monotone in exact arithmetic; keep the old tensor if rounding says otherwise
+    if np.linalg.norm(op.mv(new)) > np.linalg.norm(b):
+        return theta
+    return new.reshape(theta.shape)
+
+
+def refine(state: VectorisedMPS, W: list[np.ndarray], target: float, max_sweeps: int = 20,
+           lsqr_iters: int = 60, stall: float = 0.9, say=None, scale: float = 1.0,
+           chi: int = 0, cutoff: float | None = None, max_lsqr_iters: int = 800) -> dict:
+    """Minimise ``||L x||`` at ``Tr x = 1`` by one-site sweeps (in place); see the module docstring.
+
+    Parameters
+    ----------
+    state : VectorisedMPS
+        Start (e.g. a TEBD steady state), trace 1; modified in place, bond dimensions unchanged.
+    W : list of ndarray
+        Exact MPO of the Liouvillian, ``W_j[w_left, w_right, out, in]``.
+    target : float
+        Stop when ``||L x|| / (||x|| scale)`` is at or below this.
+    max_sweeps, lsqr_iters, stall, max_lsqr_iters
+        At most ``max_sweeps`` sweeps (each left-to-right and back), ``lsqr_iters`` LSQR
+        iterations per local solve; when a sweep lowers the residual by less than ``stall`` times
+        the iterations are doubled (up to ``max_lsqr_iters``), after that the sweeps stop; they
+        stop at once if some bond is at ``chi`` (the truncation then sets the floor).
+    scale : float
+        Scale of L by which the reported relative residual is divided (e.g. the largest bond rate).
+    chi, cutoff
+        Two-site sweeps (bond dimension up to ``chi``, SVD tail of relative weight below
+        ``cutoff`` dropped, default ``min(1e-20, (target / 1000)^2)``); ``chi = 0``: one-site sweeps at fixed
+        bond dimensions (measured at L = 6: they gain 2x per sweep against 8x for two-site
+        sweeps at 2/3 of the cost, so two-site sweeps are the default).
+
+    Returns
+    -------
+    dict
+        ``residual`` (``||L x||/||x||``, final), ``history`` (after each half-sweep), ``sweeps``.
+    """
+    state.move_center(0)
+    tr0 = state.trace()
+    state.scale(1.0 / tr0)
+    history = [relative_residual(state, W)]
+    t0 = time.time()
+    sweeps = 0
+    sites = 2 if chi else 1
+    if cutoff is None:
+        # dropping a tail of amplitude a moves x by a, and near a slow mode the observables by
+        # a / (slowest rate): keep the discarded amplitude far below the target residual
+        cutoff = min(1e-20, (1e-3 * target) ** 2)
+    while history[-1] / scale > target and sweeps < max_sweeps:
+        before = history[-1]
+        for direction in (+1, -1):
+            if sites == 2:
+                _half_sweep2(state, W, direction, lsqr_iters, chi, cutoff, say)
+            else:
+                _half_sweep(state, W, direction, lsqr_iters)
+            history.append(relative_residual(state, W))
+        sweeps += 1
+        if say:
+            say(f"[refine] sweep {sweeps} ({sites}-site, chi {state.max_bond}): residual "
+                f"||L x||/||x|| = {history[-1]:.3e} (relative {history[-1] / scale:.2e}, target "
+                f"{target:.1e})  {time.time() - t0:.1f}s")
+        if history[-1] > stall * before:
+            # inexact local solves stall first where L is ill-conditioned (slow modes): give
+            # LSQR more iterations before giving up
+            L = state.L
+            chi_limited = chi and any(D >= chi and chi < 4 ** min(j + 1, L - j - 1)
+                                      for j, D in enumerate(state.bond_dims))
+            if lsqr_iters >= max_lsqr_iters or chi_limited:
+                break       # truncation to chi, not the local solves, sets the floor
+            lsqr_iters = min(2 * lsqr_iters, max_lsqr_iters)
+            if say:
+                say(f"[refine] stalled: LSQR iterations per site -> {lsqr_iters}")
+    return dict(residual=history[-1], history=history, sweeps=sweeps)
+
+
+def _identity_env_left(A, env):
+    return env @ np.tensordot(A, IDENTITY_LETTERS, axes=(1, 0))
+
+
+def _identity_env_right(A, env):
+    return np.tensordot(A, IDENTITY_LETTERS, axes=(1, 0)) @ env
+
+
+def _half_sweep(state: VectorisedMPS, W, direction: int, iters: int) -> None:
+    """One sweep of local solves; ``direction`` +1: site 0 -> L-1 (centre must be at 0), -1: back."""
+    L = state.L
+    A = state.A
+    one = np.ones((1, 1), dtype=complex)
+    sites = range(L) if direction > 0 else range(L - 1, -1, -1)
+    start = sites[0]
+    assert state.center == start
+    # precompute the far side (compressed L x and identity environments)
+    if direction > 0:
+        far = [None] * (L + 1)
+        far[L] = one
+        far_tr = [None] * (L + 1)
+        far_tr[L] = np.ones(1, dtype=complex)
+        for j in range(L - 1, 0, -1):
+            far[j] = _right_step(far[j + 1], _apply_w(A[j], W[j]))
+            far_tr[j] = _identity_env_right(A[j], far_tr[j + 1])
+        near, near_tr = one, np.ones(1, dtype=complex)
+    else:
+        far = [None] * (L + 1)
+        far[0] = one
+        far_tr = [None] * (L + 1)
+        far_tr[0] = np.ones(1, dtype=complex)
+        for j in range(0, L - 1):
+            far[j + 1] = _left_step(far[j], _apply_w(A[j], W[j]))
+            far_tr[j + 1] = _identity_env_left(A[j], far_tr[j])
+        near, near_tr = one, np.ones(1, dtype=complex)
+    for j in sites:
+        if direction > 0:
+            Rl, Rr, tl, trr = near, far[j + 1], near_tr, far_tr[j + 1]
+        else:
+            Rl, Rr, tl, trr = far[j], near, far_tr[j], near_tr
+        theta = A[j]
+        c = np.conj(np.einsum("a,i,b->aib", tl, IDENTITY_LETTERS, trr)).reshape(-1)
+        op = _Local(Rl, W[j], Rr, theta.shape)
+        theta = _solve_local(op, theta, c, iters)
+        Dl, d, Dr = theta.shape
+        last = (j == L - 1) if direction > 0 else (j == 0)
+        if last:
+            A[j] = theta
+            state.center = j
+            break
+        if direction > 0:
+            Q, R = np.linalg.qr(theta.reshape(Dl * d, Dr))
+            A[j] = Q.reshape(Dl, d, Q.shape[1])
+            A[j + 1] = np.tensordot(R, A[j + 1], axes=(1, 0))
+            near = _left_step(near, _apply_w(A[j], W[j]))
+            near_tr = _identity_env_left(A[j], near_tr)
+            state.center = j + 1
+        else:
+            Q, R = np.linalg.qr(theta.reshape(Dl, d * Dr).T)
+            A[j] = Q.T.reshape(Q.shape[1], d, Dr)
+            A[j - 1] = np.tensordot(A[j - 1], R.T, axes=(2, 0))
+            near = _right_step(near, _apply_w(A[j], W[j]))
+            near_tr = _identity_env_right(A[j], near_tr)
+            state.center = j - 1
+
+
+def _half_sweep2(state: VectorisedMPS, W, direction: int, iters: int, chi: int,
+                 cutoff: float, say=None) -> None:
+    """Two-site sweep: bonds (j, j+1) left to right (+1, centre at 0) or right to left (-1,
+    centre at L-1); the optimised two-site tensor is split by SVD, keeping at most ``chi``
+    singular values and dropping a tail of relative weight below ``cutoff``."""
+    L = state.L
+    A = state.A
+    one = np.ones((1, 1), dtype=complex)
+    bonds = range(L - 1) if direction > 0 else range(L - 2, -1, -1)
+    far = [None] * (L + 1)
+    far_tr = [None] * (L + 1)
+    if direction > 0:
+        assert state.center == 0
+        far[L], far_tr[L] = one, np.ones(1, dtype=complex)
+        for j in range(L - 1, 1, -1):
+            far[j] = _right_step(far[j + 1], _apply_w(A[j], W[j]))
+            far_tr[j] = _identity_env_right(A[j], far_tr[j + 1])
+    else:
+        assert state.center == L - 1
+        far[0], far_tr[0] = one, np.ones(1, dtype=complex)
+        for j in range(0, L - 2):
+            far[j + 1] = _left_step(far[j], _apply_w(A[j], W[j]))
+            far_tr[j + 1] = _identity_env_left(A[j], far_tr[j])
+    near, near_tr = one, np.ones(1, dtype=complex)
+    last_print = time.time()
+    for b in bonds:
+        if say and time.time() - last_print >= 10.0:
+            last_print = time.time()
+            say(f"[refine]   bond {b} of {L - 1} ({'->' if direction > 0 else '<-'}), "
+                f"bond dimension {state.max_bond}")
+        if direction > 0:
+            Rl, Rr, tl, trr = near, far[b + 2], near_tr, far_tr[b + 2]
+        else:
+            Rl, Rr, tl, trr = far[b], near, far_tr[b], near_tr
+        theta = np.tensordot(A[b], A[b + 1], axes=(2, 0))                  # Dl, 4, 4, Dr
+        c = np.conj(np.einsum("a,i,k,b->aikb", tl, IDENTITY_LETTERS, IDENTITY_LETTERS,
+                              trr)).reshape(-1)
+        theta = _solve_local(_Local2(Rl, W[b], W[b + 1], Rr, theta.shape), theta, c, iters)
+        Dl, _, _, Dr = theta.shape
+        U, s, Vh = np.linalg.svd(theta.reshape(Dl * 4, 4 * Dr), full_matrices=False)
+        s2 = s * s
+        tail = np.cumsum(s2[::-1])[::-1] / s2.sum()
+        ok = np.flatnonzero(tail <= cutoff)
+        keep = max(1, min(chi, int(ok[0]) if ok.size else len(s)))
+        U, s, Vh = U[:, :keep], s[:keep], Vh[:keep]
+        if direction > 0:
+            A[b] = U.reshape(Dl, 4, keep)
+            A[b + 1] = (s[:, None] * Vh).reshape(keep, 4, Dr)
+            state.center = b + 1
+            near = _left_step(near, _apply_w(A[b], W[b]))
+            near_tr = _identity_env_left(A[b], near_tr)
+        else:
+            A[b] = (U * s[None, :]).reshape(Dl, 4, keep)
+            A[b + 1] = Vh.reshape(keep, 4, Dr)
+            state.center = b
+            near = _right_step(near, _apply_w(A[b + 1], W[b + 1]))
+            near_tr = _identity_env_right(A[b + 1], near_tr)
+    # the split may change the trace by the truncation: restore Tr x = 1
+    state.scale(1.0 / state.trace())
