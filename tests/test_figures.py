@@ -158,3 +158,11 @@ def test_describe_study_states_parameters():
         "grid": {"phi": {"start": -3.14159, "stop": 3.14159, "num": 41}}, "description": "Fig. 2"})
     assert text.startswith("- ``flux`` (study): ED, ring, L = 4")
     assert "J0 = 1.5" in text and "phi: 41 points" in text and text.endswith("Fig. 2")
+
+
+def test_caption_of_a_complex_grid():
+    """Report captions state complex axes in the workflow's one rounding (both parts kept)."""
+    from lindring.figures import describe_study
+    text = describe_study("c", {"methods": ["ed"], "L": [4],
+                                "grid": {"alpha": ["1+0.5j", "1-0.5j"], "delta": [1.5]}})
+    assert "alpha = 1+0.5j, 1-0.5j" in text and "delta = 1.5" in text

@@ -705,7 +705,7 @@ def write_currents_table(scalings: dict[str, xr.Dataset], csv_path, html_path) -
 # ----------------------------------------------------------------------------- captions
 def describe_study(name: str, st: dict, kind: str = "study") -> str:
     """One reStructuredText bullet stating a study's (or a cmf map's) parameters."""
-    from .studies import axis_values, sizes
+    from .studies import axis_values, format_value, sizes
     methods = ", ".join(TECHNIQUE_NAMES.get(m, m) for m in st.get("methods", ["cmf"]))
     bc = st.get("bc", "ring")
     L = sizes(st.get("L", 4), name)
@@ -723,10 +723,11 @@ def describe_study(name: str, st: dict, kind: str = "study") -> str:
     if st.get("polar"):
         axes += [(k, st["polar"][k]) for k in ("r", "theta")]
     for k, spec in axes:
-        vals = [float(np.real(complex(v))) if isinstance(v, str) else float(v)
-                for v in axis_values(spec, k)]
+        vals = axis_values(spec, k)       # canonical values, complex where the axis is complex
         if len(vals) <= 6:
-            parts.append(f"{k} = " + ", ".join(_fmt(v) for v in vals))
+            parts.append(f"{k} = " + ", ".join(format_value(v) for v in vals))
+        elif any(isinstance(v, complex) for v in vals):
+            parts.append(f"{k}: {len(vals)} complex points")
         else:
             parts.append(f"{k}: {len(vals)} points in [{_fmt(min(vals))}, {_fmt(max(vals))}]")
     if st.get("mpo"):
