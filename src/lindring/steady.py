@@ -277,7 +277,6 @@ def decide_kernel(A, scale: float, deflate=(), tol: Tolerances | None = None, ga
     the axis by more than ``margin`` times its residual (the tolerance tied to the gap).
     """
     tol = tol or Tolerances()
-    PETSc, SLEPc = init()
     comm = A.getComm()
     deflate = [v.copy() for v in deflate]
     for v in deflate:
