@@ -29,7 +29,7 @@ CASES = {
     "open10": ["--bc", "open", "--L", "10", "--alpha", "2", "--delta", "1"],
 }
 FIELDS = ["case", "ranks", "rows", "nnz", "solver", "solve_s", "uniqueness_s", "ratio",
-          "kernel_dim", "gap_estimate", "wall_s", "peak_mb_total", "load1", "commit"]
+          "kernel_dim", "gap_estimate", "wall_s", "peak_mb_total", "load1", "commit", "method"]
 
 
 def run(case: str, ranks: int) -> dict:
@@ -55,7 +55,8 @@ def run(case: str, ranks: int) -> dict:
                         ratio=round(a["uniqueness_seconds"] / a["solve_seconds"], 3),
                         kernel_dim=int(ds.kernel_dim), gap_estimate=a["rightmost_eigenvalues"].split(",")[0],
                         wall_s=round(wall, 1), peak_mb_total=round(a["peak_memory_mb_total"]),
-                        load1=round(load1, 2), commit=a["git_commit"][:12])
+                        load1=round(load1, 2), commit=a["git_commit"][:12],
+                        method=a["uniqueness_method"])
 
 
 def main():

@@ -25,6 +25,9 @@ def test_one_and_two_ranks_agree(tmp_path, bc, L):
     one = _solve(tmp_path, "one", args)
     two = _solve(tmp_path, "two", args, ranks=2)
     assert one.attrs["mpi_ranks"] == 1 and two.attrs["mpi_ranks"] == 2
+    # the probe's Gaussian right-hand side is a function of the global row only
+    assert one.attrs["uniqueness_method"] == two.attrs["uniqueness_method"] == "probe solve"
+    np.testing.assert_allclose(two.attrs["slowest_rate"], one.attrs["slowest_rate"], rtol=1e-8)
     for k in OBS:
         np.testing.assert_allclose(two[k].values, one[k].values, atol=1e-10, rtol=0, err_msg=k)
 

@@ -37,6 +37,9 @@ def test_degenerate_kernel_found_whatever_mu(mu, bc, symmetry, solver):
                      delta=0.0, mu=mu)
     assert ours["kernel_dim"] == 2 and attrs["unique"] == 0
     assert np.isnan(ours["current_eta"]).all() and np.isnan(ours["sz"]).all()
+    # the probe solve (a Gaussian right-hand side) never converges on the singular system
+    assert attrs["uniqueness_method"] in ("Krylov-Schur", "shift-and-invert")
+    assert not attrs.get("probe_residual", np.inf) <= attrs.get("probe_tol", 0)
 
 
 @pytest.mark.parametrize("solver", ["direct", "iterative"])
@@ -48,6 +51,35 @@ def test_unique_point_next_to_degenerate_one(solver):
     kw = minimal_params(1.0, 0.05)
     ref = dense_observables(dense_steady_state(dense_liouvillian(4, "ring", **kw))[0], 4, "ring", **kw)
     np.testing.assert_allclose(ours["sz"], ref["sz"], atol=1e-9)
+
+
+@pytest.mark.parametrize("solver", ["direct", "iterative"])
+@pytest.mark.parametrize("bc,kw", [("ring", dict(alpha=1.0, delta=0.05)),
+                                   ("open", dict(alpha=2.0, delta=1.0, mu=100.0)),
+                                   ("ring", dict(alpha=0.3, delta=0.3, mu=1e-2))])
+def test_unique_points_decided_by_the_probe_solve(solver, bc, kw):
+    """At unique points one more solve with a Gaussian right-hand side decides (the cheap path,
+    benchmarks/README.md), and the rate it gives for the error estimate is a cautious estimate
+    of the smallest singular value of the trace-constrained L' of the dense reference (first row
+    replaced by the scale times the trace): between sigma_min / sqrt(N) (the Frobenius bound)
+    and sigma_min, with a factor 3 for the one random sample."""
+    L = 4
+    ours, attrs = ed(L, bc, solver=solver, symmetry="none", preset="minimal", **kw)
+    assert ours["kernel_dim"] == 1 and attrs["unique"] == 1
+    assert attrs["uniqueness_method"] == "probe solve"
+    assert attrs["probe_residual"] <= attrs["probe_tol"] <= 1e-6
+    Lm = dense_liouvillian(L, bc, **dict(minimal_params(kw["alpha"], kw["delta"]),
+                                         **{k: v for k, v in kw.items() if k == "mu"}))
+    scale = np.abs(Lm).max()
+    assert attrs["liouvillian_scale"] == pytest.approx(scale, rel=1e-12)
+    Lc = Lm.copy()
+    d = 2 ** L
+    Lc[0, :] = 0
+    Lc[0, np.arange(d) * (d + 1)] = scale          # rho_00's row: the trace, times the scale
+    sigma_min = np.linalg.svd(Lc, compute_uv=False)[-1]
+    assert sigma_min / np.sqrt(d * d) / 3 <= attrs["slowest_rate"] <= 3 * sigma_min
+    np.testing.assert_allclose(ours["error_estimate"],
+                               ours["residual"] * scale / attrs["slowest_rate"], rtol=1e-12)
 
 
 def test_degenerate_open_chain_in_iterative_regime_via_cli(tmp_path):

@@ -18,7 +18,7 @@ from . import model
 from .basis import make_basis, resolve_symmetry, transpose_words
 from .observables import (GATHER_MAX_L, LocalState, gathered_density_matrix, negativity,
                           steady_observables)
-from .steady import (SolverError, Tolerances, decide_kernel, resolve_solver,
+from .steady import (SolverError, Tolerances, decide_kernel, probe_nonsingular, resolve_solver,
                      steady_state)
 
 METHODS = ("ed", "cmf", "ground", "mpo")
@@ -174,10 +174,10 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
     """The part of :func:`run_ed` after assembly: solve, decide the kernel, verify."""
     from .liouvillian import assemble
 
-    x, solve_error = None, None
+    x, ksp, solve_error = None, None, None
     try:
-        x, sinfo = steady_state(Ac, name, p.L, tol, scale)
-        held.append(x)
+        x, sinfo, ksp = steady_state(Ac, name, p.L, tol, scale)
+        held += [x, ksp]
         attrs.update(sinfo)
     except SolverError as err:
         if not check_unique:
@@ -185,24 +185,37 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
         solve_error = err          # a singular system? the kernel decision tells
         _say(comm, f"[solve] {err}; deciding the kernel dimension")
 
-    kernel_dim, gap_value, slowest = -1, np.nan, np.nan
+    kernel_dim, gap_value, slowest, residual = -1, np.nan, np.nan, np.nan
+    if x is not None:
+        residual = _residual(A, x, scale)
     if check_unique or gap:
         t1 = time.time()
-        if name == "direct":     # small: factorise L itself (shift-and-invert, steady.py)
-            A = assemble(p, basis)[0]
-            held.append(A)
-        decision = decide_kernel(A, scale, deflate=[x] if x is not None else [], tol=tol,
-                                 gap_tol=tol.eps_tol if gap else None,
-                                 shift_invert=name == "direct")
-        kernel_dim, slowest = decision.kernel_dim, decision.slowest
-        if gap and name == "direct" and kernel_dim == 1:
-            gap_value = decide_kernel(A, scale, deflate=[x], tol=tol, gap_tol=tol.eps_tol).gap
-        elif gap:
-            gap_value = decision.gap
-        attrs.update(rightmost_eigenvalues=", ".join(f"{z.real:.6e}{z.imag:+.6e}j"
-                                                     for z in decision.eigenvalues),
-                     undamped_coherences=len(decision.undamped),
-                     uniqueness_seconds=time.time() - t1)
+        decided_by, eigenvalues, undamped = "", "", -1
+        if check_unique and not gap and x is not None:
+            # cheap first: one more solve with the same preconditioner (or LU) decides
+            # "regular" when it converges and the error it implies passes (steady.py)
+            probe = probe_nonsingular(ksp, Ac, scale, max_it=sinfo["solver_iterations"])
+            attrs.update(probe_iterations=probe.iterations, probe_residual=probe.residual,
+                         probe_tol=probe.tol)
+            if probe.converged and residual * scale / probe.smallest <= thresholds.error_estimate:
+                kernel_dim, slowest, decided_by = 1, probe.smallest, "probe solve"
+        if kernel_dim < 0:       # not decided by the probe: search the spectrum
+            if name == "direct":     # small: factorise L itself (shift-and-invert, steady.py)
+                A = assemble(p, basis)[0]
+                held.append(A)
+            decision = decide_kernel(A, scale, deflate=[x] if x is not None else [], tol=tol,
+                                     gap_tol=tol.eps_tol if gap else None,
+                                     shift_invert=name == "direct")
+            kernel_dim, slowest = decision.kernel_dim, decision.slowest
+            decided_by = "shift-and-invert" if name == "direct" else "Krylov-Schur"
+            if gap and name == "direct" and kernel_dim == 1:
+                gap_value = decide_kernel(A, scale, deflate=[x], tol=tol, gap_tol=tol.eps_tol).gap
+            elif gap:
+                gap_value = decision.gap
+            eigenvalues = ", ".join(f"{z.real:.6e}{z.imag:+.6e}j" for z in decision.eigenvalues)
+            undamped = len(decision.undamped)
+        attrs.update(rightmost_eigenvalues=eigenvalues, undamped_coherences=undamped,
+                     uniqueness_method=decided_by, uniqueness_seconds=time.time() - t1)
         if kernel_dim > 1 and name != "direct":
             floor = tol.kernel_tol / tol.margin * scale     # what the Krylov search resolves
             small = [z for z in decision.kernel_eigenvalues if abs(z) > floor]
@@ -236,19 +249,18 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
                       min_eigenvalue=np.nan, error_estimate=np.nan)
         attrs["unique"] = 0
     else:
-        r = A.createVecLeft()
-        A.mult(x, r)
         rows = np.arange(*x.getOwnershipRange(), dtype=np.int64)
         values = x.getArray().copy()
         state = LocalState(*basis.expand(rows, values), p.L, comm)
         xnorm = x.norm()
-        checks = dict(residual=r.norm() / (scale * xnorm), trace_error=abs(state.trace() - 1),
+        checks = dict(residual=residual, trace_error=abs(state.trace() - 1),
                       hermiticity_error=np.sqrt(comm.allreduce(
                           _hermiticity_error(x, basis, rows, values))) / xnorm,
                       min_eigenvalue=np.nan)
         # a residual bounds the error of rho only through the slowest rate: ~ residual x
         # scale / slowest (a gap of 1e-11 of the scale turns a residual of 1e-13 into 1e-2)
         checks["error_estimate"] = checks["residual"] * scale / slowest
+        attrs["slowest_rate"] = slowest
         obs = steady_observables(state, p)
         if p.L <= GATHER_MAX_L:
             rho = gathered_density_matrix(state)
@@ -267,6 +279,16 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
     obs["kernel_dim"] = kernel_dim
     obs["gap"] = gap_value
     return _to_vars(obs), attrs
+
+
+def _residual(A, x, scale: float) -> float:
+    """||L x|| / (scale ||x||): the residual of a steady state relative to the scale of L."""
+    r = A.createVecLeft()
+    try:
+        A.mult(x, r)
+        return r.norm() / (scale * x.norm())
+    finally:
+        r.destroy()
 
 
 def _sector_description(sector: str) -> str:

@@ -38,8 +38,8 @@ VARIABLES = {
     "degeneracy": ("ground-state degeneracy", "1"),
     "residual": ("||L(rho)|| / (scale ||rho||) of the steady state (scale: liouvillian_scale)", "1"),
     "trace_error": ("|Tr rho - 1|", "1"),
-    "error_estimate": ("estimated relative error of rho: residual x scale / slowest relaxation "
-                       "rate (NaN: uniqueness not decided)", "1"),
+    "error_estimate": ("estimated relative error of rho: residual x scale / slowest_rate "
+                       "(attribute; NaN: uniqueness not decided)", "1"),
     "hermiticity_error": ("||rho - rho^+|| / ||rho||", "1"),
     "min_eigenvalue": ("smallest eigenvalue of rho (small L only)", "1"),
     "kernel_dim": ("dimension of the Liouvillian kernel (-1: not checked)", "1"),

@@ -19,13 +19,15 @@ element of L (a rate, computed at assembly): scaling every rate by s leaves ever
 The trace row of the constrained system is multiplied by that scale too, so that ``L'`` is
 homogeneous in s.
 
-Uniqueness and the gap (:func:`decide_kernel`) come from SLEPc Krylov-Schur for the eigenvalues
+Uniqueness is decided first by one more solve with the same solver (:func:`probe_nonsingular`):
+L' is regular exactly when the kernel is one-dimensional, and a probe with a Gaussian right-hand
+side converges only on a regular L'. Where the probe does not decide, and for the gap,
+:func:`decide_kernel` searches with SLEPc Krylov-Schur for the eigenvalues
 of L with the largest real part (all have Re <= 0), with the steady state already found
 deflated: the first eigenvalue left is either a second kernel vector (|lambda| below
 ``kernel_tol`` times the scale), an undamped coherence on the imaginary axis (deflated in turn,
-and the search repeated), or -gap. The search starts with a loose tolerance and tightens it until
-its answer is decided by a wide margin (a tolerance tied to the gap); at L = 10 this adds about a
-quarter to the time of the solve (benchmarks/README.md).
+and the search repeated), or -gap. The probe adds 38-47 % to the time of the solve at L = 10-12,
+the search 140-240 % (benchmarks/README.md).
 """
 from __future__ import annotations
 
@@ -128,7 +130,11 @@ def solve_direct(Lc, tol: Tolerances, scale: float = 1.0):
     pc.setType("lu")
     pc.setFactorSolverType("mumps")
     ksp.setFromOptions()
-    return _solve(ksp, Lc, "direct", scale)
+    try:
+        return _solve(ksp, Lc, "direct", scale), ksp
+    except BaseException:
+        ksp.destroy()      # not kept alive by the traceback past PETSc's finalisation
+        raise
 
 
 def solve_iterative(Lc, tol: Tolerances, scale: float = 1.0):
@@ -144,7 +150,11 @@ def solve_iterative(Lc, tol: Tolerances, scale: float = 1.0):
     ksp.setTolerances(rtol=tol.rtol, atol=0.0, max_it=tol.max_it)
     ksp.setMonitor(_progress_monitor(Lc.getComm(), ksp.getType()))
     ksp.setFromOptions()
-    return _solve(ksp, Lc, "iterative", scale, refine_to=tol.residual_target)
+    try:
+        return _solve(ksp, Lc, "iterative", scale, refine_to=tol.residual_target), ksp
+    except BaseException:
+        ksp.destroy()      # not kept alive by the traceback past PETSc's finalisation
+        raise
 
 
 def _solve(ksp, Lc, label, scale, refine_to=None):
@@ -199,13 +209,122 @@ def steady_state(Lc, solver: str, L: int, tol: Tolerances | None = None, scale: 
     """The steady state (trace 1) from the trace-constrained Liouvillian ``Lc``.
 
     ``Lc`` is L with its first row replaced by ``scale`` times the trace functional
-    (:func:`lindring.liouvillian.assemble`); returns ``(x, info)`` with ``x`` a distributed PETSc
-    vector. Raises :class:`SolverError`."""
+    (:func:`lindring.liouvillian.assemble`); returns ``(x, info, ksp)`` with ``x`` a distributed
+    PETSc vector and ``ksp`` the solver, set up (for :func:`probe_nonsingular`; the caller
+    destroys both). Raises :class:`SolverError`."""
     tol = tol or Tolerances()
     name = resolve_solver(solver, L)
-    x, info = SOLVE[name](Lc, tol, scale)
+    (x, info), ksp = SOLVE[name](Lc, tol, scale)
     info["solver"] = name
-    return x, info
+    return x, info, ksp
+
+
+#: chance that the probe calls a degenerate kernel unique (see :func:`probe_nonsingular`)
+PROBE_FAILURE = 1e-6
+#: loosest relative residual of the probe solve
+PROBE_TOL_MAX = 1e-6
+#: fewest iterations the probe may take before it gives up (iterative solver)
+PROBE_MIN_IT = 30
+#: seed of the probe's right-hand side (the same vector on any number of ranks)
+PROBE_SEED = 20261130
+
+
+@dataclasses.dataclass
+class Probe:
+    """What :func:`probe_nonsingular` found: ``converged`` (the probe solve reached ``tol``),
+    ``iterations``, ``residual`` (||b - Lc y|| / ||b||), ``tol``, and ``smallest`` (a low
+    estimate of the smallest singular value of ``Lc``, a rate: ||b|| / (sqrt(N) ||y||)),
+    ``seconds``."""
+    converged: bool
+    iterations: int
+    residual: float
+    tol: float
+    smallest: float
+    seconds: float
+
+
+def probe_tolerance(size: int) -> float:
+    """Relative residual the probe solve must reach on a system of ``size`` rows: small enough
+    that a Gaussian right-hand side has more than this of its norm outside the range of a
+    singular matrix except with probability ``PROBE_FAILURE`` (~ size * tol^2 for a complex
+    Gaussian against a complement of dimension 1)."""
+    return min(PROBE_TOL_MAX, float(np.sqrt(PROBE_FAILURE / size)))
+
+
+def gaussian_vector(v, seed: int = PROBE_SEED) -> None:
+    """Fill the PETSc Vec ``v`` with independent standard complex Gaussians, a function of the
+    global row index only (the same vector on any number of ranks): Box-Muller from a PCG64
+    stream advanced to the rank's first row."""
+    lo, hi = v.getOwnershipRange()
+    bits = np.random.PCG64(seed)
+    bits.advance(2 * lo)
+    u = np.random.Generator(bits).random(2 * (hi - lo)).reshape(-1, 2)
+    v.setArray(np.sqrt(-2.0 * np.log1p(-u[:, 0])) * np.exp(2j * np.pi * u[:, 1]) / np.sqrt(2.0))
+
+
+def probe_nonsingular(ksp, Lc, scale: float, max_it: int) -> Probe:
+    """Decide that the trace-constrained ``Lc`` is regular (the steady state unique) with one
+    more solve, from the solver ``ksp`` of the steady state (its preconditioner or LU reused).
+
+    Parameters
+    ----------
+    ksp : PETSc KSP
+        The solver of :func:`steady_state`, set up with ``Lc``.
+    Lc : PETSc Mat
+        L with its first row replaced by ``scale`` times the trace functional, N x N.
+    scale : float
+        The largest |matrix element| of L (a rate).
+    max_it : int
+        Iterations after which the probe gives up (unconverged: not decided here).
+
+    Returns
+    -------
+    Probe
+
+    Notes
+    -----
+    ``Lc`` is singular exactly when the kernel of L has dimension >= 2 (module docstring). For a
+    right-hand side ``b`` of independent complex Gaussians, the part of ``b`` outside the range
+    of a singular ``Lc`` is, with probability ``1 - PROBE_FAILURE``, above
+    :func:`probe_tolerance` of ``||b||``, and no solve can bring the residual below it; so a probe
+    that converges decides "regular". Rounding does the same near a singular matrix: a residual
+    below tol needs ||y|| ~ ||b|| / sigma_min, whose rounding error eps scale ||y|| exceeds tol
+    ||b|| once sigma_min < eps scale / tol. The size of ``y`` estimates ``||Lc^-1||``:
+    E ||Lc^-1 b||^2 = ||Lc^-1||_F^2 ||b||^2 / N >= ||Lc^-1||_2^2 ||b||^2 / N, so
+    ``||b|| / (sqrt(N) ||y||)`` is a low (cautious) estimate of the smallest singular value,
+    the rate through which a residual becomes an error of rho. (A statistical condition
+    estimate: C. Kenney and A. Laub, SIAM J. Sci. Comput. 15, 36 (1994).)
+    """
+    PETSc, _ = init()
+    t0 = time.time()
+    size = Lc.getSize()[0]
+    tol = probe_tolerance(size)
+    b, y, r = Lc.createVecLeft(), Lc.createVecRight(), Lc.createVecLeft()
+    try:
+        gaussian_vector(b)
+        iterative = ksp.getType() != "preonly"
+        if iterative:
+            ksp.setInitialGuessNonzero(False)
+            ksp.setTolerances(rtol=tol, atol=0.0, max_it=max(int(max_it), PROBE_MIN_IT))
+        try:
+            ksp.solve(b, y)
+        except PETSc.Error:            # e.g. a zero pivot: not decided here
+            return Probe(False, 0, float("nan"), tol, float("nan"), time.time() - t0)
+        its = ksp.getIterationNumber()
+        Lc.mult(y, r)
+        r.axpy(-1.0, b)
+        bnorm, ynorm, residual = b.norm(), y.norm(), r.norm() / b.norm()
+        converged = bool(np.isfinite(residual) and residual <= tol and ynorm > 0
+                         and np.isfinite(ynorm))
+        smallest = bnorm / (np.sqrt(size) * ynorm) if converged else float("nan")
+        _rank0_print(Lc.getComm(), f"[probe] {'converged' if converged else 'not converged'}: "
+                                   f"residual {residual:.2e} (tol {tol:.1e}) in {its} iterations, "
+                                   f"smallest singular value >~ {smallest / scale:.2e} x scale "
+                                   f"({time.time() - t0:.1f}s)")
+        return Probe(converged, int(its), float(residual), tol, float(smallest), time.time() - t0)
+    finally:
+        for v in (b, y, r):
+            v.destroy()
 
 
 #: shift of the shift-and-invert search, relative to the scale of L
