@@ -25,7 +25,7 @@ $(VENV)/.apt:
 $(VENV)/.installed: $(VENV)/.apt pyproject.toml
 	@test -x $(PY) || /usr/bin/python3 -m venv --system-site-packages $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check "numpy<2" -e ".[workflow,test]"
-	@$(PY) -c "from lindring.petsc import init; init()" 
+	@$(PY) -c "from lindring.solvers.petsc import init; init()" 
 	@touch $@
 
 run: setup
@@ -44,6 +44,7 @@ run-slurm: setup
 	$(VENV)/bin/snakemake --profile cluster
 
 test: setup
+	$(VENV)/bin/lint-imports --no-cache >/dev/null || $(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q
 
 test-slurm: setup

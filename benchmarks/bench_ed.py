@@ -234,9 +234,9 @@ def predict(L: int, symmetry: str, solver: str) -> dict:
     """What ``lindring solve`` will do for this model: resolved sector, its size, the solver that
     ``--solver auto`` picks and whether the uniqueness check runs by default (lindring's own
     functions, so the row's key is known before the run)."""
-    from lindring import model
-    from lindring.basis import momentum_sector_size, resolve_symmetry
-    from lindring.steady import resolve_solver
+    from lindring.core import model
+    from lindring.core.basis import momentum_sector_size, resolve_symmetry
+    from lindring.solvers.steady import resolve_solver
     p = model.make_params(L, bc="ring", preset="minimal", alpha=ALPHA, delta=DELTA)
     sector = resolve_symmetry(p, symmetry)
     size = {"none": 4 ** L, "parity": 4 ** L // 2,

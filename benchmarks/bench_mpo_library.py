@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""lindring's numpy/scipy TEBD (``lindring.mpo``) against tensor-network libraries, same problem.
+"""lindring's numpy/scipy TEBD (``lindring.solvers.mpo``) against tensor-network libraries, same problem.
 
 Issue 4 asks to prefer a well-kept tensor-network library if one fits the non-unitary,
 non-Hermitian gates cleanly, and to measure before choosing. This script evolves ONE problem with
@@ -9,16 +9,16 @@ The problem (MODEL.md): open chain, minimal model alpha = 2, delta = 1 (Fig. 5 o
 vectorised density matrix as an MPS with local dimension 4, from the maximally mixed state, to the
 final time ``--t-final`` with lindring's CLI defaults: fourth-order Trotter, dt = 0.1, chi = 64,
 discarded-weight cutoff 1e-12. Every tool gets the SAME bond generators G_b
-(``lindring.mpo.bond_generators``: the exact bond split of Eq. 11); the gates are exp(tau G_b),
+(``lindring.solvers.mpo.bond_generators``: the exact bond split of Eq. 11); the gates are exp(tau G_b),
 non-Hermitian 16x16, exponentiated by scipy.linalg.expm in every tool (quimb and TeNPy call it too
 when handed the "Hamiltonian" H_b = i G_b, since exp(-i tau H_b) = exp(tau G_b)).
 
 Tools (``--tools``):
-  lindring      lindring.mpo.TEBD (the production code).
+  lindring      lindring.solvers.mpo.TEBD (the production code).
   quimb-tebd    quimb.tensor.TEBD with LocalHam1D(H2 = i G_b), update_to(T, order=4): the library's
                 own driver.
   quimb-sweeps  the same quimb TEBD object, but its public ``sweep`` called with lindring's fused
-                layer sequence (``lindring.mpo.trotter_layers``, Suzuki's fourth order): quimb's
+                layer sequence (``lindring.solvers.mpo.trotter_layers``, Suzuki's fourth order): quimb's
                 gate application and truncation, lindring's Trotter scheme.
   tenpy         tenpy.algorithms.tebd.TEBDEngine (order 4, real time) on a NearestNeighborModel
                 whose H_bond is i G_b, trunc_params chi_max = chi, trunc_cut = sqrt(cutoff).
@@ -29,8 +29,8 @@ Tools (``--tools``):
 Truncation is the same criterion everywhere: at most chi values, and drop the smallest ones while
 their summed relative weight sum s^2 / sum s^2 stays <= cutoff (quimb cutoff_mode 'rsum2';
 TeNPy trunc_cut^2). The observables of every final state are computed by the same code
-(``lindring.mpo.measure``, trace-normalised, so the library's norm conventions do not matter), and
-so is the residual ||L x|| / ||x|| (``lindring.mpo.residual``, exact MPO contraction).
+(``lindring.solvers.mpo.measure``, trace-normalised, so the library's norm conventions do not matter), and
+so is the residual ||L x|| / ||x|| (``lindring.solvers.mpo.residual``, exact MPO contraction).
 
 Each run is its own subprocess (``--worker``); it reports the evolution's wall time and its peak
 resident memory (``resource.getrusage(RUSAGE_SELF).ru_maxrss``), plus the resident memory after
@@ -73,8 +73,8 @@ COLUMNS = ["tool", "L", "t_final", "steps", "chi", "dt", "order", "cutoff", "sta
 # ----------------------------------------------------------------------------- the problem
 def problem(L: int):
     """Parameters and bond generators G_b of the benchmark chain (minimal, alpha=2, delta=1)."""
-    from lindring.model import make_params
-    from lindring.mpo import bond_generators
+    from lindring.core.model import make_params
+    from lindring.solvers.mpo import bond_generators
     p = make_params(L, bc="open", preset="minimal", alpha=2, delta=1)
     return p, bond_generators(p)
 
@@ -90,10 +90,10 @@ def rss_mb() -> float:
 
 # ----------------------------------------------------------------------------- the tools
 def run_lindring(p, G, chi, dt, cutoff, order, steps):
-    """lindring.mpo.TEBD. Every runner returns (tensors (D_l, 4, D_r), (wall s, CPU s) of the
+    """lindring.solvers.mpo.TEBD. Every runner returns (tensors (D_l, 4, D_r), (wall s, CPU s) of the
     evolution, resident MB after set-up, version string)."""
     import lindring
-    from lindring.mpo import TEBD
+    from lindring.solvers.mpo import TEBD
     run = TEBD(p, chi=chi, dt=dt, cutoff=cutoff, order=order, initial="mixed")
     setup_rss = rss_mb()
     t0, c0 = time.perf_counter(), time.process_time()
@@ -103,7 +103,7 @@ def run_lindring(p, G, chi, dt, cutoff, order, steps):
 
 
 def run_exact(p, G, chi, dt, cutoff, order, steps):
-    """lindring.mpo.TEBD without truncation (chi = 4^(L/2), cutoff 0): the exact Trotter evolution
+    """lindring.solvers.mpo.TEBD without truncation (chi = 4^(L/2), cutoff 0): the exact Trotter evolution
     every tool approximates; small L only."""
     if p.L > 8:
         raise SystemExit("tool 'exact' is for L <= 8")
@@ -114,7 +114,7 @@ def run_exact(p, G, chi, dt, cutoff, order, steps):
 def _quimb_tebd(p, G, chi, dt, cutoff):
     import quimb.tensor as qtn
 
-    from lindring.mpo import IDENTITY_LETTERS
+    from lindring.solvers.mpo import IDENTITY_LETTERS
     L = p.L
     # exp(-i t H_b) = exp(t G_b)
     H = qtn.LocalHam1D(L, H2={(b, b + 1): 1j * G[b] for b in range(L - 1)})
@@ -152,7 +152,7 @@ def run_quimb_sweeps(p, G, chi, dt, cutoff, order, steps):
     bonds, which is lindring's parity 0 and 1; the fused layers alternate parities."""
     import quimb
 
-    from lindring.mpo import trotter_layers
+    from lindring.solvers.mpo import trotter_layers
     tebd = _quimb_tebd(p, G, chi, dt, cutoff)
     setup_rss = rss_mb()
     t0, c0 = time.perf_counter(), time.process_time()
@@ -175,7 +175,7 @@ def run_tenpy(p, G, chi, dt, cutoff, order, steps):
     from tenpy.networks.mps import MPS
     from tenpy.networks.site import Site
 
-    from lindring.mpo import IDENTITY_LETTERS
+    from lindring.solvers.mpo import IDENTITY_LETTERS
     logging.getLogger("tenpy").setLevel(logging.WARNING)
     L = p.L
     site = Site(LegCharge.from_trivial(4), ["00", "01", "10", "11"])
@@ -209,7 +209,7 @@ RUNNERS = {"lindring": run_lindring, "quimb-tebd": run_quimb_tebd,
 
 def worker(args) -> None:
     """One run in this process; prints one JSON line."""
-    from lindring.mpo import VectorisedMPS, measure, residual
+    from lindring.solvers.mpo import VectorisedMPS, measure, residual
     p, G = problem(args.L[0])
     steps = int(round(args.t_final / args.dt))
     arrays, evolve_s, setup_rss, version = RUNNERS[args.worker](
@@ -319,7 +319,7 @@ def order_check(tools) -> None:
     mixed state, against scipy's expm of the summed bond generators (the exact evolution)."""
     import scipy.linalg as sla
 
-    from lindring.mpo import IDENTITY_LETTERS, VectorisedMPS
+    from lindring.solvers.mpo import IDENTITY_LETTERS, VectorisedMPS
     L, t = 4, 0.4
     p, G = problem(L)
     Lw = sum(np.kron(np.kron(np.eye(4 ** b), g), np.eye(4 ** (L - b - 2))) for b, g in enumerate(G))

@@ -45,7 +45,7 @@ BAD = [
     (["--method", "cmf", "-ksp_type", "gmres"], "only apply to --method ed"),
     (["--method", "mpo", "--bc", "open", "--cutoff", "-1"], "--cutoff must be >= 0"),
     (["--method", "mpo", "--bc", "open", "--cutoff", "nan"], "'nan' is not a finite number"),
-    (["--method", "mpo", "--bc", "open", "--chi", "0"], "--chi must be >= 1"),
+    (["--method", "mpo", "--bc", "open", "--chi", "0"], "--chi must be >= 2"),
     (["--rtol", "inf"], "'inf' is not a finite number"),
     (["--max-residual", "-1e-9"], "--max-residual must be > 0"),
     (["--max-it", "0"], "--max-it must be >= 1"),

@@ -7,8 +7,8 @@ import scipy.sparse as sps
 import scipy.sparse.linalg as spla
 
 from dense_reference import dense_liouvillian, dense_observables, dense_steady_state
-from lindring import model
-from lindring.methods import run_ed
+from lindring.core import model
+from lindring.solvers.methods import run_ed
 
 #: every term switched on, complex where the model allows it
 FULL = dict(J0=0.7 + 0.2j, phi=0.9, lam=0.3 - 0.1j, mu=0.8, kappa=0.25, eps_x=0.15, eps_zz=0.2,

@@ -5,12 +5,13 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from lindring import figures
-from lindring.meanfield import closed_form_current, cmf_map_dataset
+from lindring.report import figures
+from lindring.solvers.meanfield import closed_form_current
+from lindring.workflow.cmf_maps import cmf_map_dataset
 
 
 def gathered(techniques, Ls, axes: dict, variables: dict, nbond=4, nsite=4, attrs=None, seed=0):
-    """A dataset shaped like :func:`lindring.gather.gather`'s: dims technique, L, axes, bond, site.
+    """A dataset shaped like :func:`lindring.workflow.gather.gather`'s: dims technique, L, axes, bond, site.
 
     ``variables``: name -> 'bond' | 'site' | 'scalar'; values are random but reproducible."""
     rng = np.random.default_rng(seed)
@@ -162,7 +163,7 @@ def test_describe_study_states_parameters():
 
 def test_caption_of_a_complex_grid():
     """Report captions state complex axes in the workflow's one rounding (both parts kept)."""
-    from lindring.figures import describe_study
+    from lindring.report.figures import describe_study
     text = describe_study("c", {"methods": ["ed"], "L": [4],
                                 "grid": {"alpha": ["1+0.5j", "1-0.5j"], "delta": [1.5]}})
     assert "alpha = 1+0.5j, 1-0.5j" in text and "delta = 1.5" in text

@@ -18,8 +18,8 @@ import math
 import numpy as np
 import pytest
 
-from lindring.ground import ground_observables, hamiltonian
-from lindring.model import make_params
+from lindring.solvers.ground import ground_observables, hamiltonian
+from lindring.core.model import make_params
 
 
 # ----------------------------------------------------------------------------- free fermions
@@ -92,7 +92,7 @@ def test_sparse_path_free_fermions(monkeypatch):
     """The eigsh path (forced at L = 7, 8 by lowering the dense threshold) against free fermions,
     including the degenerate point L = 8, J0 = 1, mu = 0, phi = pi (half filling, antiperiodic
     k + pi/8 on multiples of pi/4: the fourth fermion can take either of two zero modes)."""
-    import lindring.ground as ground
+    import lindring.solvers.ground as ground
     monkeypatch.setattr(ground, "DENSE_MAX_DIM", 16)
     for L, J0, phi, mu in ((7, 1.0, 0.9, 0.35), (8, 0.8, -1.3, -0.4), (8, 1.0, np.pi, 0.0)):
         p = make_params(L, J0=J0, phi=phi, mu=mu)
@@ -301,7 +301,7 @@ def test_output_layout():
 
 # ----------------------------------------------------------------------------- construction
 def _kron_chain(factors, L):
-    from lindring.model import ID2
+    from lindring.core.model import ID2
     out = np.ones((1, 1), dtype=complex)
     for j in range(L):
         out = np.kron(out, factors.get(j, ID2))
@@ -310,7 +310,7 @@ def _kron_chain(factors, L):
 
 def test_hamiltonian_matches_kron_construction():
     """H written term by term with np.kron (site 0 leftmost), independently of model.bond_hamiltonian."""
-    from lindring.model import N as NOP, SM, SP, SX, SZ
+    from lindring.core.model import N as NOP, SM, SP, SX, SZ
     for L, bc in ((3, "ring"), (4, "ring"), (4, "open")):
         p = make_params(L, bc=bc, J0=0.8 * np.exp(0.3j), phi=1.1, lam=0.4 - 0.2j, mu=0.7,
                         eps_x=0.25, eps_zz=-0.35)

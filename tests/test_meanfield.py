@@ -1,10 +1,10 @@
-"""Tests of the two-site cluster mean field (``lindring.meanfield``, paper Sec. IV A, App. C).
+"""Tests of the two-site cluster mean field (``lindring.solvers.meanfield``, paper Sec. IV A, App. C).
 
 The reference values are (i) the closed forms of ``MODEL.md`` (the corrected Eq. 24 / App. C)
 and (ii) an independent implementation of the self-consistent equations written here from
 ``MODEL.md`` alone: the product state of two neighbouring clusters, the exact Lindbladian of the
 bond between them on the 16-dimensional space, and partial traces, integrated with a plain RK4
-loop.  It shares no code with ``lindring.meanfield`` (it does not use the split of f into A, B
+loop.  It shares no code with ``lindring.solvers.meanfield`` (it does not use the split of f into A, B
 or the explicit mean-field Hamiltonians).
 """
 from __future__ import annotations
@@ -14,9 +14,9 @@ import math
 import numpy as np
 import pytest
 
-from lindring.meanfield import (closed_form_current, closed_form_rho, cmf_observables,
+from lindring.solvers.meanfield import (closed_form_current, closed_form_rho, cmf_observables,
                                 cmf_rhs, cmf_solve, cmf_symmetric_state)
-from lindring.model import ModelError, make_params, polar
+from lindring.core.model import ModelError, make_params, polar
 
 # ----------------------------------------------------------------------------- independent reference
 # Conventions of MODEL.md, written out again: |0> = down = index 0, sp = |1><0|.

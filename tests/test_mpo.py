@@ -7,9 +7,9 @@ import pytest
 from dense_reference import (apply_lindblad, dense_hamiltonian, dense_jumps, dense_liouvillian,
                              dense_observables, dense_steady_state)
 
-from lindring.basis import rowmajor_to_words
-from lindring.model import ModelError, make_params
-from lindring.mpo import (TEBD, VectorisedMPS, bond_generators, global_checks, liouvillian_mpo,
+from lindring.core.basis import rowmajor_to_words
+from lindring.core.model import ModelError, make_params
+from lindring.solvers.mpo import (TEBD, VectorisedMPS, bond_generators, global_checks, liouvillian_mpo,
                           measure, mpo_observables, residual, trotter_layers)
 
 #: every range-1 term switched on, complex where allowed

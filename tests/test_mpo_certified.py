@@ -11,11 +11,11 @@ from dense_reference import (dense_liouvillian, dense_observables, dense_steady_
                              minimal_params)
 from test_mpo import ALL_TERMS, _dense_residual
 
-from lindring.model import ModelError, make_params
-from lindring.mpo import (TEBD, MPOFailure, MPOThresholds, VectorisedMPS, bond_generators,
+from lindring.core.model import ModelError, make_params
+from lindring.solvers.mpo import (TEBD, MPOFailure, MPOThresholds, VectorisedMPS, bond_generators,
                           check_dt, default_dt, evolve_and_refine, liouvillian_mpo, measure,
                           mpo_observables, physical_bounds, rate_scale, residual)
-from lindring.mpo_refine import refine, relative_residual
+from lindring.solvers.mpo_refine import refine, relative_residual
 
 
 def _random_mps(L, dims, seed=3):

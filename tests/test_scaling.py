@@ -1,4 +1,4 @@
-"""Finite-size scaling (lindring.scaling): fits on synthetic data with known parameters, the open-chain
+"""Finite-size scaling (lindring.analysis.scaling): fits on synthetic data with known parameters, the open-chain
 bulk current on a hand-built profile, and the scaling dataset of a hand-built gathered study.
 
 All expected values are the synthetic truths put into the data, never numbers read off the code.
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from lindring.scaling import (MODELS, bulk_bonds, bulk_current, fit_alternating, fit_sequence,
+from lindring.analysis.scaling import (MODELS, bulk_bonds, bulk_current, fit_alternating, fit_sequence,
                               scaling_dataset, write_scaling)
 
 A, B, C, XI = 0.47, -0.15, 1.3, 1.6  # a + (b + c (-1)^L) exp(-L/xi): odd below, even above a
@@ -287,7 +287,7 @@ def test_scaling_dataset_leaves_out_unchecked_points_unless_told():
 
 def test_figures_leave_out_unchecked_points():
     """results.leave_out_unchecked masks the observables of unchecked points, keeps the rest."""
-    from lindring.results import leave_out_unchecked
+    from lindring.io.results import leave_out_unchecked
     ring, _ = ring_dataset()
     ring["kernel_dim"].loc[dict(technique="ed", L=5)] = -1.0
     out, n = leave_out_unchecked(ring)

@@ -9,11 +9,11 @@ import scipy.sparse as sps
 
 from conftest import run_cli
 from dense_reference import dense_liouvillian
-from lindring import model
-from lindring.basis import (SectorBasis, make_basis, momentum_sector_size, resolve_symmetry,
+from lindring.core import model
+from lindring.core.basis import (SectorBasis, make_basis, momentum_sector_size, resolve_symmetry,
                             rowmajor_to_words)
-from lindring.liouvillian import local_terms, rows_block
-from lindring.methods import run_ed
+from lindring.solvers.liouvillian import local_terms, rows_block
+from lindring.solvers.methods import run_ed
 
 SECTORS = ("parity", "momentum", "parity+momentum")
 #: every term that keeps parity, complex where the model allows it (eps_x = 0)
@@ -131,7 +131,7 @@ def test_sector_observables_equal_full_space(L, bc, rng, kw):
 @pytest.mark.parametrize("L,bc,sym", [(8, "ring", "parity+momentum"), (7, "open", "parity")])
 def test_sector_observables_equal_full_space_L7_8(L, bc, sym):
     """The largest sizes of the issue (iterative solver, residual refined to 1e-13)."""
-    from lindring.steady import Tolerances
+    from lindring.solvers.steady import Tolerances
     p = model.make_params(L, bc=bc, **MINIMAL)
     kw = dict(check_unique=False, tol=Tolerances(residual_target=1e-13))
     full, _ = _ed(p, solver="iterative", symmetry="none", **kw)
@@ -208,7 +208,7 @@ def test_sector_one_and_two_ranks_agree(tmp_path, bc):
 
 
 def test_study_symmetry_key_reaches_the_command_and_is_checked():
-    from lindring.studies import StudyError, expand_study
+    from lindring.workflow.studies import StudyError, expand_study
     st = dict(methods=["ed", "cmf"], bc="ring", L=[4], preset="minimal",
               grid=dict(alpha=[2.0], delta=[1.5]))
     default = expand_study("s", st)

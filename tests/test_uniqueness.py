@@ -7,8 +7,8 @@ import xarray as xr
 
 from conftest import run_cli
 from dense_reference import dense_liouvillian, dense_observables, dense_steady_state, minimal_params
-from lindring import model
-from lindring.methods import run_ed
+from lindring.core import model
+from lindring.solvers.methods import run_ed
 
 
 def ed(L, bc, solver="auto", symmetry="auto", check_unique=True, gap=False, **kw):
@@ -192,7 +192,7 @@ def test_petsc_failure_is_not_called_non_unique(tmp_path):
 @pytest.mark.parametrize("L", [32, 40])
 def test_plan_any_size(L):
     """Rows of the parity-even momentum-zero sector are exact (Burnside, Python integers)."""
-    from lindring.basis import momentum_sector_size
+    from lindring.core.basis import momentum_sector_size
     proc = run_cli(["plan", "--L", L, "--preset", "minimal", "--alpha", 2, "--delta", 1.5, "--json"])
     import json
     plan = json.loads(proc.stdout)
@@ -236,8 +236,8 @@ def test_gather_lists_unchecked_points_and_keeps_thresholds(tmp_path):
     """A study that opts out (check_unique: false) writes files with unique = -1; the gather
     lists them under unchecked_points, keeps their values, and carries the thresholds; the
     finite-size scaling would leave them out (test_scaling)."""
-    from lindring.gather import gather
-    from lindring.studies import expand_study
+    from lindring.workflow.gather import gather
+    from lindring.workflow.studies import expand_study
     st = {"methods": ["ed"], "bc": "ring", "L": [3, 4], "preset": "minimal",
           "grid": {"alpha": [2.0], "delta": [1.5]}}
     jobs = expand_study("s", dict(st, check_unique=False)) + expand_study("s", st)[1:]

@@ -79,7 +79,7 @@ def test_zero_and_negative_exponents_arrive_intact(values_run, tmp_path):
 
 
 def test_complex_grid_keeps_both_parts(values_run, tmp_path):
-    from lindring.gather import open_gathered
+    from lindring.workflow.gather import open_gathered
     ds = open_gathered(values_run / "results" / "cplx.nc")
     assert ds.alpha.dtype.kind == "c"
     assert sorted(ds.alpha.values, key=lambda z: z.imag) == [1 - 0.5j, 1 + 0.5j]

@@ -1,2 +1,20 @@
-"""lindring: steady states of driven-dissipative spin chains with non-local dissipation."""
-__version__ = "0.1.0"
+"""lindring: steady states of driven-dissipative spin chains with non-local dissipation.
+
+The library's entry points (:mod:`lindring.api`): :func:`solve`, :func:`plan`, :func:`gather`,
+:func:`scaling`; the options they take are declared once in :mod:`lindring.core.options`.
+
+Layers, each importing only those below it (checked by import-linter, ``make test``)::
+
+    lindring.cli        the command line
+    lindring.api        solve, plan, gather, scaling
+    lindring.report     figures and captions
+    lindring.analysis   finite-size scaling
+    lindring.workflow   studies, plans, gather, mean-field maps
+    lindring.io         the output schema and NetCDF files
+    lindring.solvers    ED (PETSc/SLEPc), mean field, ground state, MPO
+    lindring.core       model, bases, observables, option registry (numpy/scipy only)
+"""
+from lindring.version import __version__
+from lindring.api import gather, plan, scaling, solve
+
+__all__ = ["solve", "plan", "gather", "scaling", "__version__"]

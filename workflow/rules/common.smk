@@ -9,7 +9,7 @@ import sys
 
 from snakemake.utils import validate
 
-from lindring.studies import StudyError, expand, load_config
+from lindring.workflow.studies import StudyError, expand, load_config
 
 try:
     for _configfile in workflow.configfiles:

@@ -19,8 +19,8 @@
 import math
 import sys
 
-from lindring.figures import FIGURE_INPUTS, describe_study
-from lindring.studies import study_axes
+from lindring.report.figures import FIGURE_INPUTS, describe_study
+from lindring.workflow.studies import study_axes
 
 
 report: "../report/workflow.rst"

@@ -7,9 +7,9 @@
 import shlex
 import subprocess
 
-from lindring.plan import plan_ed, plan_mpo
-from lindring.results import PHYSICS_VERSION
-from lindring import model as _model
+from lindring.workflow.plan import plan_ed, plan_mpo
+from lindring.io.results import PHYSICS_VERSION
+from lindring.core import model as _model
 
 
 _PLANS = {}

@@ -1,8 +1,8 @@
 """Snakemake script of rule currents_table: the extrapolated currents of every scaling dataset
-as CSV and as an HTML table for the report (:func:`lindring.figures.write_currents_table`)."""
+as CSV and as an HTML table for the report (:func:`lindring.report.figures.write_currents_table`)."""
 import xarray as xr
 
-from lindring.figures import write_currents_table
+from lindring.report.figures import write_currents_table
 
 scalings = {}
 for name, path in snakemake.input.items():

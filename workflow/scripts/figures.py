@@ -2,13 +2,13 @@
 
 The rule's named inputs are the config keys of the figure (``figures.<figN>`` in the config: a
 gathered study, a cmf map or a scaling dataset each); ``params.figure`` names it; the figure is
-written next to ``output.png`` as ``<figN>.png`` and ``.svg`` (:mod:`lindring.figures`).
+written next to ``output.png`` as ``<figN>.png`` and ``.svg`` (:mod:`lindring.report.figures`).
 """
 import os
 
 import xarray as xr
 
-from lindring.figures import draw
+from lindring.report.figures import draw
 
 datasets = {}
 for key, path in snakemake.input.items():

@@ -2,8 +2,8 @@
 against its point; a file that does not belong stops the rule with a message naming it)."""
 import sys
 
-from lindring.gather import GatherError, gather, write_gathered
-from lindring.studies import expand_study
+from lindring.workflow.gather import GatherError, gather, write_gathered
+from lindring.workflow.studies import expand_study
 
 study = snakemake.wildcards.study
 cfg = snakemake.config["studies"][study]

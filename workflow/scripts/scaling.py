@@ -7,7 +7,7 @@ extrapolated currents to stdout.
 """
 import xarray as xr
 
-from lindring.scaling import scaling_dataset, write_scaling
+from lindring.analysis.scaling import scaling_dataset, write_scaling
 
 
 def _paths(x):

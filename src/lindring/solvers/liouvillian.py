@@ -2,7 +2,7 @@
 
 The Liouvillian is a sum of local superoperators (:func:`local_terms`): one-site terms
 (``mu n + eps_x sigma^x`` and ``kappa D[sm]``) and two-site terms (the bond Hamiltonian and
-``D[f_b]`` of Eq. 12). Each is a small matrix on the letters of its sites (see :mod:`lindring.basis`
+``D[f_b]`` of Eq. 12). Each is a small matrix on the letters of its sites (see :mod:`lindring.core.basis`
 for the vectorisation). Each MPI rank computes only its own rows, vectorised with numpy, in chunks,
 and hands PETSc its local CSR block with exact preallocation: no rank ever holds the global matrix.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from . import model
-from .basis import letter
+from lindring.core import model
+from lindring.core.basis import letter
 
 
 def superoperator(H: np.ndarray | None, jumps: list[np.ndarray], nsites: int) -> np.ndarray:
@@ -61,7 +61,7 @@ def rows_block(p: model.Params, basis, rows: np.ndarray, terms=None) -> sp.csr_m
 
     Row ``r`` is the full-space row of its word, each column word ``w`` moved to its basis index
     with the coefficient ``<index|w>`` (``basis.locate``), times ``basis.row_scale`` (1 in the full
-    space and the parity sector, ``sqrt(n_R)`` for momentum orbits; see :mod:`lindring.basis`).
+    space and the parity sector, ``sqrt(n_R)`` for momentum orbits; see :mod:`lindring.core.basis`).
     """
     terms = local_terms(p) if terms is None else terms
     L = p.L
@@ -118,7 +118,7 @@ def assemble(p: model.Params, basis, comm=None, chunk: int = 1 << 17,
         element| of L over all rows but the first (a rate, in the units of the parameters),
         the same on every rank.
     """
-    from .petsc import init
+    from lindring.solvers.petsc import init
     PETSc, _ = init()
     comm = comm or PETSc.COMM_WORLD
     N = basis.size
@@ -164,7 +164,7 @@ class _RowZeroRestored:
     """Python context of :func:`liouvillian_from_constrained` (PETSc shell matrix)."""
 
     def __init__(self, Ac, p: model.Params, basis):
-        from .petsc import init
+        from lindring.solvers.petsc import init
         PETSc, _ = init()
         self.Ac = Ac
         row0 = rows_block(p, basis, np.zeros(1, dtype=np.int64))
@@ -192,7 +192,7 @@ def liouvillian_from_constrained(Ac, p: model.Params, basis):
     (L with row 0 replaced by the trace functional): ``L x = Ac x`` with row 0 rebuilt from the
     model (one row). This keeps a single assembled matrix in memory for the solve, the residual
     and the uniqueness decision. Collective."""
-    from .petsc import init
+    from lindring.solvers.petsc import init
     PETSc, _ = init()
     A = PETSc.Mat().createPython(Ac.getSizes(), _RowZeroRestored(Ac, p, basis), comm=Ac.getComm())
     A.setUp()

@@ -5,10 +5,10 @@ Ansatz (Eq. 23 / C1)
 The density matrix of the infinite, translation-invariant chain is a product of identical
 two-site cluster states, ``rho = ... (x) rho_C (x) rho_C (x) ...`` with clusters
 {0,1}, {2,3}, ... .  ``rho_C`` is a 4x4 matrix in the basis ``|s_0 s_1>`` of
-:mod:`lindring.model` (site 0 most significant, ``|0>`` = down/empty).  ``Params.L`` is recorded
+:mod:`lindring.core.model` (site 0 most significant, ``|0>`` = down/empty).  ``Params.L`` is recorded
 by the caller but does not enter (except through ``J = J0 exp(i phi / L)``, which is taken as
 given); only ``bc = 'ring'`` (the infinite translation-invariant lattice) and ``range = 1`` are
-supported, anything else raises :class:`~lindring.model.ModelError`.
+supported, anything else raises :class:`~lindring.core.model.ModelError`.
 
 Cluster equation
 ----------------
@@ -72,8 +72,8 @@ import math
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from .observables import negativity, purity
-from .model import (ID2, SM, SP, SX, SZ, ModelError, Params, bond_hamiltonian, bond_jump,
+from lindring.core.observables import negativity, purity
+from lindring.core.model import (ID2, SM, SP, SX, SZ, ModelError, Params, bond_hamiltonian, bond_jump,
                     current_eta_operator, current_J_operator, site_hamiltonian, site_jumps)
 
 __all__ = ["cmf_observables", "cmf_solve", "cmf_symmetric_state", "CMFResult",
@@ -447,7 +447,7 @@ def cmf_observables(p: Params, **solver_options) -> tuple[dict, dict]:
 
     * ``current_eta``, ``current_J`` (dims ``('bond',)``): on the intra-cluster bond (0, 1) and
       on the inter-cluster bond (1, 0'), the latter in the product state of two neighbouring
-      clusters (``<sp_0' sm_1> = <sp_0><sm_1>``); operators of :mod:`lindring.model` (Eq. 14);
+      clusters (``<sp_0' sm_1> = <sp_0><sm_1>``); operators of :mod:`lindring.core.model` (Eq. 14);
     * ``sz`` (``('site',)``), sites 0 and 1 of the cluster;
     * ``purity_pair``, ``negativity_pair`` (partial transpose on site 0) and ``purity``
       (all of the 2-site cluster state; ``purity`` = ``purity_pair``);
@@ -490,7 +490,7 @@ def closed_form_current(a, d, mu):
 def closed_form_rho(a, d, mu) -> np.ndarray:
     """Symmetric-solution cluster state of App. C (Eq. C2-C8) with the corrections of ``MODEL.md``.
 
-    Returned in the basis of :mod:`lindring.model` (``|00>, |01>, |10>, |11>``); the paper's
+    Returned in the basis of :mod:`lindring.core.model` (``|00>, |01>, |10>, |11>``); the paper's
     index 1 is ``|11>`` and 4 is ``|00>``.  Entries (before the ``1/Z`` of Eq. C2)::
 
         rho11 = d^2 [(4 d^2 + a^2)(a^2 - d^2)^2 + 4 d^2 mu^2] / 4          (C4, as printed)
@@ -519,69 +519,3 @@ def closed_form_rho(a, d, mu) -> np.ndarray:
     m[3, 0] = r14
     m[0, 3] = np.conj(r14)
     return m / z
-
-
-def cmf_map_dataset(name: str, spec: dict):
-    """A mean-field map (Fig. 3) computed in this process, in the layout of a gathered study (a
-    map of thousands of points as separate ``lindring solve`` jobs would spend most of its time
-    starting processes).
-
-    ``spec`` is a study without ``methods``/``bc`` (``L`` nominal, default 4: the mean field is
-    the infinite lattice, ``L`` only enters ``J = J0 exp(i phi/L)``), e.g.
-    ``{preset: minimal, grid: {alpha: {start: 0, stop: 2, num: 41}, delta: ...}}``. Every point
-    is validated like a study's; a point whose solution fails is NaN and listed in the attribute
-    ``missing_points``. Dims: ``technique`` (``cmf``), ``L``, the grid axes, ``bond``, ``site``.
-    """
-    import sys
-
-    import xarray as xr
-
-    from . import model
-    from .studies import expand_study, study_axes
-
-    study = {k: v for k, v in spec.items() if k != "description"}
-    study.update(methods=["cmf"], bc="ring", L=spec.get("L", 4))
-    jobs = expand_study(name, study)
-    axes = study_axes(name, study)
-    axis_names = [a for a, _ in axes]
-    shape = [len(v) for _, v in axes]
-    index = {a: {v: i for i, v in enumerate(vals)} for a, vals in axes}
-    if len({j.L for j in jobs}) != 1:
-        raise ValueError(f"cmf map {name}: give one L (the mean field does not depend on it)")
-    data: dict[str, tuple[tuple, np.ndarray]] = {}
-    missing, branches = [], set()
-    for job in jobs:
-        idx = tuple(index[a][v] for a, v in job.coords)
-        try:
-            p = model.make_params(job.L, bc="ring", preset=job.preset, range=job.range,
-                                  **dict(job.params))
-            variables, attrs = cmf_observables(p)
-        except Exception as err:  # one failed point must not lose the map
-            missing.append(f"{job.point}: {err}")
-            continue
-        branches.add(attrs.get("branch", "?"))
-        variables = dict(variables)
-        variables["broken_branch"] = ((), np.asarray(float(attrs.get("branch") == "broken")))
-        for key in ("cmf_residual", "stability"):
-            if key in attrs:
-                variables[key] = ((), np.asarray(float(attrs[key])))
-        for var, (dims, values) in variables.items():
-            values = np.asarray(values, dtype=float)
-            if var not in data:
-                data[var] = (dims, np.full(shape + list(values.shape), np.nan))
-            data[var][1][idx] = values
-    if missing:
-        print(f"cmf map {name}: {len(missing)} of {len(jobs)} points failed (NaN): "
-              + "; ".join(missing[:5]), file=sys.stderr)
-    coords = {a: [float(np.real(v)) for v in vals] for a, vals in axes}
-    ds = xr.Dataset({var: (tuple(axis_names) + tuple(dims), values)
-                     for var, (dims, values) in data.items()}, coords=coords)
-    ds = ds.expand_dims({"technique": ["cmf"], "L": [jobs[0].L]})
-    ds.attrs.update(study=name, bc="ring", preset=spec.get("preset") or "none",
-                    range=int(spec.get("range", 1)), computed="in process (lindring.meanfield.cmf_map_dataset)",
-                    branch=", ".join(sorted(branches)), points_expected=len(jobs),
-                    points_present=len(jobs) - len(missing),
-                    missing_points="; ".join(missing) or "none", nonunique_points="none")
-    for k, v in (spec.get("fixed") or {}).items():
-        ds.attrs[f"fixed_{k}"] = str(v)
-    return ds

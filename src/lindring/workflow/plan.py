@@ -24,11 +24,11 @@ import math
 
 import numpy as np
 
-from . import model
-from .basis import (FullBasis, momentum_sector_size, odd_letters, representative,
+from lindring.core import model
+from lindring.core.basis import (FullBasis, momentum_sector_size, odd_letters, representative,
                     resolve_symmetry)
-from .liouvillian import local_terms, rows_block
-from .steady import resolve_solver
+from lindring.solvers.liouvillian import local_terms, rows_block
+from lindring.solvers.steady import resolve_solver
 
 BYTES_PER_NNZ = 16 + 8
 #: MUMPS fill relative to the matrix: measured ~100 at L = 6 (4096 rows), grows ~ with the rows

@@ -10,14 +10,14 @@ this is the tight-binding ring of Eq. (B1); App. B / Fig. 7 plot, for ``L = 4``,
 ground-state current of Eq. (B2) and the von Neumann entropy ``S(rho_12)`` of two neighbouring sites
 against the flux ``phi``.
 
-Conventions (all taken from :mod:`lindring.model`, nothing is redefined here):
+Conventions (all taken from :mod:`lindring.core.model`, nothing is redefined here):
 
 * basis index ``s = sum_j s_j 2^(L-1-j)``: site 0 is the most significant bit; the local state
   ``|0>`` (index 0) is down/empty and ``|1>`` is up;
-* the bond and site terms are :func:`lindring.model.bond_hamiltonian` (on the pairs of
+* the bond and site terms are :func:`lindring.core.model.bond_hamiltonian` (on the pairs of
   :meth:`Params.hamiltonian_bonds`, basis ``|s_b s_{b+1}>``, so the ring's closing bond is
-  ``(L-1, 0)``) and :func:`lindring.model.site_hamiltonian`;
-* the current on bond ``(b, b+1)`` is :func:`lindring.model.current_J_operator` on that pair,
+  ``(L-1, 0)``) and :func:`lindring.core.model.site_hamiltonian`;
+* the current on bond ``(b, b+1)`` is :func:`lindring.core.model.current_J_operator` on that pair,
   ``<I_J> = -4 Im(J <sm_{b+1} sp_b>)`` (Eq. 14; Eq. B2 writes it with the neighbour on the other
   side, which gives the same value except at the level crossing ``phi = +-pi`` of Fig. 7, where the
   ground state is degenerate anyway). Hellmann-Feynman gives ``sum_b <I_J,b> = 2 L dE0/dphi``.
@@ -36,8 +36,8 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from .observables import entropy, negativity, purity
-from .model import Params, bond_hamiltonian, current_J_operator, site_hamiltonian
+from lindring.core.observables import entropy, negativity, purity
+from lindring.core.model import Params, bond_hamiltonian, current_J_operator, site_hamiltonian
 
 #: up to this Hilbert-space dimension the spectrum is computed densely (numpy eigh)
 DENSE_MAX_DIM = 4096
@@ -102,8 +102,8 @@ def embed(op: np.ndarray, sites: tuple[int, ...], L: int) -> sp.csr_matrix:
 def hamiltonian(p: Params) -> sp.csr_matrix:
     """The closed-system Hamiltonian H of ``MODEL.md`` (App. B, Eq. B1 when lam = mu = eps = 0)
     as a sparse 2^L x 2^L matrix (site 0 = most significant bit), built from
-    :func:`lindring.model.bond_hamiltonian` on each pair of :meth:`Params.hamiltonian_bonds` and
-    :func:`lindring.model.site_hamiltonian` on each site."""
+    :func:`lindring.core.model.bond_hamiltonian` on each pair of :meth:`Params.hamiltonian_bonds` and
+    :func:`lindring.core.model.site_hamiltonian` on each site."""
     L = p.L
     if L > MAX_L:
         raise ValueError(f"ground: L = {L} needs 2^{L} states; the exact ground state is limited "

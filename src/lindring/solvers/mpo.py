@@ -1,13 +1,13 @@
 """The ``mpo`` method: steady state of an open chain by TEBD of the vectorised density matrix.
 
 The density matrix is a vector over words of letters ``a_j = 2 k_j + b_j`` (ket bit, bra bit; see
-:mod:`lindring.basis`), written as a matrix-product state with local dimension 4::
+:mod:`lindring.core.basis`), written as a matrix-product state with local dimension 4::
 
     x[a_0 a_1 ... a_{L-1}] = A_0[a_0] A_1[a_1] ... A_{L-1}[a_{L-1}]     (1 x D_1, ..., D_{L-1} x 1)
 
 and evolved with ``d|rho>>/dt = L|rho>>`` until the observables stop changing. The Liouvillian is
 split into bond generators ``G_b`` on the pairs (b, b+1): the two-site terms of
-:func:`lindring.liouvillian.local_terms` on that bond plus the one-site terms folded in, half on each
+:func:`lindring.solvers.liouvillian.local_terms` on that bond plus the one-site terms folded in, half on each
 bond touching a site and full weight at the chain ends. Gates ``exp(tau G_b)`` are computed with
 ``scipy.linalg.expm`` of the non-Hermitian 16x16 superoperator. Even and odd bonds commute among
 themselves; a second-order (Strang) step is ``E(dt/2) O(dt) E(dt/2)``, adjacent half-steps are fused;
@@ -40,8 +40,8 @@ import warnings
 import numpy as np
 import scipy.linalg as sla
 
-from . import model
-from .liouvillian import local_terms
+from lindring.core import model
+from lindring.solvers.liouvillian import local_terms
 
 #: vectorised identity on one site: letters 0 (|0><0|) and 3 (|1><1|)
 IDENTITY_LETTERS = np.array([1.0, 0.0, 0.0, 1.0], dtype=complex)
@@ -65,7 +65,7 @@ def two_site_weights(op: np.ndarray) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- generators and gates
 def check_supported(p: model.Params) -> None:
-    """Raise :class:`~lindring.model.ModelError` unless ``p`` is an open chain with range 1."""
+    """Raise :class:`~lindring.core.model.ModelError` unless ``p`` is an open chain with range 1."""
     if p.bc != "open":
         raise model.ModelError(f"method 'mpo' supports only open chains (bc='open'), got bc={p.bc!r}; "
                                "use 'ed' for rings")
@@ -563,7 +563,7 @@ def default_dt(rate: float) -> float:
 
 
 def check_dt(dt: float, rate: float, order: int) -> None:
-    """Refuse a time step with ``dt * rate > 4`` (:class:`~lindring.model.ModelError`).
+    """Refuse a time step with ``dt * rate > 4`` (:class:`~lindring.core.model.ModelError`).
 
     Order 4: the backward sub-step amplifies the fastest mode by ``exp(0.658 dt rate) > 14`` per
     step, and truncation errors with it (a blow-up). Order 2 is stable (a product of CPTP bond
@@ -609,7 +609,7 @@ def physical_bounds(obs: dict, purity: float, p: model.Params, slack: float) -> 
 
 
 def _relative(state, W):
-    from .mpo_refine import relative_residual
+    from lindring.solvers.mpo_refine import relative_residual
     return relative_residual(state, W)
 
 
@@ -696,8 +696,8 @@ def evolve_and_refine(p: model.Params, initial: str, chi: int, dt: float, order:
 
 def refine_state(state, info: dict, target: float, chi: int, max_sweeps: int, lsqr_iters: int,
                  say) -> None:
-    """Refine ``state`` in place (:func:`lindring.mpo_refine.refine`), trace 1; update ``info``."""
-    from .mpo_refine import refine
+    """Refine ``state`` in place (:func:`lindring.solvers.mpo_refine.refine`), trace 1; update ``info``."""
+    from lindring.solvers.mpo_refine import refine
     t0 = time.time()
     out = refine(state, info["W"], target=target, max_sweeps=max_sweeps, lsqr_iters=lsqr_iters,
                  say=say, scale=info["scale"], chi=chi)
@@ -729,7 +729,7 @@ def mpo_observables(p: model.Params, chi: int = 64, dt: float | None = None, tol
     1. Time evolution (TEBD of the vectorised rho, order ``order``, step ``dt``; default
        :func:`default_dt` from the fastest bond rate, a larger one refused by :func:`check_dt`)
        from ``initial`` until the residual stops falling (Trotter floor), checked for blow-up.
-    2. Refinement (:func:`lindring.mpo_refine.refine`): two-site sweeps minimising ``||L x||`` at
+    2. Refinement (:func:`lindring.solvers.mpo_refine.refine`): two-site sweeps minimising ``||L x||`` at
        ``Tr x = 1`` (bond dimension up to ``chi``) until the relative residual
        ``||L x|| / (||x|| rate_scale)`` is at most ``tol`` (the target) or stops falling.
     3. Uniqueness (``check_unique``): steps 1-2 again from ``second_initial`` (a random product
@@ -756,12 +756,12 @@ def mpo_observables(p: model.Params, chi: int = 64, dt: float | None = None, tol
 
     Raises
     ------
-    lindring.model.ModelError
+    lindring.core.model.ModelError
         Unsupported model (ring, range 2) or options (chi < 2, dt too large, bad order).
     MPOFailure
         No verified steady state (see its ``kind``).
     """
-    from .observables import negativity
+    from lindring.core.observables import negativity
 
     th = thresholds or MPOThresholds()
     check_supported(p)

@@ -48,9 +48,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import model
-from .basis import resolve_symmetry
-from .methods import METHOD_BC
+from lindring.core import model
+from lindring.core.basis import resolve_symmetry
+from lindring.solvers.methods import METHOD_BC
 
 POLAR_AXES = ("r", "theta")
 #: names that become paths: studies, cmf maps, scalings (the schema holds the same pattern)
@@ -60,7 +60,7 @@ SIGNIFICANT_DIGITS = 15
 #: a range point (or a polar alpha, delta) smaller than this times the range's scale is 0
 ZERO_TOLERANCE = 1e-12
 #: the workflow's config schema (also used by ``lindring gather``)
-SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "config.schema.yaml"
 #: options of method mpo a study may set (``mpo:``), and the ``lindring solve`` flag of each
 #: option of ``lindring solve`` (SOLVE_DEFAULTS name) of each key a study's ``mpo:`` may set
 MPO_OPTIONS = dict(chi="chi", dt="dt", order="order", tol="mpo_tol", t_max="t_max",
@@ -276,7 +276,7 @@ class Job:
         return f"results/{self.study}/{self.method}/{self.bc}/L{self.L}/{self.point}.nc"
 
     def model_params(self) -> model.Params:
-        """The point's :class:`lindring.model.Params` (presets applied)."""
+        """The point's :class:`lindring.core.model.Params` (presets applied)."""
         return model.make_params(self.L, bc=self.bc, preset=self.preset, range=self.range,
                                  **dict(self.params))
 

@@ -1,7 +1,7 @@
 """The methods of ``lindring solve``: each turns validated parameters into named results.
 
 Every method returns ``(data_vars, attrs)``: ``data_vars`` maps a variable name to
-``(dims, values)`` with dims among ``bond`` and ``site`` (see :mod:`lindring.results`), ``attrs``
+``(dims, values)`` with dims among ``bond`` and ``site`` (see :mod:`lindring.io.results`), ``attrs``
 holds method-specific metadata. Data flows one way: parameters -> operator -> steady state ->
 observables -> verification -> file.
 """
@@ -14,11 +14,11 @@ import warnings
 
 import numpy as np
 
-from . import model
-from .basis import make_basis, resolve_symmetry, transpose_words
-from .observables import (GATHER_MAX_L, LocalState, gathered_density_matrix, negativity,
+from lindring.core import model
+from lindring.core.basis import make_basis, resolve_symmetry, transpose_words
+from lindring.core.observables import (GATHER_MAX_L, LocalState, gathered_density_matrix, negativity,
                           steady_observables)
-from .steady import (SolverError, Tolerances, decide_kernel, probe_nonsingular, resolve_solver,
+from lindring.solvers.steady import (SolverError, Tolerances, decide_kernel, probe_nonsingular, resolve_solver,
                      steady_state)
 
 METHODS = ("ed", "cmf", "ground", "mpo")
@@ -73,7 +73,7 @@ def _nan_observables(p: model.Params) -> dict:
 
 def _values_at(x, index: np.ndarray) -> np.ndarray:
     """Entries ``x[index]`` of a distributed PETSc vector, fetched from whichever rank holds them."""
-    from .petsc import init
+    from lindring.solvers.petsc import init
     PETSc, _ = init()
     src = PETSc.IS().createGeneral(np.asarray(index).astype(PETSc.IntType), comm=PETSc.COMM_SELF)
     y = PETSc.Vec().createSeq(len(index), comm=PETSc.COMM_SELF)
@@ -122,13 +122,13 @@ def run_ed(p: model.Params, solver="auto", tol: Tolerances | None = None,
     Notes
     -----
     One matrix is assembled, the trace-constrained ``Ac`` (steady.py); L itself is a shell on it
-    (:func:`lindring.liouvillian.liouvillian_from_constrained`). The linear solve comes first;
+    (:func:`lindring.solvers.liouvillian.liouvillian_from_constrained`). The linear solve comes first;
     its steady state is then deflated from the search for a second kernel vector
     (:func:`steady.decide_kernel`). A solve that fails in PETSc is reported as such unless the
     decision finds the kernel degenerate (a singular system).
     """
-    from .liouvillian import assemble, liouvillian_from_constrained
-    from .petsc import init
+    from lindring.solvers.liouvillian import assemble, liouvillian_from_constrained
+    from lindring.solvers.petsc import init
     PETSc, _ = init()
     tol = tol or Tolerances()
     thresholds = thresholds or Thresholds()
@@ -172,7 +172,7 @@ def run_ed(p: model.Params, solver="auto", tol: Tolerances | None = None,
 def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_unique, attrs,
                      comm, held):
     """The part of :func:`run_ed` after assembly: solve, decide the kernel, verify."""
-    from .liouvillian import assemble
+    from lindring.solvers.liouvillian import assemble
 
     x, ksp, solve_error = None, None, None
     try:
@@ -334,13 +334,13 @@ def run_method(method: str, p: model.Params, **options):
     if method == "ed":
         return run_ed(p, **options)
     if method == "cmf":
-        from .meanfield import cmf_observables
+        from lindring.solvers.meanfield import cmf_observables
         return cmf_observables(p)
     if method == "ground":
-        from .ground import ground_observables
+        from lindring.solvers.ground import ground_observables
         return ground_observables(p)
     if method == "mpo":
-        from .mpo import MPOFailure, mpo_observables
+        from lindring.solvers.mpo import MPOFailure, mpo_observables
         try:
             return mpo_observables(p, **options)
         except MPOFailure as err:       # blow-up, not converged, chi too small, check failed

@@ -1,8 +1,8 @@
 """The figures of the paper (Fig. 2 to 7), drawn with matplotlib from gathered datasets.
 
-One function per figure; each takes gathered datasets (:mod:`lindring.gather`: dims ``technique``,
+One function per figure; each takes gathered datasets (:mod:`lindring.workflow.gather`: dims ``technique``,
 ``L``, the study's grid axes, ``bond``, ``site``) or, for Fig. 5, the scaling dataset of
-:mod:`lindring.scaling`, saves ``<outdir>/fig<N>.png`` and ``.svg`` and returns the two paths.
+:mod:`lindring.analysis.scaling`, saves ``<outdir>/fig<N>.png`` and ``.svg`` and returns the two paths.
 Missing points are NaN in the datasets and left out of the plots (lines break there): a figure is
 drawn from whatever is present. Size-one axes are dropped; where a figure needs one value of an axis
 that has several (e.g. a study with two L for a figure of one L), the first value is used and a
@@ -22,7 +22,7 @@ What is plotted, where the paper leaves a choice:
 * ``N`` and ``P`` of Figs. 3-4 are the negativity and purity of the two-site state of sites (0, 1)
   (``negativity_pair``, ``purity_pair``): for the mean field that is the cluster state, for ED the
   reduced state of two neighbours, so the two are compared like for like;
-* the mean-field maps of Fig. 3 show the *stable* solution (:mod:`lindring.meanfield`); a black
+* the mean-field maps of Fig. 3 show the *stable* solution (:mod:`lindring.solvers.meanfield`); a black
   contour encloses the region where it is parity-broken, i.e. where it differs from the symmetric
   solution of the paper's closed form (``branch='symmetric'`` plots that one instead);
 * the open-chain current of Fig. 5 on bond ``b`` (sites ``b, b+1``) is drawn at
@@ -31,7 +31,7 @@ What is plotted, where the paper leaves a choice:
   equal-weight mixture of the degenerate ground states (``*_mixed``) as open markers.
 
 The mean-field maps of Fig. 3 are computed in one process by
-:func:`lindring.meanfield.cmf_map_dataset` (the ``cmf_maps`` section of the workflow config).
+:func:`lindring.workflow.cmf_maps.cmf_map_dataset` (the ``cmf_maps`` section of the workflow config).
 """
 from __future__ import annotations
 
@@ -436,7 +436,7 @@ def _scalar(ds: xr.Dataset, name: str) -> float:
 def fig5(scaling: xr.Dataset | None, open_chain: xr.Dataset | None = None,
          outdir="results/figures") -> list[str]:
     """Fig. 5: ring current vs ``L`` with the even/odd fits and the extrapolation (``scaling``, the
-    dataset of :func:`lindring.scaling.scaling_dataset`), and the open-chain current vs ``j/L``
+    dataset of :func:`lindring.analysis.scaling.scaling_dataset`), and the open-chain current vs ``j/L``
     for each ``L`` (``open_chain``, gathered, bc open: MPO lines, ED markers)."""
     nrows = 2 if open_chain is not None else 1
     plt = _pyplot()
@@ -606,8 +606,8 @@ def draw(figure: str, datasets: dict, outdir="results/figures",
     """Draw ``figure`` from ``datasets`` keyed as in the config (:data:`FIGURE_INPUTS`).
 
     Points whose uniqueness was not decided (``kernel_dim == -1``) are left out unless
-    ``include_unchecked`` (:func:`lindring.results.leave_out_unchecked`); how many is printed."""
-    from .results import leave_out_unchecked
+    ``include_unchecked`` (:func:`lindring.io.results.leave_out_unchecked`); how many is printed."""
+    from lindring.io.results import leave_out_unchecked
     spec = FIGURE_INPUTS[figure]
     unknown = set(datasets) - set(spec)
     if unknown:
@@ -705,7 +705,7 @@ def write_currents_table(scalings: dict[str, xr.Dataset], csv_path, html_path) -
 # ----------------------------------------------------------------------------- captions
 def describe_study(name: str, st: dict, kind: str = "study") -> str:
     """One reStructuredText bullet stating a study's (or a cmf map's) parameters."""
-    from .studies import axis_values, format_value, sizes
+    from lindring.workflow.studies import axis_values, format_value, sizes
     methods = ", ".join(TECHNIQUE_NAMES.get(m, m) for m in st.get("methods", ["cmf"]))
     bc = st.get("bc", "ring")
     L = sizes(st.get("L", 4), name)

@@ -37,7 +37,7 @@ import time
 
 import numpy as np
 
-from .petsc import init
+from lindring.solvers.petsc import init
 
 #: largest L for which ``auto`` picks the direct solver (measured: benchmarks/README.md)
 AUTO_DIRECT_MAX_L = 6
@@ -209,7 +209,7 @@ def steady_state(Lc, solver: str, L: int, tol: Tolerances | None = None, scale: 
     """The steady state (trace 1) from the trace-constrained Liouvillian ``Lc``.
 
     ``Lc`` is L with its first row replaced by ``scale`` times the trace functional
-    (:func:`lindring.liouvillian.assemble`); returns ``(x, info, ksp)`` with ``x`` a distributed
+    (:func:`lindring.solvers.liouvillian.assemble`); returns ``(x, info, ksp)`` with ``x`` a distributed
     PETSc vector and ``ksp`` the solver, set up (for :func:`probe_nonsingular`; the caller
     destroys both). Raises :class:`SolverError`."""
     tol = tol or Tolerances()

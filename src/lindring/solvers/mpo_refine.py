@@ -1,15 +1,15 @@
 """Certified MPO steady states: exact residual by QR sweeps, and variational refinement.
 
-The steady state x (vectorised rho, a :class:`~lindring.mpo.VectorisedMPS`) solves ``L x = 0`` with
+The steady state x (vectorised rho, a :class:`~lindring.solvers.mpo.VectorisedMPS`) solves ``L x = 0`` with
 ``Tr x = 1``. A time evolution reaches it only up to the Trotter error of its fixed point and the
 slowest relaxation time. This module refines x in MPS form by minimising ``||L x||`` at fixed trace
 with one-site sweeps (as a DMRG on ``L^+ L``, but without ever forming ``L^+ L``):
 
 - ``L x`` is the MPS with tensors ``B_j = W_j . A_j`` (``W``: the exact MPO of ``L = sum_b G_b``,
-  :func:`lindring.mpo.liouvillian_mpo`; bond dimension ``D w``). Its norm is computed by a sweep of QR
+  :func:`lindring.solvers.mpo.liouvillian_mpo`; bond dimension ``D w``). Its norm is computed by a sweep of QR
   decompositions (left-canonicalising ``L x``): ``||L x|| = |R_L|``, with rounding errors of order
   ``eps * sum_j ||B_j||`` instead of the ``sqrt(eps)`` floor of the contraction
-  ``<x|L^+ L|x>`` (:func:`lindring.mpo.residual`).
+  ``<x|L^+ L|x>`` (:func:`lindring.solvers.mpo.residual`).
 - At site j (all other tensors fixed, the MPS in mixed canonical form around j) ``L x`` is linear in
   the local tensor ``theta``: ``L x = Q_left (R_l W_j theta R_r) Q_right`` with isometries Q, so
   ``||L x|| = ||M_j theta||`` with ``M_j theta = R_l . W_j . theta . R_r`` (the triangular factors
@@ -35,7 +35,7 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse.linalg as spla
 
-from .mpo import IDENTITY_LETTERS, VectorisedMPS
+from lindring.solvers.mpo import IDENTITY_LETTERS, VectorisedMPS
 
 
 #: local problems up to this many unknowns (and entries of the dense M) are solved densely

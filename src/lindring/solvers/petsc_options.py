@@ -43,7 +43,7 @@ def unused_options() -> list[str] | None:
     lib = _libpetsc()
     if lib is None:
         return None
-    from .petsc import init
+    from lindring.solvers.petsc import init
     PETSc, _ = init()
     int_t = ctypes.c_int64 if PETSc.IntType().itemsize == 8 else ctypes.c_int32
     n = int_t(0)
@@ -65,7 +65,7 @@ def check_petsc_options(petsc_opts: list[str]) -> None:
         An option has a value PETSc refuses (e.g. ``-ksp_type nonsense``), or no solver object
         reads it (e.g. the misspelt ``-ksp_rtoll``); the message names it.
     """
-    from .petsc import init
+    from lindring.solvers.petsc import init
     PETSc, SLEPc = init(petsc_opts)
     if not petsc_opts:
         return

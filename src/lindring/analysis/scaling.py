@@ -523,7 +523,7 @@ def _fit_attrs(fr: FitResult) -> dict:
 
 def scaling_dataset(ring: xr.Dataset, open_chain: xr.Dataset | Sequence[xr.Dataset] | None = None,
                     n_fit: int = 400, include_unchecked: bool = False) -> xr.Dataset:
-    """The finite-size-scaling dataset of a gathered ring study (see ``lindring.gather``).
+    """The finite-size-scaling dataset of a gathered ring study (see ``lindring.workflow.gather``).
 
     ``ring``: gathered ring dataset at one parameter point (grid axes of length 1 are squeezed
     away) with technique ``'ed'`` (required) and optionally ``'cmf'``; an old file with a
@@ -726,7 +726,7 @@ def scaling_dataset(ring: xr.Dataset, open_chain: xr.Dataset | Sequence[xr.Datas
         "ring_git_commit": str(ring.attrs.get("git_commit", "unknown")),
     })
     try:
-        from . import __version__
+        from lindring.version import __version__
         out.attrs["lindring_version"] = __version__
     except ImportError:  # pragma: no cover
         pass
@@ -734,6 +734,6 @@ def scaling_dataset(ring: xr.Dataset, open_chain: xr.Dataset | Sequence[xr.Datas
 
 
 def write_scaling(ds: xr.Dataset, path) -> None:
-    """Write the scaling dataset atomically (:func:`lindring.results.write_atomic`)."""
-    from .results import write_atomic
+    """Write the scaling dataset atomically (:func:`lindring.io.results.write_atomic`)."""
+    from lindring.io.results import write_atomic
     write_atomic(ds, path)

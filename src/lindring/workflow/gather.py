@@ -13,7 +13,7 @@ in attributes.
 Every file is checked against the point it stands for before it is merged
 (:func:`check_point_file`): method, boundary, L, range, preset, every parameter (both parts of
 complex ones, derived ones such as eta too), the options that change the result and the physics
-version (:data:`lindring.results.PHYSICS_VERSION`). A file that does not match (copied over
+version (:data:`lindring.io.results.PHYSICS_VERSION`). A file that does not match (copied over
 another point, left from other ``fixed`` values, written by a lindring with other physics) stops
 the gather with :class:`GatherError` naming it.
 
@@ -29,8 +29,8 @@ import sys
 import numpy as np
 import xarray as xr
 
-from . import results
-from .studies import MPO_OPTIONS, Job
+from lindring.io import results
+from lindring.workflow.studies import MPO_OPTIONS, Job
 
 
 class GatherError(ValueError):
@@ -46,10 +46,10 @@ PER_POINT_ATTRS = ("wall_seconds", "peak_memory_mb_max_rank", "mpi_ranks", "solv
 
 def expected_attrs(job: Job) -> dict:
     """The attributes a job's file must have: its point, options and the physics version."""
-    from .cli import METHOD_OPTIONS, SOLVE_DEFAULTS
+    from lindring.core.options import defaults, options_attr
     expected = results.parameter_attrs(job.model_params())
     expected.update(method=job.method, physics_version=results.PHYSICS_VERSION)
-    options = {n: SOLVE_DEFAULTS[n] for n in METHOD_OPTIONS[job.method]}
+    options = defaults(job.method)
     if job.method == "ed":
         options.update(solver=job.solver, symmetry=job.symmetry, check_unique=job.check_unique)
         if job.max_residual is not None:
@@ -57,7 +57,7 @@ def expected_attrs(job: Job) -> dict:
     if job.method == "mpo":
         options.update({MPO_OPTIONS[k]: v for k, v in job.mpo})
         options["check_unique"] = job.check_unique
-    expected["options"] = " ".join(f"{n}={v}" for n, v in options.items()) or "none"
+    expected["options"] = options_attr(job.method, options)
     return expected
 
 

@@ -1,7 +1,7 @@
 """Observables of a steady state, computed where the data lives.
 
 Each rank holds a contiguous slice of the vectorised density matrix (words and values, see
-:mod:`lindring.basis`). An expectation value ``<O> = Tr(O rho)`` of an operator acting on a few sites
+:mod:`lindring.core.basis`). An expectation value ``<O> = Tr(O rho)`` of an operator acting on a few sites
 is a sum over the local words whose other sites are diagonal (``k_j = b_j``), weighted by the
 operator's transposed matrix elements; each rank sums its part and one ``allreduce`` finishes.
 Only the half|half negativity and the smallest eigenvalue of rho gather the state (small L only).
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import model
-from .basis import letter, odd_letters
+from lindring.core import model
+from lindring.core.basis import letter, odd_letters
 
 #: L up to which the full state may be gathered on one rank (half|half negativity, min eigenvalue)
 GATHER_MAX_L = 8

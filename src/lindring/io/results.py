@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from . import __version__, model
+from lindring.version import __version__
+
+from lindring.core import model
 
 #: bumped when an observable's definition changes; 2: current_eta on nearest-neighbour bonds for
 #: range 2 (issue 10). Written to every file; the workflow reruns, and the gather refuses, others.

@@ -1,0 +1,1 @@
+"""Analysis of gathered studies: the finite-size scaling."""

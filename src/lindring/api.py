@@ -1,0 +1,346 @@
+"""lindring as a library: :func:`solve`, :func:`plan`, :func:`gather` and :func:`scaling`.
+
+    >>> import lindring
+    >>> ds = lindring.solve("ed", L=4, preset="minimal", alpha=2, delta=1.5)
+    >>> float(ds.current_eta.mean())
+
+:func:`solve` returns the :class:`xarray.Dataset` that ``lindring solve`` writes for the same point
+(variables, dimensions and attributes; the command line is a thin layer over it). Options are
+those of :mod:`lindring.core.options`, physical parameters those of :mod:`lindring.core.model`. Under
+``mpiexec`` :func:`solve` is collective and every rank gets the dataset.
+
+Errors: bad input raises :class:`lindring.core.model.ModelError` (a ``ValueError``; the command line's
+exit status 2) before any compute, an unknown keyword ``TypeError``; a solver that fails raises
+:class:`lindring.solvers.steady.SolverError` (status 3), a steady state that fails its checks
+:class:`lindring.solvers.methods.VerificationError` (status 4). Nothing is written then.
+"""
+from __future__ import annotations
+
+import os
+import resource
+import time
+from collections.abc import Sequence
+
+from lindring.core import model, options as registry
+
+
+def _split_keywords(function: str, values: dict) -> tuple[dict, dict]:
+    """Physical parameters and options from keyword arguments; ``TypeError`` for others."""
+    unknown = sorted(k for k in values if k not in model.PHYSICAL_PARAMS and k not in registry.OPTIONS)
+    if unknown:
+        raise TypeError(f"{function}() got unexpected keyword argument(s) {', '.join(unknown)} "
+                        f"(parameters: {', '.join(model.PHYSICAL_PARAMS)}; options: "
+                        f"{', '.join(registry.OPTIONS)})")
+    params = {k: v for k, v in values.items() if k in model.PHYSICAL_PARAMS}
+    opts = {k: v for k, v in values.items() if k in registry.OPTIONS}
+    return params, opts
+
+
+def prepare(method: str, L: int, bc: str = "ring", preset: str | None = None, range: int = 1,
+            params: dict | None = None, options: dict | None = None,
+            petsc_options: Sequence[str] = (), output=None, force: bool = False):
+    """Check a point and its options before any compute (collective under MPI).
+
+    Returns
+    -------
+    (lindring.core.model.Params, dict)
+        The parameters and every option of ``method`` (defaults filled in).
+
+    Raises
+    ------
+    lindring.core.model.ModelError
+        Naming the parameter or option at fault; also when an ``ed`` point does not fit the
+        memory available here (unless ``force``).
+    """
+    from lindring.core.basis import resolve_symmetry
+    from lindring.solvers.methods import check_method_bc
+    values = registry.resolve(method, options or {})
+    if force and method != "ed":
+        raise model.ModelError(f"not an option of --method {method}: --force (an option of "
+                               "--method ed)")
+    if output is not None:
+        check_output_path(output)
+    petsc_options = list(petsc_options)
+    if petsc_options and method != "ed":
+        raise model.ModelError(f"PETSc options {' '.join(petsc_options)} only apply to --method ed")
+    p = model.make_params(L, bc=bc, preset=preset, range=range, **(params or {}))
+    check_method_bc(method, p.bc)
+    if method != "ground":
+        model.check_dissipative(p)
+    if method == "ed":
+        try:
+            resolve_symmetry(p, values["symmetry"])
+        except ValueError as err:
+            raise model.ModelError(str(err)) from None
+        from lindring.solvers.petsc_options import check_petsc_options
+        check_petsc_options(petsc_options)
+        if not force:
+            _refuse_if_too_large(p, values)
+    if method == "mpo" and values["dt"] is not None:
+        from lindring.solvers.mpo import bond_generators, check_dt, rate_scale
+        check_dt(values["dt"], rate_scale(bond_generators(p)), values["order"])
+    return p, values
+
+
+def check_output_path(path) -> None:
+    """Refuse an output path that is a folder, or whose folder cannot be made or written.
+
+    A missing folder is fine (it is created when the result is written).
+
+    Raises
+    ------
+    lindring.core.model.ModelError
+    """
+    text = os.fspath(path)
+    if not text or text.endswith(os.sep) or os.path.isdir(text):
+        raise model.ModelError(f"output {text!r} is a folder; give a file name (e.g. out.nc)")
+    folder = os.path.dirname(os.path.abspath(text))
+    while not os.path.exists(folder):
+        folder = os.path.dirname(folder)
+    if not os.path.isdir(folder):
+        raise model.ModelError(f"output {text!r}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise model.ModelError(f"output {text!r}: folder {folder} is not writable")
+
+
+def _refuse_if_too_large(p: model.Params, values: dict) -> None:
+    """ModelError when the plan of this ``ed`` point does not fit the memory available to the
+    job. Collective."""
+    from mpi4py import MPI
+    from lindring.workflow.plan import available_memory_mb, check_fits, plan_ed
+    plan_ = plan_ed(p, values["solver"], mem_per_rank_mb=float("inf"), max_tasks=1,
+                    symmetry=values["symmetry"])
+    reason = check_fits(plan_, MPI.COMM_WORLD.Get_size(), available_memory_mb())
+    if reason:
+        raise model.ModelError(reason)
+
+
+def method_arguments(method: str, values: dict) -> dict:
+    """The keyword arguments of :func:`lindring.solvers.methods.run_method` from the options."""
+    if method == "ed":
+        from lindring.solvers.methods import Thresholds
+        from lindring.solvers.steady import Tolerances
+        return dict(solver=values["solver"], gap=values["gap"], check_unique=values["check_unique"],
+                    symmetry=values["symmetry"],
+                    tol=Tolerances(rtol=values["rtol"], max_it=values["max_it"]),
+                    thresholds=Thresholds(values["max_residual"], values["max_trace_error"],
+                                          values["max_hermiticity_error"], values["positivity_tol"],
+                                          values["max_error_estimate"]))
+    if method == "mpo":
+        from lindring.solvers.mpo import MPOThresholds
+        return dict(chi=values["chi"], dt=values["dt"], order=values["order"], tol=values["mpo_tol"],
+                    t_max=values["t_max"], cutoff=values["cutoff"],
+                    max_sweeps=values["refine_sweeps"], check_unique=bool(values["check_unique"]),
+                    thresholds=MPOThresholds(residual=values["mpo_max_residual"],
+                                             trace=values["max_trace_error"],
+                                             hermiticity=values["mpo_max_hermiticity_error"],
+                                             bounds=values["mpo_bound_tol"],
+                                             agreement=values["mpo_agreement"]))
+    return {}
+
+
+def compute(method: str, p: model.Params, values: dict, petsc_options: Sequence[str] = ()):
+    """Compute a prepared point (:func:`prepare`) and return its dataset, on every rank.
+
+    Raises
+    ------
+    lindring.core.model.ModelError, lindring.solvers.steady.SolverError, lindring.solvers.methods.VerificationError
+    """
+    from mpi4py import MPI
+    from lindring.solvers.methods import run_method
+    from lindring.io.results import build_dataset
+    if method == "ed":
+        from lindring.solvers.petsc import init
+        init(list(petsc_options))
+    comm = MPI.COMM_WORLD
+    t0 = time.time()
+    data_vars, attrs = run_method(method, p, **method_arguments(method, values))
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    attrs.update(wall_seconds=time.time() - t0, mpi_ranks=comm.Get_size(),
+                 peak_memory_mb_max_rank=comm.allreduce(peak_mb, op=MPI.MAX),
+                 peak_memory_mb_total=comm.allreduce(peak_mb, op=MPI.SUM),
+                 petsc_options=" ".join(petsc_options) or "none",
+                 options=registry.options_attr(method, values))
+    return build_dataset(p, method, data_vars, attrs)
+
+
+def solve(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = None,
+          range: int = 1, output=None, petsc_options: Sequence[str] = (), force: bool = False,
+          **values):
+    """The steady state (or ground state, or mean field) of one point, as a dataset.
+
+    Parameters
+    ----------
+    method : {"ed", "cmf", "ground", "mpo"}
+        Exact diagonalisation of the Liouvillian (PETSc/SLEPc), the 2-site cluster mean field,
+        the Hamiltonian's ground state, or the MPO steady state (open chains).
+    L : int
+        Number of sites.
+    bc : {"ring", "open"}
+    preset : {"minimal", None}
+        ``minimal``: the model of the paper's Sec. IV (only the non-local jump of Eq. (4) and
+        the hopping; see ``../shared/MODEL.md``).
+    range : {1, 2}
+        Range of the dissipative pair (b, b + range).
+    output : str or path, optional
+        Also write the dataset there (NetCDF, atomically, by rank 0).
+    petsc_options : sequence of str
+        PETSc/SLEPc options for ``ed`` (``["-ksp_type", "bcgs"]``); read when PETSc is first
+        initialised in the process.
+    force : bool
+        ``ed``: run even when the plan says the point does not fit the memory here.
+    **values
+        Physical parameters (``alpha=2, delta=1.5, mu=...``; complex ones as Python complex
+        numbers or strings such as ``"1+0.5j"``) and options of :mod:`lindring.core.options`
+        (``solver="iterative"``, ``chi=32``, ...), each with its documented default.
+
+    Returns
+    -------
+    xarray.Dataset
+        Variables with dims ``bond`` (L bonds on rings, L - 1 open), ``site`` (L) and, with
+        range 2, ``pair``; attributes with parameters, options, verification and provenance:
+        the file ``lindring solve`` writes.
+
+    Raises
+    ------
+    TypeError
+        A keyword that is neither a parameter nor an option (named).
+    lindring.core.model.ModelError
+        Bad input (a ``ValueError``), before any compute.
+    lindring.solvers.steady.SolverError
+        The solver failed or uniqueness could not be decided.
+    lindring.solvers.methods.VerificationError
+        The steady state failed its checks (residual, trace, Hermiticity, positivity, ...).
+    """
+    params, given = _split_keywords("solve", values)
+    p, opts = prepare(method, L, bc, preset, range, params, given, petsc_options, output, force)
+    ds = compute(method, p, opts, petsc_options)
+    if output is not None:
+        from mpi4py import MPI
+        if MPI.COMM_WORLD.Get_rank() == 0:
+            from lindring.io.results import write_atomic
+            write_atomic(ds, output)
+        MPI.COMM_WORLD.Barrier()
+    return ds
+
+
+def plan(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = None,
+         range: int = 1, solver: str = "auto", symmetry: str = "auto", chi: int = 64,
+         mem_per_rank_mb: float = 4000.0, max_tasks: int = 64, **params):
+    """The resources of one job, as ``lindring plan`` prints them.
+
+    Parameters
+    ----------
+    method : {"ed", "mpo"}
+    L, bc, preset, range, **params
+        The point, as for :func:`solve`.
+    solver, symmetry : str
+        ``ed``: the solver and sector the job would use.
+    chi : int
+        ``mpo``: the maximum bond dimension.
+    mem_per_rank_mb : float
+        Memory budget per MPI rank (MB).
+    max_tasks : int
+        Most MPI ranks a job may ask for.
+
+    Returns
+    -------
+    lindring.workflow.plan.Plan
+        ``rows``, ``nnz``, ``mem_mb_total``, ``tasks``, ``mem_mb``, ``runtime_min`` (``ed``), or
+        the MPO plan; ``as_dict()`` gives the JSON of ``lindring plan --json``.
+
+    Raises
+    ------
+    TypeError, lindring.core.model.ModelError
+    """
+    from lindring.core.basis import resolve_symmetry
+    from lindring.workflow.plan import plan_ed, plan_mpo
+    bad = sorted(k for k in params if k not in model.PHYSICAL_PARAMS)
+    if bad:
+        raise TypeError(f"plan() got unexpected keyword argument(s) {', '.join(bad)} "
+                        f"(parameters: {', '.join(model.PHYSICAL_PARAMS)})")
+    if method not in ("ed", "mpo"):
+        raise model.ModelError(f"plan: method must be ed or mpo, got {method!r}")
+    if not mem_per_rank_mb > 0 or max_tasks < 1:
+        raise model.ModelError("--mem-per-rank-mb must be > 0 and --max-tasks >= 1")
+    p = model.make_params(L, bc=bc, preset=preset, range=range, **params)
+    if method == "mpo":
+        return plan_mpo(p.L, chi)
+    try:
+        resolve_symmetry(p, symmetry)
+    except ValueError as err:
+        raise model.ModelError(str(err)) from None
+    return plan_ed(p, solver, mem_per_rank_mb=mem_per_rank_mb, max_tasks=max_tasks,
+                   symmetry=symmetry)
+
+
+def gather(study: str, configfile="config/config.yaml", output=None):
+    """Merge the point files of one study of a workflow config into one dataset.
+
+    Parameters
+    ----------
+    study : str
+        Name of a study in the config.
+    configfile : str or path
+        The workflow config (checked as the workflow checks it: strict YAML, schema).
+    output : str or path, optional
+        Also write the gathered file there.
+
+    Returns
+    -------
+    xarray.Dataset
+        Variables along the study's axes (``L`` and the grid), missing points NaN, with
+        ``points_present``, ``points_expected``, ``unchecked_points`` and the thresholds.
+
+    Raises
+    ------
+    lindring.workflow.studies.StudyError, lindring.workflow.gather.GatherError, lindring.core.model.ModelError
+    """
+    from lindring.workflow.gather import gather as gather_study, write_gathered
+    from lindring.workflow.studies import StudyError, expand, load_config, validate_config
+    if output is not None:
+        check_output_path(output)
+    cfg = validate_config(load_config(configfile))
+    studies = cfg.get("studies") or {}
+    if study not in studies:
+        raise StudyError(f"no study {study!r} in {configfile} "
+                         f"(studies: {', '.join(studies) or 'none'})")
+    jobs = expand(dict(cfg, run=[study]))[study]
+    expand(cfg)          # every study, as the workflow checks them
+    ds = gather_study(study, jobs, studies[study])
+    if output is not None:
+        write_gathered(ds, output)
+    return ds
+
+
+def scaling(ring, open_chain=None, *, include_unchecked: bool = False):
+    """Finite-size scaling of a gathered ring study (:func:`lindring.analysis.scaling.scaling_dataset`).
+
+    Parameters
+    ----------
+    ring : xarray.Dataset or str or path
+        A gathered ring study at one parameter point (:func:`gather`), or its file.
+    open_chain : xarray.Dataset or path, or a sequence of them, optional
+        Gathered open-chain studies (MPO and/or ED).
+    include_unchecked : bool
+        Keep sizes whose uniqueness was not decided (left out by default, and said so).
+
+    Returns
+    -------
+    xarray.Dataset
+        The scaling dataset the workflow writes to ``results/<study>_scaling.nc``.
+
+    Raises
+    ------
+    ValueError
+        No ``ed`` technique, a non-trivial grid axis, or fewer than 2 sizes of a parity.
+    """
+    from lindring.workflow.gather import open_gathered
+    from lindring.analysis.scaling import scaling_dataset
+
+    def load(x):
+        return x if hasattr(x, "data_vars") else open_gathered(x)
+    if open_chain is not None:
+        open_chain = ([load(x) for x in open_chain] if isinstance(open_chain, (list, tuple))
+                      else load(open_chain))
+    return scaling_dataset(load(ring), open_chain, include_unchecked=include_unchecked)

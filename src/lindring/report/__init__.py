@@ -1,0 +1,1 @@
+"""Reporting: the paper's figures and their captions."""

@@ -1,0 +1,181 @@
+"""Issue 13: lindring as a library. The Python API gives the dataset the command line writes
+(every method), refuses what the command line refuses, is collective under mpiexec, and the
+README's example runs. The option registry is the one source of the parser's defaults."""
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import lindring
+from conftest import MPI_ENV, ROOT, run_cli
+from dense_reference import dense_liouvillian, dense_observables, dense_steady_state, minimal_params
+from lindring.core import model, options
+
+#: attributes that differ between two runs of the same point (time, memory, date, probe timing)
+RUN_ATTRS = re.compile(r".*seconds$|^peak_memory|^created$")
+
+POINTS = [
+    ("ed", dict(L=4, bc="ring", preset="minimal", alpha=2.0, delta="1.5+0.5j")),
+    ("ed", dict(L=4, bc="open", J0="0.7+0.2j", phi=0.9, mu=0.8, kappa=0.25, alpha="1.3+0.4j",
+                delta=0.9, solver="iterative", max_residual=1e-9)),
+    ("cmf", dict(L=4, bc="ring", preset="minimal", alpha=2.0, delta=1.5)),
+    ("ground", dict(L=4, bc="open", J0=1.0, phi=0.3)),
+    ("mpo", dict(L=4, bc="open", preset="minimal", alpha=2.0, delta=1.0, chi=16)),
+]
+
+
+def _cli_args(method, kw):
+    args = ["solve", "--method", method]
+    for k, v in kw.items():
+        args.append(f"--{k.replace('_', '-')}={v}")
+    return args
+
+
+def assert_same_dataset(api: xr.Dataset, cli: xr.Dataset):
+    assert set(api.data_vars) == set(cli.data_vars)
+    assert dict(api.sizes) == dict(cli.sizes)
+    for k in cli.data_vars:
+        assert api[k].dims == cli[k].dims, k
+        assert api[k].attrs == cli[k].attrs, k
+        np.testing.assert_allclose(api[k].values, cli[k].values, rtol=1e-12, atol=1e-12,
+                                   err_msg=k)
+    keep = lambda attrs: {k: v for k, v in attrs.items() if not RUN_ATTRS.match(k)}
+    a, c = keep(api.attrs), keep(cli.attrs)
+    assert set(a) == set(c)
+    for k in c:
+        if isinstance(c[k], str):
+            assert str(a[k]) == c[k], k
+        else:
+            np.testing.assert_allclose(np.asarray(a[k], float), np.asarray(c[k], float),
+                                       rtol=1e-10, err_msg=k)
+
+
+@pytest.mark.parametrize("method,kw", POINTS, ids=[f"{m}-{kw['bc']}" for m, kw in POINTS])
+def test_solve_gives_the_file_of_the_command_line(tmp_path, method, kw):
+    ds = lindring.solve(method, **kw, output=tmp_path / "api.nc")
+    run_cli(_cli_args(method, kw) + ["-o", tmp_path / "cli.nc"])
+    with xr.open_dataset(tmp_path / "cli.nc") as cli, xr.open_dataset(tmp_path / "api.nc") as written:
+        assert_same_dataset(ds, cli.load())
+        assert_same_dataset(written.load(), cli)
+
+
+def test_solve_is_the_dense_steady_state():
+    """Independent check of a number the API returns: the dense reference's current."""
+    ds = lindring.solve("ed", L=4, preset="minimal", alpha=2.0, delta=1.5)
+    kw = minimal_params(2.0, 1.5)
+    ref = dense_observables(dense_steady_state(dense_liouvillian(4, "ring", **kw))[0], 4, "ring", **kw)
+    np.testing.assert_allclose(ds.current_eta.values, ref["current_eta"], atol=1e-10)
+    assert ds.attrs["unique"] == 1 and ds.attrs["options"].startswith("solver=auto symmetry=auto")
+
+
+@pytest.mark.parametrize("call,error,words", [
+    (dict(L=4, preset="minimal", alpha=2, delta=1, bogus=1), TypeError, "bogus"),
+    (dict(L=4, preset="minimal", alpha=2, delta=1, chi=8), ValueError, "--chi"),
+    (dict(L=4, preset="minimal", alpha=2, delta=1, rtol=-1e-3), ValueError, "--rtol must be > 0"),
+    (dict(L=4, preset="minimal", alpha=2, delta=1, solver="lu"), ValueError, "--solver must be one of"),
+    (dict(L=4, preset="minimal", alpha=2, delta=1, max_it=2.5), ValueError, "--max-it must be an integer"),
+    (dict(L=4, preset="minimal", alpha="x", delta=1), ValueError, "alpha"),
+    (dict(L=4, bc="moebius", preset="minimal", alpha=2, delta=1), ValueError, "moebius"),
+])
+def test_bad_input_raises_naming_it(tmp_path, call, error, words):
+    with pytest.raises(error, match=re.escape(words)):
+        lindring.solve("ed", **call, output=tmp_path / "x.nc")
+    assert not (tmp_path / "x.nc").exists()
+
+
+def test_unknown_method_and_wrong_boundary():
+    with pytest.raises(ValueError, match="unknown method 'dmrg'"):
+        lindring.solve("dmrg", L=4, preset="minimal", alpha=2, delta=1)
+    with pytest.raises(ValueError, match="mpo"):
+        lindring.solve("mpo", L=4, bc="ring", preset="minimal", alpha=2, delta=1)
+
+
+def test_failed_verification_raises_and_writes_nothing(tmp_path):
+    from lindring.solvers.methods import VerificationError
+    with pytest.raises(VerificationError, match="residual"):
+        lindring.solve("ed", L=4, preset="minimal", alpha=2, delta=1.5, max_residual=1e-30,
+                       output=tmp_path / "x.nc")
+    assert not (tmp_path / "x.nc").exists()
+
+
+def test_plan_is_what_the_command_line_prints():
+    import json
+    pl = lindring.plan("ed", L=10, bc="ring", preset="minimal", alpha=2, delta=1.5)
+    cli = json.loads(run_cli(["plan", "--L", 10, "--preset", "minimal", "--alpha", 2, "--delta",
+                              1.5, "--json"]).stdout)
+    assert pl.as_dict() == cli
+    assert pl.rows == 52536       # the parity x momentum sector (benchmarks/README.md)
+    with pytest.raises(TypeError, match="chii"):
+        lindring.plan("ed", L=4, chii=3)
+
+
+def test_collective_under_mpiexec(tmp_path):
+    """Every rank gets the same dataset; rank 0 writes the file."""
+    script = tmp_path / "two.py"
+    script.write_text(
+        "import lindring\n"
+        "from mpi4py import MPI\n"
+        f"ds = lindring.solve('ed', L=5, preset='minimal', alpha=2, delta=1.5, output={str(tmp_path / 'x.nc')!r})\n"
+        "print('RANK', MPI.COMM_WORLD.Get_rank(), ds.attrs['mpi_ranks'], repr(float(ds.current_eta.sum())), flush=True)\n")
+    proc = subprocess.run(["mpiexec", "-n", "2", sys.executable, str(script)], capture_output=True,
+                          text=True, env=dict(os.environ, **MPI_ENV), timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    lines = sorted(l.split() for l in proc.stdout.splitlines() if l.startswith("RANK"))
+    assert [l[1] for l in lines] == ["0", "1"] and {l[2] for l in lines} == {"2"}
+    assert lines[0][3] == lines[1][3]
+    with xr.open_dataset(tmp_path / "x.nc") as ds:
+        assert repr(float(ds.current_eta.sum())) == lines[0][3]
+
+
+def test_gather_and_scaling_as_functions(tmp_path, monkeypatch):
+    """A tiny study computed through the API into the workflow's paths, gathered by the function
+    and by the command line (the same dataset), then the finite-size scaling of it."""
+    from lindring.workflow.studies import expand, load_config
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.yaml").write_text(
+        "studies:\n  tiny:\n    methods: [ed]\n    bc: ring\n    L: [3, 4, 5, 6]\n"
+        "    preset: minimal\n    fixed: {alpha: 2, delta: 1.5}\n")
+    for job in expand(load_config("c.yaml"))["tiny"]:
+        lindring.solve(job.method, L=job.L, bc=job.bc, preset=job.preset, solver=job.solver,
+                       output=job.path, **dict(job.params))
+    ds = lindring.gather("tiny", "c.yaml", output="g.nc")
+    run_cli(["gather", "--configfile", "c.yaml", "--study", "tiny", "-o", "g_cli.nc"])
+    assert ds.attrs["points_present"] == ds.attrs["points_expected"] == 4
+    with xr.open_dataset("g_cli.nc") as cli:
+        np.testing.assert_allclose(ds.current_eta.values, cli.current_eta.values, rtol=0, atol=0)
+    sc = lindring.scaling("g.nc")
+    # the ring current at each L is the mean over the bonds (dense reference at L = 4)
+    kw = minimal_params(2.0, 1.5)
+    ref = dense_observables(dense_steady_state(dense_liouvillian(4, "ring", **kw))[0], 4, "ring", **kw)
+    np.testing.assert_allclose(float(sc.current_ring.sel(L=4)),
+                               np.mean(ref["current_eta"] + ref["current_J"]), atol=1e-9)
+    assert np.isfinite(float(sc.current_inf))
+
+
+def test_parser_defaults_come_from_the_registry():
+    """Every option's help states the registry's default; no other table of defaults."""
+    from lindring.cli import build_parser
+    sub = next(a for a in build_parser()._actions if a.dest == "command").choices["solve"]
+    helps = {flag: a.help for a in sub._actions for flag in a.option_strings}
+    for name, opt in options.OPTIONS.items():
+        assert helps[opt.flag] == opt.describe(), name
+        assert "(default " in helps[opt.flag]
+    assert options.defaults("mpo")["chi"] == 64 and options.defaults("ed")["rtol"] == 1e-12
+    src = (ROOT / "src" / "lindring" / "cli.py").read_text()
+    assert "SOLVE_DEFAULTS" not in src and "_RANGES" not in src
+
+
+def test_readme_example_runs(tmp_path, monkeypatch):
+    """The notebook-style example of the README's "Python API" section, run as written."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Python API"):]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert isinstance(namespace["ds"], xr.Dataset)
