@@ -121,13 +121,15 @@ def test_collective_under_mpiexec(tmp_path):
         "import lindring\n"
         "from mpi4py import MPI\n"
         f"ds = lindring.solve('ed', L=5, preset='minimal', alpha=2, delta=1.5, output={str(tmp_path / 'x.nc')!r})\n"
-        "print('RANK', MPI.COMM_WORLD.Get_rank(), ds.attrs['mpi_ranks'], repr(float(ds.current_eta.sum())), flush=True)\n")
+        "rank = MPI.COMM_WORLD.Get_rank()\n"
+        f"open({str(tmp_path)!r} + f'/rank{{rank}}.txt', 'w').write("
+        "f\"{ds.attrs['mpi_ranks']} {float(ds.current_eta.sum())!r}\")\n")
     proc = subprocess.run(["mpiexec", "-n", "2", sys.executable, str(script)], capture_output=True,
                           text=True, env=dict(os.environ, **MPI_ENV), timeout=600)
     assert proc.returncode == 0, proc.stderr
-    lines = sorted(l.split() for l in proc.stdout.splitlines() if l.startswith("RANK"))
-    assert [l[1] for l in lines] == ["0", "1"] and {l[2] for l in lines} == {"2"}
-    assert lines[0][3] == lines[1][3]
+    lines = [(tmp_path / f"rank{r}.txt").read_text().split() for r in (0, 1)]
+    assert lines[0] == lines[1] and lines[0][0] == "2"
+    lines = [["RANK", str(r)] + l for r, l in enumerate(lines)]
     with xr.open_dataset(tmp_path / "x.nc") as ds:
         assert repr(float(ds.current_eta.sum())) == lines[0][3]
 
@@ -179,3 +181,36 @@ def test_readme_example_runs(tmp_path, monkeypatch):
     namespace = {}
     exec(compile(code, "README.md", "exec"), namespace)
     assert isinstance(namespace["ds"], xr.Dataset)
+
+
+def test_one_output_schema():
+    """Every variable a method writes is declared for it in the one table, with its dims, and
+    the file takes long name and units from that table; an undeclared one is refused."""
+    from lindring.core import schema
+    for method, kw in POINTS:
+        ds = lindring.solve(method, **{k: v for k, v in kw.items() if k != "max_residual"})
+        for name in ds.data_vars:
+            var, variant = schema.describe(name)
+            assert method in var.methods and ds[name].dims == var.dims, (method, name)
+            assert ds[name].attrs["long_name"].startswith(var.long_name)
+            assert ds[name].attrs["units"] == var.units
+    with pytest.raises(KeyError, match="energy"):
+        schema.data_vars("ed", {"energy": 1.0})
+    with pytest.raises(ValueError, match="sz"):
+        schema.data_vars("ed", {"sz": 1.0})
+
+
+def test_diagnostics_from_rank_zero_and_quiet(tmp_path):
+    """Progress lines go through logging with one rank-0 handler: once under 2 ranks; --quiet
+    keeps warnings only, --verbose shows every solver iteration."""
+    point = ["solve", "--L", 5, "--preset", "minimal", "--alpha", 2, "--delta", 1.5]
+    two = run_cli(point + ["-o", tmp_path / "a.nc"], ranks=2)
+    assert two.stderr.count("[verify]") == 1 and two.stderr.count("[assemble]") == 1
+    quiet = run_cli(point + ["--quiet", "-o", tmp_path / "b.nc"])
+    assert "[verify]" not in quiet.stderr and "wrote" in quiet.stdout
+    degenerate = run_cli(["solve", "--L", 4, "--preset", "minimal", "--alpha", 1, "--delta", 0,
+                          "--quiet", "-o", tmp_path / "c.nc"])
+    assert "WARNING: non-unique steady state" in degenerate.stderr
+    verbose = run_cli(point + ["--solver", "iterative", "--verbose", "-o", tmp_path / "d.nc"])
+    its = [int(m) for m in re.findall(r"\[gmres\] it +(\d+)", verbose.stderr)]
+    assert its[:3] == [0, 1, 2]

@@ -16,12 +16,57 @@ exit status 2) before any compute, an unknown keyword ``TypeError``; a solver th
 """
 from __future__ import annotations
 
+import logging
 import os
 import resource
+import sys
 import time
 from collections.abc import Sequence
 
 from lindring.core import model, options as registry
+
+
+class _Diagnostics(logging.Formatter):
+    """lindring's progress lines as they are; warnings prefixed ``WARNING:``."""
+
+    def format(self, record):
+        msg = record.getMessage()
+        return f"WARNING: {msg}" if record.levelno >= logging.WARNING else msg
+
+
+def _mpi_rank() -> int:
+    """This process's MPI rank (0 outside MPI), without starting MPI."""
+    mpi = sys.modules.get("mpi4py.MPI")
+    if mpi is not None and mpi.Is_initialized():
+        return mpi.COMM_WORLD.Get_rank()
+    for var in ("OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"):
+        if var in os.environ:
+            return int(os.environ[var])
+    return 0
+
+
+def log_to_stderr(level="INFO") -> None:
+    """Show lindring's diagnostics (progress, warnings) on stderr, from MPI rank 0 only.
+
+    The command line calls it (``--quiet``: WARNING, ``--verbose``: DEBUG); in a notebook,
+    ``lindring.api.log_to_stderr()`` shows the progress lines, which are otherwise silent
+    (warnings reach Python's last-resort handler).
+
+    Parameters
+    ----------
+    level : str or int
+        A :mod:`logging` level (``"DEBUG"``, ``"INFO"``, ``"WARNING"``).
+    """
+    logger = logging.getLogger("lindring")
+    for handler in [h for h in logger.handlers if getattr(h, "lindring", False)]:
+        logger.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.lindring = True
+    handler.setFormatter(_Diagnostics())
+    handler.addFilter(lambda record: _mpi_rank() == 0)
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False
 
 
 def _split_keywords(function: str, values: dict) -> tuple[dict, dict]:

@@ -116,7 +116,12 @@ def _add_option(ap: argparse.ArgumentParser, opt) -> None:
 def build_parser() -> argparse.ArgumentParser:
     ap = _parser(prog="lindring", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="command", required=True, parser_class=_parser)
-    s = sub.add_parser("solve", help="compute one point and write one NetCDF file",
+    chatter = _parser(add_help=False)
+    quiet = chatter.add_mutually_exclusive_group()
+    quiet.add_argument("--quiet", action="store_true", help="show warnings and errors only")
+    quiet.add_argument("--verbose", action="store_true",
+                       help="show every solver iteration too (default: progress every 2 s)")
+    s = sub.add_parser("solve", help="compute one point and write one NetCDF file", parents=[chatter],
                        description="Compute one point of the model and write one NetCDF file. "
                                    "One-dash options go to PETSc/SLEPc.")
     s.add_argument("--method", choices=("ed", "cmf", "ground", "mpo"), default="ed")
@@ -128,7 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "available here")
     s.add_argument("-o", "--output", required=True, help="NetCDF file to write")
 
-    pl = sub.add_parser("plan", help="estimate rows, nonzeros, memory, MPI ranks, runtime of a job")
+    pl = sub.add_parser("plan", help="estimate rows, nonzeros, memory, MPI ranks, runtime of a job",
+                        parents=[chatter])
     pl.add_argument("--method", choices=("ed", "mpo"), default="ed")
     pl.add_argument("--chi", type=int, default=64, help="mpo: maximum bond dimension")
     _add_model_args(pl)
@@ -140,7 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--max-tasks", type=int, default=64)
     pl.add_argument("--json", action="store_true", help="print JSON")
 
-    g = sub.add_parser("gather", help="merge the job files of a study (missing points are NaN)")
+    g = sub.add_parser("gather", help="merge the job files of a study (missing points are NaN)",
+                       parents=[chatter])
     g.add_argument("--configfile", default="config/config.yaml")
     g.add_argument("--study", required=True)
     g.add_argument("-o", "--output", required=True)
@@ -228,6 +235,8 @@ def main(argv: list[str] | None = None) -> None:
     own, petsc_opts = split_petsc_options(argv)
     args = build_parser().parse_args(own)
     warnings.simplefilter("default")
+    from lindring.api import log_to_stderr
+    log_to_stderr("WARNING" if args.quiet else "DEBUG" if args.verbose else "INFO")
     if args.command != "solve" and petsc_opts:
         _fail(EXIT_BAD_INPUT, f"unknown options {' '.join(petsc_opts)}")
     if args.command == "solve":

@@ -19,35 +19,11 @@ import xarray as xr
 from lindring.version import __version__
 
 from lindring.core import model
+from lindring.core.schema import describe
 
 #: bumped when an observable's definition changes; 2: current_eta on nearest-neighbour bonds for
 #: range 2 (issue 10). Written to every file; the workflow reruns, and the gather refuses, others.
 PHYSICS_VERSION = 2
-
-#: long names and units of every variable any method writes (``_symmetric``/``_mixed`` variants
-#: of a variable inherit its description)
-VARIABLES = {
-    "current_eta": ("dissipative current <I_eta> on the nearest-neighbour bond (b, b+1), Eq. 14", "1"),
-    "current_eta_pair": ("the operator I_eta of Eq. 14 on the dissipative pair (b, b+2) (range 2)", "1"),
-    "current_J": ("coherent current <I_J> on bond (b, b+1), Eq. 14", "1"),
-    "sz": ("magnetisation <sigma^z_j>", "1"),
-    "purity": ("purity Tr rho^2 of the whole state", "1"),
-    "purity_pair": ("purity of the reduced state of sites (0, 1)", "1"),
-    "negativity_pair": ("negativity of the reduced state of sites (0, 1), transpose on site 0", "1"),
-    "negativity_half": ("negativity of the half|half bipartition, transpose on the first half", "1"),
-    "entropy_pair": ("von Neumann entropy S(rho_pair) of sites (0, 1)", "nat"),
-    "energy": ("ground-state energy", "1"),
-    "degeneracy": ("ground-state degeneracy", "1"),
-    "residual": ("||L(rho)|| / (scale ||rho||) of the steady state (scale: liouvillian_scale)", "1"),
-    "trace_error": ("|Tr rho - 1|", "1"),
-    "error_estimate": ("estimated relative error of rho: residual x scale / slowest_rate "
-                       "(attribute; NaN: uniqueness not decided)", "1"),
-    "hermiticity_error": ("||rho - rho^+|| / ||rho||", "1"),
-    "min_eigenvalue": ("smallest eigenvalue of rho (small L only)", "1"),
-    "kernel_dim": ("dimension of the Liouvillian kernel (-1: not checked)", "1"),
-    "gap": ("Liouvillian gap: -Re(lambda) of the rightmost nonzero eigenvalue (NaN: not computed)", "1"),
-}
-
 
 def git_commit() -> str:
     here = Path(__file__).resolve().parent
@@ -100,13 +76,10 @@ def build_dataset(p: model.Params, method: str, data_vars: dict, attrs: dict) ->
     if "site" in ds.dims:
         ds = ds.assign_coords(site=np.arange(ds.sizes["site"]))
         ds["site"].attrs = dict(long_name="site index j (0-based)", units="1")
-    for name in ds.data_vars:
-        base = name.removesuffix("_symmetric").removesuffix("_mixed")
-        if base in VARIABLES:
-            ln, units = VARIABLES[base]
-            suffix = name[len(base):].replace("_", " ")
-            ds[name].attrs = dict(long_name=ln + (f" ({suffix.strip()} solution)" if suffix else ""),
-                                  units=units)
+    for name in ds.data_vars:         # long names and units: the output schema
+        var, variant = describe(name)
+        ds[name].attrs = dict(long_name=var.long_name + (f" ({variant})" if variant else ""),
+                              units=var.units)
     ds.attrs.update(parameter_attrs(p))
     ds.attrs.update({k: _clean_attr(v) for k, v in attrs.items()})
     ds.attrs.update(method=method, physics_version=PHYSICS_VERSION,

@@ -37,6 +37,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from lindring.core.observables import entropy, negativity, purity
+from lindring.core.schema import data_vars
 from lindring.core.model import Params, bond_hamiltonian, current_J_operator, site_hamiltonian
 
 #: up to this Hilbert-space dimension the spectrum is computed densely (numpy eigh)
@@ -238,13 +239,12 @@ def ground_observables(p: Params, degeneracy_tol: float | None = None) -> tuple[
     else:
         pure = {k: np.full_like(np.asarray(v, dtype=float), np.nan) for k, v in mixed.items()}
 
-    data: dict[str, tuple[tuple[str, ...], np.ndarray]] = {}
+    values = {}
     for name in STATE_OBSERVABLES:
-        dims = ("bond",) if name == "current_J" else ("site",) if name == "sz" else ()
-        data[name] = (dims, np.asarray(pure[name], dtype=float))
-        data[name + "_mixed"] = (dims, np.asarray(mixed[name], dtype=float))
-    data["energy"] = ((), np.asarray(E0))
-    data["degeneracy"] = ((), np.asarray(g, dtype=np.int64))
+        values[name] = np.asarray(pure[name], dtype=float)
+        values[name + "_mixed"] = np.asarray(mixed[name], dtype=float)
+    values.update(energy=E0, degeneracy=np.asarray(g, dtype=np.int64))
+    data = data_vars("ground", values)
 
     attrs = dict(
         method="ground",

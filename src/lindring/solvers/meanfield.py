@@ -73,6 +73,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from lindring.core.observables import negativity, purity
+from lindring.core.schema import data_vars
 from lindring.core.model import (ID2, SM, SP, SX, SZ, ModelError, Params, bond_hamiltonian, bond_jump,
                     current_eta_operator, current_J_operator, site_hamiltonian, site_jumps)
 
@@ -428,16 +429,14 @@ def _observables(p: Params, rho: np.ndarray) -> dict:
     r0, r1 = _site_states(rho)
     inter = np.kron(r1, r0)  # product state of the pair (1, 0') of neighbouring clusters
     ieta, ij = current_eta_operator(p), current_J_operator(p)
-    out = {
-        "current_eta": (("bond",), np.array([np.trace(rho @ ieta).real,
-                                             np.trace(inter @ ieta).real])),
-        "current_J": (("bond",), np.array([np.trace(rho @ ij).real, np.trace(inter @ ij).real])),
-        "sz": (("site",), np.array([np.trace(r0 @ SZ).real, np.trace(r1 @ SZ).real])),
-        "purity_pair": ((), np.array(purity(rho))),
-        "negativity_pair": ((), np.array(negativity(rho, 2))),
-        "purity": ((), np.array(purity(rho))),
+    return {
+        "current_eta": np.array([np.trace(rho @ ieta).real, np.trace(inter @ ieta).real]),
+        "current_J": np.array([np.trace(rho @ ij).real, np.trace(inter @ ij).real]),
+        "sz": np.array([np.trace(r0 @ SZ).real, np.trace(r1 @ SZ).real]),
+        "purity_pair": purity(rho),
+        "negativity_pair": negativity(rho, 2),
+        "purity": purity(rho),
     }
-    return out
 
 
 def cmf_observables(p: Params, **solver_options) -> tuple[dict, dict]:
@@ -461,14 +460,13 @@ def cmf_observables(p: Params, **solver_options) -> tuple[dict, dict]:
     ``min_eig``, ``kernel_dim_linear`` and more.  ``solver_options`` go to :func:`cmf_solve`.
     """
     res = cmf_solve(p, **solver_options)
-    variables = _observables(p, res.rho)
+    values = _observables(p, res.rho)
     if res.rho_symmetric is not None:
         sym = _observables(p, res.rho_symmetric)
     else:
-        sym = {k: (dims, np.full(np.shape(v), np.nan)) for k, (dims, v) in variables.items()}
-    for k, v in sym.items():
-        variables[k + "_symmetric"] = v
-    return variables, res.attrs
+        sym = {k: np.full(np.shape(v), np.nan) for k, v in values.items()}
+    values.update({k + "_symmetric": v for k, v in sym.items()})
+    return data_vars("cmf", values), res.attrs
 
 
 # ----------------------------------------------------------------------------- closed forms

@@ -8,18 +8,21 @@ observables -> verification -> file.
 from __future__ import annotations
 
 import dataclasses
-import sys
+import logging
 import time
 import warnings
 
 import numpy as np
 
 from lindring.core import model
+from lindring.core.schema import data_vars
 from lindring.core.basis import make_basis, resolve_symmetry, transpose_words
 from lindring.core.observables import (GATHER_MAX_L, LocalState, gathered_density_matrix, negativity,
                           steady_observables)
 from lindring.solvers.steady import (SolverError, Tolerances, decide_kernel, probe_nonsingular, resolve_solver,
                      steady_state)
+
+log = logging.getLogger(__name__)
 
 METHODS = ("ed", "cmf", "ground", "mpo")
 #: boundaries each method supports
@@ -54,11 +57,6 @@ def check_method_bc(method: str, bc: str) -> None:
     if bc not in METHOD_BC[method]:
         raise model.ModelError(f"method {method!r} does not support bc={bc!r} "
                                f"(supported: {', '.join(METHOD_BC[method])})")
-
-
-def _say(comm, msg):
-    if comm.Get_rank() == 0:
-        print(msg, file=sys.stderr, flush=True)
 
 
 def _nan_observables(p: model.Params) -> dict:
@@ -140,7 +138,7 @@ def run_ed(p: model.Params, solver="auto", tol: Tolerances | None = None,
     t0 = time.time()
     basis = make_basis(p.L, sector, comm)
     if sector != "none":
-        _say(comm, f"[basis] sector {sector}: {basis.size} of {4 ** p.L} rows "
+        log.info(f"[basis] sector {sector}: {basis.size} of {4 ** p.L} rows "
                    f"in {time.time() - t0:.1f}s")
     check_unique = bool(check_unique)
     name = resolve_solver(solver, p.L, basis.size)
@@ -158,7 +156,7 @@ def run_ed(p: model.Params, solver="auto", tol: Tolerances | None = None,
     A = liouvillian_from_constrained(Ac, p, basis)
     attrs.update(basis_size=basis.size, nnz=nnz, assembly_seconds=time.time() - t0,
                  liouvillian_scale=scale)
-    _say(comm, f"[assemble] {basis.size} rows, {nnz} nonzeros, scale {scale:.3e} "
+    log.info(f"[assemble] {basis.size} rows, {nnz} nonzeros, scale {scale:.3e} "
                f"in {time.time() - t0:.1f}s on {comm.Get_size()} rank(s)")
     held = [A, Ac]
     try:
@@ -183,7 +181,7 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
         if not check_unique:
             raise
         solve_error = err          # a singular system? the kernel decision tells
-        _say(comm, f"[solve] {err}; deciding the kernel dimension")
+        log.info(f"[solve] {err}; deciding the kernel dimension")
 
     kernel_dim, gap_value, slowest, residual = -1, np.nan, np.nan, np.nan
     if x is not None:
@@ -238,11 +236,11 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
     if solve_error is not None and kernel_dim <= 1:
         raise solve_error
     if not check_unique and not gap:
-        _say(comm, "WARNING: uniqueness not checked (--no-check-unique): the file says unique = -1")
+        log.warning("uniqueness not checked (--no-check-unique): the file says unique = -1")
     if kernel_dim > 1:
         msg = (f"non-unique steady state: the Liouvillian kernel has dimension {kernel_dim}; "
                "observables written as NaN")
-        _say(comm, "WARNING: " + msg)
+        log.warning(msg)
         warnings.warn(msg)
         obs = _nan_observables(p)
         checks = dict(residual=np.nan, trace_error=np.nan, hermiticity_error=np.nan,
@@ -271,7 +269,7 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
             checks["min_eigenvalue"] = comm.bcast(checks["min_eigenvalue"])
             obs["negativity_half"] = comm.bcast(obs.get("negativity_half"))
         attrs["unique"] = 1 if kernel_dim == 1 else -1  # -1: not checked
-        _say(comm, "[verify] residual {residual:.2e}  error estimate {error_estimate:.2e}  "
+        log.info("[verify] residual {residual:.2e}  error estimate {error_estimate:.2e}  "
                    "|Tr-1| {trace_error:.2e}  herm {hermiticity_error:.2e}  "
                    "min eig {min_eigenvalue:.2e}".format(**checks))
         verify(checks, thresholds)
@@ -322,10 +320,8 @@ def verify(checks: dict, th: Thresholds) -> None:
 
 
 def _to_vars(obs: dict) -> dict:
-    """ED observables as ``name -> (dims, values)``."""
-    dims = {"current_eta": ("bond",), "current_J": ("bond",), "sz": ("site",),
-            "current_eta_pair": ("pair",)}
-    return {k: (dims.get(k, ()), np.asarray(v)) for k, v in obs.items() if v is not None}
+    """ED observables as ``name -> (dims, values)`` (dims from the output schema)."""
+    return data_vars("ed", obs)
 
 
 def run_method(method: str, p: model.Params, **options):

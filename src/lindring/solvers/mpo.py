@@ -32,8 +32,8 @@ Range-2 dissipation and rings are refused (they need longer-range gates).
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
-import sys
 import time
 import warnings
 
@@ -41,7 +41,10 @@ import numpy as np
 import scipy.linalg as sla
 
 from lindring.core import model
+from lindring.core.schema import data_vars
 from lindring.solvers.liouvillian import local_terms
+
+log = logging.getLogger(__name__)
 
 #: vectorised identity on one site: letters 0 (|0><0|) and 3 (|1><1|)
 IDENTITY_LETTERS = np.array([1.0, 0.0, 0.0, 1.0], dtype=complex)
@@ -783,7 +786,7 @@ def mpo_observables(p: model.Params, chi: int = 64, dt: float | None = None, tol
 
     def say(msg):
         if progress:
-            print(msg, file=sys.stderr, flush=True)
+            log.info(msg)
 
     say(f"[mpo] L={p.L} chi={chi} dt={dt:g} ({'given' if dt_given else 'from the fastest rate'} "
         f"{scale:.4g}) order={order} target relative residual {tol:g}")
@@ -871,7 +874,7 @@ def mpo_observables(p: model.Params, chi: int = 64, dt: float | None = None, tol
         msg = ("non-unique steady state: two starts refine to distinct states with relative "
                f"residuals <= {th.residual:g} (||L(x1-x2)|| relative {slow_bound:.1e} <= "
                f"{th.kernel:g}); the kernel has dimension >= 2; observables written as NaN")
-        say("WARNING: " + msg)
+        log.warning(msg)
         warnings.warn(msg)
     else:
         bad = []
@@ -894,21 +897,13 @@ def mpo_observables(p: model.Params, chi: int = 64, dt: float | None = None, tol
                   negativity_pair=negativity(rho_pair, 2))
     if unique == 0:
         values = {k: np.full(np.shape(v), np.nan) for k, v in values.items()}
-    dims = {"current_eta": ("bond",), "current_J": ("bond",), "sz": ("site",)}
-    data = {k: (dims.get(k, ()), np.asarray(v)) for k, v in values.items()}
-    data.update({
-        "residual": ((), np.asarray(info["residual"])),
-        "relative_residual": ((), np.asarray(rel)),
-        "discarded_weight": ((), np.asarray(info["discarded"])),
-        "trace_error": ((), np.asarray(trace_err)),
-        "evolution_trace_error": ((), np.asarray(info["trace_error"])),
-        "hermiticity_error": ((), np.asarray(checks["hermiticity_error"])),
-        "imag_error": ((), np.asarray(max(obs["imag"], obs["pair_hermiticity"]))),
-        "start_difference": ((), np.asarray(start_diff)),
-        "slow_rate_bound": ((), np.asarray(slow_bound)),
-        "slow_rate_seen": ((), np.asarray(slow_rate)),
-        "kernel_dim": ((), np.asarray(kernel_dim)),
-    })
+    data = data_vars("mpo", dict(
+        values, residual=info["residual"], relative_residual=rel,
+        discarded_weight=info["discarded"], trace_error=trace_err,
+        evolution_trace_error=info["trace_error"],
+        hermiticity_error=checks["hermiticity_error"],
+        imag_error=max(obs["imag"], obs["pair_hermiticity"]), start_difference=start_diff,
+        slow_rate_bound=slow_bound, slow_rate_seen=slow_rate, kernel_dim=kernel_dim))
     attrs = dict(dt=float(dt), dt_source="given" if dt_given else "default min(0.1, 2/rate_scale)",
                  rate_scale=float(scale), chi=int(chi), chi_reached=int(state.max_bond),
                  chi_max_during_run=int(info["chi_max_during_run"]), t_final=float(info["t_final"]),

@@ -32,12 +32,14 @@ the search 140-240 % (benchmarks/README.md).
 from __future__ import annotations
 
 import dataclasses
-import sys
+import logging
 import time
 
 import numpy as np
 
 from lindring.solvers.petsc import init
+
+log = logging.getLogger(__name__)
 
 #: largest L for which ``auto`` picks the direct solver (measured: benchmarks/README.md)
 AUTO_DIRECT_MAX_L = 6
@@ -65,22 +67,20 @@ class Tolerances:
     eps_max_it: int = 500        # Krylov-Schur restarts per attempt
 
 
-def _rank0_print(comm, *args):
-    if comm.getRank() == 0:
-        print(*args, file=sys.stderr, flush=True)
-
-
-def _progress_monitor(comm, label, every_s=2.0):
-    """A KSP/EPS monitor that prints on rank 0 at most every ``every_s`` seconds."""
+def _progress_monitor(label, every_s=2.0):
+    """A KSP monitor: the residual at INFO at most every ``every_s`` seconds, at DEBUG
+    (``--verbose``) every iteration. (The handler shows rank 0 only: :mod:`lindring.api`.)"""
     last = [0.0]
     t0 = time.time()
 
     def monitor(obj, its, rnorm, *extra):
         now = time.time()
-        if its == 0 or now - last[0] >= every_s:
-            last[0] = now
-            _rank0_print(comm, f"[{label}] it {its:6d}  residual {float(np.real(rnorm)):.3e}  "
-                               f"t={now - t0:.1f}s")
+        level = logging.INFO if its == 0 or now - last[0] >= every_s else logging.DEBUG
+        if log.isEnabledFor(level):
+            if level == logging.INFO:
+                last[0] = now
+            log.log(level, f"[{label}] it {its:6d}  residual {float(np.real(rnorm)):.3e}  "
+                           f"t={now - t0:.1f}s")
     return monitor
 
 
@@ -148,7 +148,7 @@ def solve_iterative(Lc, tol: Tolerances, scale: float = 1.0):
     ksp.setPCSide(PETSc.PC.Side.RIGHT)          # monitor and test the true residual
     ksp.setNormType(PETSc.KSP.NormType.UNPRECONDITIONED)
     ksp.setTolerances(rtol=tol.rtol, atol=0.0, max_it=tol.max_it)
-    ksp.setMonitor(_progress_monitor(Lc.getComm(), ksp.getType()))
+    ksp.setMonitor(_progress_monitor(ksp.getType()))
     ksp.setFromOptions()
     try:
         return _solve(ksp, Lc, "iterative", scale, refine_to=tol.residual_target), ksp
@@ -195,7 +195,7 @@ def _solve(ksp, Lc, label, scale, refine_to=None):
         rtol = ksp.getTolerances()[0]
         ksp.setTolerances(rtol=max(rtol * refine_to / ratio * 0.1, 1e-15))
         ksp.setInitialGuessNonzero(True)
-        _rank0_print(Lc.getComm(), f"[{label}] ||r||/(scale ||x||) = {ratio:.2e} > {refine_to:.1e}: "
+        log.info(f"[{label}] ||r||/(scale ||x||) = {ratio:.2e} > {refine_to:.1e}: "
                                    f"continuing with rtol {ksp.getTolerances()[0]:.1e}")
     info = dict(solver_iterations=int(its), solve_seconds=time.time() - t0,
                 ksp_type=ksp.getType(), pc_type=ksp.getPC().getType())
@@ -317,7 +317,7 @@ def probe_nonsingular(ksp, Lc, scale: float, max_it: int) -> Probe:
         converged = bool(np.isfinite(residual) and residual <= tol and ynorm > 0
                          and np.isfinite(ynorm))
         smallest = bnorm / (np.sqrt(size) * ynorm) if converged else float("nan")
-        _rank0_print(Lc.getComm(), f"[probe] {'converged' if converged else 'not converged'}: "
+        log.info(f"[probe] {'converged' if converged else 'not converged'}: "
                                    f"residual {residual:.2e} (tol {tol:.1e}) in {its} iterations, "
                                    f"smallest singular value >~ {smallest / scale:.2e} x scale "
                                    f"({time.time() - t0:.1f}s)")
@@ -497,7 +497,7 @@ def _search(A, scale, deflate, tol, gap_tol, shift_invert, comm, t0):
             if ncv < min(tol.ncv_max, size):
                 # clustered eigenvalues (e.g. near +-i mu with mu >> rates): a larger subspace
                 ncv = min(2 * ncv, tol.ncv_max, size)
-                _rank0_print(comm, f"[spectrum] nothing converged in {restarts} restarts; "
+                log.info(f"[spectrum] nothing converged in {restarts} restarts; "
                                    f"subspace size {ncv}")
                 continue
             raise SolverError("uniqueness could not be decided: SLEPc Krylov-Schur converged no "
@@ -530,7 +530,7 @@ def _search(A, scale, deflate, tol, gap_tol, shift_invert, comm, t0):
                           "imaginary axis")
     lams = np.array(found, dtype=complex)
     lams = lams[np.argsort(-lams.real)]
-    _rank0_print(comm, f"[spectrum] kernel dimension {kernel_dim}, gap {gap:.4e} in "
+    log.info(f"[spectrum] kernel dimension {kernel_dim}, gap {gap:.4e} in "
                        f"{time.time() - t0:.1f}s; rightmost eigenvalues: "
                        + ", ".join(f"{z.real:.3e}{z.imag:+.3e}j" for z in lams[:6]))
     return KernelDecision(kernel_dim, gap, undamped, lams, kernel_found, slowest)
@@ -543,5 +543,5 @@ def _progress_monitor_eps(comm, every_s=2.0):
         now = time.time()
         if now - last[0] >= every_s:
             last[0] = now
-            _rank0_print(comm, f"[spectrum] restart {its}  converged {nconv}")
+            log.info(f"[spectrum] restart {its}  converged {nconv}")
     return monitor

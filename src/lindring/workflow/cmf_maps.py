@@ -1,7 +1,7 @@
 """Mean-field maps (Fig. 3) computed in one process, in the layout of a gathered study."""
 from __future__ import annotations
 
-import sys
+import logging
 
 import numpy as np
 import xarray as xr
@@ -9,6 +9,8 @@ import xarray as xr
 from lindring.core import model
 from lindring.solvers.meanfield import cmf_observables
 from lindring.workflow.studies import expand_study, study_axes
+
+log = logging.getLogger(__name__)
 
 
 def cmf_map_dataset(name: str, spec: dict):
@@ -54,8 +56,8 @@ def cmf_map_dataset(name: str, spec: dict):
                 data[var] = (dims, np.full(shape + list(values.shape), np.nan))
             data[var][1][idx] = values
     if missing:
-        print(f"cmf map {name}: {len(missing)} of {len(jobs)} points failed (NaN): "
-              + "; ".join(missing[:5]), file=sys.stderr)
+        log.warning(f"cmf map {name}: {len(missing)} of {len(jobs)} points failed (NaN): "
+                    + "; ".join(missing[:5]))
     coords = {a: [float(np.real(v)) for v in vals] for a, vals in axes}
     ds = xr.Dataset({var: (tuple(axis_names) + tuple(dims), values)
                      for var, (dims, values) in data.items()}, coords=coords)

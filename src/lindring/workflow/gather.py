@@ -23,14 +23,16 @@ dataset is written with ``auto_complex=True`` (:func:`write_gathered`) and must 
 """
 from __future__ import annotations
 
+import logging
 import os
-import sys
 
 import numpy as np
 import xarray as xr
 
 from lindring.io import results
 from lindring.workflow.studies import MPO_OPTIONS, Job
+
+log = logging.getLogger(__name__)
 
 
 class GatherError(ValueError):
@@ -159,15 +161,15 @@ def gather(study: str, jobs: list[Job], study_config: dict, root: str = ".") -> 
     out.attrs["nonunique_points"] = "; ".join(nonunique) or "none"
     out.attrs["unchecked_points"] = "; ".join(unchecked) or "none"
     if missing:
-        print(f"gather {study}: {len(missing)} of {len(jobs)} points missing (NaN): "
-              + ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else ""), file=sys.stderr)
+        log.warning(f"gather {study}: {len(missing)} of {len(jobs)} points missing (NaN): "
+                    + ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else ""))
     if nonunique:
-        print(f"gather {study}: {len(nonunique)} points have a non-unique steady state (NaN): "
-              + ", ".join(nonunique[:10]), file=sys.stderr)
+        log.warning(f"gather {study}: {len(nonunique)} points have a non-unique steady state "
+                    "(NaN): " + ", ".join(nonunique[:10]))
     if unchecked:
-        print(f"gather {study}: {len(unchecked)} points were written without the uniqueness "
-              "decision (check_unique: false), listed in unchecked_points: "
-              + ", ".join(unchecked[:10]), file=sys.stderr)
+        log.warning(f"gather {study}: {len(unchecked)} points were written without the "
+                    "uniqueness decision (check_unique: false), listed in unchecked_points: "
+                    + ", ".join(unchecked[:10]))
     return out
 
 
