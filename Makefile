@@ -12,7 +12,7 @@ export OMPI_MCA_rmaps_base_oversubscribe := 1
 export OMP_NUM_THREADS := 1
 export OPENBLAS_NUM_THREADS := 1
 
-.PHONY: setup run run-slurm report test test-slurm clean
+.PHONY: setup run run-slurm report test test-slurm clean schema
 setup: $(VENV)/.installed
 
 $(VENV)/.apt:
@@ -49,6 +49,10 @@ test: setup
 
 test-slurm: setup
 	$(PY) -m pytest -q -m slurm
+
+# the workflow schema's options part, generated from the option registry (src/lindring/core/options.py)
+schema: setup
+	$(PY) -c "from lindring.workflow.studies import write_options_schema; write_options_schema()"
 
 clean:
 	rm -rf results .snakemake report.html

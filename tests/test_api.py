@@ -214,3 +214,28 @@ def test_diagnostics_from_rank_zero_and_quiet(tmp_path):
     verbose = run_cli(point + ["--solver", "iterative", "--verbose", "-o", tmp_path / "d.nc"])
     its = [int(m) for m in re.findall(r"\[gmres\] it +(\d+)", verbose.stderr)]
     assert its[:3] == [0, 1, 2]
+
+
+def test_workflow_options_come_from_the_registry(tmp_path):
+    """The options part of the workflow schema is generated from the registry (and up to date);
+    an option a study's methods do not take is refused there as on the command line and in the
+    API."""
+    from lindring.workflow import studies
+    generated = tmp_path / "options.schema.yaml"
+    studies.write_options_schema(generated)
+    assert generated.read_text() == studies.OPTIONS_SCHEMA.read_text(), "run `make schema`"
+    defs = studies.options_schema()["$defs"]
+    assert defs["max_tasks"]["default"] == options.PLAN_SETTINGS["max_tasks"].default
+    assert defs["mpo"]["properties"]["chi"]["minimum"] == options.OPTIONS["chi"].minimum
+    assert studies.study_defaults()["solver"] == options.OPTIONS["solver"].default
+    cfg = {"studies": {"s": {"methods": ["ed"], "L": 4, "preset": "minimal", "mpo": {"chi": 8},
+                             "fixed": {"alpha": 2, "delta": 1}}}}
+    with pytest.raises(studies.StudyError, match=r"studies\.s\.mpo: not an option of methods ed"):
+        studies.expand(studies.validate_config(cfg))
+    bad_chi = {"studies": {"s": {"methods": ["mpo"], "bc": "open", "L": 4, "preset": "minimal",
+                                 "mpo": {"chi": 1}, "fixed": {"alpha": 2, "delta": 1}}}}
+    with pytest.raises(studies.StudyError, match="chi"):
+        studies.validate_config(bad_chi)
+    proc = run_cli(["solve", "--method", "ed", "--L", 4, "--preset", "minimal", "--alpha", 2,
+                    "--delta", 1, "--chi", 8, "-o", tmp_path / "x.nc"], check=False)
+    assert proc.returncode == 2 and "not an option of --method ed: --chi" in proc.stderr

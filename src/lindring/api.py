@@ -270,8 +270,11 @@ def solve(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = 
 
 
 def plan(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = None,
-         range: int = 1, solver: str = "auto", symmetry: str = "auto", chi: int = 64,
-         mem_per_rank_mb: float = 4000.0, max_tasks: int = 64, **params):
+         range: int = 1, solver: str = registry.OPTIONS["solver"].default,
+         symmetry: str = registry.OPTIONS["symmetry"].default,
+         chi: int = registry.OPTIONS["chi"].default,
+         mem_per_rank_mb: float = registry.PLAN_SETTINGS["mem_per_rank_mb"].default,
+         max_tasks: int = registry.PLAN_SETTINGS["max_tasks"].default, **params):
     """The resources of one job, as ``lindring plan`` prints them.
 
     Parameters
@@ -306,8 +309,8 @@ def plan(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = N
                         f"(parameters: {', '.join(model.PHYSICAL_PARAMS)})")
     if method not in ("ed", "mpo"):
         raise model.ModelError(f"plan: method must be ed or mpo, got {method!r}")
-    if not mem_per_rank_mb > 0 or max_tasks < 1:
-        raise model.ModelError("--mem-per-rank-mb must be > 0 and --max-tasks >= 1")
+    mem_per_rank_mb = registry.PLAN_SETTINGS["mem_per_rank_mb"].check(mem_per_rank_mb)
+    max_tasks = registry.PLAN_SETTINGS["max_tasks"].check(max_tasks)
     p = model.make_params(L, bc=bc, preset=preset, range=range, **params)
     if method == "mpo":
         return plan_mpo(p.L, chi)

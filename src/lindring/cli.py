@@ -19,7 +19,7 @@ from pathlib import Path
 
 from lindring.core import model
 from lindring.core.basis import SYMMETRIES
-from lindring.core.options import OPTIONS
+from lindring.core.options import OPTIONS, PLAN_SETTINGS
 
 EXIT_BAD_INPUT, EXIT_SOLVER, EXIT_VERIFICATION = 2, 3, 4
 _OWN_SHORT = {"-o", "-h"}
@@ -136,14 +136,15 @@ def build_parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("plan", help="estimate rows, nonzeros, memory, MPI ranks, runtime of a job",
                         parents=[chatter])
     pl.add_argument("--method", choices=("ed", "mpo"), default="ed")
-    pl.add_argument("--chi", type=int, default=64, help="mpo: maximum bond dimension")
+    pl.add_argument("--chi", type=_finite(int), default=OPTIONS["chi"].default,
+                    help=OPTIONS["chi"].describe())
     _add_model_args(pl)
     pl.add_argument("--solver", choices=("auto", "direct", "iterative"), default="auto")
     pl.add_argument("--symmetry", choices=SYMMETRIES, default="auto",
                     help="ed: the sector the job solves in (as for solve)")
-    pl.add_argument("--mem-per-rank-mb", type=float, default=4000.0,
-                    help="memory budget per MPI rank (default 4000)")
-    pl.add_argument("--max-tasks", type=int, default=64)
+    for opt in PLAN_SETTINGS.values():
+        pl.add_argument(opt.flag, dest=opt.name, type=_finite(float if opt.kind == "real" else int),
+                        default=opt.default, metavar="X", help=opt.describe())
     pl.add_argument("--json", action="store_true", help="print JSON")
 
     g = sub.add_parser("gather", help="merge the job files of a study (missing points are NaN)",

@@ -9,7 +9,7 @@ import sys
 
 from snakemake.utils import validate
 
-from lindring.workflow.studies import StudyError, expand, load_config
+from lindring.workflow.studies import StudyError, apply_defaults, expand, load_config
 
 try:
     for _configfile in workflow.configfiles:
@@ -17,6 +17,7 @@ try:
 except StudyError as err:
     raise WorkflowError(f"bad config: {err}")
 validate(config, schema="../schemas/config.schema.yaml")
+apply_defaults(config)             # the options' defaults: the registry (options.schema.yaml)
 try:
     JOBS = expand(config)          # {study: [Job, ...]}; every point validated with the model
 except StudyError as err:

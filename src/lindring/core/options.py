@@ -130,6 +130,15 @@ OPTIONS: dict[str, Option] = {o.name: o for o in [
 ]}
 METHODS = ("ed", "cmf", "ground", "mpo")
 
+#: settings of a job's plan (``lindring plan``, :func:`lindring.plan`, the workflow config's
+#: top-level keys); ``max_tasks`` defaults to a laptop's 2 ranks (the Slurm profile sets 64)
+PLAN_SETTINGS: dict[str, Option] = {o.name: o for o in [
+    Option("mem_per_rank_mb", "real", 4000.0, ("ed",), "memory budget per MPI rank used to "
+           "choose the ranks of a job", "MB", minimum=0),
+    Option("max_tasks", "int", 2, ("ed",), "most MPI ranks per job", "ranks", minimum=1,
+           inclusive=True),
+]}
+
 
 def method_options(method: str) -> tuple[str, ...]:
     """Names of the options of ``method``, in registry order."""
@@ -184,3 +193,19 @@ def resolve(method: str, given: dict) -> dict:
 def options_attr(method: str, values: dict) -> str:
     """The options that shaped a result, as the file attribute ``options`` (``name=value ...``)."""
     return " ".join(f"{n}={values[n]}" for n in method_options(method)) or "none"
+
+
+def json_schema(opt: Option) -> dict:
+    """The JSON-schema of one option's values (the workflow config; :mod:`lindring.workflow`)."""
+    if opt.kind == "bool":
+        out = {"type": "boolean"}
+    elif opt.kind == "choice":
+        out = {"enum": list(opt.choices)}
+    else:
+        out = {"type": "integer" if opt.kind == "int" else "number"}
+        if opt.minimum is not None:
+            out["minimum" if opt.inclusive else "exclusiveMinimum"] = opt.minimum
+        if opt.below is not None:
+            out["exclusiveMaximum"] = opt.below
+    out["description"] = opt.describe()
+    return out

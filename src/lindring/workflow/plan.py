@@ -105,8 +105,8 @@ def estimate_nnz(p: model.Params, sample: int = 2048, seed: int = 0,
     return rows, int(round(nnz_sample / len(words) * rows))
 
 
-def plan_ed(p: model.Params, solver: str = "auto", mem_per_rank_mb: float = 4000.0,
-            max_tasks: int = 64, restart: int = 200, symmetry: str = "auto") -> Plan:
+def plan_ed(p: model.Params, solver: str, mem_per_rank_mb: float, max_tasks: int,
+            restart: int = 200, symmetry: str = "auto") -> Plan:
     """Resources for one ``ed`` job in its symmetry sector (see the module docstring)."""
     sector = resolve_symmetry(p, symmetry)
     rows, nnz = estimate_nnz(p, symmetry=sector)

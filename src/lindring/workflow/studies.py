@@ -50,6 +50,7 @@ import numpy as np
 
 from lindring.core import model
 from lindring.core.basis import resolve_symmetry
+from lindring.core.options import OPTIONS, PLAN_SETTINGS, json_schema
 from lindring.solvers.methods import METHOD_BC
 
 POLAR_AXES = ("r", "theta")
@@ -132,7 +133,55 @@ def validate_config(cfg: dict) -> dict:
         validate(cfg, schema=str(SCHEMA))
     except WorkflowError as err:
         raise StudyError(str(err)) from None
+    return apply_defaults(cfg)
+
+
+def apply_defaults(cfg: dict) -> dict:
+    """Fill in the registry's defaults of the top-level plan settings (``mem_per_rank_mb``,
+    ``max_tasks``) and of every study's options (JSON-schema defaults behind a ``$ref`` are not
+    applied by the validator). Returns ``cfg``, changed in place."""
+    for name, opt in PLAN_SETTINGS.items():
+        cfg.setdefault(name, opt.default)
+    for st in (cfg.get("studies") or {}).values():
+        if isinstance(st, dict):
+            for name in STUDY_OPTIONS:
+                if name != "max_residual":
+                    st.setdefault(name, OPTIONS[name].default)
     return cfg
+
+
+#: the part of the config schema derived from the option registry (generated, never edited)
+OPTIONS_SCHEMA = SCHEMA.with_name("options.schema.yaml")
+#: a study's keys that are options of ``lindring solve`` (the same name in the registry)
+STUDY_OPTIONS = ("solver", "symmetry", "max_residual", "check_unique")
+
+
+def options_schema() -> dict:
+    """The JSON-schema definitions of every option a workflow config may set, from the registry
+    (:mod:`lindring.core.options`): a study's ``solver``, ``symmetry``, ``max_residual``,
+    ``check_unique`` (with the registry's defaults), its ``mpo:`` mapping, and the top-level
+    ``mem_per_rank_mb`` and ``max_tasks``. ``make schema`` writes it to :data:`OPTIONS_SCHEMA`."""
+    defs = {}
+    for name in STUDY_OPTIONS:
+        opt = OPTIONS[name]
+        defs[name] = dict(json_schema(opt), **({"default": opt.default}
+                                               if name != "max_residual" else {}))
+    defs["mpo"] = {"type": "object", "additionalProperties": False,
+                   "description": "options of method mpo (names without the mpo_ prefix)",
+                   "properties": {key: json_schema(OPTIONS[name]) for key, name in MPO_OPTIONS.items()}}
+    for name, opt in PLAN_SETTINGS.items():
+        defs[name] = dict(json_schema(opt), default=opt.default)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "description": "GENERATED from lindring.core.options by `make schema`; do not edit",
+            "$defs": defs}
+
+
+def write_options_schema(path=None) -> None:
+    """Write :func:`options_schema` as YAML to ``path`` (default :data:`OPTIONS_SCHEMA`)."""
+    import yaml
+    text = ("# GENERATED from src/lindring/core/options.py by `make schema`; do not edit.\n"
+            + yaml.safe_dump(options_schema(), sort_keys=False, width=100))
+    Path(path or OPTIONS_SCHEMA).write_text(text)
 
 
 @functools.lru_cache(maxsize=1)
@@ -141,7 +190,9 @@ def study_defaults() -> dict:
     import yaml
     schema = yaml.safe_load(SCHEMA.read_text())
     props = schema["properties"]["studies"]["additionalProperties"]["properties"]
-    return {k: v["default"] for k, v in props.items() if "default" in v}
+    defaults = {k: v["default"] for k, v in props.items() if "default" in v}
+    defaults.update({k: OPTIONS[k].default for k in STUDY_OPTIONS if k != "max_residual"})
+    return defaults
 
 
 def check_name(name, where: str) -> None:
@@ -364,6 +415,11 @@ def expand_study(name: str, st: dict) -> list[Job]:
     for k, _ in mpo:
         if k not in MPO_FLAGS:
             raise StudyError(f"studies.{name}.mpo.{k}: unknown option (known: {', '.join(MPO_FLAGS)})")
+    for key, option in (("mpo", "chi"), ("max_residual", "max_residual")):
+        users = OPTIONS[option].methods
+        if st.get(key) is not None and not set(methods) & set(users):
+            raise StudyError(f"studies.{name}.{key}: not an option of methods "
+                             f"{', '.join(methods)} (an option of {' / '.join(users)})")
     max_residual = st.get("max_residual")
     if max_residual is not None:
         max_residual = parse_number(max_residual, f"studies.{name}.max_residual")
