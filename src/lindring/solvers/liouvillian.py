@@ -13,28 +13,7 @@ import scipy.sparse as sp
 
 from lindring.core import model
 from lindring.core.basis import letter
-
-
-def superoperator(H: np.ndarray | None, jumps: list[np.ndarray], nsites: int) -> np.ndarray:
-    """Matrix of ``rho -> -i[H, rho] + sum_f D[f] rho`` on ``nsites`` sites, in letter order.
-
-    Built first in row-major order, ``vec(A rho B) = kron(A, B^T) vec(rho)``, then permuted so that
-    the index is ``(k_0 b_0)(k_1 b_1)...`` with letters ``2 k + b`` (basis.py).
-    """
-    d = 2 ** nsites
-    eye = np.eye(d)
-    S = np.zeros((d * d, d * d), dtype=complex)
-    if H is not None:
-        S += -1j * (np.kron(H, eye) - np.kron(eye, H.T))
-    for f in jumps:
-        fdf = f.conj().T @ f
-        S += np.kron(f, f.conj()) - 0.5 * np.kron(fdf, eye) - 0.5 * np.kron(eye, fdf.T)
-    # axes: out ket bits, out bra bits, in ket bits, in bra bits -> interleave ket/bra per site
-    T = S.reshape((2,) * (4 * nsites))
-    n = nsites
-    order = ([x for j in range(n) for x in (j, n + j)]
-             + [2 * n + x for j in range(n) for x in (j, n + j)])
-    return T.transpose(order).reshape(d * d, d * d)
+from lindring.core.superoperator import superoperator
 
 
 def local_terms(p: model.Params) -> list[tuple[tuple[int, ...], np.ndarray]]:

@@ -74,6 +74,7 @@ from scipy.integrate import solve_ivp
 
 from lindring.core.observables import negativity, purity
 from lindring.core.schema import data_vars
+from lindring.core.superoperator import lindblad_rowmajor
 from lindring.core.model import (ID2, SM, SP, SX, SZ, ModelError, Params, bond_hamiltonian, bond_jump,
                     current_eta_operator, current_J_operator, site_hamiltonian, site_jumps)
 
@@ -179,12 +180,7 @@ class _Cluster:
 
     def linear_superoperator(self) -> np.ndarray:
         """16x16 Liouvillian of the cluster without mean-field Hamiltonian (row-major vec)."""
-        i4 = np.eye(4)
-        sup = -1j * (np.kron(self.H0, i4) - np.kron(i4, self.H0.T))
-        for j in self.jumps:
-            jdj = j.conj().T @ j
-            sup = sup + np.kron(j, j.conj()) - 0.5 * (np.kron(jdj, i4) + np.kron(i4, jdj.T))
-        return sup
+        return lindblad_rowmajor(self.H0, self.jumps)
 
     # -- real coordinates (rho = sum_k x_k P_k / 4, x_0 = 1) ----------------------------------
     def _f_direct(self, y: np.ndarray) -> np.ndarray:
