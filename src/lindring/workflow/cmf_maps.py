@@ -8,6 +8,7 @@ import xarray as xr
 
 from lindring.core import model
 from lindring.solvers.meanfield import cmf_observables
+from lindring.workflow.gather import study_attrs
 from lindring.workflow.studies import expand_study, study_axes
 
 log = logging.getLogger(__name__)
@@ -62,11 +63,7 @@ def cmf_map_dataset(name: str, spec: dict):
     ds = xr.Dataset({var: (tuple(axis_names) + tuple(dims), values)
                      for var, (dims, values) in data.items()}, coords=coords)
     ds = ds.expand_dims({"technique": ["cmf"], "L": [jobs[0].L]})
-    ds.attrs.update(study=name, bc="ring", preset=spec.get("preset") or "none",
-                    range=int(spec.get("range", 1)), computed="in process (lindring.workflow.cmf_maps.cmf_map_dataset)",
-                    branch=", ".join(sorted(branches)), points_expected=len(jobs),
-                    points_present=len(jobs) - len(missing),
-                    missing_points="; ".join(missing) or "none", nonunique_points="none")
-    for k, v in (spec.get("fixed") or {}).items():
-        ds.attrs[f"fixed_{k}"] = str(v)
+    ds.attrs.update(study_attrs(name, dict(spec, bc="ring"), len(jobs), missing))
+    ds.attrs.update(computed="in process (lindring.workflow.cmf_maps.cmf_map_dataset)",
+                    branch=", ".join(sorted(branches)))
     return ds

@@ -112,6 +112,21 @@ def _point_dataset(job: Job, path: str, complex_axes=frozenset()) -> xr.Dataset:
     return ds.expand_dims(dims), keep
 
 
+def study_attrs(study: str, spec: dict, expected: int, missing=(), nonunique=(),
+                unchecked=()) -> dict:
+    """The attributes of a gathered study (one layout for the gather and the mean-field maps):
+    its name, boundary, preset, range, fixed parameters, physics version, and the points
+    expected, present, missing, non-unique and unchecked."""
+    attrs = dict(study=study, bc=spec.get("bc", "ring"), preset=spec.get("preset") or "none",
+                 range=int(spec.get("range", 1)), physics_version=results.PHYSICS_VERSION)
+    attrs.update({f"fixed_{k}": str(v) for k, v in (spec.get("fixed") or {}).items()})
+    attrs.update(points_expected=expected, points_present=expected - len(missing),
+                 missing_points="; ".join(missing) or "none",
+                 nonunique_points="; ".join(nonunique) or "none",
+                 unchecked_points="; ".join(unchecked) or "none")
+    return attrs
+
+
 def gather(study: str, jobs: list[Job], study_config: dict, root: str = ".") -> xr.Dataset:
     """Merge the files of ``jobs`` (those present) into one dataset; see the module docstring.
 
@@ -148,18 +163,7 @@ def gather(study: str, jobs: list[Job], study_config: dict, root: str = ".") -> 
     else:
         out = xr.Dataset()
     out.attrs.update({k: ", ".join(sorted(v)) for k, v in prov.items()})
-    out.attrs["study"] = study
-    out.attrs["bc"] = study_config.get("bc", "ring")
-    out.attrs["preset"] = study_config.get("preset") or "none"
-    out.attrs["range"] = int(study_config.get("range", 1))
-    out.attrs["physics_version"] = results.PHYSICS_VERSION
-    for k, v in (study_config.get("fixed") or {}).items():
-        out.attrs[f"fixed_{k}"] = str(v)
-    out.attrs["points_expected"] = len(jobs)
-    out.attrs["points_present"] = len(parts)
-    out.attrs["missing_points"] = "; ".join(missing) or "none"
-    out.attrs["nonunique_points"] = "; ".join(nonunique) or "none"
-    out.attrs["unchecked_points"] = "; ".join(unchecked) or "none"
+    out.attrs.update(study_attrs(study, study_config, len(jobs), missing, nonunique, unchecked))
     if missing:
         log.warning(f"gather {study}: {len(missing)} of {len(jobs)} points missing (NaN): "
                     + ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else ""))
