@@ -41,7 +41,7 @@ def test_bond_generators_sum_to_dense_liouvillian(L):
 
 def test_gates_preserve_trace_and_are_not_unitary():
     p = make_params(4, bc="open", **ALL_TERMS)
-    run = TEBD(p, chi=8, dt=0.1)
+    run = TEBD(p, chi=8, dt=0.1, order=2)
     ident = np.kron([1, 0, 0, 1], [1, 0, 0, 1])
     for b in range(3):
         g = run.gate(b, 0.1)

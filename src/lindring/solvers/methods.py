@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 
 from lindring.core import model
+from lindring.core.options import OPTIONS
 from lindring.core.schema import data_vars
 from lindring.core.basis import make_basis, resolve_symmetry, transpose_words
 from lindring.core.observables import (GATHER_MAX_L, LocalState, gathered_density_matrix, negativity,
@@ -38,11 +39,11 @@ class VerificationError(RuntimeError):
 class Thresholds:
     """Acceptance thresholds of a steady state (all options of ``lindring solve``), each
     scale-free: the residual is relative to the scale of L (its largest matrix element)."""
-    residual: float = 1e-10       # ||L rho|| / (scale ||rho||)
-    trace: float = 1e-10          # |Tr rho - 1|
-    hermiticity: float = 1e-8     # ||rho - rho^+|| / ||rho||
-    positivity: float = 1e-8      # smallest eigenvalue of rho >= -positivity (L <= 8)
-    error_estimate: float = 1e-5  # residual / (slowest rate / scale): the relative error of rho
+    residual: float = OPTIONS["max_residual"].default          # ||L rho|| / (scale ||rho||)
+    trace: float = OPTIONS["max_trace_error"].default          # |Tr rho - 1|
+    hermiticity: float = OPTIONS["max_hermiticity_error"].default  # ||rho - rho^+|| / ||rho||
+    positivity: float = OPTIONS["positivity_tol"].default      # min eigenvalue >= -positivity
+    error_estimate: float = OPTIONS["max_error_estimate"].default  # residual x scale / slowest
 
     def as_attrs(self) -> dict:
         """The thresholds as file attributes (names of the command-line options)."""
@@ -87,8 +88,9 @@ def _hermiticity_error(x, basis, rows, values) -> float:
     return float(np.vdot(d, d).real)
 
 
-def run_ed(p: model.Params, solver="auto", tol: Tolerances | None = None,
-           thresholds: Thresholds | None = None, gap=False, check_unique=True, symmetry="auto"):
+def run_ed(p: model.Params, solver=OPTIONS["solver"].default, tol: Tolerances | None = None,
+           thresholds: Thresholds | None = None, gap=OPTIONS["gap"].default,
+           check_unique=OPTIONS["check_unique"].default, symmetry=OPTIONS["symmetry"].default):
     """Exact steady state of Eq. 11 on a ring or open chain (distributed over MPI ranks).
 
     Parameters

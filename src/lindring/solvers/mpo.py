@@ -41,6 +41,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from lindring.core import model
+from lindring.core.options import OPTIONS
 from lindring.core.schema import data_vars
 from lindring.solvers.liouvillian import local_terms
 
@@ -455,8 +456,8 @@ def residual(state: VectorisedMPS, generators: list[np.ndarray]) -> float:
 class TEBD:
     """Second- (or fourth-) order TEBD of ``d|rho>>/dt = L|rho>>`` for an open chain."""
 
-    def __init__(self, p: model.Params, chi: int = 64, dt: float = 0.05, cutoff: float = 1e-12,
-                 order: int = 2, initial: str | VectorisedMPS = "mixed"):
+    def __init__(self, p: model.Params, *, chi: int, dt: float, order: int,
+                 cutoff: float = OPTIONS["cutoff"].default, initial: str | VectorisedMPS = "mixed"):
         check_supported(p)
         if chi < 1:
             raise model.ModelError(f"method 'mpo': chi must be >= 1, got {chi}")
@@ -538,11 +539,11 @@ class MPOThresholds:
     starts (sz, and each current divided by its bound); ``kernel`` is the relative rate below which
     two distinct steady states count as a degenerate kernel (ED's ``kernel_tol``).
     """
-    residual: float = 1e-6
-    trace: float = 1e-10
-    hermiticity: float = 1e-6
-    bounds: float = 1e-6
-    agreement: float = 1e-5
+    residual: float = OPTIONS["mpo_max_residual"].default
+    trace: float = OPTIONS["max_trace_error"].default
+    hermiticity: float = OPTIONS["mpo_max_hermiticity_error"].default
+    bounds: float = OPTIONS["mpo_bound_tol"].default
+    agreement: float = OPTIONS["mpo_agreement"].default
     kernel: float = 1e-8
 
 
@@ -721,11 +722,14 @@ def _agreement(a: dict, b: dict, p: model.Params) -> float:
     return float(d)
 
 
-def mpo_observables(p: model.Params, chi: int = 64, dt: float | None = None, tol: float = 1e-8,
-                    t_max: float = 200.0, cutoff: float = 1e-12, order: int = 4,
-                    progress: bool = True, initial: str = "mixed", check_every: float = 1.0,
-                    max_sweeps: int = 12, lsqr_iters: int = 100,
-                    check_unique: bool = True, second_initial: str = "random",
+def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
+                    dt: float | None = OPTIONS["dt"].default, tol: float = OPTIONS["mpo_tol"].default,
+                    t_max: float = OPTIONS["t_max"].default, cutoff: float = OPTIONS["cutoff"].default,
+                    order: int = OPTIONS["order"].default, progress: bool = True,
+                    initial: str = "mixed", check_every: float = 1.0,
+                    max_sweeps: int = OPTIONS["refine_sweeps"].default, lsqr_iters: int = 100,
+                    check_unique: bool = OPTIONS["check_unique"].default,
+                    second_initial: str = "random",
                     thresholds: MPOThresholds | None = None):
     """Certified steady state of an open chain in MPS form (the ``mpo`` method).
 

@@ -37,6 +37,7 @@ import time
 
 import numpy as np
 
+from lindring.core.options import OPTIONS
 from lindring.solvers.petsc import init
 
 log = logging.getLogger(__name__)
@@ -53,9 +54,9 @@ class SolverError(RuntimeError):
 @dataclasses.dataclass
 class Tolerances:
     """Solver tolerances, each relative to the scale of L (its largest matrix element)."""
-    rtol: float = 1e-12          # KSP relative tolerance (iterative)
+    rtol: float = OPTIONS["rtol"].default  # KSP relative tolerance (iterative)
     residual_target: float = 1e-12  # iterative: refine until ||L' x - b|| / (scale ||x||) <= this
-    max_it: int = 20000          # KSP iterations (iterative)
+    max_it: int = OPTIONS["max_it"].default  # KSP iterations (iterative)
     restart: int = 200           # GMRES restart (iterative)
     kernel_tol: float = 1e-12    # |lambda| / scale below this counts as kernel
     eps_tol: float = 1e-10       # SLEPc residual / scale for the gap (--gap)
