@@ -12,7 +12,7 @@ import pytest
 import xarray as xr
 import yaml
 
-from conftest import MPI_ENV, ROOT, run_cli
+from conftest import ROOT, run_cli, workflow_env
 
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 
@@ -35,7 +35,7 @@ def snakemake(workdir, config, *extra, check=True):
     cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
            "--configfile", str(cfg), "--cores", "2", "--rerun-triggers", "mtime", "params", "input",
            *extra]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, **MPI_ENV),
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=workflow_env(),
                           timeout=900)
     if check and proc.returncode != 0:
         raise AssertionError(proc.stdout[-3000:] + proc.stderr[-5000:])
@@ -149,7 +149,7 @@ def test_killed_workflow_restarts_without_recomputing(tmp_path):
     cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path), "--configfile",
            str(tmp_path / "study.yaml"), "--cores", "1"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env=dict(os.environ, **MPI_ENV), start_new_session=True)
+                            env=workflow_env(), start_new_session=True)
     out = tmp_path / "results" / "sizes" / "ed" / "ring"
     deadline = time.time() + 300
     while time.time() < deadline and len(list(out.glob("L*/*.nc"))) < 3:

@@ -7,7 +7,6 @@ gather refuses a file that does not belong to its point. Real Snakemake runs in 
 """
 import base64
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -18,7 +17,7 @@ import pytest
 import xarray as xr
 import yaml
 
-from conftest import MPI_ENV, ROOT, run_cli
+from conftest import ROOT, run_cli, workflow_env
 from test_workflow import SNAKEMAKE, planned, snakemake
 
 LINDRING = str(Path(sys.executable).parent / "lindring")
@@ -44,7 +43,7 @@ def _copy(cfg):
 def _gather_cli(workdir, config_name, study="cplx", out="check.nc"):
     return subprocess.run([LINDRING, "gather", "--configfile", config_name, "--study", study,
                            "-o", out], cwd=workdir, capture_output=True, text=True,
-                          env=dict(os.environ, **MPI_ENV))
+                          env=workflow_env())
 
 
 @pytest.fixture(scope="module")
@@ -208,7 +207,7 @@ def test_config_errors_before_any_job(tmp_path, config, extra, message):
     cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory", str(work), "--configfile",
            str(cfg), "--cores", "2", *extra]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=work,
-                          env=dict(os.environ, **MPI_ENV), timeout=300)
+                          env=workflow_env(), timeout=300)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out[-2000:]
     assert message in out, out[-2000:]
