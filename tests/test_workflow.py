@@ -12,7 +12,7 @@ import pytest
 import xarray as xr
 import yaml
 
-from conftest import MPI_ENV, ROOT, run_cli
+from conftest import ROOT, run_cli, workflow_env
 
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 
@@ -35,7 +35,7 @@ def snakemake(workdir, config, *extra, check=True):
     cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
            "--configfile", str(cfg), "--cores", "2", "--rerun-triggers", "mtime", "params", "input",
            *extra]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, **MPI_ENV),
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=workflow_env(),
                           timeout=900)
     if check and proc.returncode != 0:
         raise AssertionError(proc.stdout[-3000:] + proc.stderr[-5000:])
@@ -106,22 +106,54 @@ def test_incremental_reruns(done):
     assert planned(snakemake(done, changed, "-n")) == {"solve": 2, "gather": 1, "all": 1}
 
 
-@pytest.mark.parametrize("edit,message", [
-    (lambda c: c["studies"]["ring"].update(colour="red"), "colour"),
-    (lambda c: c["studies"]["ring"].update(L="four"), "four"),
+def config_error(workdir, config) -> str:
+    """The config checks the Snakefile makes before any job (workflow/rules/common.smk), in this
+    process: the file read refusing duplicated keys, the schema, every study expanded and each
+    point checked with the model. Returns the message of the StudyError they must raise.
+
+    Each kind of error also has at least one real Snakemake run (test_bad_config_is_rejected_...
+    below, tests/test_workflow_safety.py::test_config_errors_before_any_job), which shows that the
+    Snakefile makes these checks and stops before any job; the in-process cases show which
+    configs fail them and with what message."""
+    from lindring.studies import StudyError, expand, load_config, validate_config
+    cfg = Path(workdir) / "study.yaml"
+    cfg.write_text(config if isinstance(config, str) else yaml.safe_dump(config))
+    with pytest.raises(StudyError) as err:
+        expand(validate_config(load_config(cfg)))
+    return str(err.value)
+
+
+BAD_CONFIGS = [
+    (lambda c: c["studies"]["ring"].update(colour="red"), "colour"),            # schema
+    (lambda c: c["studies"]["ring"].update(L="four"), "four"),                  # schema
     (lambda c: c["studies"]["flux"]["fixed"].update(kappa=-1), "kappa"),
     (lambda c: c["studies"]["flux"]["fixed"].update(mu_typo=1), "mu_typo"),
-    (lambda c: c["studies"]["ring"].update(L=[2]), "ring needs L >= 3"),
+    (lambda c: c["studies"]["ring"].update(L=[2]), "ring needs L >= 3"),       # model
     (lambda c: c["studies"]["ring"].update(bc="open"), "does not support bc='open'"),
     (lambda c: c.update(run=["nope"]), "nope"),
-])
+]
+#: messages of the cases also run through Snakemake: one of the schema, one of the model
+BAD_CONFIGS_SNAKEMAKE = ("colour", "ring needs L >= 3")
+
+
+@pytest.mark.parametrize("edit,message", BAD_CONFIGS, ids=[m for _, m in BAD_CONFIGS])
 def test_bad_config_is_rejected_naming_the_key(tmp_path, edit, message):
     cfg = yaml.safe_load(yaml.safe_dump(SMALL))
     edit(cfg)
-    proc = snakemake(tmp_path, cfg, "-n", check=False)
-    assert proc.returncode != 0
-    assert message in proc.stdout + proc.stderr
-    assert not (tmp_path / "results").exists()
+    assert message in config_error(tmp_path, cfg)
+    if message in BAD_CONFIGS_SNAKEMAKE:
+        proc = snakemake(tmp_path, cfg, "-n", check=False)
+        assert proc.returncode != 0
+        assert message in proc.stdout + proc.stderr
+        assert not (tmp_path / "results").exists()
+
+
+def test_good_config_passes_the_in_process_checks(tmp_path):
+    """(the in-process checks above fail for the edit, not for the config they start from)"""
+    from lindring.studies import expand, load_config, validate_config
+    (tmp_path / "study.yaml").write_text(yaml.safe_dump(SMALL))
+    jobs = expand(validate_config(load_config(tmp_path / "study.yaml")))
+    assert sorted(jobs) == ["flux", "ring", "theta"]
 
 
 def test_failed_job_leaves_no_output_and_others_complete(tmp_path):
@@ -149,7 +181,7 @@ def test_killed_workflow_restarts_without_recomputing(tmp_path):
     cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path), "--configfile",
            str(tmp_path / "study.yaml"), "--cores", "1"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env=dict(os.environ, **MPI_ENV), start_new_session=True)
+                            env=workflow_env(), start_new_session=True)
     out = tmp_path / "results" / "sizes" / "ed" / "ring"
     deadline = time.time() + 300
     while time.time() < deadline and len(list(out.glob("L*/*.nc"))) < 3:

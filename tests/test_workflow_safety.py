@@ -7,7 +7,6 @@ gather refuses a file that does not belong to its point. Real Snakemake runs in 
 """
 import base64
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -18,8 +17,8 @@ import pytest
 import xarray as xr
 import yaml
 
-from conftest import MPI_ENV, ROOT, run_cli
-from test_workflow import SNAKEMAKE, planned, snakemake
+from conftest import ROOT, run_cli, workflow_env
+from test_workflow import SNAKEMAKE, config_error, planned, snakemake
 
 LINDRING = str(Path(sys.executable).parent / "lindring")
 
@@ -44,7 +43,7 @@ def _copy(cfg):
 def _gather_cli(workdir, config_name, study="cplx", out="check.nc"):
     return subprocess.run([LINDRING, "gather", "--configfile", config_name, "--study", study,
                            "-o", out], cwd=workdir, capture_output=True, text=True,
-                          env=dict(os.environ, **MPI_ENV))
+                          env=workflow_env())
 
 
 @pytest.fixture(scope="module")
@@ -180,39 +179,67 @@ def _with(**study):
     return {"studies": {"s": dict(ONE, **study)}}
 
 
-@pytest.mark.parametrize("config,extra,message", [
-    ({"studies": {"a;touch PWNED;b": ONE}}, (), "does not match"),
-    ({"studies": {"$(touch PWNED)": ONE}}, (), "does not match"),
-    ({"studies": {"`touch PWNED`": ONE}}, (), "does not match"),
-    ({"studies": {"../../x": ONE}}, (), "does not match"),
-    ({"studies": {"my study": ONE}}, (), "does not match"),
-    ({"studies": {"s": ONE}, "run": ["s;touch PWNED"]}, (), "does not match"),
-    ({"studies": {"s": ONE}}, ("--config", "mpi_launcher=touch PWNED;mpiexec"), "does not match"),
-    (_with(L={"start": 5, "stop": 3}), (), "studies.s.L: empty range"),
+# Each config runs through the Snakefile's checks in this process (config_error); those marked
+# REAL also as a real Snakemake run (not a dry run): at least one of each kind of error (a name
+# that does not match, in a study and in the launcher from the command line; a sweep; a
+# duplicated key) and every resource check, which only the workflow makes (rules/solve.smk).
+REAL = True
+CONFIG_ERRORS = [
+    ({"studies": {"a;touch PWNED;b": ONE}}, (), "does not match", REAL),
+    ({"studies": {"$(touch PWNED)": ONE}}, (), "does not match", False),
+    ({"studies": {"`touch PWNED`": ONE}}, (), "does not match", False),
+    ({"studies": {"../../x": ONE}}, (), "does not match", False),
+    ({"studies": {"my study": ONE}}, (), "does not match", False),
+    ({"studies": {"s": ONE}, "run": ["s;touch PWNED"]}, (), "does not match", False),
+    ({"studies": {"s": ONE}}, ("--config", "mpi_launcher=touch PWNED;mpiexec"), "does not match",
+     REAL),
+    (_with(L={"start": 5, "stop": 3}), (), "studies.s.L: empty range", REAL),
     (_with(grid={"alpha": {"start": 1, "stop": 2, "num": 1}, "delta": [1.0]}), (),
-     "studies.s.grid.alpha: num = 1 would drop stop"),
-    (_with(grid={"alpha": [2.0, 2], "delta": [1.0]}), (), "studies.s.grid.alpha: value(s) 2 repeated"),
-    (_with(L=[40]), (), "results/s/ed/ring/L40/alpha=2_delta=1.nc: L = 40 gives a Liouvillian"),
+     "studies.s.grid.alpha: num = 1 would drop stop", False),
+    (_with(grid={"alpha": [2.0, 2], "delta": [1.0]}), (), "studies.s.grid.alpha: value(s) 2 repeated",
+     False),
+    (_with(L=[40]), (), "results/s/ed/ring/L40/alpha=2_delta=1.nc: L = 40 gives a Liouvillian",
+     REAL),
     (_with(L=[16]), ("--resources", "mem_mb=20000"),
-     "above mem_per_rank_mb = 4000"),
-    (_with(L=[16]), ("--profile", str(ROOT / "profiles" / "local"), "--config", "mem_per_rank_mb=1000000"),
-     "above the memory available here (resources: mem_mb = 20000)"),
-    (DUPLICATED, (), "duplicated key 'alpha'"),
-])
-def test_config_errors_before_any_job(tmp_path, config, extra, message):
-    """Real runs (not dry runs): the error comes before any job, and nothing reaches a shell."""
+     "above mem_per_rank_mb = 4000", REAL),
+    (_with(L=[16]), ("--profile", str(ROOT / "profiles" / "local"), "--config",
+                     "mem_per_rank_mb=1000000"),
+     "above the memory available here (resources: mem_mb = 20000)", REAL),
+    (DUPLICATED, (), "duplicated key 'alpha'", REAL),
+]
+#: the resource checks are the workflow's own (solve.smk): no in-process equivalent
+RESOURCES = ("gives a Liouvillian", "above mem_per_rank_mb", "above the memory available")
+
+
+def _in_process(config, extra):
+    """``--config key=value`` of the command line, applied as Snakemake applies it"""
+    if not extra or extra[0] != "--config":
+        return config
+    cfg = _copy(config)
+    for item in extra[1:]:
+        key, value = item.split("=", 1)
+        cfg[key] = value
+    return cfg
+
+
+@pytest.mark.parametrize("config,extra,message,real", CONFIG_ERRORS)
+def test_config_errors_before_any_job(tmp_path, config, extra, message, real):
+    """The error comes before any job, and nothing reaches a shell (real runs: not dry runs)."""
     work = tmp_path / "work"
     work.mkdir()
-    cfg = work / "study.yaml"
-    cfg.write_text(config if isinstance(config, str) else yaml.safe_dump(config))
-    cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory", str(work), "--configfile",
-           str(cfg), "--cores", "2", *extra]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=work,
-                          env=dict(os.environ, **MPI_ENV), timeout=300)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode != 0, out[-2000:]
-    assert message in out, out[-2000:]
-    assert "Traceback" not in out
+    if not any(r in message for r in RESOURCES):
+        assert message in config_error(work, _in_process(config, extra))
+    if real:
+        cfg = work / "study.yaml"
+        cfg.write_text(config if isinstance(config, str) else yaml.safe_dump(config))
+        cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory", str(work),
+               "--configfile", str(cfg), "--cores", "2", *extra]
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=work, env=workflow_env(),
+                              timeout=300)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode != 0, out[-2000:]
+        assert message in out, out[-2000:]
+        assert "Traceback" not in out
     assert not list(tmp_path.rglob("PWNED")) and not (ROOT / "PWNED").exists()
     assert not (work / "results").exists() and not (work / "logs").exists()
     assert not (tmp_path / "x").exists()
