@@ -115,7 +115,7 @@ def config_error(workdir, config) -> str:
     below, tests/test_workflow_safety.py::test_config_errors_before_any_job), which shows that the
     Snakefile makes these checks and stops before any job; the in-process cases show which
     configs fail them and with what message."""
-    from lindring.studies import StudyError, expand, load_config, validate_config
+    from lindring.workflow.studies import StudyError, expand, load_config, validate_config
     cfg = Path(workdir) / "study.yaml"
     cfg.write_text(config if isinstance(config, str) else yaml.safe_dump(config))
     with pytest.raises(StudyError) as err:
@@ -150,7 +150,7 @@ def test_bad_config_is_rejected_naming_the_key(tmp_path, edit, message):
 
 def test_good_config_passes_the_in_process_checks(tmp_path):
     """(the in-process checks above fail for the edit, not for the config they start from)"""
-    from lindring.studies import expand, load_config, validate_config
+    from lindring.workflow.studies import expand, load_config, validate_config
     (tmp_path / "study.yaml").write_text(yaml.safe_dump(SMALL))
     jobs = expand(validate_config(load_config(tmp_path / "study.yaml")))
     assert sorted(jobs) == ["flux", "ring", "theta"]

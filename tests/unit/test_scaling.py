@@ -317,7 +317,7 @@ def test_snakemake_script(tmp_path, capsys):
     rp, opp, out = tmp_path / "ring.nc", tmp_path / "open.nc", tmp_path / "ring_scaling.nc"
     ring.to_netcdf(rp)
     op.to_netcdf(opp)
-    script = __import__("pathlib").Path(__file__).resolve().parents[1] / "workflow/scripts/scaling.py"
+    script = __import__("pathlib").Path(__file__).resolve().parents[2] / "workflow/scripts/scaling.py"
     sm = SimpleNamespace(input=SimpleNamespace(ring=str(rp), open_chain=[str(opp)]), output=[str(out)])
     runpy.run_path(str(script), init_globals={"snakemake": sm})
     printed = capsys.readouterr().out
