@@ -117,7 +117,15 @@ def prepare(method: str, L: int, bc: str = "ring", preset: str | None = None, ra
             resolve_symmetry(p, values["symmetry"])
         except ValueError as err:
             raise model.ModelError(str(err)) from None
+        from lindring.solvers.petsc import initial_options
         from lindring.solvers.petsc_options import check_petsc_options
+        before = initial_options()
+        if before is not None and before != petsc_options:
+            raise model.ModelError(
+                f"PETSc options {' '.join(petsc_options) or '(none)'} differ from those this "
+                f"process initialised PETSc with ({' '.join(before) or 'none'}); PETSc reads its "
+                "options once per process: run this point in a new process (or give the same "
+                "options)")
         check_petsc_options(petsc_options)
         if not force:
             _refuse_if_too_large(p, values)

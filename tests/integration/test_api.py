@@ -239,3 +239,42 @@ def test_workflow_options_come_from_the_registry(tmp_path):
     proc = run_cli(["solve", "--method", "ed", "--L", 4, "--preset", "minimal", "--alpha", 2,
                     "--delta", 1, "--chi", 8, "-o", tmp_path / "x.nc"], check=False)
     assert proc.returncode == 2 and "not an option of --method ed: --chi" in proc.stderr
+
+
+def test_petsc_options_fixed_for_the_process(tmp_path):
+    """PETSc reads its options once per process: a later solve with other PETSc options (or
+    without the first call's) is refused naming both, never run with options it does not use."""
+    script = tmp_path / "two_calls.py"
+    script.write_text(
+        "import lindring\n"
+        "kw = dict(L=4, preset='minimal', alpha=2, delta=1.5, solver='iterative')\n"
+        "a = lindring.solve('ed', petsc_options=['-ksp_gmres_restart', '50'], **kw)\n"
+        "b = lindring.solve('ed', petsc_options=['-ksp_gmres_restart', '50'], **kw)\n"
+        "assert b.attrs['petsc_options'] == '-ksp_gmres_restart 50'\n"
+        "for opts in (['-ksp_type', 'bcgs'], []):\n"
+        "    try:\n"
+        "        lindring.solve('ed', petsc_options=opts, **kw)\n"
+        "    except ValueError as err:\n"
+        "        assert 'differ from those this process initialised PETSc with' in str(err), err\n"
+        "    else:\n"
+        "        raise SystemExit('accepted ' + repr(opts))\n"
+        "print('OK')\n")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          env=dict(os.environ, **MPI_ENV), timeout=300)
+    assert proc.returncode == 0 and "OK" in proc.stdout, proc.stderr[-2000:]
+
+
+@pytest.mark.parametrize("kw,words", [(dict(L=4.7), "L must be an integer"),
+                                      (dict(L=True), "L must be an integer"),
+                                      (dict(L=5, range=1.9), "range must be an integer"),
+                                      (dict(L=4, rtol=5.0), "--rtol must be < 1")])
+def test_no_silent_truncation(kw, words):
+    """A fractional size or range is refused, not truncated (4.7 would run L = 4)."""
+    with pytest.raises(ValueError, match=re.escape(words)):
+        lindring.solve("ed", preset="minimal", alpha=2, delta=1.5, **kw)
+
+
+def test_numpy_scalars_are_numbers():
+    ds = lindring.solve("ed", L=np.int64(4), preset="minimal", alpha=np.float64(2), delta=1.5,
+                        max_it=np.int64(500), gap=np.bool_(False))
+    assert ds.attrs["L"] == 4 and "max_it=500" in ds.attrs["options"]

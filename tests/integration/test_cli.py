@@ -140,6 +140,6 @@ def test_plan_counts_the_nonzeros_of_the_assembled_matrix(tmp_path):
     assert abs(small["nnz"] - exact.attrs["nnz"]) <= 2 ** 4
     assert plan["tasks"] == 1
     big = json.loads(run_cli(["plan", "--L", 11, "--preset", "minimal", "--alpha", 2,
-                              "--delta", 1.5, "--symmetry", "none", "--mem-per-rank-mb", 2000,
+                              "--delta", 1.5, "--symmetry", "none", "--mem-per-rank-mb", 2000, "--max-tasks", 64,
                               "--json"]).stdout)
     assert big["tasks"] > 1 and big["mem_mb_per_task"] <= 2000

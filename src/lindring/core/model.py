@@ -138,6 +138,17 @@ def _as_real(name: str, value) -> float:
     return z.real
 
 
+def _as_integer(name: str, value) -> int:
+    """``value`` as an int: integers (Python or numpy) and their text; never a bool, a
+    fraction (4.7 is not silently 4) or a float."""
+    if isinstance(value, (bool, np.bool_)) or isinstance(value, (float, np.floating)):
+        raise ModelError(f"{name} must be an integer, got {value!r}")
+    try:
+        return int(value) if isinstance(value, (int, np.integer)) else int(str(value).strip())
+    except (TypeError, ValueError):
+        raise ModelError(f"{name} must be an integer, got {value!r}") from None
+
+
 def make_params(L, bc="ring", preset=None, range=1, **values) -> Params:
     """Build and validate a :class:`Params`.
 
@@ -152,20 +163,14 @@ def make_params(L, bc="ring", preset=None, range=1, **values) -> Params:
         raise ModelError(f"unknown parameter(s) {', '.join(map(repr, unknown))}; "
                          f"known: {', '.join(PHYSICAL_PARAMS)}")
     values = {k: v for k, v in values.items() if v is not None}
-    try:
-        L = int(L)
-    except (TypeError, ValueError):
-        raise ModelError(f"L must be an integer, got {L!r}") from None
+    L = _as_integer("L", L)
     if bc not in BOUNDARIES:
         raise ModelError(f"bc must be one of {BOUNDARIES}, got {bc!r}")
     if L < 2:
         raise ModelError(f"L must be >= 2, got L = {L}")
     if bc == "ring" and L < 3:
         raise ModelError(f"a ring needs L >= 3 (a ring of 2 would count its one bond twice), got L = {L}")
-    try:
-        range = int(range)
-    except (TypeError, ValueError):
-        raise ModelError(f"range must be 1 or 2, got {range!r}") from None
+    range = _as_integer("range", range)
     if range not in (1, 2):
         raise ModelError(f"range must be 1 or 2, got {range}")
     if range == 2 and L < 3:

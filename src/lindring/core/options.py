@@ -13,6 +13,8 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import numpy as np
+
 from lindring.core.model import ModelError
 
 
@@ -56,6 +58,8 @@ class Option:
         lindring.core.model.ModelError
             Naming the option (its flag) and the valid range.
         """
+        if isinstance(value, np.generic):
+            value = value.item()       # numpy scalars as the Python numbers they stand for
         if self.kind == "bool":
             if not isinstance(value, bool):
                 raise ModelError(f"{self.flag} must be true or false, got {value!r}")
@@ -91,7 +95,8 @@ OPTIONS: dict[str, Option] = {o.name: o for o in [
     Option("symmetry", "choice", "auto", _ED, "solve in a symmetry sector of the Liouvillian "
            "(auto: every symmetry the model has; parity unless eps_x != 0, momentum on rings)",
            choices=("auto", "none", "parity", "momentum", "parity+momentum")),
-    Option("rtol", "real", 1e-12, _ED, "iterative solver's relative tolerance", _REL, minimum=0),
+    Option("rtol", "real", 1e-12, _ED, "iterative solver's relative tolerance", _REL, minimum=0,
+           below=1),
     Option("max_it", "int", 20000, _ED, "iterative solver's iterations", "iterations",
            minimum=1, inclusive=True),
     Option("gap", "bool", False, _ED, "converge the Liouvillian gap (SLEPc) and write it"),

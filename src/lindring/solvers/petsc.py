@@ -43,6 +43,13 @@ def _add_paths() -> None:
 
 
 _initialised = False
+_options: list[str] = []
+
+
+def initial_options() -> list[str] | None:
+    """The PETSc options this process was initialised with (``None``: not initialised yet).
+    PETSc reads its options database once; a later call cannot change them."""
+    return list(_options) if _initialised else None
 
 
 def init(petsc_args: list[str] | None = None):
@@ -51,7 +58,7 @@ def init(petsc_args: list[str] | None = None):
     ``petsc_args`` are PETSc-style options such as ``['-ksp_type', 'bcgs', '-log_view']``; they go to
     PETSc's options database, so an expert can tune a run without code changes.
     """
-    global _initialised
+    global _initialised, _options
     if "petsc4py" not in sys.modules:
         _add_paths()
     try:
@@ -66,7 +73,7 @@ def init(petsc_args: list[str] | None = None):
         argv = [sys.argv[0] if sys.argv else "lindring"] + list(petsc_args or [])
         petsc4py.init(argv)
         slepc4py.init(argv)
-        _initialised = True
+        _initialised, _options = True, list(petsc_args or [])
     from petsc4py import PETSc
     from slepc4py import SLEPc
     import numpy as np
