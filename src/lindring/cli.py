@@ -110,7 +110,8 @@ def _add_option(ap: argparse.ArgumentParser, opt) -> None:
                         help=opt.describe())
         if opt.default is True:
             ap.add_argument("--no-" + opt.flag[2:], dest=opt.name, action="store_false",
-                            help=f"{', '.join(opt.methods)}: the opposite of {opt.flag}")
+                            help=f"{', '.join(opt.methods)}: the opposite of {opt.flag} (default: "
+                                 f"{opt.flag} is on)")
         return
     kind = {"real": _finite(float), "int": _finite(int)}.get(opt.kind)
     if opt.kind == "choice":

@@ -59,7 +59,8 @@ def fmt_axis(name: str, v) -> str:
     v = float(np.real(v))
     if name in ANGLES:
         r = v / math.pi
-        return "0" if v == 0 else "pi" if r == 1 else "-pi" if r == -1 else f"{r:.4g} pi"
+        return ("0" if v == 0 else "pi" if abs(r - 1) < 1e-12 else "-pi" if abs(r + 1) < 1e-12
+                else f"{r:.4g} pi")
     return f"{v:.6g}"
 
 

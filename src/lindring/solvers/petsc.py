@@ -82,7 +82,7 @@ def init(petsc_args: list[str] | None = None):
 
 
 def versions(petsc: bool = True) -> dict:
-    """Versions of the numerical stack, as text: ``{"lindring", "PETSc", "SLEPc", "PETSc build",
+    """Versions of the numerical stack, as text: ``{"lindring", "PETSc", "SLEPc", "PETSc_build",
     "MPI", "mpi4py", "numpy", "python"}`` (PETSc and SLEPc only with ``petsc``; they are
     initialised for that). A build that cannot be loaded is named with the reason."""
     import platform
@@ -94,7 +94,7 @@ def versions(petsc: bool = True) -> dict:
             PETSc, SLEPc = init([])
             out["PETSc"] = "%d.%d.%d" % PETSc.Sys.getVersion()
             out["SLEPc"] = "%d.%d.%d" % SLEPc.Sys.getVersion()
-            out["PETSc build"] = (f"{np.dtype(PETSc.ScalarType).name} scalars, "
+            out["PETSc_build"] = (f"{np.dtype(PETSc.ScalarType).name} scalars, "
                                   f"{8 * np.dtype(PETSc.IntType).itemsize}-bit indices")
         except PetscSetupError as err:
             out["PETSc"] = out["SLEPc"] = f"unusable ({err})"
