@@ -13,8 +13,6 @@ export OMP_NUM_THREADS := 1
 export OPENBLAS_NUM_THREADS := 1
 
 .PHONY: setup run run-slurm report test test-slurm clean schema
-setup: $(VENV)/.installed
-
 $(VENV)/.apt:
 	@if ! dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \
 	  echo "installing Debian packages: $(APT_PACKAGES)"; \
@@ -22,14 +20,32 @@ $(VENV)/.apt:
 	fi
 	@mkdir -p $(VENV) && touch $@
 
+# The venv sees none of Debian's Python packages but the MPI bindings (petsc4py/slepc4py are found
+# by lindring.solvers.petsc): Debian's own sphinx, docutils, ... would otherwise clash with what
+# pip installs (a red "dependency resolver" error that means nothing for lindring). pip's output
+# goes to .venv/pip.log and is shown only if it fails.
 $(VENV)/.installed: $(VENV)/.apt pyproject.toml
-	@test -x $(PY) || /usr/bin/python3 -m venv --system-site-packages $(VENV)
-	@$(PY) -m pip install -q --disable-pip-version-check "numpy<2" -e ".[workflow,test]"
-	@$(PY) -c "from lindring.solvers.petsc import init; init()" 
+	@test -x $(PY) || /usr/bin/python3 -m venv $(VENV)
+	@sed -i 's/^include-system-site-packages = true/include-system-site-packages = false/' $(VENV)/pyvenv.cfg
+	@mkdir -p $(VENV)/debian && ln -sfn /usr/lib/python3/dist-packages/mpi4py $(VENV)/debian/mpi4py
+	@$(PY) -c "import site, os; open(os.path.join(site.getsitepackages()[0], 'debian-mpi4py.pth'), 'w').write(os.path.abspath('$(VENV)/debian') + '\\n')"
+	@echo "installing lindring and its Python packages into $(VENV) (log: $(VENV)/pip.log)"
+	@$(PY) -m pip install --disable-pip-version-check "numpy<2" -e ".[workflow,test]" > $(VENV)/pip.log 2>&1 \
+	  || { tail -30 $(VENV)/pip.log; echo "pip install failed: see $(VENV)/pip.log"; exit 1; }
+	@$(PY) -c "from lindring.solvers.petsc import init; init()"
 	@touch $@
 
+# one line: what was found
+setup: $(VENV)/.installed
+	@$(PY) -c "from lindring.api import versions; v = versions(); print('lindring ready:', \
+	  ', '.join(f'{k} {v[k]}' for k in ('lindring', 'PETSc', 'SLEPc', 'MPI', 'mpi4py', 'numpy')), \
+	  '($(VENV)/bin/lindring)')"
+
+# ends with the summary of what was computed (results/summary.txt, rule quicklook)
 run: setup
-	$(VENV)/bin/snakemake --profile profiles/local
+	@$(VENV)/bin/snakemake --profile profiles/local \
+	  || { echo "some jobs failed: see the messages above and logs/; make run again to retry them"; exit 1; }
+	@echo; cat results/summary.txt
 
 # The paper's Figs. 2-7 (config/paper.yaml: ~760 jobs, about an hour on 2 cores) and report.html.
 # First runs whatever is missing (nothing once the study is complete; a failed job stops here,
@@ -43,7 +59,15 @@ report: setup
 run-slurm: setup
 	$(VENV)/bin/snakemake --profile cluster
 
-test: setup
+# headless Chromium for the browser checks of the report and the quick-look page
+$(VENV)/.chromium: $(VENV)/.apt
+	@if ! command -v chromium >/dev/null; then \
+	  echo "installing Debian's chromium (headless browser for the tests)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+	@touch $@
+
+test: setup $(VENV)/.chromium
 	$(VENV)/bin/lint-imports --no-cache >/dev/null || $(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q
 

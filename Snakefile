@@ -14,6 +14,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/solve.smk"
 include: "workflow/rules/gather.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/quicklook.smk"
 
 
 # The point files are asked for too: a deleted point (or study folder) is recomputed, and its
@@ -23,4 +24,5 @@ rule all:
         [f"results/{study}.nc" for study in JOBS],
         list(JOB_BY_PATH),
         REPORT_TARGETS,  # figures and table of currents, when the config has a figures/scaling section
+        QUICKLOOK_TARGETS,  # results/summary.txt and quicklook.html, when the config says quicklook: true
     default_target: True

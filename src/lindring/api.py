@@ -214,6 +214,11 @@ def compute(method: str, p: model.Params, values: dict, petsc_options: Sequence[
                  peak_memory_mb_total=comm.allreduce(peak_mb, op=MPI.SUM),
                  petsc_options=" ".join(petsc_options) or "none",
                  options=registry.options_attr(method, values))
+    from lindring.solvers.petsc import versions       # provenance: the stack that computed it
+    stack = versions(petsc=method == "ed")
+    attrs.update(mpi_library=stack["MPI"], **({"petsc_version": stack["PETSc"],
+                                               "slepc_version": stack["SLEPc"]}
+                                              if method == "ed" else {}))
     return build_dataset(p, method, data_vars, attrs)
 
 
@@ -400,3 +405,21 @@ def scaling(ring, open_chain=None, *, include_unchecked: bool = False):
         open_chain = ([load(x) for x in open_chain] if isinstance(open_chain, (list, tuple))
                       else load(open_chain))
     return scaling_dataset(load(ring), open_chain, include_unchecked=include_unchecked)
+
+
+def versions() -> dict:
+    """Versions of lindring (with its git commit), PETSc, SLEPc, MPI, mpi4py, numpy and Python,
+    as text (PETSc and SLEPc are initialised for it)."""
+    from lindring.io.results import git_commit
+    from lindring.solvers.petsc import versions as stack
+    out = stack()
+    out = {"lindring": out.pop("lindring"), "git_commit": git_commit(), **out}
+    return out
+
+
+def show(path) -> str:
+    """A readable summary of any lindring NetCDF file: a point file, a gathered study, a
+    mean-field map or a finite-size scaling (what ``lindring show`` prints;
+    :mod:`lindring.report.show`)."""
+    from lindring.report.show import show_text
+    return show_text(path)

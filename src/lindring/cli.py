@@ -86,14 +86,21 @@ def solve_options(args) -> dict:
 
 
 def _add_model_args(ap: argparse.ArgumentParser) -> None:
-    ap.add_argument("--bc", choices=model.BOUNDARIES, default="ring", help="boundary (default ring)")
-    ap.add_argument("--L", type=_finite(int), required=True, help="number of sites")
-    ap.add_argument("--preset", choices=model.PRESETS, help="minimal: the model of Sec. IV")
-    ap.add_argument("--range", type=_finite(int), default=1, help="1: f_b on (b, b+1); 2: on (b, b+2)")
+    ap.add_argument("--bc", choices=model.BOUNDARIES, default="ring",
+                    help="boundary: ring (periodic) or open chain (default ring)")
+    ap.add_argument("--L", type=_finite(int), required=True,
+                    help="number of sites (required; unit: sites)")
+    ap.add_argument("--preset", choices=model.PRESETS,
+                    help="minimal: the model of Sec. IV (J0 = lam = kappa = 0, mu = 1, gamma = "
+                         "conj(alpha), beta = conj(delta)) (default none)")
+    ap.add_argument("--range", type=_finite(int), default=1,
+                    help="range of the dissipation: 1: f_b on (b, b+1); 2: on (b, b+2) (default 1; "
+                         "unit: sites)")
     for name in model.PHYSICAL_PARAMS:
         kind = "complex, e.g. 1+0.5j" if name in model.COMPLEX_PARAMS else "real"
+        unit = PARAM_UNITS.get(name, "energy (hbar = 1; one energy unit for all parameters)")
         ap.add_argument("--" + name.replace("_", "-"), dest=name, default=None, metavar="X",
-                        help=f"{name} ({kind})")
+                        help=f"{name} ({kind}; default 0, or the preset's value; unit: {unit})")
 
 
 def _add_option(ap: argparse.ArgumentParser, opt) -> None:
@@ -103,7 +110,8 @@ def _add_option(ap: argparse.ArgumentParser, opt) -> None:
                         help=opt.describe())
         if opt.default is True:
             ap.add_argument("--no-" + opt.flag[2:], dest=opt.name, action="store_false",
-                            help=f"{', '.join(opt.methods)}: the opposite of {opt.flag}")
+                            help=f"{', '.join(opt.methods)}: the opposite of {opt.flag} (default: "
+                                 f"{opt.flag} is on)")
         return
     kind = {"real": _finite(float), "int": _finite(int)}.get(opt.kind)
     if opt.kind == "choice":
@@ -113,45 +121,80 @@ def _add_option(ap: argparse.ArgumentParser, opt) -> None:
         ap.add_argument(opt.flag, dest=opt.name, type=kind, metavar="X", help=opt.describe())
 
 
+#: units of the physical parameters in the help (the others are energies/rates, MODEL.md)
+PARAM_UNITS = {"phi": "radians (the flux through the ring)",
+               **{k: "sqrt(energy) (amplitude of the jump operator f_b; rates are products such "
+                     "as |alpha|^2)" for k in ("alpha", "beta", "gamma", "delta")},
+               "kappa": "rate = energy (hbar = 1)"}
+
+
+class _Versions(argparse.Action):
+    """``lindring --version``: one line per component, then exit."""
+    def __call__(self, parser, namespace, values, option_string=None):
+        from lindring.api import versions
+        for k, v in versions().items():
+            print(f"{k:<12} {v}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = _parser(prog="lindring", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--version", action=_Versions, nargs=0,
+                    help="print the versions of lindring, PETSc, SLEPc and MPI, and exit")
     sub = ap.add_subparsers(dest="command", required=True, parser_class=_parser)
     chatter = _parser(add_help=False)
     quiet = chatter.add_mutually_exclusive_group()
-    quiet.add_argument("--quiet", action="store_true", help="show warnings and errors only")
+    quiet.add_argument("--quiet", action="store_true",
+                       help="show warnings and errors only (default off)")
     quiet.add_argument("--verbose", action="store_true",
                        help="show every solver iteration too (default: progress every 2 s)")
     s = sub.add_parser("solve", help="compute one point and write one NetCDF file", parents=[chatter],
                        description="Compute one point of the model and write one NetCDF file. "
                                    "One-dash options go to PETSc/SLEPc.")
-    s.add_argument("--method", choices=("ed", "cmf", "ground", "mpo"), default="ed")
+    s.add_argument("--method", choices=("ed", "cmf", "ground", "mpo"), default="ed",
+                   help="ed: exact steady state; cmf: two-site cluster mean field; ground: ground "
+                        "state of H; mpo: matrix-product steady state of an open chain (default ed)")
     _add_model_args(s)
     for opt in OPTIONS.values():        # the one registry: lindring.core.options
         _add_option(s, opt)
     s.add_argument("--force", action="store_true",
                    help="ed: run even when the plan says the point does not fit the memory "
-                        "available here")
-    s.add_argument("-o", "--output", required=True, help="NetCDF file to write")
+                        "available here (default off)")
+    s.add_argument("-o", "--output", required=True,
+                   help="NetCDF file to write (required; a missing folder is created)")
 
     pl = sub.add_parser("plan", help="estimate rows, nonzeros, memory, MPI ranks, runtime of a job",
                         parents=[chatter])
-    pl.add_argument("--method", choices=("ed", "mpo"), default="ed")
+    pl.add_argument("--method", choices=("ed", "mpo"), default="ed",
+                    help="the method of the job to plan (default ed)")
     pl.add_argument("--chi", type=_finite(int), default=OPTIONS["chi"].default,
                     help=OPTIONS["chi"].describe())
     _add_model_args(pl)
-    pl.add_argument("--solver", choices=("auto", "direct", "iterative"), default="auto")
+    pl.add_argument("--solver", choices=("auto", "direct", "iterative"), default="auto",
+                    help=OPTIONS["solver"].describe())
     pl.add_argument("--symmetry", choices=SYMMETRIES, default="auto",
-                    help="ed: the sector the job solves in (as for solve)")
+                    help="ed: the sector the job solves in, as for solve (default auto)")
     for opt in PLAN_SETTINGS.values():
         pl.add_argument(opt.flag, dest=opt.name, type=_finite(float if opt.kind == "real" else int),
                         default=opt.default, metavar="X", help=opt.describe())
-    pl.add_argument("--json", action="store_true", help="print JSON")
+    pl.add_argument("--json", action="store_true",
+                    help="print the plan as JSON (memory in MB, runtime in minutes) (default off)")
 
     g = sub.add_parser("gather", help="merge the job files of a study (missing points are NaN)",
                        parents=[chatter])
-    g.add_argument("--configfile", default="config/config.yaml")
-    g.add_argument("--study", required=True)
-    g.add_argument("-o", "--output", required=True)
+    g.add_argument("--configfile", default="config/config.yaml",
+                   help="the workflow config that defines the study (default config/config.yaml)")
+    g.add_argument("--study", required=True, help="name of a study of the config (required)")
+    g.add_argument("-o", "--output", required=True,
+                   help="NetCDF file to write (required), e.g. partial.nc")
+
+    sh = sub.add_parser("show", help="print a readable summary of a lindring NetCDF file",
+                        parents=[chatter],
+                        description="Print what a file holds: a point file (what was computed, "
+                                    "parameters, observables per bond/site, verification, "
+                                    "uniqueness, provenance), a gathered study, a mean-field map "
+                                    "or a finite-size scaling.")
+    sh.add_argument("files", nargs="+", metavar="FILE.nc", help="one or more files")
     return ap
 
 
@@ -231,6 +274,23 @@ def cmd_gather(args) -> None:
     print(f"wrote {args.output}: {ds.attrs['points_present']} of {ds.attrs['points_expected']} points")
 
 
+def cmd_show(args) -> None:
+    """``lindring show FILE.nc ...``: :func:`lindring.api.show` of each file (status 2 for a file
+    that is missing or not NetCDF)."""
+    from lindring import api
+    failed = False
+    for i, path in enumerate(args.files):
+        try:
+            text = api.show(path)
+        except (OSError, ValueError) as err:
+            print(f"lindring: error: cannot read {path}: {err}", file=sys.stderr, flush=True)
+            failed = True
+            continue
+        print(("\n" if i else "") + text, end="", flush=True)
+    if failed:
+        sys.exit(EXIT_BAD_INPUT)
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     own, petsc_opts = split_petsc_options(argv)
@@ -246,6 +306,8 @@ def main(argv: list[str] | None = None) -> None:
         cmd_plan(args)
     elif args.command == "gather":
         cmd_gather(args)
+    elif args.command == "show":
+        cmd_show(args)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ TINY = {
     "figures": {"fig2": {"flux": "flux", "map": "flux_map"}, "fig3": {"map": "map"},
                 "fig4": {"theta": "theta"}, "fig5": {"scaling": "ring", "open_chain": "open"},
                 "fig6": {"eps_x": "eps_x"}, "fig7": {"ground": "ground"}},
+    "quicklook": True,      # results/summary.txt and results/quicklook.html (issue 17)
 }
 FIGS = ("fig2", "fig3", "fig4", "fig5", "fig6", "fig7")
 
@@ -98,3 +99,16 @@ def test_figure_naming_an_unknown_study_is_rejected(tmp_path):
     assert proc.returncode != 0
     assert "figures.fig2.flux: 'nope' is not a study or a cmf map" in proc.stdout + proc.stderr
     assert not (tmp_path / "results").exists()
+
+
+# ----------------------------------------------------------------- issue 17: what a person sees
+def test_summary_against_the_gathered_files(done):
+    from quicklook_checks import check_summary
+    check_summary(done, TINY)
+
+
+def test_report_and_quicklook_in_a_browser(done):
+    from quicklook_checks import check_pages
+    if not (done / "report.html").exists():
+        snakemake(done, TINY, "--report", "report.html")
+    check_pages(done, [f"{fig}.png" for fig in FIGS])

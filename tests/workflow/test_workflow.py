@@ -220,3 +220,17 @@ def test_partial_gather_marks_missing_points_nan(done, tmp_path):
     assert "L4/alpha=2_delta=1.nc" in ds.attrs["missing_points"]
     assert np.isnan(ds.current_eta.sel(technique="ed", L=4, alpha=2.0, delta=1.0)).all()
     assert np.isfinite(ds.current_eta.sel(technique="ed", L=4, alpha=2.0, delta=1.5).isel(bond=0))
+
+
+def test_summary_and_show_list_nonunique_points(done):
+    # issue 17: the run summary and `lindring show` of a gathered study count and name the
+    # non-unique points the gather found (the even ring's dark states at theta = 0, pi/2)
+    from lindring.report.quicklook import summary_text
+    ds = xr.open_dataset(done / "results" / "theta.nc")
+    nonunique = ds.attrs["nonunique_points"].split("; ")
+    assert len(nonunique) == int((ds.kernel_dim > 1).sum()) >= 2
+    text = summary_text({"theta": ds})
+    assert f"{len(nonunique)} non-unique (kernel_dim > 1, NaN): ed L4 r=1_theta=0" in text
+    shown = run_cli(["show", done / "results" / "theta.nc"]).stdout
+    assert f"{len(nonunique)} non-unique" in shown
+    assert f"ED: {int((ds.kernel_dim == 1).sum())} unique, {len(nonunique)} non-unique" in shown

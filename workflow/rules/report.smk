@@ -194,3 +194,22 @@ for _fig, _inputs in FIGURE_JOBS.items():
         localrule: True
         script:
             "../scripts/figures.py"
+
+
+# Provenance of the report: the versions of this environment (lindring and its commit, PETSc,
+# SLEPc, MPI) and, per study, what its files record (versions, commits, solvers), its uniqueness
+# counts and its worst verification figures (lindring.report.quicklook.write_provenance).
+if REPORT_TARGETS:
+    REPORT_TARGETS.append("results/figures/provenance.html")
+
+    rule provenance:
+        input:
+            [f"results/{study}.nc" for study in JOBS],
+        output:
+            report("results/figures/provenance.html", caption="../report/provenance.rst",
+                   category="Provenance", labels={"table": "versions and verification"}),
+        params:
+            studies=list(JOBS),
+        localrule: True
+        script:
+            "../scripts/provenance.py"

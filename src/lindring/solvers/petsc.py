@@ -86,3 +86,33 @@ def init(petsc_args: list[str] | None = None):
         raise PetscSetupError("the PETSc build has 32-bit indices; lindring needs 64-bit indices "
                               "(Debian: python3-petsc4py-64-complex; Spack: petsc+int64)")
     return PETSc, SLEPc
+
+
+def versions(petsc: bool = True) -> dict:
+    """Versions of the numerical stack, as text: ``{"lindring", "PETSc", "SLEPc", "PETSc_build",
+    "MPI", "mpi4py", "numpy", "python"}`` (PETSc and SLEPc only with ``petsc``; they are
+    initialised for that). A build that cannot be loaded is named with the reason."""
+    import platform
+    import numpy as np
+    from lindring.version import __version__
+    out = {"lindring": __version__}
+    if petsc:
+        try:
+            PETSc, SLEPc = init([])
+            out["PETSc"] = "%d.%d.%d" % PETSc.Sys.getVersion()
+            out["SLEPc"] = "%d.%d.%d" % SLEPc.Sys.getVersion()
+            out["PETSc_build"] = (f"{np.dtype(PETSc.ScalarType).name} scalars, "
+                                  f"{8 * np.dtype(PETSc.IntType).itemsize}-bit indices")
+        except PetscSetupError as err:
+            out["PETSc"] = out["SLEPc"] = f"unusable ({err})"
+    try:
+        import mpi4py
+        from mpi4py import MPI
+        lib = MPI.Get_library_version().strip().splitlines()[0]
+        out["MPI"] = lib.split(",")[0].strip()
+        out["mpi4py"] = mpi4py.__version__
+    except ImportError as err:   # pragma: no cover
+        out["MPI"] = f"not found ({err})"
+    out["numpy"] = np.__version__
+    out["python"] = platform.python_version()
+    return out

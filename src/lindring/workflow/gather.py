@@ -98,7 +98,8 @@ def _point_dataset(job: Job, path: str, complex_axes=frozenset()) -> xr.Dataset:
         if k in ds.attrs:
             ds[k] = float(ds.attrs[k])
     ds = ds.drop_vars([v for v in ds.data_vars if ds[v].dtype.kind not in "fiub"])
-    keep = {k: ds.attrs[k] for k in ("lindring_version", "git_commit", "solver", "branch")
+    keep = {k: ds.attrs[k] for k in ("lindring_version", "git_commit", "petsc_version", "slepc_version",
+                                       "mpi_library", "solver", "branch")
             + THRESHOLD_ATTRS if k in ds.attrs}
     ds.attrs = {}
     if "kernel_dim" in ds:
