@@ -144,10 +144,15 @@ def apply_defaults(cfg: dict) -> dict:
         cfg.setdefault(name, opt.default)
     for st in (cfg.get("studies") or {}).values():
         if isinstance(st, dict):
-            for name in STUDY_OPTIONS:
-                if name != "max_residual":
-                    st.setdefault(name, OPTIONS[name].default)
+            for name, value in _study_option_defaults().items():
+                st.setdefault(name, value)
     return cfg
+
+
+def _study_option_defaults() -> dict:
+    """The registry's defaults of a study's options; ``max_residual`` has none in a study (a
+    study without it passes nothing, and ``lindring solve`` uses its own default)."""
+    return {k: OPTIONS[k].default for k in STUDY_OPTIONS if k != "max_residual"}
 
 
 #: the part of the config schema derived from the option registry (generated, never edited)
@@ -162,10 +167,10 @@ def options_schema() -> dict:
     ``check_unique`` (with the registry's defaults), its ``mpo:`` mapping, and the top-level
     ``mem_per_rank_mb`` and ``max_tasks``. ``make schema`` writes it to :data:`OPTIONS_SCHEMA`."""
     defs = {}
+    study_defaults_ = _study_option_defaults()
     for name in STUDY_OPTIONS:
-        opt = OPTIONS[name]
-        defs[name] = dict(json_schema(opt), **({"default": opt.default}
-                                               if name != "max_residual" else {}))
+        defs[name] = dict(json_schema(OPTIONS[name]),
+                          **({"default": study_defaults_[name]} if name in study_defaults_ else {}))
     defs["mpo"] = {"type": "object", "additionalProperties": False,
                    "description": "options of method mpo (names without the mpo_ prefix)",
                    "properties": {key: json_schema(OPTIONS[name]) for key, name in MPO_OPTIONS.items()}}
@@ -191,7 +196,7 @@ def study_defaults() -> dict:
     schema = yaml.safe_load(SCHEMA.read_text())
     props = schema["properties"]["studies"]["additionalProperties"]["properties"]
     defaults = {k: v["default"] for k, v in props.items() if "default" in v}
-    defaults.update({k: OPTIONS[k].default for k in STUDY_OPTIONS if k != "max_residual"})
+    defaults.update(_study_option_defaults())
     return defaults
 
 
