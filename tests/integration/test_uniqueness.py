@@ -42,6 +42,53 @@ def test_degenerate_kernel_found_whatever_mu(mu, bc, symmetry, solver):
     assert not attrs.get("probe_residual", np.inf) <= attrs.get("probe_tol", 0)
 
 
+@pytest.mark.parametrize("symmetry", ["none", "auto"])
+@pytest.mark.parametrize("solver", ["direct", "iterative"])
+@pytest.mark.parametrize("L,bc,alpha,delta,mu", [(4, "ring", 0.0, 1.5, 1.0),     # theta = pi/2
+                                                 (5, "open", 1.0, 0.0, 1e4)])
+def test_degenerate_kernel_found_when_the_solve_fails(L, bc, alpha, delta, mu, solver, symmetry):
+    """Where the trace-constrained system is singular the solve itself fails (LU: zero pivot;
+    GMRES/ILU: no diagonal entry at alpha = 0), so nothing is deflated and the spectral search
+    alone must find both zero eigenvalues. It used to stop at one: an early stop on a leading
+    Ritz value off the axis (alpha = 0) and one eigenvalue per search (mu = 1e4), then report
+    the solver's failure (exit 3) instead of "non-unique". Dense SVD: kernel 2."""
+    assert dense_kernel_dim(L, bc, alpha, delta, mu) == 2
+    ours, attrs = ed(L, bc, solver=solver, symmetry=symmetry, preset="minimal", alpha=alpha,
+                     delta=delta, mu=mu)
+    assert ours["kernel_dim"] == 2 and attrs["unique"] == 0
+    assert np.isnan(ours["sz"]).all()
+
+
+@pytest.mark.parametrize("solver", ["direct", "iterative"])
+@pytest.mark.parametrize("bc", ["ring", "open"])
+@pytest.mark.parametrize("kw,small", [(dict(alpha=2.0, delta=1.5, mu=1e-6), "mu"),
+                                      (dict(alpha=300.0, delta=1.5, mu=1.0), "delta")])
+def test_slow_modes_below_rounding_are_said_undecidable(tmp_path, kw, small, bc, solver):
+    """Unique points whose slowest relaxation rate lies below the kernel cutoff (1e-12 x scale)
+    although no single rate is that small: a small rate next to a large one makes a slow mode
+    of higher order in their ratio. The dense spectrum shows the second eigenvalue nonzero but
+    below the cutoff, within a factor ~20 of how far true zeros are computed from 0, so double
+    precision cannot decide: lindring says so (exit 3, no file), never "non-unique"."""
+    L = 4
+    Lm = dense_liouvillian(L, bc, **dict(minimal_params(kw["alpha"], kw["delta"]), mu=kw["mu"]))
+    scale = np.abs(Lm).max()
+    second = np.sort(np.abs(np.linalg.eigvals(Lm)))[1]
+    assert second < 1e-12 * scale
+    out = tmp_path / "x.nc"
+    args = ["solve", "--L", L, "--bc", bc, "--preset", "minimal", "--solver", solver, "-o", out]
+    for k, v in kw.items():
+        args += [f"--{k}={v}"]
+    proc = run_cli(args, check=False)
+    assert "non-unique" not in proc.stderr
+    if proc.returncode == 4:
+        assert solver == "direct" and "estimated error of rho" in proc.stderr
+        assert "double precision cannot give this steady state" in proc.stderr
+    else:
+        assert proc.returncode == 3, proc.stderr
+        assert "double precision cannot decide" in proc.stderr and small in proc.stderr
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("solver", ["direct", "iterative"])
 def test_unique_point_next_to_degenerate_one(solver):
     """delta = 0.05 lifts the dark state: unique (dense SVD), and our state is the dense one."""

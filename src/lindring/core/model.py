@@ -214,10 +214,14 @@ def rates(p: Params) -> dict[str, float]:
     return {k: v for k, v in out.items() if v > 0}
 
 
+#: the parameters that are jump rates (the rest are Hamiltonian couplings)
+DISSIPATIVE = ("alpha", "beta", "gamma", "delta", "kappa")
+
+
 def check_dissipative(p: Params) -> None:
     """Raise :class:`ModelError` if no jump operator acts (alpha = beta = gamma = delta = kappa =
     0): then every function of H is stationary and the steady state is never unique."""
-    if not any(abs(getattr(p, k)) > 0 for k in ("alpha", "beta", "gamma", "delta", "kappa")):
+    if not any(abs(getattr(p, k)) > 0 for k in DISSIPATIVE):
         raise ModelError("no dissipation (alpha = beta = gamma = delta = kappa = 0): every "
                          "function of H is stationary, so the steady state is not unique; give "
                          "a jump rate (or use --method ground for the closed system)")
@@ -225,12 +229,11 @@ def check_dissipative(p: Params) -> None:
 
 def unresolved_rates(p: Params, resolution: float) -> list[str]:
     """Names of the nonzero parameters whose rate is below ``resolution`` times the largest
-    rate: in double precision their effect on the Liouvillian's spectrum near zero cannot be
-    told from rounding."""
+    jump rate: a slow mode they make next to that rate may lie below what double precision
+    resolves. (The reference is a jump rate, not a Hamiltonian coupling: a large coherent
+    coupling such as mu = 1e4 beside alpha = 1 makes undamped coherences, not slow modes.)"""
     r = rates(p)
-    if not r:
-        return []
-    top = max(r.values())
+    top = max((v for k, v in r.items() if k in DISSIPATIVE), default=0.0)
     return sorted(k for k, v in r.items() if v < resolution * top)
 
 

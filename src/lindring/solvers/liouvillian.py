@@ -119,6 +119,7 @@ def assemble(p: model.Params, basis, comm=None, chunk: int = 1 << 17,
             cols, w = basis.trace_support()
             first = sp.csr_matrix((w, (np.zeros_like(cols), cols)), shape=(1, N))
             block = sp.vstack([first, block[1:]], format="csr")
+        block = _with_diagonal(block, c0)
         indptr.append(block.indptr[1:].astype(np.int64) + offset)
         offset += block.nnz
         indices.append(block.indices.astype(np.int64))
@@ -132,6 +133,19 @@ def assemble(p: model.Params, basis, comm=None, chunk: int = 1 << 17,
     A = PETSc.Mat().createAIJ(size=((nloc, N), (nloc, N)), csr=(indptr, indices, data), comm=comm)
     A.assemble()
     return A, scale
+
+
+def _with_diagonal(block: sp.csr_matrix, first_row: int) -> sp.csr_matrix:
+    """``block`` (rows ``first_row, first_row + 1, ...``) with every diagonal entry stored, as an
+    explicit zero where L has none: PETSc's ILU (the iterative solver's preconditioner) stops
+    with "matrix is missing diagonal entry" otherwise (e.g. at alpha = 0, where rows of the
+    dark sector have no diagonal term)."""
+    n = block.shape[0]
+    coo = block.tocoo()
+    rows = np.concatenate([coo.row, np.arange(n)])
+    cols = np.concatenate([coo.col, first_row + np.arange(n)])
+    values = np.concatenate([coo.data, np.zeros(n, dtype=complex)])
+    return sp.csr_matrix((values, (rows, cols)), shape=block.shape)   # zeros stay stored
 
 
 def _mpi_max():

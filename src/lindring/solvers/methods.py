@@ -227,14 +227,18 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
                     "search resolves; --solver direct (shift-and-invert) resolves it if the "
                     "point fits, or rescale the rates")
         if kernel_dim > 1:
-            unresolved = model.unresolved_rates(p, tol.kernel_tol * tol.margin)
+            resolution = tol.rate_resolution
+            unresolved = model.unresolved_rates(p, resolution)
             if unresolved:
                 raise SolverError(
-                    "double precision cannot decide whether the steady state is unique: "
-                    f"{', '.join(unresolved)} {'is' if len(unresolved) == 1 else 'are'} below "
-                    f"{tol.kernel_tol * tol.margin:g} of the largest rate, so the kernel found "
-                    f"(dimension {kernel_dim}) may be an artefact of rounding; rescale the "
-                    "parameters so that they span less than ~1e8, or set the small ones to 0")
+                    "double precision cannot decide whether the steady state is unique: the "
+                    f"Liouvillian has {kernel_dim} eigenvalues within {tol.kernel_tol:g} x scale "
+                    f"({scale:.3e}) of zero, and {', '.join(unresolved)} "
+                    f"{'is' if len(unresolved) == 1 else 'are'} below {resolution:g} of the "
+                    "largest jump rate: a relaxation rate made by so small a rate (third order in the "
+                    "ratio) cannot be told from zero, so the kernel found may be an artefact of "
+                    "rounding. Rescale the parameters so that the rates span less than "
+                    f"{1 / resolution:g}, or set the small ones to 0")
     if solve_error is not None and kernel_dim <= 1:
         raise solve_error
     if not check_unique and not gap:
@@ -274,7 +278,7 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
         log.info("[verify] residual {residual:.2e}  error estimate {error_estimate:.2e}  "
                    "|Tr-1| {trace_error:.2e}  herm {hermiticity_error:.2e}  "
                    "min eig {min_eigenvalue:.2e}".format(**checks))
-        verify(checks, thresholds)
+        verify(checks, thresholds, solver=name)
     obs.update(checks)
     obs["kernel_dim"] = kernel_dim
     obs["gap"] = gap_value
@@ -300,8 +304,9 @@ def _sector_description(sector: str) -> str:
     return parts[sector]
 
 
-def verify(checks: dict, th: Thresholds) -> None:
-    """Raise :class:`VerificationError` naming every failed check."""
+def verify(checks: dict, th: Thresholds, solver: str = "") -> None:
+    """Raise :class:`VerificationError` naming every failed check (``solver``: the one used,
+    for the advice)."""
     bad = []
     if not checks["residual"] <= th.residual:
         bad.append(f"residual ||L rho||/(scale ||rho||) = {checks['residual']:.3e} > {th.residual:g}")
@@ -311,9 +316,14 @@ def verify(checks: dict, th: Thresholds) -> None:
         bad.append(f"||rho - rho^+||/||rho|| = {checks['hermiticity_error']:.3e} > {th.hermiticity:g}")
     ee = checks.get("error_estimate", np.nan)
     if np.isfinite(ee) and ee > th.error_estimate:
+        advice = ("double precision cannot give this steady state more accurately: the "
+                  "point is too close to one where the steady state is not unique; move away "
+                  "from it"
+                  if solver == "direct" else "--solver direct, if the point fits, is more "
+                  "accurate")
         bad.append(f"estimated error of rho = residual x scale / slowest rate = {ee:.3e} > "
                    f"{th.error_estimate:g} (the slowest relaxation rate is small against the "
-                   "scale of L; --solver direct, if the point fits, is more accurate)")
+                   f"scale of L; {advice})")
     me = checks.get("min_eigenvalue", np.nan)
     if np.isfinite(me) and me < -th.positivity:
         bad.append(f"smallest eigenvalue of rho = {me:.3e} < -{th.positivity:g}")

@@ -60,12 +60,23 @@ class Tolerances:
     restart: int = 200           # GMRES restart (iterative)
     kernel_tol: float = 1e-12    # |lambda| / scale below this counts as kernel
     eps_tol: float = 1e-10       # SLEPc residual / scale for the gap (--gap)
-    margin: float = 10.0         # off the axis when -Re lambda > margin * its residual ...
-    early_tol: float = 1e-6      # ... and that residual is below early_tol * scale
-    nev: int = 1                 # eigenvalues per Krylov-Schur search (the rightmost decides)
+    margin: float = 10.0         # on the axis: residual below kernel_tol / margin * scale
+    nev: int = 4                 # eigenvalues per Krylov-Schur search (the rightmost decides;
+                                 # one eigenvalue per search missed a double zero at mu = 1e4)
     ncv: int = 16                # Krylov-Schur subspace size, doubled while nothing converges
     ncv_max: int = 256           # ... up to this
     eps_max_it: int = 500        # Krylov-Schur restarts per attempt
+
+    @property
+    def rate_resolution(self) -> float:
+        """The smallest ratio of two rates of the model at which a kernel of dimension > 1 is
+        called "non-unique" rather than "cannot decide": ``kernel_tol ** (1/3)``. Slow modes
+        made by a small rate r next to a large jump rate R are of order R (r/R)^k: up to third order
+        they lie above the kernel cutoff when r/R >= this. Measured (L = 4-6, rings and open
+        chains): alpha 2, delta 1.5, mu 1e-6 has an eigenvalue 1.6e-13 (5e-15 of the scale),
+        alpha 300, delta 1.5, mu 1 one of 5e-10 (7e-16 of the scale): both below the cutoff,
+        both within a factor 10 of the rounding of true zeros; r/R = 2.5e-7 and 1.1e-5."""
+        return self.kernel_tol ** (1 / 3)
 
 
 def _progress_monitor(label, every_s=2.0):
@@ -393,8 +404,10 @@ def decide_kernel(A, scale: float, deflate=(), tol: Tolerances | None = None, ga
     finds nothing more on the axis. The convergence test is absolute (residual <= tol * scale):
     SLEPc's default relative test cannot converge an eigenvalue that is exactly zero. A pair on
     the axis must converge to ``kernel_tol / margin`` (so that its real part is known to within
-    the cutoff); the search stops early, unconverged, as soon as the leading Ritz value is off
-    the axis by more than ``margin`` times its residual (the tolerance tied to the gap).
+    the cutoff). Every search runs to convergence: stopping as soon as the leading, still
+    unconverged Ritz value looked off the axis (an earlier shortcut) answered "unique" before
+    the Krylov space had found a second zero eigenvalue (alpha = 0, L = 4 ring, nothing
+    deflated: kernel 1 instead of 2).
     """
     tol = tol or Tolerances()
     comm = A.getComm()
@@ -407,38 +420,6 @@ def decide_kernel(A, scale: float, deflate=(), tol: Tolerances | None = None, ga
     finally:
         for v in deflate:
             v.destroy()
-
-
-class _Leading:
-    """Monitor and stopping test of one Krylov-Schur search: stops it as soon as its leading
-    Ritz value has a residual below ``early`` and lies off the imaginary axis by more than
-    ``margin`` times that residual (decided: unique), long before it would converge to the tight
-    tolerance. (Without the bound on the residual a Ritz value far from the rightmost one, e.g.
-    -0.58 + 200i at mu = 100, was taken before the Krylov space had found 0.)"""
-
-    def __init__(self, comm, cutoff, margin, early):
-        self.comm, self.cutoff, self.margin = comm, cutoff, margin
-        self.early = early          # None, or the largest residual that may decide
-        self.value, self.error, self.decided = None, None, False
-        self.progress = _progress_monitor_eps(comm)
-
-    def monitor(self, eps, its, nconv, eig, err):
-        self.progress(eps, its, nconv, eig, err)
-        if nconv == 0 and len(eig):
-            self.value, self.error = complex(eig[0]), float(err[0])
-
-    def stopping(self, eps, its, max_it, nconv, nev):
-        Reason = type(eps).ConvergedReason
-        if nconv >= nev:
-            return Reason.CONVERGED_TOL
-        if its >= max_it:
-            return Reason.DIVERGED_ITS
-        if self.early is not None and self.value is not None and self.error <= self.early:
-            off = -self.value.real
-            if off >= self.cutoff and off > self.margin * self.error:
-                self.decided = True
-                return Reason.CONVERGED_USER
-        return Reason.ITERATING
 
 
 def _search(A, scale, deflate, tol, gap_tol, shift_invert, comm, t0):
@@ -460,8 +441,6 @@ def _search(A, scale, deflate, tol, gap_tol, shift_invert, comm, t0):
         eps.setProblemType(SLEPc.EPS.ProblemType.NHEP)
         eps.setType(SLEPc.EPS.Type.KRYLOVSCHUR)
         eps.setDimensions(nev=tol.nev, ncv=ncv)
-        early = tol.early_tol * scale if not shift_invert and gap_tol is None else None
-        lead = _Leading(comm, cutoff, tol.margin, early)
         if shift_invert:
             eps.setWhichEigenpairs(SLEPc.EPS.Which.TARGET_MAGNITUDE)
             eps.setTarget(SHIFT * scale)
@@ -476,10 +455,9 @@ def _search(A, scale, deflate, tol, gap_tol, shift_invert, comm, t0):
             eps.setWhichEigenpairs(SLEPc.EPS.Which.LARGEST_REAL)
             eps.setConvergenceTest(SLEPc.EPS.Conv.ABS)
             eps.setTolerances(tol=tight * scale, max_it=tol.eps_max_it)
-            eps.setStoppingTest(lead.stopping)
         if deflate:
             eps.setDeflationSpace(deflate)
-        eps.setMonitor(lead.monitor)
+        eps.setMonitor(_progress_monitor_eps(comm))
         eps.setFromOptions()
         try:
             eps.solve()
@@ -487,11 +465,6 @@ def _search(A, scale, deflate, tol, gap_tol, shift_invert, comm, t0):
             eps.destroy()
             raise SolverError(petsc_error_message("uniqueness decision (SLEPc)", err)) from err
         nconv = eps.getConverged()
-        if lead.decided and nconv == 0:
-            found.append(lead.value)
-            gap = slowest = -lead.value.real
-            eps.destroy()
-            break
         if nconv == 0:
             restarts = eps.getIterationNumber()
             eps.destroy()
@@ -506,20 +479,25 @@ def _search(A, scale, deflate, tol, gap_tol, shift_invert, comm, t0):
                               f"subspace of {ncv} (try -eps_max_it 20000)")
         pairs = [(complex(eps.getEigenvalue(i)), i) for i in range(nconv)]
         found += [lam for lam, _ in pairs]
-        lam, i = max(pairs, key=lambda t: t[0].real)
-        if abs(lam.real) < cutoff:
-            # on the imaginary axis: a kernel vector (lambda ~ 0) or an undamped coherence
-            v = A.createVecRight()
-            eps.getEigenvector(i, v)
-            v.normalize()
-            deflate.append(v)
-            if abs(lam) < cutoff:
-                kernel_dim += 1
-                kernel_found.append(lam)
-            else:
-                undamped.append(lam)
+        on_axis = [(lam, i) for lam, i in pairs if abs(lam.real) < cutoff]
+        if on_axis:
+            # on the imaginary axis: kernel vectors (lambda ~ 0) or undamped coherences, all
+            # deflated at once (one search may converge both directions of a double zero, which
+            # a search for one eigenvalue at a time, deflating each, was seen to miss: open
+            # L = 5, delta = 0, mu = 1e4)
+            for lam, i in on_axis:
+                v = A.createVecRight()
+                eps.getEigenvector(i, v)
+                v.normalize()
+                deflate.append(v)
+                if abs(lam) < cutoff:
+                    kernel_dim += 1
+                    kernel_found.append(lam)
+                else:
+                    undamped.append(lam)
             eps.destroy()
             continue
+        lam = max((z for z, _ in pairs), key=lambda z: z.real)
         eps.destroy()
         # off the axis, converged: the gap (not from shift-and-invert: nearest to sigma, not
         # necessarily the rightmost)
