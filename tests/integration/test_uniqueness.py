@@ -90,6 +90,24 @@ def test_slow_modes_below_rounding_are_said_undecidable(tmp_path, kw, small, bc,
 
 
 @pytest.mark.parametrize("solver", ["direct", "iterative"])
+@pytest.mark.parametrize("bc", ["ring", "open"])
+def test_small_slowest_rate_refined_not_refused(bc, solver):
+    """alpha = 30, delta = 1.5: unique, but the slowest rate is ~1e-9 of the scale, so the
+    iterative solver's own target (residual 1e-12) left an error estimate of 3.5e-5 and
+    ||rho - rho^+|| of 3e-8: refused (exit 4) at a well-posed point. The solve is now refined
+    until the error estimate is a tenth of its threshold; the state agrees with the dense one."""
+    kw = minimal_params(30.0, 1.5)
+    ours, attrs = ed(4, bc, solver=solver, preset="minimal", alpha=30.0, delta=1.5)
+    assert ours["kernel_dim"] == 1 and attrs["unique"] == 1
+    assert ours["error_estimate"] <= attrs["max_error_estimate"]
+    rho, kernel = dense_steady_state(dense_liouvillian(4, bc, **kw), tol=1e-14)  # gap ~1e-10
+    assert kernel == 1
+    ref = dense_observables(rho, 4, bc, **kw)
+    np.testing.assert_allclose(ours["sz"], ref["sz"], atol=1e-5)
+    np.testing.assert_allclose(ours["current_eta"], ref["current_eta"], atol=1e-5)
+
+
+@pytest.mark.parametrize("solver", ["direct", "iterative"])
 def test_unique_point_next_to_degenerate_one(solver):
     """delta = 0.05 lifts the dark state: unique (dense SVD), and our state is the dense one."""
     assert dense_kernel_dim(4, "ring", 1.0, 0.05, 1.0) == 1

@@ -169,49 +169,81 @@ def solve_iterative(Lc, tol: Tolerances, scale: float = 1.0):
         raise
 
 
-def _solve(ksp, Lc, label, scale, refine_to=None):
-    """Solve ``Lc x = scale e_0``. With ``refine_to``, tighten the tolerance and continue from x
-    until ``||Lc x - b|| / (scale ||x||) <= refine_to`` (the trace-normalised x is small,
-    ~2^(-L/2), so a relative tolerance on the right-hand side alone is not enough).
-
-    Raises :class:`SolverError` naming the PETSc error or the KSP reason."""
-    PETSc, _ = init()
-    x, b = Lc.createVecs()
+def _rhs(Lc, scale):
+    """The right-hand side ``scale e_0`` of the trace-constrained system."""
+    b = Lc.createVecLeft()
     b.set(0.0)
     if b.getOwnershipRange()[0] == 0:
         b.setValue(0, scale)
     b.assemble()
+    return b
+
+
+def _solve(ksp, Lc, label, scale, refine_to=None):
+    """Solve ``Lc x = scale e_0``, then (with ``refine_to``) :func:`refine` x.
+
+    Raises :class:`SolverError` naming the PETSc error or the KSP reason."""
+    x = Lc.createVecRight()
+    b = _rhs(Lc, scale)
     t0 = time.time()
-    its = 0
-    r = b.duplicate()
-    for attempt in range(4):
-        try:
-            ksp.solve(b, x)
-        except PETSc.Error as err:
-            raise SolverError(petsc_error_message(label, err)) from err
-        its += ksp.getIterationNumber()
-        reason = ksp.getConvergedReason()
-        if reason < 0:
-            advice = ("try more iterations (--max-it), another -ksp_type/-pc_type, or --solver "
-                      "direct" if label == "iterative" else "the factorisation failed (a "
-                      "singular matrix?); try --solver iterative")
-            raise SolverError(f"{label} solver did not converge (KSP reason {reason}, {its} "
-                              f"iterations, residual {ksp.getResidualNorm():.3e}); {advice}")
-        if refine_to is None:
-            break
-        Lc.mult(x, r)
-        r.axpy(-1.0, b)
-        ratio = r.norm() / (scale * x.norm())
-        if ratio <= refine_to:
-            break
-        rtol = ksp.getTolerances()[0]
-        ksp.setTolerances(rtol=max(rtol * refine_to / ratio * 0.1, 1e-15))
-        ksp.setInitialGuessNonzero(True)
-        log.info(f"[{label}] ||r||/(scale ||x||) = {ratio:.2e} > {refine_to:.1e}: "
-                                   f"continuing with rtol {ksp.getTolerances()[0]:.1e}")
+    try:
+        its = _ksp_solve(ksp, b, x, label)
+    finally:
+        b.destroy()
+    if refine_to is not None:
+        its += refine(ksp, Lc, x, scale, refine_to, label)
     info = dict(solver_iterations=int(its), solve_seconds=time.time() - t0,
                 ksp_type=ksp.getType(), pc_type=ksp.getPC().getType())
     return x, info
+
+
+def _ksp_solve(ksp, b, x, label) -> int:
+    """One KSP solve; its iterations. Raises :class:`SolverError` on a PETSc error or a
+    negative converged reason."""
+    PETSc, _ = init()
+    try:
+        ksp.solve(b, x)
+    except PETSc.Error as err:
+        raise SolverError(petsc_error_message(label, err)) from err
+    reason = ksp.getConvergedReason()
+    if reason < 0:
+        advice = ("try more iterations (--max-it), another -ksp_type/-pc_type, or --solver "
+                  "direct" if label == "iterative" else "the factorisation failed (a "
+                  "singular matrix?); try --solver iterative")
+        raise SolverError(f"{label} solver did not converge (KSP reason {reason}, "
+                          f"{ksp.getIterationNumber()} iterations, residual "
+                          f"{ksp.getResidualNorm():.3e}); {advice}")
+    return ksp.getIterationNumber()
+
+
+def refine(ksp, Lc, x, scale, target, label="iterative", attempts=4, max_it=None) -> int:
+    """Continue the solve of ``Lc x = scale e_0`` from ``x`` with a tighter relative tolerance
+    until ``||Lc x - b|| / (scale ||x||) <= target`` (the trace-normalised x is small,
+    ~2^(-L/2), so a relative tolerance on the right-hand side alone is not enough), at most
+    ``attempts`` times; returns the iterations taken. Stops without error where rounding
+    stalls it (the caller's verification judges the result). ``max_it``: the KSP's iteration
+    limit per attempt (unchanged if None)."""
+    b = _rhs(Lc, scale)
+    r = b.duplicate()
+    its = 0
+    try:
+        for _ in range(attempts):
+            Lc.mult(x, r)
+            r.axpy(-1.0, b)
+            ratio = r.norm() / (scale * x.norm())
+            if ratio <= target:
+                break
+            # PETSc's test is ||r|| <= rtol ||b||, ||b|| = scale; a tenth of what is needed
+            ksp.setTolerances(rtol=max(0.1 * target * x.norm(), 1e-15), atol=0.0,
+                              max_it=max_it or ksp.getTolerances()[3])
+            ksp.setInitialGuessNonzero(True)
+            log.info(f"[{label}] ||r||/(scale ||x||) = {ratio:.2e} > {target:.1e}: "
+                     f"continuing with rtol {ksp.getTolerances()[0]:.1e}")
+            its += _ksp_solve(ksp, b, x, label)
+    finally:
+        b.destroy()
+        r.destroy()
+    return its
 
 
 SOLVE = {"direct": solve_direct, "iterative": solve_iterative}
