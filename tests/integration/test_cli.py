@@ -116,6 +116,9 @@ def test_non_convergence_exits_nonzero_and_writes_nothing(tmp_path):
                     "--solver", "iterative", "--max-it", 2, "-o", out], check=False)
     assert proc.returncode == 3
     assert "did not converge" in proc.stderr
+    # the failure names its regime (issue 15): mu = 1 against alpha^2 = 4
+    assert "Regime: coherent and dissipative rates comparable" in proc.stderr
+    assert "= 0.25)" in proc.stderr
     assert not out.exists()
 
 

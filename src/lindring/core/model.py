@@ -227,6 +227,35 @@ def check_dissipative(p: Params) -> None:
                          "a jump rate (or use --method ground for the closed system)")
 
 
+#: alpha / delta within this factor of 1: "near balance" (issue 15's regime grid: 0.9 .. 1.1)
+NEAR_BALANCE = 1.25
+
+
+def regime(p: Params) -> str:
+    """The parameter regime of ``p`` in words, for error messages (issue 15): the ratio of the
+    largest coherent coupling to the largest jump rate (see :func:`rates`), local decay only
+    (no engineered two-site jump, alpha = delta = 0), alpha / delta near balance, and the span
+    of the rates. Pure; never raises for valid parameters."""
+    r = rates(p)
+    jump = max((v for k, v in r.items() if k in DISSIPATIVE), default=0.0)
+    coherent = max((v for k, v in r.items() if k not in DISSIPATIVE), default=0.0)
+    words = []
+    if jump > 0 and coherent > 0:
+        ratio = coherent / jump
+        kind = ("weak dissipation" if ratio > 10 else "strong dissipation" if ratio < 0.1
+                else "coherent and dissipative rates comparable")
+        words.append(f"{kind} (largest coupling / largest jump rate = {ratio:.3g})")
+    elif coherent == 0:
+        words.append("dissipation only (no Hamiltonian)")
+    if not p.alpha and not p.delta:
+        words.append("local decay only (alpha = delta = 0)")
+    elif p.alpha and p.delta and 1 / NEAR_BALANCE <= abs(p.alpha) / abs(p.delta) <= NEAR_BALANCE:
+        words.append(f"near balance (|alpha| / |delta| = {abs(p.alpha) / abs(p.delta):.3g})")
+    if r and max(r.values()) > 1e4 * min(r.values()):
+        words.append(f"rates spanning {max(r.values()) / min(r.values()):.1e}")
+    return "; ".join(words) or "rates of one order"
+
+
 def unresolved_rates(p: Params, resolution: float) -> list[str]:
     """Names of the nonzero parameters whose rate is below ``resolution`` times the largest
     jump rate: a slow mode they make next to that rate may lie below what double precision

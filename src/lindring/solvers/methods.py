@@ -181,8 +181,9 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
         held += [x, ksp]
         attrs.update(sinfo)
     except SolverError as err:
+        err = SolverError(f"{err}. Regime: {model.regime(p)}")
         if not check_unique:
-            raise
+            raise err from None
         solve_error = err          # a singular system? the kernel decision tells
         log.info(f"[solve] {err}; deciding the kernel dimension")
 
@@ -250,7 +251,7 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
                     "rounding. Rescale the parameters so that the rates span less than "
                     f"{1 / resolution:g}, or set the small ones to 0")
     if solve_error is not None and kernel_dim <= 1:
-        raise solve_error
+        raise solve_error from None
     if not check_unique and not gap:
         log.warning("uniqueness not checked (--no-check-unique): the file says unique = -1")
     if kernel_dim > 1:
