@@ -174,7 +174,7 @@ def method_arguments(method: str, values: dict) -> dict:
         from lindring.solvers.methods import Thresholds
         from lindring.solvers.steady import Tolerances
         return dict(solver=values["solver"], gap=values["gap"], check_unique=values["check_unique"],
-                    symmetry=values["symmetry"],
+                    symmetry=values["symmetry"], preconditioner=values["preconditioner"],
                     tol=Tolerances(rtol=values["rtol"], max_it=values["max_it"]),
                     thresholds=Thresholds(values["max_residual"], values["max_trace_error"],
                                           values["max_hermiticity_error"], values["positivity_tol"],

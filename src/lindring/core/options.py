@@ -95,6 +95,9 @@ OPTIONS: dict[str, Option] = {o.name: o for o in [
     Option("symmetry", "choice", "auto", _ED, "solve in a symmetry sector of the Liouvillian "
            "(auto: every symmetry the model has; parity unless eps_x != 0, momentum on rings)",
            choices=("auto", "none", "parity", "momentum", "parity+momentum")),
+    Option("preconditioner", "choice", "auto", _ED, "preconditioner of the iterative solver "
+           "(auto: heff, the inverse of the no-jump Liouvillian from the effective Hamiltonian, "
+           "while L <= 9, else ilu, block Jacobi with ILU(0))", choices=("auto", "heff", "ilu")),
     Option("rtol", "real", 1e-12, _ED, "iterative solver's relative tolerance", _REL, minimum=0,
            below=1),
     Option("max_it", "int", 20000, _ED, "iterative solver's iterations", "iterations",

@@ -91,7 +91,8 @@ def _hermiticity_error(x, basis, rows, values) -> float:
 
 def run_ed(p: model.Params, solver=OPTIONS["solver"].default, tol: Tolerances | None = None,
            thresholds: Thresholds | None = None, gap=OPTIONS["gap"].default,
-           check_unique=OPTIONS["check_unique"].default, symmetry=OPTIONS["symmetry"].default):
+           check_unique=OPTIONS["check_unique"].default, symmetry=OPTIONS["symmetry"].default,
+           preconditioner=OPTIONS["preconditioner"].default):
     """Exact steady state of Eq. 11 on a ring or open chain (distributed over MPI ranks).
 
     Parameters
@@ -111,6 +112,11 @@ def run_ed(p: model.Params, solver=OPTIONS["solver"].default, tol: Tolerances | 
         ``auto``, ``none``, ``parity``, ``momentum``, ``parity+momentum``: the sector of the
         Liouvillian to solve in (basis.py); ``auto`` takes every symmetry the model has. The
         uniqueness decision and the gap cover that sector only (attribute ``spectrum_sector``).
+    preconditioner : {"auto", "heff", "ilu"}
+        Of the iterative solver: ``heff`` inverts the no-jump Liouvillian from the effective
+        Hamiltonian (:mod:`lindring.solvers.heff`), robust across regimes, dense work on rank 0,
+        ``O(8^L)`` per application; ``ilu`` block Jacobi with ILU(0); ``auto`` heff while
+        ``L <= heff.HEFF_MAX_L``.
 
     Returns
     -------
@@ -145,7 +151,9 @@ def run_ed(p: model.Params, solver=OPTIONS["solver"].default, tol: Tolerances | 
                    f"in {time.time() - t0:.1f}s")
     check_unique = bool(check_unique)
     name = resolve_solver(solver, p.L, basis.size)
+    preconditioner = resolve_preconditioner(preconditioner, p.L) if name == "iterative" else ""
     attrs = dict(solver=name, symmetry=basis.name, rtol=tol.rtol, kernel_tol=tol.kernel_tol,
+                 preconditioner=preconditioner,
                  residual_target=tol.residual_target,
                  uniqueness_checked=int(check_unique or gap),
                  spectrum_sector=_sector_description(sector) if (check_unique or gap) else "",
@@ -163,21 +171,25 @@ def run_ed(p: model.Params, solver=OPTIONS["solver"].default, tol: Tolerances | 
                f"in {time.time() - t0:.1f}s on {comm.Get_size()} rank(s)")
     held = [A, Ac]
     try:
+        pc = None
+        if preconditioner == "heff":
+            from lindring.solvers.heff import EffectiveHamiltonianPC
+            pc = EffectiveHamiltonianPC(p, basis, scale)
         return _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_unique,
-                                attrs, comm, held)
+                                attrs, comm, held, pc)
     finally:
         for obj in held:       # PETSc objects freed here, not after PETSc's finalisation
             obj.destroy()      # (an exception's traceback would keep them alive until exit)
 
 
 def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_unique, attrs,
-                     comm, held):
+                     comm, held, pc=None):
     """The part of :func:`run_ed` after assembly: solve, decide the kernel, verify."""
     from lindring.solvers.liouvillian import assemble
 
     x, ksp, solve_error = None, None, None
     try:
-        x, sinfo, ksp = steady_state(Ac, name, p.L, tol, scale)
+        x, sinfo, ksp = steady_state(Ac, name, p.L, tol, scale, preconditioner=pc)
         held += [x, ksp]
         attrs.update(sinfo)
     except SolverError as err:
@@ -294,6 +306,18 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
     obs["kernel_dim"] = kernel_dim
     obs["gap"] = gap_value
     return _to_vars(obs), attrs
+
+
+def resolve_preconditioner(name: str, L: int) -> str:
+    """``auto`` -> ``heff`` while ``L <= HEFF_MAX_L`` (its dense work grows as 8^L), else ``ilu``.
+    Measured across regimes: benchmarks/README.md, "Parameter regimes"."""
+    from lindring.solvers.heff import HEFF_MAX_L
+    if name not in OPTIONS["preconditioner"].choices:
+        raise ValueError(f"unknown preconditioner {name!r}; choose one of "
+                         f"{', '.join(OPTIONS['preconditioner'].choices)}")
+    if name == "auto":
+        return "heff" if L <= HEFF_MAX_L else "ilu"
+    return name
 
 
 def _refine_for_error(Ac, A, x, ksp, scale, residual, slowest, thresholds, tol):

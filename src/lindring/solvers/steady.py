@@ -149,14 +149,20 @@ def solve_direct(Lc, tol: Tolerances, scale: float = 1.0):
         raise
 
 
-def solve_iterative(Lc, tol: Tolerances, scale: float = 1.0):
-    """Steady state by preconditioned GMRES on the trace-constrained matrix ``Lc``."""
+def solve_iterative(Lc, tol: Tolerances, scale: float = 1.0, preconditioner=None):
+    """Steady state by preconditioned GMRES on the trace-constrained matrix ``Lc``: block
+    Jacobi with ILU(0) per rank, or ``preconditioner``, a petsc4py ``python`` PC context (e.g.
+    :class:`lindring.solvers.heff.EffectiveHamiltonianPC`)."""
     PETSc, _ = init()
     ksp = PETSc.KSP().create(comm=Lc.getComm())
     ksp.setOperators(Lc)
     ksp.setType("gmres")
     ksp.setGMRESRestart(tol.restart)
-    ksp.getPC().setType("bjacobi")
+    if preconditioner is None:
+        ksp.getPC().setType("bjacobi")
+    else:
+        ksp.getPC().setType("python")
+        ksp.getPC().setPythonContext(preconditioner)
     ksp.setPCSide(PETSc.PC.Side.RIGHT)          # monitor and test the true residual
     ksp.setNormType(PETSc.KSP.NormType.UNPRECONDITIONED)
     ksp.setTolerances(rtol=tol.rtol, atol=0.0, max_it=tol.max_it)
@@ -246,19 +252,21 @@ def refine(ksp, Lc, x, scale, target, label="iterative", attempts=4, max_it=None
     return its
 
 
-SOLVE = {"direct": solve_direct, "iterative": solve_iterative}
-
-
-def steady_state(Lc, solver: str, L: int, tol: Tolerances | None = None, scale: float = 1.0):
+def steady_state(Lc, solver: str, L: int, tol: Tolerances | None = None, scale: float = 1.0,
+                 preconditioner=None):
     """The steady state (trace 1) from the trace-constrained Liouvillian ``Lc``.
 
     ``Lc`` is L with its first row replaced by ``scale`` times the trace functional
     (:func:`lindring.solvers.liouvillian.assemble`); returns ``(x, info, ksp)`` with ``x`` a distributed
     PETSc vector and ``ksp`` the solver, set up (for :func:`probe_nonsingular`; the caller
-    destroys both). Raises :class:`SolverError`."""
+    destroys both); ``preconditioner`` goes to :func:`solve_iterative`. Raises
+    :class:`SolverError`."""
     tol = tol or Tolerances()
     name = resolve_solver(solver, L)
-    (x, info), ksp = SOLVE[name](Lc, tol, scale)
+    if name == "iterative":
+        (x, info), ksp = solve_iterative(Lc, tol, scale, preconditioner)
+    else:
+        (x, info), ksp = solve_direct(Lc, tol, scale)
     info["solver"] = name
     return x, info, ksp
 
