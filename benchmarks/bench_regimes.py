@@ -3,7 +3,8 @@ many iterations, how long, on a grid of regimes: the ratio of coherent to dissip
 1e-2 to 1e3, local decay only, alpha / delta from 0.9 to 1.1, every rate scaled from 1e-2 to 1e2,
 and the three inputs of the issue.
 
-    .venv/bin/python benchmarks/bench_regimes.py --L 6 --bc open --solver iterative [--timeout 600]
+    .venv/bin/python benchmarks/bench_regimes.py --L 6 --bc open --solver iterative \
+        [--preconditioner auto|heff|ilu] [--timeout 600]
 
 Each point is one ``lindring solve`` process (its exit status is the outcome: 0 written, 3 not
 converged / cannot decide, 4 failed verification). Appends to benchmarks/results/regimes.csv and
@@ -49,11 +50,11 @@ POINTS = {
                                         "--delta", "0.07"],
     "issue: small rates": MINIMAL + ["--alpha", "0.2", "--delta", "0.05"],
 }
-FIELDS = ["point", "L", "bc", "solver", "status", "wall_s", "solve_s", "uniqueness_s",
+FIELDS = ["point", "L", "bc", "solver", "preconditioner", "status", "wall_s", "solve_s", "uniqueness_s",
           "iterations", "uniqueness_method", "error_estimate", "rows", "load1", "commit", "message"]
 
 
-def run(name: str, L: int, bc: str, solver: str, timeout: float) -> dict:
+def run(name: str, L: int, bc: str, solver: str, timeout: float, preconditioner: str) -> dict:
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
                OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     row = dict(point=name, L=L, bc=bc, solver=solver, load1=f"{os.getloadavg()[0]:.1f}",
@@ -62,7 +63,8 @@ def run(name: str, L: int, bc: str, solver: str, timeout: float) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "x.nc"
         cmd = [LINDRING, "solve", "--method", "ed", "--bc", bc, "--L", str(L), "--solver", solver,
-               *POINTS[name], "-o", str(out)]
+               "--preconditioner", preconditioner, *POINTS[name], "-o", str(out)]
+        row["preconditioner"] = preconditioner
         t0 = time.time()
         try:
             proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
@@ -79,7 +81,8 @@ def run(name: str, L: int, bc: str, solver: str, timeout: float) -> dict:
                            iterations=a.get("solver_iterations", ""),
                            uniqueness_method=a.get("uniqueness_method", ""),
                            error_estimate=f"{float(ds.error_estimate):.1e}",
-                           rows=a.get("basis_size", ""), message="")
+                           rows=a.get("basis_size", ""), message="",
+                           preconditioner=a.get("preconditioner") or preconditioner)
     return row
 
 
@@ -89,6 +92,7 @@ def main(argv=None) -> None:
     ap.add_argument("--bc", default="open", choices=["open", "ring"])
     ap.add_argument("--solver", default="auto", choices=["auto", "direct", "iterative"])
     ap.add_argument("--timeout", type=float, default=600.0)
+    ap.add_argument("--preconditioner", default="auto", choices=["auto", "heff", "ilu"])
     ap.add_argument("--points", nargs="*", default=list(POINTS), choices=list(POINTS))
     args = ap.parse_args(argv)
     path = HERE / "results" / "regimes.csv"
@@ -99,16 +103,17 @@ def main(argv=None) -> None:
         if new:
             w.writeheader()
         for name in args.points:
-            row = run(name, args.L, args.bc, args.solver, args.timeout)
+            row = run(name, args.L, args.bc, args.solver, args.timeout, args.preconditioner)
             w.writerow(row)
             f.flush()
             rows.append(row)
             print(f"{name:24s} status {row['status']}  {row['wall_s']} s  "
                   f"its {row.get('iterations', '')}  {row.get('message', '')}", flush=True)
-    print("\n| point | status | wall (s) | iterations | uniqueness | error estimate |")
-    print("|---|---|---|---|---|---|")
+    print("\n| point | preconditioner | status | wall (s) | iterations | uniqueness | error estimate |")
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['point']} | {r['status']} | {r['wall_s']} | {r.get('iterations', '')} | "
+        print(f"| {r['point']} | {r['preconditioner']} | {r['status']} | {r['wall_s']} | "
+              f"{r.get('iterations', '')} | "
               f"{r.get('uniqueness_method', '')} | {r.get('error_estimate', '')} |")
 
 

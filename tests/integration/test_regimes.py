@@ -37,12 +37,24 @@ def dense(L, bc, kw):
 def test_iterative_solve_converges_in_every_regime(name, L, bc):
     ours_kw, dense_kw = REGIMES[name]
     p = model.make_params(L, bc=bc, **ours_kw)
-    data, attrs = run_ed(p, solver="iterative")
+    data, attrs = run_ed(p, solver="iterative", preconditioner="heff")
     assert attrs["preconditioner"] == "heff" and attrs["pc_type"] == "python"
     assert attrs["unique"] == 1
     ref = dense(L, bc, dense_kw)
     for k in ("sz", "current_eta", "current_J"):
         np.testing.assert_allclose(data[k][1], ref[k], atol=1e-8, err_msg=k)
+
+
+def test_auto_falls_back_from_ilu_to_heff():
+    """preconditioner = auto: ILU(0) first; where it has not converged within its budget (weak
+    dissipation, open L = 5) heff takes over, and the iterations spent are counted."""
+    from lindring.solvers.methods import ILU_BUDGET
+    ours_kw, dense_kw = REGIMES["weak dissipation J0/rate 100"]
+    p = model.make_params(5, bc="open", **ours_kw)
+    data, attrs = run_ed(p, solver="iterative")
+    assert attrs["preconditioner"] == "heff" and attrs["solver_iterations"] > ILU_BUDGET
+    ref = dense(5, "open", dense_kw)
+    np.testing.assert_allclose(data["current_eta"][1], ref["current_eta"], atol=1e-8)
 
 
 def test_ilu_still_chosen_by_name():

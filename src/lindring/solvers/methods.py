@@ -151,9 +151,9 @@ def run_ed(p: model.Params, solver=OPTIONS["solver"].default, tol: Tolerances | 
                    f"in {time.time() - t0:.1f}s")
     check_unique = bool(check_unique)
     name = resolve_solver(solver, p.L, basis.size)
-    preconditioner = resolve_preconditioner(preconditioner, p.L) if name == "iterative" else ""
+    chain = preconditioner_chain(preconditioner, p.L) if name == "iterative" else [""]
     attrs = dict(solver=name, symmetry=basis.name, rtol=tol.rtol, kernel_tol=tol.kernel_tol,
-                 preconditioner=preconditioner,
+                 preconditioner=chain[0],
                  residual_target=tol.residual_target,
                  uniqueness_checked=int(check_unique or gap),
                  spectrum_sector=_sector_description(sector) if (check_unique or gap) else "",
@@ -171,25 +171,21 @@ def run_ed(p: model.Params, solver=OPTIONS["solver"].default, tol: Tolerances | 
                f"in {time.time() - t0:.1f}s on {comm.Get_size()} rank(s)")
     held = [A, Ac]
     try:
-        pc = None
-        if preconditioner == "heff":
-            from lindring.solvers.heff import EffectiveHamiltonianPC
-            pc = EffectiveHamiltonianPC(p, basis, scale)
         return _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_unique,
-                                attrs, comm, held, pc)
+                                attrs, comm, held, chain)
     finally:
         for obj in held:       # PETSc objects freed here, not after PETSc's finalisation
             obj.destroy()      # (an exception's traceback would keep them alive until exit)
 
 
 def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_unique, attrs,
-                     comm, held, pc=None):
+                     comm, held, chain=("",)):
     """The part of :func:`run_ed` after assembly: solve, decide the kernel, verify."""
     from lindring.solvers.liouvillian import assemble
 
     x, ksp, solve_error = None, None, None
     try:
-        x, sinfo, ksp = steady_state(Ac, name, p.L, tol, scale, preconditioner=pc)
+        x, sinfo, ksp = _solve_with(chain, p, basis, Ac, scale, name, tol, attrs)
         held += [x, ksp]
         attrs.update(sinfo)
     except SolverError as err:
@@ -308,16 +304,48 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
     return _to_vars(obs), attrs
 
 
-def resolve_preconditioner(name: str, L: int) -> str:
-    """``auto`` -> ``heff`` while ``L <= HEFF_MAX_L`` (its dense work grows as 8^L), else ``ilu``.
-    Measured across regimes: benchmarks/README.md, "Parameter regimes"."""
+#: GMRES iterations ILU(0) gets under ``preconditioner = auto`` before heff takes over (the
+#: paper's points need ~100; the hard regimes thousands or never converge)
+ILU_BUDGET = 600
+
+
+def preconditioner_chain(name: str, L: int) -> list[str]:
+    """The preconditioners to try in turn: ``auto`` -> ILU(0) first (cheap per iteration, fast
+    where the rates are balanced), then ``heff`` while ``L <= HEFF_MAX_L`` (its dense work grows
+    as 8^L) if ILU has not converged in ``ILU_BUDGET`` iterations. Measured across regimes:
+    benchmarks/README.md, "Parameter regimes"."""
     from lindring.solvers.heff import HEFF_MAX_L
     if name not in OPTIONS["preconditioner"].choices:
         raise ValueError(f"unknown preconditioner {name!r}; choose one of "
                          f"{', '.join(OPTIONS['preconditioner'].choices)}")
     if name == "auto":
-        return "heff" if L <= HEFF_MAX_L else "ilu"
-    return name
+        return ["ilu", "heff"] if L <= HEFF_MAX_L else ["ilu"]
+    return [name]
+
+
+def _solve_with(chain, p, basis, Ac, scale, name, tol, attrs):
+    """:func:`steady_state` with each preconditioner of ``chain`` in turn (all but the last
+    with at most ``ILU_BUDGET`` iterations); the one that converged is ``attrs["preconditioner"]``.
+    Raises the last :class:`SolverError`."""
+    spent = 0
+    for i, kind in enumerate(chain):
+        last = i == len(chain) - 1
+        pc = None
+        if kind == "heff":
+            from lindring.solvers.heff import EffectiveHamiltonianPC
+            pc = EffectiveHamiltonianPC(p, basis, scale)
+        attempt = tol if last else dataclasses.replace(tol, max_it=min(tol.max_it, ILU_BUDGET))
+        try:
+            x, info, ksp = steady_state(Ac, name, p.L, attempt, scale, preconditioner=pc)
+        except SolverError as err:
+            if last:
+                raise
+            spent += attempt.max_it
+            log.info(f"[solve] {kind}: {err}; trying the preconditioner {chain[i + 1]}")
+            continue
+        attrs["preconditioner"] = kind
+        info["solver_iterations"] += spent
+        return x, info, ksp
 
 
 def _refine_for_error(Ac, A, x, ksp, scale, residual, slowest, thresholds, tol):
