@@ -235,13 +235,11 @@ def predict(L: int, symmetry: str, solver: str) -> dict:
     ``--solver auto`` picks and whether the uniqueness check runs by default (lindring's own
     functions, so the row's key is known before the run)."""
     from lindring.core import model
-    from lindring.core.basis import momentum_sector_size, resolve_symmetry
+    from lindring.core.basis import resolve_symmetry, sector_size
     from lindring.solvers.steady import resolve_solver
     p = model.make_params(L, bc="ring", preset="minimal", alpha=ALPHA, delta=DELTA)
     sector = resolve_symmetry(p, symmetry)
-    size = {"none": 4 ** L, "parity": 4 ** L // 2,
-            "momentum": momentum_sector_size(L, parity=False),
-            "parity+momentum": momentum_sector_size(L, parity=True)}[sector]
+    size = sector_size(L, sector, "ring")
     return dict(sector=sector, basis_size=size, solver=resolve_solver(solver, L, size),
                 default_check=1)   # uniqueness is decided at every size (issue 10)
 

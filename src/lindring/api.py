@@ -162,7 +162,7 @@ def _refuse_if_too_large(p: model.Params, values: dict) -> None:
     from mpi4py import MPI
     from lindring.workflow.plan import available_memory_mb, check_fits, plan_ed
     plan_ = plan_ed(p, values["solver"], mem_per_rank_mb=float("inf"), max_tasks=1,
-                    symmetry=values["symmetry"])
+                    symmetry=values["symmetry"], basis=values["basis"])
     reason = check_fits(plan_, MPI.COMM_WORLD.Get_size(), available_memory_mb())
     if reason:
         raise model.ModelError(reason)
@@ -174,7 +174,8 @@ def method_arguments(method: str, values: dict) -> dict:
         from lindring.solvers.methods import Thresholds
         from lindring.solvers.steady import Tolerances
         return dict(solver=values["solver"], gap=values["gap"], check_unique=values["check_unique"],
-                    symmetry=values["symmetry"], preconditioner=values["preconditioner"],
+                    symmetry=values["symmetry"], basis=values["basis"],
+                    preconditioner=values["preconditioner"],
                     tol=Tolerances(rtol=values["rtol"], max_it=values["max_it"]),
                     thresholds=Thresholds(values["max_residual"], values["max_trace_error"],
                                           values["max_hermiticity_error"], values["positivity_tol"],
@@ -285,6 +286,7 @@ def solve(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = 
 def plan(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = None,
          range: int = 1, solver: str = registry.OPTIONS["solver"].default,
          symmetry: str = registry.OPTIONS["symmetry"].default,
+         basis: str = registry.OPTIONS["basis"].default,
          chi: int = registry.OPTIONS["chi"].default,
          mem_per_rank_mb: float = registry.PLAN_SETTINGS["mem_per_rank_mb"].default,
          max_tasks: int = registry.PLAN_SETTINGS["max_tasks"].default, **params):
@@ -295,8 +297,8 @@ def plan(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = N
     method : {"ed", "mpo"}
     L, bc, preset, range, **params
         The point, as for :func:`solve`.
-    solver, symmetry : str
-        ``ed``: the solver and sector the job would use.
+    solver, symmetry, basis : str
+        ``ed``: the solver, sector and operator basis the job would use.
     chi : int
         ``mpo``: the maximum bond dimension.
     mem_per_rank_mb : float
@@ -332,7 +334,7 @@ def plan(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = N
     except ValueError as err:
         raise model.ModelError(str(err)) from None
     return plan_ed(p, solver, mem_per_rank_mb=mem_per_rank_mb, max_tasks=max_tasks,
-                   symmetry=symmetry)
+                   symmetry=symmetry, basis=registry.OPTIONS["basis"].check(basis))
 
 
 def gather(study: str, configfile="config/config.yaml", output=None):

@@ -174,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help=OPTIONS["solver"].describe())
     pl.add_argument("--symmetry", choices=SYMMETRIES, default="auto",
                     help="ed: the sector the job solves in, as for solve (default auto)")
+    pl.add_argument("--basis", choices=OPTIONS["basis"].choices, default="auto",
+                    help="ed: the operator basis of the job, as for solve (default auto: pauli)")
     for opt in PLAN_SETTINGS.values():
         pl.add_argument(opt.flag, dest=opt.name, type=_finite(float if opt.kind == "real" else int),
                         default=opt.default, metavar="X", help=opt.describe())
@@ -241,7 +243,8 @@ def cmd_plan(args) -> None:
     try:
         params = {name: getattr(args, name) for name in model.PHYSICAL_PARAMS}
         plan = api.plan(args.method, L=args.L, bc=args.bc, preset=args.preset, range=args.range,
-                        solver=args.solver, symmetry=args.symmetry, chi=args.chi,
+                        solver=args.solver, symmetry=args.symmetry, basis=args.basis,
+                        chi=args.chi,
                         mem_per_rank_mb=args.mem_per_rank_mb, max_tasks=args.max_tasks, **params)
         p = model.make_params(args.L, bc=args.bc, preset=args.preset, range=args.range, **params)
     except (model.ModelError, ValueError) as err:

@@ -109,7 +109,7 @@ def test_plan_is_what_the_command_line_prints():
     cli = json.loads(run_cli(["plan", "--L", 10, "--preset", "minimal", "--alpha", 2, "--delta",
                               1.5, "--json"]).stdout)
     assert pl.as_dict() == cli
-    assert pl.rows == 52536       # the parity x momentum sector (benchmarks/README.md)
+    assert pl.rows == 27036       # parity x momentum zero x reflection-even (basis.py)
     with pytest.raises(TypeError, match="chii"):
         lindring.plan("ed", L=4, chii=3)
 

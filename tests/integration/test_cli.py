@@ -134,9 +134,9 @@ def test_plan_counts_the_nonzeros_of_the_assembled_matrix(tmp_path):
         assert abs(plan["nnz"] - ds.attrs["nnz"]) <= 0.05 * ds.attrs["nnz"]
     minimal = ["--L", 10, "--preset", "minimal", "--alpha", 2, "--delta", 1.5]
     sector = json.loads(run_cli(["plan", *minimal, "--json"]).stdout)
-    # almost every orbit of the 4^10 / 2 even words has the full length 10
-    assert sector["symmetry"] == "parity+momentum"
-    assert 4 ** 10 / 20 <= sector["rows"] <= 1.01 * 4 ** 10 / 20
+    # almost every orbit of the 4^10 / 2 even words has the full length 2 x 10 (the dihedral group)
+    assert sector["symmetry"] == "parity+momentum+reflection"
+    assert 4 ** 10 / 40 <= sector["rows"] <= 1.05 * 4 ** 10 / 40
     small = json.loads(run_cli(["plan", "--bc", "open", "--L", 4, *FULL_ARGS, "--json"]).stdout)
     exact = _solve(tmp_path, "q", ["--bc", "open", "--L", 4, *FULL_ARGS])
     # all rows sampled: exact, up to row 0, which the solved matrix replaces by the trace (2^L terms)

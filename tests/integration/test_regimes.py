@@ -57,6 +57,19 @@ def test_auto_falls_back_from_ilu_to_heff():
     np.testing.assert_allclose(data["current_eta"][1], ref["current_eta"], atol=1e-8)
 
 
+@pytest.mark.parametrize("basis", ["pauli", "matrix-units"])
+def test_heff_in_both_operator_bases(basis):
+    """The preconditioner maps Pauli strings to matrix units and back (Pauli basis, issue 14):
+    the same dense state in both bases, weak dissipation on a ring (momentum sector)."""
+    ours_kw, dense_kw = REGIMES["weak dissipation J0/rate 100"]
+    p = model.make_params(4, bc="ring", **ours_kw)
+    data, attrs = run_ed(p, solver="iterative", preconditioner="heff", basis=basis)
+    assert attrs["operator_basis"] == basis and attrs["preconditioner"] == "heff"
+    ref = dense(4, "ring", dense_kw)
+    np.testing.assert_allclose(data["current_eta"][1], ref["current_eta"], atol=1e-8)
+    np.testing.assert_allclose(data["sz"][1], ref["sz"], atol=1e-8)
+
+
 def test_ilu_still_chosen_by_name():
     """--preconditioner ilu: block Jacobi as before, the same state at the paper's point."""
     p = model.make_params(4, bc="ring", preset="minimal", alpha=2.0, delta=1.5)

@@ -105,7 +105,9 @@ OBS = ("current_eta", "current_J", "sz", "purity", "purity_pair", "negativity_pa
 
 
 def _ed(p, **kw):
-    data, attrs = run_ed(p, **kw)
+    """The matrix-unit path (the complex one, and the fallback of the Pauli path; the Pauli
+    sectors: test_pauli.py)."""
+    data, attrs = run_ed(p, **dict(dict(basis="matrix-units"), **kw))
     return {k: v for k, (_, v) in data.items()}, attrs
 
 
@@ -121,6 +123,8 @@ def test_sector_observables_equal_full_space(L, bc, rng, kw):
     assert fattrs["symmetry"] == "none"
     expect = {(True, True): "parity+momentum", (True, False): "parity",
               (False, True): "momentum"}[(p.eps_x == 0, bc == "ring")]
+    if kw is MINIMAL:          # real alpha, delta: mirror-symmetric too (test_pauli.py)
+        expect += "+reflection"
     assert sattrs["symmetry"] == expect
     assert sattrs["basis_size"] < fattrs["basis_size"]
     for k in OBS[:-1]:
@@ -202,7 +206,8 @@ def test_sector_one_and_two_ranks_agree(tmp_path, bc):
         run_cli([*args, "-o", out], ranks=ranks if ranks > 1 else None)
         with xr.open_dataset(out) as ds:
             res[ranks] = ds.load()
-    assert res[2].attrs["symmetry"] == ("parity+momentum" if bc == "ring" else "parity")
+    assert res[2].attrs["symmetry"] == ("parity+momentum" if bc == "ring" else "parity") \
+        + "+reflection"
     for k in ("current_eta", "sz", "purity", "negativity_half", "min_eigenvalue"):
         np.testing.assert_allclose(res[2][k].values, res[1][k].values, atol=1e-9, err_msg=k)
 

@@ -11,9 +11,10 @@ from lindring.core import model
 from lindring.solvers.methods import run_ed
 
 
-def ed(L, bc, solver="auto", symmetry="auto", check_unique=True, gap=False, **kw):
+def ed(L, bc, solver="auto", symmetry="auto", check_unique=True, gap=False, basis="auto", **kw):
     p = model.make_params(L, bc=bc, **kw)
-    data, attrs = run_ed(p, solver=solver, symmetry=symmetry, check_unique=check_unique, gap=gap)
+    data, attrs = run_ed(p, solver=solver, symmetry=symmetry, check_unique=check_unique, gap=gap,
+                         basis=basis)
     return {k: v for k, (dims, v) in data.items()}, attrs
 
 
@@ -127,9 +128,11 @@ def test_unique_points_decided_by_the_probe_solve(solver, bc, kw):
     benchmarks/README.md), and the rate it gives for the error estimate is a cautious estimate
     of the smallest singular value of the trace-constrained L' of the dense reference (first row
     replaced by the scale times the trace): between sigma_min / sqrt(N) (the Frobenius bound)
-    and sigma_min, with a factor 3 for the one random sample."""
+    and sigma_min, with a factor 3 for the one random sample. (In the matrix units, whose L' is
+    the dense one; the Pauli L': test_pauli.py.)"""
     L = 4
-    ours, attrs = ed(L, bc, solver=solver, symmetry="none", preset="minimal", **kw)
+    ours, attrs = ed(L, bc, solver=solver, symmetry="none", basis="matrix-units",
+                     preset="minimal", **kw)
     assert ours["kernel_dim"] == 1 and attrs["unique"] == 1
     assert attrs["uniqueness_method"] == "probe solve"
     assert attrs["probe_residual"] <= attrs["probe_tol"] <= 1e-6
@@ -256,13 +259,14 @@ def test_petsc_failure_is_not_called_non_unique(tmp_path):
 
 @pytest.mark.parametrize("L", [32, 40])
 def test_plan_any_size(L):
-    """Rows of the parity-even momentum-zero sector are exact (Burnside, Python integers)."""
-    from lindring.core.basis import momentum_sector_size
+    """Rows of the parity-even, momentum-zero, reflection-even sector are exact (Burnside,
+    Python integers)."""
+    from lindring.core.basis import dihedral_sector_size
     proc = run_cli(["plan", "--L", L, "--preset", "minimal", "--alpha", 2, "--delta", 1.5, "--json"])
     import json
     plan = json.loads(proc.stdout)
-    assert plan["rows"] == momentum_sector_size(L, parity=True)
-    assert plan["nnz"] > 100 * plan["rows"]
+    assert plan["rows"] == dihedral_sector_size(L, parity=True)
+    assert plan["nnz"] > 2 * L * plan["rows"]          # Pauli strings: ~2.25 L + 1 per row
 
 
 def test_solve_refuses_a_point_that_cannot_fit(tmp_path):
@@ -323,12 +327,14 @@ def test_small_physical_gap_is_unique_not_degenerate(tmp_path):
     SVD: singular values 1e-17 and 2.4e-10 of the largest): unique, and the state of the direct
     solver is the dense one. GMRES reaches a residual of ~1e-13 of the scale, which bounds the
     error of rho only to ~1e-3 with so small a gap (measured: sz off by 4.5e-4): refused by the
-    error estimate (status 4), never written."""
+    error estimate (status 4), never written. (The direct solve in the matrix units; in the Pauli
+    sector it is off by 5.7e-7, within its error estimate but not within 1e-7.)"""
     kw = minimal_params(1.0, 0.01, mu=0.001)
     rho, kdim = dense_steady_state(dense_liouvillian(4, "ring", **kw), tol=1e-13)
     assert kdim == 1
     ref = dense_observables(rho, 4, "ring", **kw)
-    ours, attrs = ed(4, "ring", solver="direct", preset="minimal", alpha=1.0, delta=0.01, mu=0.001)
+    ours, attrs = ed(4, "ring", solver="direct", preset="minimal", alpha=1.0, delta=0.01, mu=0.001,
+                     basis="matrix-units")
     assert ours["kernel_dim"] == 1 and attrs["unique"] == 1
     np.testing.assert_allclose(ours["sz"], ref["sz"], atol=1e-7)
     np.testing.assert_allclose(ours["current_eta"], ref["current_eta"], atol=1e-7)

@@ -93,11 +93,18 @@ OPTIONS: dict[str, Option] = {o.name: o for o in [
     Option("solver", "choice", "auto", _ED, "linear solver (auto: direct while the basis has at "
            "most 4^6 rows, else iterative)", choices=("auto", "direct", "iterative")),
     Option("symmetry", "choice", "auto", _ED, "solve in a symmetry sector of the Liouvillian "
-           "(auto: every symmetry the model has; parity unless eps_x != 0, momentum on rings)",
-           choices=("auto", "none", "parity", "momentum", "parity+momentum")),
-    Option("preconditioner", "choice", "auto", _ED, "preconditioner of the iterative solver "
-           "(auto: heff, the inverse of the no-jump Liouvillian from the effective Hamiltonian, "
-           "while L <= 9, else ilu, block Jacobi with ILU(0))", choices=("auto", "heff", "ilu")),
+           "(auto: every symmetry the model has; parity unless eps_x != 0, momentum on rings, "
+           "reflection where the model's terms are mirror-symmetric, e.g. real alpha, delta "
+           "and phi = 0)",
+           choices=("auto", "none", "parity", "momentum", "parity+momentum", "reflection",
+                    "parity+reflection", "momentum+reflection", "parity+momentum+reflection")),
+    Option("basis", "choice", "auto", _ED, "operator basis of the Liouvillian: pauli (Pauli "
+           "strings, a real matrix with fewer nonzeros) or matrix-units (|k><b|, complex); "
+           "auto: pauli", choices=("auto", "pauli", "matrix-units")),
+    Option("preconditioner", "choice", "auto", _ED, "preconditioner of the iterative solver: "
+           "ilu (block Jacobi with ILU(0)) or heff (the inverse of the no-jump Liouvillian from "
+           "the effective Hamiltonian, dense, L <= 9); auto: ilu, then heff where ilu has not "
+           "converged in 600 iterations", choices=("auto", "heff", "ilu")),
     Option("rtol", "real", 1e-12, _ED, "iterative solver's relative tolerance", _REL, minimum=0,
            below=1),
     Option("max_it", "int", 20000, _ED, "iterative solver's iterations", "iterations",

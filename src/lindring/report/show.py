@@ -86,7 +86,8 @@ def point_text(ds: xr.Dataset, path: str = "") -> str:
     if int(a.get("range", 1)) != 1:
         head += f", dissipation range {a['range']}"
     lines = [head]
-    how = [f"{k} {a[k]}" for k in ("solver", "symmetry", "spectrum_sector", "branch", "chi")
+    how = [f"{k} {a[k]}" for k in ("solver", "operator_basis", "symmetry", "spectrum_sector",
+                                   "branch", "chi")
            if k in a and str(a[k]) not in ("", "none")]
     if how:
         lines.append("  how: " + ", ".join(how))

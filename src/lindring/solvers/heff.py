@@ -21,8 +21,9 @@ Mølmer, PRL 68, 580 (1992)); its use as a preconditioner for Lindblad steady st
 in the iterative solvers of QuTiP (``steadystate``'s ``use_precond``) and QuantumOptics.jl.
 
 It works in any of lindring's bases: a sector vector is expanded to the full operator space
-(the sectors are isometric embeddings, :mod:`lindring.core.basis`), preconditioned, and
-projected back (``L0`` commutes with the symmetries of the model, so nothing is lost). The dense
+(the sectors are isometric embeddings, :mod:`lindring.core.basis`), turned from Pauli strings
+into matrix units where the basis is Pauli (the unitary of :func:`lindring.core.pauli.letter_to_pauli`
+on each site), preconditioned, and brought back (``L0`` commutes with the symmetries of the model, so nothing is lost). The dense
 work is done on rank 0; the vectors are gathered there and scattered back.
 """
 from __future__ import annotations
@@ -31,6 +32,7 @@ import numpy as np
 
 from lindring.core import model
 from lindring.core.basis import rowmajor_to_words
+from lindring.core.pauli import letter_to_pauli
 from lindring.solvers.ground import embed, hamiltonian
 
 #: largest L for which ``preconditioner = auto`` takes this preconditioner (an application
@@ -55,6 +57,14 @@ def effective_hamiltonian(p: model.Params) -> np.ndarray:
     for F in jump_operators(p):
         H = H - 0.5j * (F.conj().T @ F).toarray()
     return H
+
+
+def on_every_site(U: np.ndarray, x: np.ndarray, L: int) -> np.ndarray:
+    """``(U x U x ... x U) x`` for a vector over words of L letters (site 0 most significant)."""
+    t = x.reshape((4,) * L)
+    for site in range(L):
+        t = np.moveaxis(np.tensordot(U, t, axes=([1], [site])), 0, site)
+    return t.reshape(-1)
 
 
 class NoJumpInverse:
@@ -105,6 +115,8 @@ class EffectiveHamiltonianPC:
             self.perm = rowmajor_to_words(L)              # x_words = vec_rowmajor[perm]
             index, coef = self.basis.locate(np.arange(4 ** L, dtype=np.int64))
             self.index, self.coef = index, coef           # <index|w>, 0 outside the sector
+            self.pauli = getattr(self.basis, "operator_basis", "") == "pauli"
+            self.U = letter_to_pauli(1)                   # Pauli letters = U matrix-unit letters
 
     def apply(self, pc, x, y):
         from lindring.solvers.petsc import init
@@ -124,10 +136,14 @@ class EffectiveHamiltonianPC:
         words, full_values = self.basis.expand(np.arange(len(values)), values)
         xw = np.zeros(4 ** L, dtype=complex)
         xw[words] = full_values
+        if self.pauli:
+            xw = on_every_site(self.U.conj().T, xw, L)
         B = np.empty(4 ** L, dtype=complex)
         B[self.perm] = xw                                  # back to row-major vec(rho)
         X = self.inverse(B.reshape(D, D)).reshape(-1)
         yw = X[self.perm]
+        if self.pauli:
+            yw = on_every_site(self.U, yw, L)
         out = np.zeros(len(values), dtype=complex)
         np.add.at(out, self.index, self.coef * yw)         # P^+ y (coefficients are real)
         return out

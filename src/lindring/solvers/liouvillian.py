@@ -12,73 +12,16 @@ import numpy as np
 import scipy.sparse as sp
 
 from lindring.core import model
-from lindring.core.basis import letter
-from lindring.core.superoperator import superoperator
+from lindring.core.pauli import pauli_terms
+from lindring.core.terms import local_terms, rows_block  # noqa: F401  (re-exported)
 
 
-def local_terms(p: model.Params) -> list[tuple[tuple[int, ...], np.ndarray]]:
-    """The Liouvillian of Eq. 11 as a list of ``(sites, superoperator)``; terms on the same sites merged."""
-    terms: dict[tuple[int, ...], np.ndarray] = {}
-
-    def add(sites, S):
-        terms[sites] = terms.get(sites, 0) + S
-
-    one_site = superoperator(model.site_hamiltonian(p), model.site_jumps(p), 1)
-    for j in range(p.L):
-        add((j,), one_site)
-    bond_H = superoperator(model.bond_hamiltonian(p), [], 2)
-    for pair in p.hamiltonian_bonds():
-        add(pair, bond_H)
-    bond_D = superoperator(None, [model.bond_jump(p)], 2)
-    for pair in p.dissipative_bonds():
-        add(pair, bond_D)
-    return [(sites, S) for sites, S in terms.items() if np.any(S != 0)]
-
-
-def rows_block(p: model.Params, basis, rows: np.ndarray, terms=None) -> sp.csr_matrix:
-    """CSR block of the Liouvillian for the basis indices ``rows`` (all columns).
-
-    Row ``r`` is the full-space row of its word, each column word ``w`` moved to its basis index
-    with the coefficient ``<index|w>`` (``basis.locate``), times ``basis.row_scale`` (1 in the full
-    space and the parity sector, ``sqrt(n_R)`` for momentum orbits; see :mod:`lindring.core.basis`).
-    """
-    terms = local_terms(p) if terms is None else terms
-    L = p.L
-    words = basis.words(rows)
-    out_r, out_c, out_v = [], [], []
-    local = np.arange(len(rows), dtype=np.int64)
-    for sites, S in terms:
-        pattern = np.zeros(len(words), dtype=np.int64)
-        for s in sites:
-            pattern = 4 * pattern + letter(words, s, L)
-        for pat in range(S.shape[0]):
-            cols = np.flatnonzero(S[pat])
-            if cols.size == 0:
-                continue
-            sel = pattern == pat
-            if not sel.any():
-                continue
-            w_sel, r_sel = words[sel], local[sel]
-            for q in cols:
-                shift = 0
-                pq, pp = q, pat
-                for s in reversed(sites):
-                    shift += ((pq % 4) - (pp % 4)) * 4 ** (L - 1 - s)
-                    pq //= 4
-                    pp //= 4
-                col, coef = basis.locate(w_sel + shift)
-                keep = coef != 0
-                out_r.append(r_sel[keep])
-                out_c.append(col[keep])
-                out_v.append(S[pat, q] * coef[keep])
-    r = np.concatenate(out_r) if out_r else np.zeros(0, np.int64)
-    c = np.concatenate(out_c) if out_c else np.zeros(0, np.int64)
-    v = np.concatenate(out_v) if out_v else np.zeros(0, complex)
-    v = v * basis.row_scale(rows)[r]
-    block = sp.coo_matrix((v, (r, c)), shape=(len(rows), basis.size)).tocsr()
-    block.sum_duplicates()
-    block.eliminate_zeros()
-    return block
+def terms_for(p: model.Params, basis):
+    """The local terms of the Liouvillian in the letters of ``basis``: Pauli letters for a
+    :class:`lindring.core.pauli.PauliBasis` (a real matrix), else the matrix units."""
+    if getattr(basis, "operator_basis", "") == "pauli":
+        return pauli_terms(p)
+    return local_terms(p)
 
 
 def assemble(p: model.Params, basis, comm=None, chunk: int = 1 << 17,
@@ -93,7 +36,8 @@ def assemble(p: model.Params, basis, comm=None, chunk: int = 1 << 17,
     Returns
     -------
     (A, scale)
-        ``A`` a PETSc Mat (basis.size x basis.size, complex); ``scale`` the largest |matrix
+        ``A`` a PETSc Mat (basis.size x basis.size, complex scalars; real values in a Pauli
+        basis, benchmarks/README.md); ``scale`` the largest |matrix
         element| of L over all rows but the first (a rate, in the units of the parameters),
         the same on every rank.
     """
@@ -104,7 +48,7 @@ def assemble(p: model.Params, basis, comm=None, chunk: int = 1 << 17,
     nloc = PETSc.Vec().createMPI(N, comm=comm).getLocalSize()  # PETSc's default layout
     start = comm.tompi4py().exscan(nloc) if comm.getSize() > 1 else 0
     start = start or 0
-    terms = local_terms(p)
+    terms = terms_for(p, basis)
     indptr = [np.zeros(1, dtype=np.int64)]
     indices, data = [], []
     offset = 0
@@ -160,7 +104,7 @@ class _RowZeroRestored:
         from lindring.solvers.petsc import init
         PETSc, _ = init()
         self.Ac = Ac
-        row0 = rows_block(p, basis, np.zeros(1, dtype=np.int64))
+        row0 = rows_block(p, basis, np.zeros(1, dtype=np.int64), terms_for(p, basis))
         self.weights = np.asarray(row0.data, dtype=complex)
         index = np.asarray(row0.indices).astype(PETSc.IntType)
         x = Ac.createVecRight()

@@ -18,6 +18,7 @@ from lindring.core import model
 from lindring.core.options import OPTIONS
 from lindring.core.schema import data_vars
 from lindring.core.basis import make_basis, resolve_symmetry, transpose_words
+from lindring.core.pauli import PauliBasis, PauliState, density_matrix
 from lindring.core.observables import (GATHER_MAX_L, LocalState, gathered_density_matrix, negativity,
                           steady_observables)
 from lindring.solvers.steady import (SolverError, Tolerances, decide_kernel, probe_nonsingular, refine,
@@ -92,7 +93,7 @@ def _hermiticity_error(x, basis, rows, values) -> float:
 def run_ed(p: model.Params, solver=OPTIONS["solver"].default, tol: Tolerances | None = None,
            thresholds: Thresholds | None = None, gap=OPTIONS["gap"].default,
            check_unique=OPTIONS["check_unique"].default, symmetry=OPTIONS["symmetry"].default,
-           preconditioner=OPTIONS["preconditioner"].default):
+           basis=OPTIONS["basis"].default, preconditioner=OPTIONS["preconditioner"].default):
     """Exact steady state of Eq. 11 on a ring or open chain (distributed over MPI ranks).
 
     Parameters
@@ -112,11 +113,20 @@ def run_ed(p: model.Params, solver=OPTIONS["solver"].default, tol: Tolerances | 
         ``auto``, ``none``, ``parity``, ``momentum``, ``parity+momentum``: the sector of the
         Liouvillian to solve in (basis.py); ``auto`` takes every symmetry the model has. The
         uniqueness decision and the gap cover that sector only (attribute ``spectrum_sector``).
+    basis : {"auto", "pauli", "matrix-units"}
+        Operator basis (attribute ``operator_basis``): Pauli strings (:mod:`lindring.core.pauli`,
+        a real Liouvillian, 2.25 L + 1 nonzeros per row in the minimal model) or the matrix
+        units ``|k><b|`` of :mod:`lindring.core.basis` (5 L + 1). ``auto`` is ``pauli``: every
+        steady state (momentum zero) is a real vector of Pauli components, whatever the
+        couplings; where the Pauli solve or its verification fails, ``auto`` solves again in
+        the matrix units (attribute ``pauli_fallback``: why; empty otherwise). Both are held in
+        the complex PETSc build (benchmarks/README.md: the decision).
     preconditioner : {"auto", "heff", "ilu"}
         Of the iterative solver: ``heff`` inverts the no-jump Liouvillian from the effective
         Hamiltonian (:mod:`lindring.solvers.heff`), robust across regimes, dense work on rank 0,
-        ``O(8^L)`` per application; ``ilu`` block Jacobi with ILU(0); ``auto`` heff while
-        ``L <= heff.HEFF_MAX_L``.
+        ``O(8^L)`` per application; ``ilu`` block Jacobi with ILU(0); ``auto`` ILU(0) first,
+        then heff (while ``L <= heff.HEFF_MAX_L``) where ILU has not converged in
+        ``ILU_BUDGET`` iterations (:func:`preconditioner_chain`).
 
     Returns
     -------
@@ -134,26 +144,50 @@ def run_ed(p: model.Params, solver=OPTIONS["solver"].default, tol: Tolerances | 
     (:func:`steady.decide_kernel`). A solve that fails in PETSc is reported as such unless the
     decision finds the kernel degenerate (a singular system).
     """
-    from lindring.solvers.liouvillian import assemble, liouvillian_from_constrained
-    from lindring.solvers.petsc import init
-    PETSc, _ = init()
     tol = tol or Tolerances()
     thresholds = thresholds or Thresholds()
-    comm = PETSc.COMM_WORLD.tompi4py()
     try:
         sector = resolve_symmetry(p, symmetry)
     except ValueError as err:
         raise model.ModelError(str(err)) from None
+    operator_basis = resolve_operator_basis(basis)
+    args = (p, sector, solver, tol, thresholds, gap, check_unique, preconditioner)
+    if basis != "auto":
+        return _run_ed_in(operator_basis, *args)
+    try:
+        return _run_ed_in("pauli", *args)
+    except (SolverError, VerificationError) as err:
+        # the complex path where the real one fails: ILU(0) on the Pauli matrix, whose largest
+        # Hamiltonian entries (mu, J) rotate x into y off the diagonal, is weaker than on the
+        # matrix units, where they sit on the diagonal (measured: GMRES breaks down at mu = 100,
+        # converges in the matrix units; benchmarks/README.md)
+        log.warning(f"[basis] the real Pauli path failed ({err}); solving again in the "
+                    "complex matrix units")
+        data, attrs = _run_ed_in("matrix-units", *args)
+        attrs["pauli_fallback"] = str(err)
+        return data, attrs
+
+
+def _run_ed_in(operator_basis, p, sector, solver, tol, thresholds, gap, check_unique,
+               preconditioner):
+    """:func:`run_ed` in one operator basis (``pauli`` or ``matrix-units``)."""
+    from lindring.solvers.liouvillian import assemble, liouvillian_from_constrained
+    from lindring.solvers.petsc import init
+    PETSc, _ = init()
+    comm = PETSc.COMM_WORLD.tompi4py()
     t0 = time.time()
-    basis = make_basis(p.L, sector, comm)
+    basis = make_basis(p.L, sector, comm, bc=p.bc)
+    if operator_basis == "pauli":
+        basis = PauliBasis(basis)
     if sector != "none":
         log.info(f"[basis] sector {sector}: {basis.size} of {4 ** p.L} rows "
                    f"in {time.time() - t0:.1f}s")
     check_unique = bool(check_unique)
     name = resolve_solver(solver, p.L, basis.size)
     chain = preconditioner_chain(preconditioner, p.L) if name == "iterative" else [""]
-    attrs = dict(solver=name, symmetry=basis.name, rtol=tol.rtol, kernel_tol=tol.kernel_tol,
-                 preconditioner=chain[0],
+    attrs = dict(solver=name, symmetry=basis.name, operator_basis=operator_basis,
+                 pauli_fallback="", preconditioner=chain[0], rtol=tol.rtol,
+                 kernel_tol=tol.kernel_tol,
                  residual_target=tol.residual_target,
                  uniqueness_checked=int(check_unique or gap),
                  spectrum_sector=_sector_description(sector) if (check_unique or gap) else "",
@@ -274,18 +308,28 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
     else:
         rows = np.arange(*x.getOwnershipRange(), dtype=np.int64)
         values = x.getArray().copy()
-        state = LocalState(*basis.expand(rows, values), p.L, comm)
         xnorm = x.norm()
+        if getattr(basis, "operator_basis", "") == "pauli":
+            # rho = 2^(-L/2) sum_w x_w P_w is Hermitian exactly when every x_w is real
+            state = PauliState(basis, lambda index: _values_at(x, index), xnorm ** 2)
+            herm2 = float(np.vdot(values.imag, values.imag))
+        else:
+            state = LocalState(*basis.expand(rows, values), p.L, comm)
+            herm2 = _hermiticity_error(x, basis, rows, values)
         checks = dict(residual=residual, trace_error=abs(state.trace() - 1),
-                      hermiticity_error=np.sqrt(comm.allreduce(
-                          _hermiticity_error(x, basis, rows, values))) / xnorm,
+                      hermiticity_error=np.sqrt(comm.allreduce(herm2)) / xnorm,
                       min_eigenvalue=np.nan)
         # a residual bounds the error of rho only through the slowest rate: ~ residual x
         # scale / slowest (a gap of 1e-11 of the scale turns a residual of 1e-13 into 1e-2)
         checks["error_estimate"] = checks["residual"] * scale / slowest
         attrs["slowest_rate"] = slowest
         obs = steady_observables(state, p)
-        if p.L <= GATHER_MAX_L:
+        if p.L <= GATHER_MAX_L and isinstance(state, PauliState):
+            rho = density_matrix(state.components(np.arange(4 ** p.L, dtype=np.int64)), p.L)
+            rho = 0.5 * (rho + rho.conj().T)
+            checks["min_eigenvalue"] = float(np.linalg.eigvalsh(rho)[0])
+            obs["negativity_half"] = negativity(rho, 2 ** (p.L // 2))
+        elif p.L <= GATHER_MAX_L:
             rho = gathered_density_matrix(state)
             if rho is not None:
                 rho = 0.5 * (rho + rho.conj().T)
@@ -372,11 +416,28 @@ def _residual(A, x, scale: float) -> float:
 
 def _sector_description(sector: str) -> str:
     """What the uniqueness check and the gap covered, in words (written to the file)."""
-    parts = {"none": "the full operator space",
-             "parity": "the parity-even sector (P rho P = rho) only",
-             "momentum": "the momentum-zero sector (T rho T^+ = rho) only",
-             "parity+momentum": "the parity-even, momentum-zero sector only"}
-    return parts[sector]
+    if sector == "none":
+        return "the full operator space"
+    words = {"parity": "parity-even", "momentum": "momentum-zero", "reflection": "reflection-even"}
+    rules = {"parity": "P rho P = rho", "momentum": "T rho T^+ = rho",
+             "reflection": "R rho R^+ = rho"}
+    parts = sector.split("+")
+    if len(parts) == 1:
+        return f"the {words[parts[0]]} sector ({rules[parts[0]]}) only"
+    return f"the {', '.join(words[n] for n in parts)} sector only"
+
+
+#: the operator bases of ``--basis``
+OPERATOR_BASES = ("auto", "pauli", "matrix-units")
+
+
+def resolve_operator_basis(name: str) -> str:
+    """``pauli`` or ``matrix-units`` for a ``--basis`` value (``auto``: ``pauli``, real for
+    every model: :mod:`lindring.core.pauli`)."""
+    if name not in OPERATOR_BASES:
+        raise model.ModelError(f"unknown operator basis {name!r}; choose one of "
+                               f"{', '.join(OPERATOR_BASES)}")
+    return "pauli" if name == "auto" else name
 
 
 def verify(checks: dict, th: Thresholds, solver: str = "") -> None:

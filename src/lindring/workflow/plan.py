@@ -1,7 +1,8 @@
 """Resource model of an ``ed`` job: rows, nonzeros, memory, MPI ranks and runtime.
 
-The job runs in the symmetry sector that ``lindring solve`` picks (``--symmetry auto``: parity
-and, on rings, momentum; basis.py); its number of rows is counted exactly. The number of nonzeros
+The job runs in the symmetry sector and operator basis that ``lindring solve`` picks (``--symmetry
+auto``: parity, on rings momentum, reflection where the terms allow it, basis.py; ``--basis
+auto``: Pauli strings, pauli.py); its number of rows is counted exactly. The number of nonzeros
 comes from the model itself: the Liouvillian rows of a random sample of basis vectors are built
 (the same code as the assembly) and their mean length is scaled to the whole basis. Memory is
 that of the PETSc AIJ matrix (16-byte complex value and 8-byte index per nonzero), counted twice
@@ -25,8 +26,8 @@ import math
 import numpy as np
 
 from lindring.core import model
-from lindring.core.basis import (FullBasis, momentum_sector_size, odd_letters, representative,
-                    resolve_symmetry)
+from lindring.core.basis import FullBasis, SectorBasis, odd_letters, resolve_symmetry, sector_size
+from lindring.core.pauli import pauli_terms
 from lindring.solvers.liouvillian import local_terms, rows_block
 from lindring.solvers.steady import resolve_solver
 
@@ -66,22 +67,24 @@ SAMPLE_L = 24
 
 
 def estimate_nnz(p: model.Params, sample: int = 2048, seed: int = 0,
-                 symmetry: str = "none") -> tuple[int, int]:
+                 symmetry: str = "none", basis: str = "matrix-units") -> tuple[int, int]:
     """Rows and nonzeros of the Liouvillian in a sector, from the exact row lengths of a random
     sample of rows.
 
     The sample is drawn among the words of the sector (parity-even ones with parity); with
-    momentum each sampled word stands for its orbit, and the nonzeros of its row are the distinct
-    orbits among the columns of its full-space row. The number of orbits is counted (Burnside,
-    :func:`basis.momentum_sector_size`), not enumerated, so the plan is cheap for any L.
+    momentum or reflection each sampled word stands for its orbit, and the nonzeros of its row
+    are the distinct orbits among the columns of its full-space row. The number of orbits is
+    counted (Burnside, :func:`basis.sector_size`), not enumerated, so the plan is cheap for any
+    L. ``basis`` is the operator basis (``pauli`` or ``matrix-units``).
     """
-    parity, momentum = "parity" in symmetry, "momentum" in symmetry
-    rows = momentum_sector_size(p.L, parity) if momentum else 4 ** p.L // (2 if parity else 1)
+    parts = symmetry.split("+")
+    parity, orbits = "parity" in parts, "momentum" in parts or "reflection" in parts
+    rows = sector_size(p.L, symmetry, p.bc)
     if p.L > MAX_WORD_L:
         # words of L letters do not fit int64: the nonzeros per row grow like L (each site and
         # bond adds its terms), so sample at SAMPLE_L and scale; the rows are exact (Python ints)
         q = dataclasses.replace(p, L=SAMPLE_L)
-        rows_q, nnz_q = estimate_nnz(q, sample, seed, symmetry)
+        rows_q, nnz_q = estimate_nnz(q, sample, seed, symmetry, basis)
         return rows, nnz_q * p.L * rows // (rows_q * SAMPLE_L)     # integers: any L
     full = FullBasis(p.L)
     rng = np.random.default_rng(seed)
@@ -91,13 +94,16 @@ def estimate_nnz(p: model.Params, sample: int = 2048, seed: int = 0,
         words = np.unique(rng.integers(0, 4 ** p.L, size=2 * sample, dtype=np.int64))
     if parity:
         words = words[odd_letters(words, p.L) % 2 == 0]
-    if momentum:
-        words = np.unique(representative(words, p.L))
+    group = SectorBasis(p.L, parity, "momentum" in parts, reflection="reflection" in parts,
+                        bc=p.bc, enumerate=False) if orbits else None
+    if orbits:
+        words = np.unique(group.representative(words))
     if len(words) > sample:
         words = np.sort(rng.choice(words, size=sample, replace=False))
-    block = rows_block(p, full, words, local_terms(p)).tocoo()
-    if momentum:
-        cols = representative(block.col, p.L)
+    terms = pauli_terms(p) if basis == "pauli" else local_terms(p)
+    block = rows_block(p, full, words, terms).tocoo()
+    if orbits:
+        cols = group.representative(block.col)
         pairs = np.unique(np.stack([block.row.astype(np.int64), cols]), axis=1)
         nnz_sample = pairs.shape[1]
     else:
@@ -106,10 +112,12 @@ def estimate_nnz(p: model.Params, sample: int = 2048, seed: int = 0,
 
 
 def plan_ed(p: model.Params, solver: str, mem_per_rank_mb: float, max_tasks: int,
-            restart: int = 200, symmetry: str = "auto") -> Plan:
-    """Resources for one ``ed`` job in its symmetry sector (see the module docstring)."""
+            restart: int = 200, symmetry: str = "auto", basis: str = "auto") -> Plan:
+    """Resources for one ``ed`` job in its symmetry sector and operator basis (``auto``:
+    ``pauli``, as ``lindring solve``; see the module docstring)."""
     sector = resolve_symmetry(p, symmetry)
-    rows, nnz = estimate_nnz(p, symmetry=sector)
+    rows, nnz = estimate_nnz(p, symmetry=sector,
+                             basis="matrix-units" if basis == "matrix-units" else "pauli")
     if nnz > MAX_PLANNED_NNZ:
         raise model.ModelError(
             f"L = {p.L}: the Liouvillian in sector {sector} has about 10^{len(str(rows)) - 1} "
