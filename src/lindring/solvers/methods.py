@@ -349,8 +349,9 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
 
 
 #: GMRES iterations ILU(0) gets under ``preconditioner = auto`` before heff takes over (the
-#: paper's points need ~100; the hard regimes thousands or never converge)
-ILU_BUDGET = 600
+#: paper's points need ~100 at L <= 9; the hard regimes thousands or never converge; 600 cost
+#: ~60 s of a 90 s solve at open L = 8, J0 / rate 10, under load)
+ILU_BUDGET = 300
 
 
 def preconditioner_chain(name: str, L: int) -> list[str]:
@@ -371,7 +372,7 @@ def _solve_with(chain, p, basis, Ac, scale, name, tol, attrs):
     """:func:`steady_state` with each preconditioner of ``chain`` in turn (all but the last
     with at most ``ILU_BUDGET`` iterations); the one that converged is ``attrs["preconditioner"]``.
     Raises the last :class:`SolverError`."""
-    spent = 0
+    spent, t0 = 0, time.time()
     for i, kind in enumerate(chain):
         last = i == len(chain) - 1
         pc = None
@@ -389,6 +390,7 @@ def _solve_with(chain, p, basis, Ac, scale, name, tol, attrs):
             continue
         attrs["preconditioner"] = kind
         info["solver_iterations"] += spent
+        info["solve_seconds"] = time.time() - t0        # the attempts that failed included
         return x, info, ksp
 
 
