@@ -256,8 +256,11 @@ def symmetries_of(p) -> tuple[bool, bool]:
     """(parity, momentum): which of the two symmetries the model ``p`` (model.Params) has.
 
     Parity holds unless ``eps_x != 0`` (the only term that flips a spin on one side of rho);
-    momentum on rings of L >= 3 (all couplings are uniform, the flux included).
+    momentum on rings of L >= 3 (all couplings are uniform, the flux included). A model-file
+    point (:class:`lindring.core.modelfile.ModelPoint`) checks its terms' superoperators.
     """
+    if hasattr(p, "symmetries"):
+        return p.symmetries()
     return p.eps_x == 0, p.bc == "ring" and p.L >= 3
 
 
@@ -269,6 +272,12 @@ def resolve_symmetry(p, requested: str = "auto") -> str:
     if requested == "auto":
         parts = [n for n, ok in (("parity", has_parity), ("momentum", has_momentum)) if ok]
         return "+".join(parts) or "none"
+    if "parity" in requested and not has_parity and hasattr(p, "broken_symmetry"):
+        raise ValueError(f"symmetry {requested!r} does not hold: {p.broken_symmetry('parity')}; "
+                         "use --symmetry " + ("momentum" if has_momentum else "none"))
+    if "momentum" in requested and not has_momentum and hasattr(p, "broken_symmetry"):
+        raise ValueError(f"symmetry {requested!r} does not hold: {p.broken_symmetry('momentum')}; "
+                         "use --symmetry " + ("parity" if has_parity else "none"))
     if "parity" in requested and not has_parity:
         raise ValueError(f"symmetry {requested!r} does not hold: eps_x = {p.eps_x:g} breaks parity "
                          "(sigma^x flips one spin); use --symmetry "

@@ -231,7 +231,10 @@ def unresolved_rates(p: Params, resolution: float) -> list[str]:
     """Names of the nonzero parameters whose rate is below ``resolution`` times the largest
     jump rate: a slow mode they make next to that rate may lie below what double precision
     resolves. (The reference is a jump rate, not a Hamiltonian coupling: a large coherent
-    coupling such as mu = 1e4 beside alpha = 1 makes undamped coherences, not slow modes.)"""
+    coupling such as mu = 1e4 beside alpha = 1 makes undamped coherences, not slow modes.)
+    A model-file point names its terms instead (``ModelPoint.unresolved_rates``)."""
+    if hasattr(p, "unresolved_rates"):
+        return p.unresolved_rates(resolution)
     r = rates(p)
     top = max((v for k, v in r.items() if k in DISSIPATIVE), default=0.0)
     return sorted(k for k, v in r.items() if v < resolution * top)

@@ -17,7 +17,12 @@ from lindring.core.superoperator import superoperator
 
 
 def local_terms(p: model.Params) -> list[tuple[tuple[int, ...], np.ndarray]]:
-    """The Liouvillian of Eq. 11 as a list of ``(sites, superoperator)``; terms on the same sites merged."""
+    """The Liouvillian of Eq. 11 as a list of ``(sites, superoperator)``; terms on the same sites merged.
+
+    A model-file point (:class:`lindring.core.modelfile.ModelPoint`) gives its own terms.
+    """
+    if hasattr(p, "local_terms"):
+        return p.local_terms()
     terms: dict[tuple[int, ...], np.ndarray] = {}
 
     def add(sites, S):
