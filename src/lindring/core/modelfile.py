@@ -274,6 +274,7 @@ class ModelFile:
     data: dict
     path: str = ""
     sha256: str = ""
+    text: str = ""
 
     @property
     def name(self) -> str:
@@ -311,7 +312,8 @@ def loads(text: str, source: str = "model file") -> ModelFile:
     if not isinstance(data, dict):
         raise ModelFileError(f"{source}: a model file is a mapping (name:, parameters:, ...)")
     _validate(data, source)
-    mf = ModelFile(data=data, path=source, sha256=hashlib.sha256(text.encode()).hexdigest())
+    mf = ModelFile(data=data, path=source, sha256=hashlib.sha256(text.encode()).hexdigest(),
+                   text=text)
     _check_static(mf)
     return mf
 
@@ -551,7 +553,7 @@ class ModelPoint:
     def as_attrs(self) -> dict:
         """The point as NetCDF attributes (complex values as re/im pairs)."""
         attrs = dict(L=self.L, bc=self.bc, model=self.file.name, model_file=self.file.path,
-                     model_sha256=self.file.sha256, preset="none",
+                     model_sha256=self.file.sha256, model_text=self.file.text, preset="none",
                      model_parameters_set=", ".join(sorted(self.given)) or "none")
         for name, v in self.values.items():
             attrs[f"{name}_re"], attrs[f"{name}_im"] = float(v.real), float(v.imag)
