@@ -360,3 +360,20 @@ def test_boundary_driven_xx_chain_closed_form(L, J, Gamma, drive):
     current = 16 * J * Gamma * drive / (16 * J ** 2 + Gamma ** 2)
     np.testing.assert_allclose(obs["sz"], [z1] + [0] * (L - 2) + [-z1], atol=1e-10)
     np.testing.assert_allclose(obs["j_spin"], current, atol=1e-10)
+
+
+def test_readme_model_file_example_is_valid():
+    """The format example of the README's "Your own model" section loads, builds and its
+    terms behave as the README says (the edge field breaks parity; the random hopping breaks
+    translation)."""
+    import re
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = text[text.index("## Your own model"):text.index("## Python API")]
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", section, re.S) if "my_chain" in b)
+    point = modelfile.build(modelfile.loads(block, "README"), 4, "ring", dict(seed=1))
+    assert point.parity_breaker() == "hamiltonian term 'edge' at site 0"
+    assert "hop" in point.translation_breaker()
+    assert point.output_variables()["hop_current"].dims == ("bond",)
+    assert point.has_jumps() and {t.sites for t in point.terms if t.name == "pair"} == \
+        {(0, 2), (1, 3), (2, 0), (3, 1)}
