@@ -81,14 +81,64 @@ def _split_keywords(function: str, values: dict) -> tuple[dict, dict]:
     return params, opts
 
 
-def prepare(method: str, L: int, bc: str = "ring", preset: str | None = None, range: int = 1,
-            params: dict | None = None, options: dict | None = None,
-            petsc_options: Sequence[str] = (), output=None, force: bool = False):
-    """Check a point and its options before any compute (collective under MPI).
+def model_point(method: str, L: int, bc: str, model_file, values: dict | None = None,
+                preset: str | None = None, range: int | None = None, params: dict | None = None):
+    """A point of a model file (:mod:`lindring.core.modelfile`), checked before any compute.
+
+    Parameters
+    ----------
+    method : str
+        Only ``ed`` takes a model file (so far).
+    L, bc
+        The chain.
+    model_file : str or path
+        The YAML model file.
+    values : dict, optional
+        The model's parameters (numbers or the text of real or complex literals).
+    preset, range, params
+        The paper's own parameters: refused with a model file (the file has its own).
 
     Returns
     -------
-    (lindring.core.model.Params, dict)
+    lindring.core.modelfile.ModelPoint
+
+    Raises
+    ------
+    lindring.core.model.ModelError
+        An invalid file, an unknown parameter or value, the paper's options, a model without
+        jump operators, another method.
+    """
+    from lindring.core import modelfile
+    if method != "ed":
+        raise model.ModelError(f"a model file runs with --method ed (not {method!r}) so far")
+    given = sorted(k for k, v in (params or {}).items() if v is not None)
+    if given or preset is not None or range not in (None, 1):
+        what = ", ".join([f"--{k.replace('_', '-')}" for k in given]
+                         + (["--preset"] if preset is not None else [])
+                         + (["--range"] if range not in (None, 1) else []))
+        raise model.ModelError(f"{what}: the paper's parameters do not apply to a model file; "
+                               "set the model's own parameters with --set NAME=VALUE "
+                               "(parameters={...} in Python)")
+    point = modelfile.build(modelfile.load(model_file), L, bc, values or {})
+    if not point.has_jumps():
+        raise model.ModelError(f"model {point.file.name}: no jump operator acts at these "
+                               "parameters: every function of H is stationary, so the steady "
+                               "state is not unique")
+    return point
+
+
+def prepare(method: str, L: int, bc: str = "ring", preset: str | None = None, range: int = 1,
+            params: dict | None = None, options: dict | None = None,
+            petsc_options: Sequence[str] = (), output=None, force: bool = False,
+            model_file=None, model_values: dict | None = None):
+    """Check a point and its options before any compute (collective under MPI).
+
+    ``model_file`` (with ``model_values``, the model's parameters) takes the model from a
+    model file instead of the paper's parameters (:func:`model_point`).
+
+    Returns
+    -------
+    (lindring.core.model.Params or lindring.core.modelfile.ModelPoint, dict)
         The parameters and every option of ``method`` (defaults filled in).
 
     Raises
@@ -108,10 +158,17 @@ def prepare(method: str, L: int, bc: str = "ring", preset: str | None = None, ra
     petsc_options = list(petsc_options)
     if petsc_options and method != "ed":
         raise model.ModelError(f"PETSc options {' '.join(petsc_options)} only apply to --method ed")
-    p = model.make_params(L, bc=bc, preset=preset, range=range, **(params or {}))
-    check_method_bc(method, p.bc)
-    if method != "ground":
-        model.check_dissipative(p)
+    if model_file is not None:
+        p = model_point(method, L, bc, model_file, model_values, preset, range, params)
+    else:
+        if model_values:
+            raise model.ModelError(f"--set {', '.join(model_values)}: parameters of a model file "
+                                   "need --model FILE")
+        p = model.make_params(L, bc=bc, preset=preset, range=1 if range is None else range,
+                              **(params or {}))
+        check_method_bc(method, p.bc)
+        if method != "ground":
+            model.check_dissipative(p)
     if method == "ed":
         try:
             resolve_symmetry(p, values["symmetry"])
@@ -225,7 +282,7 @@ def compute(method: str, p: model.Params, values: dict, petsc_options: Sequence[
 
 def solve(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = None,
           range: int = 1, output=None, petsc_options: Sequence[str] = (), force: bool = False,
-          **values):
+          model=None, parameters: dict | None = None, **values):
     """The steady state (or ground state, or mean field) of one point, as a dataset.
 
     Parameters
@@ -248,6 +305,13 @@ def solve(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = 
         initialised in the process.
     force : bool
         ``ed``: run even when the plan says the point does not fit the memory here.
+    model : str or path, optional
+        A model file (``models/boundary_driven_xxz.yaml``; format in
+        :mod:`lindring.core.modelfile`) instead of the paper's model; ``ed`` only. Its
+        observables are written as variables of their own, with ``sz`` and the purities.
+    parameters : dict, optional
+        The model file's parameters (``{"Delta": 0.5, "drive": "0.2"}``: numbers or the text of
+        real or complex literals); the others take the file's defaults.
     **values
         Physical parameters (``alpha=2, delta=1.5, mu=...``; complex ones as Python complex
         numbers or strings such as ``"1+0.5j"``) and options of :mod:`lindring.core.options`
@@ -272,7 +336,10 @@ def solve(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = 
         The steady state failed its checks (residual, trace, Hermiticity, positivity, ...).
     """
     params, given = _split_keywords("solve", values)
-    p, opts = prepare(method, L, bc, preset, range, params, given, petsc_options, output, force)
+    if parameters is not None and model is None:
+        raise model_error("parameters={...} are the parameters of a model file: give model=FILE")
+    p, opts = prepare(method, L, bc, preset, range, params, given, petsc_options, output, force,
+                      model_file=model, model_values=parameters)
     ds = compute(method, p, opts, petsc_options)
     if output is not None:
         from mpi4py import MPI
@@ -281,6 +348,12 @@ def solve(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = 
             write_atomic(ds, output)
         MPI.COMM_WORLD.Barrier()
     return ds
+
+
+def model_error(text: str):
+    """Raise :class:`lindring.core.model.ModelError` (``solve``'s ``model`` argument shadows
+    the module there)."""
+    raise model.ModelError(text)
 
 
 def plan(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = None,

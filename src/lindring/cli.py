@@ -93,7 +93,7 @@ def _add_model_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--preset", choices=model.PRESETS,
                     help="minimal: the model of Sec. IV (J0 = lam = kappa = 0, mu = 1, gamma = "
                          "conj(alpha), beta = conj(delta)) (default none)")
-    ap.add_argument("--range", type=_finite(int), default=1,
+    ap.add_argument("--range", type=_finite(int), default=None,
                     help="range of the dissipation: 1: f_b on (b, b+1); 2: on (b, b+2) (default 1; "
                          "unit: sites)")
     for name in model.PHYSICAL_PARAMS:
@@ -160,6 +160,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--force", action="store_true",
                    help="ed: run even when the plan says the point does not fit the memory "
                         "available here (default off)")
+    s.add_argument("--model", metavar="FILE", default=None,
+                   help="ed: a model file (YAML, e.g. models/boundary_driven_xxz.yaml) instead of "
+                        "the paper's model; its parameters are set with --set (default: the "
+                        "paper's model, set with --alpha ... )")
+    s.add_argument("--set", dest="set_values", action="append", default=None,
+                   metavar="NAME=VALUE",
+                   help="a parameter of the --model file, as a number (2, -1e-5, 1+0.5j; never an "
+                        "expression); repeat for several (default: the file's defaults)")
     s.add_argument("-o", "--output", required=True,
                    help="NetCDF file to write (required; a missing folder is created)")
 
@@ -205,6 +213,24 @@ def _fail(code: int, msg: str):
     sys.exit(code)
 
 
+_SET = re.compile(r"^([A-Za-z][A-Za-z0-9_]*)=(.+)$")
+
+
+def parse_set_values(items) -> dict:
+    """``--set NAME=VALUE`` items as ``{NAME: "VALUE"}`` (the values are read as numbers by the
+    model, never evaluated). ModelError for a malformed item or a name given twice."""
+    out = {}
+    for item in items or ():
+        m = _SET.match(item.strip())
+        if not m:
+            raise model.ModelError(f"--set {item!r}: write NAME=VALUE, e.g. --set Delta=0.5")
+        name, value = m.groups()
+        if name in out:
+            raise model.ModelError(f"--set {name}: given twice")
+        out[name] = value.strip()
+    return out
+
+
 def cmd_solve(args, petsc_opts) -> None:
     """``lindring solve``: :func:`lindring.api.prepare` (bad input: status 2, nothing computed),
     :func:`lindring.api.compute` (solver failure: 3, failed verification: 4), then the file."""
@@ -214,8 +240,10 @@ def cmd_solve(args, petsc_opts) -> None:
     from lindring.solvers.steady import SolverError
     try:
         params = {name: getattr(args, name) for name in model.PHYSICAL_PARAMS}
+        model_values = parse_set_values(args.set_values)
         p, values = api.prepare(args.method, args.L, args.bc, args.preset, args.range, params,
-                                solve_options(args), petsc_opts, args.output, args.force)
+                                solve_options(args), petsc_opts, args.output, args.force,
+                                model_file=args.model, model_values=model_values)
     except (model.ModelError, ValueError) as err:
         _fail(EXIT_BAD_INPUT, str(err))
     comm = MPI.COMM_WORLD
@@ -232,7 +260,8 @@ def cmd_solve(args, petsc_opts) -> None:
         from lindring.io.results import write_atomic
         write_atomic(ds, out)
         print(f"wrote {out} ({args.method}, {p.bc}, L={p.L}, {ds.attrs['wall_seconds']:.2f}s)")
-        for k in ("current_eta", "current_J", "sz"):
+        extra = tuple(p.output_variables()) if hasattr(p, "output_variables") else ()
+        for k in ("current_eta", "current_J", "sz") + extra:
             if k in ds:
                 print(f"  {k} = {ds[k].values}")
 
@@ -242,11 +271,12 @@ def cmd_plan(args) -> None:
     from lindring import api
     try:
         params = {name: getattr(args, name) for name in model.PHYSICAL_PARAMS}
-        plan = api.plan(args.method, L=args.L, bc=args.bc, preset=args.preset, range=args.range,
+        rng = 1 if args.range is None else args.range
+        plan = api.plan(args.method, L=args.L, bc=args.bc, preset=args.preset, range=rng,
                         solver=args.solver, symmetry=args.symmetry, basis=args.basis,
                         chi=args.chi,
                         mem_per_rank_mb=args.mem_per_rank_mb, max_tasks=args.max_tasks, **params)
-        p = model.make_params(args.L, bc=args.bc, preset=args.preset, range=args.range, **params)
+        p = model.make_params(args.L, bc=args.bc, preset=args.preset, range=rng, **params)
     except (model.ModelError, ValueError) as err:
         _fail(EXIT_BAD_INPUT, str(err))
     if args.json:

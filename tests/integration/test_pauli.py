@@ -354,12 +354,17 @@ def test_auto_falls_back_to_the_matrix_units_where_the_pauli_solve_fails():
     from dense_reference import dense_observables, dense_steady_state
     from lindring.solvers.steady import SolverError
     p = model.make_params(4, bc="open", preset="minimal", alpha=2.0, delta=1.0, mu=100.0)
-    obs, attrs = _ed(p, solver="iterative", symmetry="none")
+    obs, attrs = _ed(p, solver="iterative", symmetry="none", preconditioner="ilu")
     assert attrs["operator_basis"] == "matrix-units" and "did not converge" in attrs["pauli_fallback"]
     kw = {k: getattr(p, k) for k in PARAMS}
     ref = dense_observables(dense_steady_state(_dense(p))[0], 4, "open", **kw)
     np.testing.assert_allclose(obs["sz"], ref["sz"], atol=1e-9)
     with pytest.raises(SolverError, match="did not converge"):
-        _ed(p, solver="iterative", symmetry="none", basis="pauli")
+        _ed(p, solver="iterative", symmetry="none", basis="pauli", preconditioner="ilu")
+    # with the preconditioner chosen automatically the Pauli path itself solves it (ILU(0),
+    # then the effective-Hamiltonian inverse: issue 15)
+    obs, attrs = _ed(p, solver="iterative", symmetry="none")
+    assert attrs["operator_basis"] == "pauli" and attrs["preconditioner"] == "heff"
+    np.testing.assert_allclose(obs["sz"], ref["sz"], atol=1e-9)
     ok, attrs = _ed(model.make_params(4, **MINIMAL), solver="iterative")
     assert attrs["operator_basis"] == "pauli" and attrs["pauli_fallback"] == ""

@@ -21,6 +21,9 @@ def _plan_key(job):
     if job.method != "ed":
         return (job.method, job.L, job.mpo)
     p = job.model_params()
+    if job.model is not None:      # a model file: its parameters' pattern (and fields) decide
+        pattern = (job.model,) + tuple(sorted((k, v != 0) for k, v in p.values.items()))
+        return (job.method, job.L, job.bc, job.solver, job.symmetry, pattern)
     pattern = tuple(getattr(p, k) != 0 for k in _model.PHYSICAL_PARAMS) + (p.eta != 0, p.xi != 0)
     return (job.method, job.L, job.bc, job.range, job.solver, job.symmetry, pattern)
 

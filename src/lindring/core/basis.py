@@ -357,7 +357,9 @@ def symmetries_of(p) -> dict:
     Parity holds unless ``eps_x != 0`` (the only term that flips a spin on one side of rho);
     momentum on rings of L >= 3 (all couplings are uniform, the flux included); reflection where
     the reflection maps the model's local terms onto themselves
-    (:func:`lindring.core.terms.reflection_symmetric`, never assumed).
+    (:func:`lindring.core.terms.reflection_symmetric`, never assumed). A model-file point
+    (:class:`lindring.core.modelfile.ModelPoint`) checks parity and translation on its terms'
+    superoperators.
 
     Returns
     -------
@@ -367,12 +369,22 @@ def symmetries_of(p) -> dict:
     """
     from lindring.core.terms import reflection_symmetric
     why = {}
-    if p.eps_x != 0:
-        why["parity"] = f"eps_x = {p.eps_x:g} breaks parity (sigma^x flips one spin)"
-    if p.bc != "ring":
-        why["momentum"] = "an open chain has no translation symmetry"
-    elif p.L < 3:
-        why["momentum"] = f"a ring of L = {p.L} < 3 sites is not handled with momentum"
+    if hasattr(p, "symmetries"):
+        parity, momentum = p.symmetries()
+        if not parity:
+            why["parity"] = p.broken_symmetry("parity")
+        if not momentum:
+            why["momentum"] = (p.broken_symmetry("momentum") if p.bc == "ring" and p.L >= 3
+                               else "an open chain has no translation symmetry"
+                               if p.bc != "ring" else
+                               f"a ring of L = {p.L} < 3 sites is not handled with momentum")
+    else:
+        if p.eps_x != 0:
+            why["parity"] = f"eps_x = {p.eps_x:g} breaks parity (sigma^x flips one spin)"
+        if p.bc != "ring":
+            why["momentum"] = "an open chain has no translation symmetry"
+        elif p.L < 3:
+            why["momentum"] = f"a ring of L = {p.L} < 3 sites is not handled with momentum"
     ok, reason = reflection_symmetric(p)
     if not ok:
         why["reflection"] = reason

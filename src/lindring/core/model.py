@@ -235,7 +235,17 @@ def regime(p: Params) -> str:
     """The parameter regime of ``p`` in words, for error messages (issue 15): the ratio of the
     largest coherent coupling to the largest jump rate (see :func:`rates`), local decay only
     (no engineered two-site jump, alpha = delta = 0), alpha / delta near balance, and the span
-    of the rates. Pure; never raises for valid parameters."""
+    of the rates. Pure; never raises for valid parameters. A model-file point gives the ratio
+    and the span of its terms' rates."""
+    if hasattr(p, "rates") and not isinstance(p, Params):       # a model file
+        r = p.rates()
+        jumps = {t.name for t in p.terms if t.kind == "jumps"}
+        jump = max((v for k, v in r.items() if k in jumps), default=0.0)
+        coherent = max((v for k, v in r.items() if k not in jumps), default=0.0)
+        words = [f"largest coupling / largest jump rate = {coherent / jump:.3g}"] if jump else []
+        if r and max(r.values()) > 1e4 * min(r.values()):
+            words.append(f"rates spanning {max(r.values()) / min(r.values()):.1e}")
+        return "; ".join(words) or "rates of one order"
     r = rates(p)
     jump = max((v for k, v in r.items() if k in DISSIPATIVE), default=0.0)
     coherent = max((v for k, v in r.items() if k not in DISSIPATIVE), default=0.0)
@@ -260,7 +270,10 @@ def unresolved_rates(p: Params, resolution: float) -> list[str]:
     """Names of the nonzero parameters whose rate is below ``resolution`` times the largest
     jump rate: a slow mode they make next to that rate may lie below what double precision
     resolves. (The reference is a jump rate, not a Hamiltonian coupling: a large coherent
-    coupling such as mu = 1e4 beside alpha = 1 makes undamped coherences, not slow modes.)"""
+    coupling such as mu = 1e4 beside alpha = 1 makes undamped coherences, not slow modes.)
+    A model-file point names its terms instead (``ModelPoint.unresolved_rates``)."""
+    if hasattr(p, "unresolved_rates"):
+        return p.unresolved_rates(resolution)
     r = rates(p)
     top = max((v for k, v in r.items() if k in DISSIPATIVE), default=0.0)
     return sorted(k for k, v in r.items() if v < resolution * top)

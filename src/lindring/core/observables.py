@@ -106,6 +106,19 @@ def steady_observables(state: LocalState, p: model.Params) -> dict:
     return out
 
 
+def model_observables(state: LocalState, point) -> dict:
+    """Observables of a model-file point (:class:`lindring.core.modelfile.ModelPoint`): ``sz``
+    per site, each of the file's observables per site or per bond (real part of ``Tr(O rho)``;
+    the file's observables are Hermitian), the purities and ``negativity_pair``."""
+    out = dict(sz=np.array([state.expectation((j,), model.SZ).real for j in range(state.L)]))
+    for name, _, placed in point.observables:
+        out[name] = np.array([state.expectation(t.sites, t.operator).real for t in placed])
+    rho_pair = state.reduced((0, 1))
+    out.update(purity=state.norm2(), purity_pair=purity(rho_pair),
+               negativity_pair=negativity(rho_pair, 2))
+    return out
+
+
 def gathered_density_matrix(state: LocalState) -> np.ndarray | None:
     """The full 2^L x 2^L density matrix on rank 0 (None elsewhere); for L <= GATHER_MAX_L."""
     L = state.L

@@ -74,16 +74,22 @@ VARIABLES: dict[str, Variable] = {
 VARIANTS = {"_symmetric": ("cmf", "symmetric solution"), "_mixed": ("ground", "mixed solution")}
 
 
-def describe(name: str) -> tuple[Variable, str]:
+def describe(name: str, extra: dict | None = None) -> tuple[Variable, str]:
     """The schema entry of ``name`` (a variable or a variant of one) and the variant's words
-    (``""`` for a plain variable). ``KeyError`` for a name not in the schema."""
+    (``""`` for a plain variable). ``KeyError`` for a name not in the schema.
+
+    ``extra``: variables declared by a model file (name -> :class:`Variable`,
+    ``ModelPoint.output_variables``), which never shadow the table's names.
+    """
+    if extra and name in extra and name not in VARIABLES:
+        return extra[name], ""
     for suffix, (_, words) in VARIANTS.items():
         if name.endswith(suffix) and name[:-len(suffix)] in VARIABLES:
             return VARIABLES[name[:-len(suffix)]], words
     return VARIABLES[name], ""
 
 
-def data_vars(method: str, values: dict) -> dict:
+def data_vars(method: str, values: dict, extra: dict | None = None) -> dict:
     """A method's results as ``name -> (dims, array)``, dims from the schema.
 
     Parameters
@@ -92,6 +98,8 @@ def data_vars(method: str, values: dict) -> dict:
         The method writing them (``ed``, ``cmf``, ``ground``, ``mpo``).
     values : dict
         Name -> value (scalar or array; ``None`` is left out).
+    extra : dict, optional
+        Variables a model file declares (see :func:`describe`).
 
     Raises
     ------
@@ -104,9 +112,10 @@ def data_vars(method: str, values: dict) -> dict:
     for name, value in values.items():
         if value is None:
             continue
-        var, _ = describe(name)
-        variant = next((s for s in VARIANTS if name.endswith(s) and name != name[:-len(s)]
-                        and name[:-len(s)] in VARIABLES), None)
+        var, _ = describe(name, extra)
+        variant = None if extra and name in extra and name not in VARIABLES else next(
+            (s for s in VARIANTS if name.endswith(s) and name != name[:-len(s)]
+             and name[:-len(s)] in VARIABLES), None)
         writers = (VARIANTS[variant][0],) if variant else var.methods
         if method not in writers or method not in var.methods:
             raise KeyError(f"the output schema does not declare {name!r} for method {method}")

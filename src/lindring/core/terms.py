@@ -19,7 +19,12 @@ from lindring.core.superoperator import superoperator
 
 
 def local_terms(p: model.Params) -> list[tuple[tuple[int, ...], np.ndarray]]:
-    """The Liouvillian of Eq. 11 as a list of ``(sites, superoperator)``; terms on the same sites merged."""
+    """The Liouvillian of Eq. 11 as a list of ``(sites, superoperator)``; terms on the same sites merged.
+
+    A model-file point (:class:`lindring.core.modelfile.ModelPoint`) gives its own terms.
+    """
+    if hasattr(p, "local_terms"):
+        return p.local_terms()
     terms: dict[tuple[int, ...], np.ndarray] = {}
 
     def add(sites, S):
@@ -139,9 +144,11 @@ def reflection_symmetric(p: model.Params, rtol: float = 1e-13) -> tuple[bool, st
         a, b = terms.get(sites, 0), reflected.get(sites, 0)
         if np.max(np.abs(np.asarray(a) - np.asarray(b)), initial=0.0) > rtol * scale:
             what = "site" if len(sites) == 1 else "pair"
+            suspects = ("a term of the model file" if hasattr(p, "local_terms")
+                        else _suspects(p))
             return False, (f"the reflection {'j -> -j' if p.bc == 'ring' else 'j -> L-1-j'} does "
                            f"not map the model's terms onto themselves (the {what} {sites}: "
-                           f"{_suspects(p)})")
+                           f"{suspects})")
     return True, ""
 
 

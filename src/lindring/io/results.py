@@ -40,7 +40,10 @@ def git_commit() -> str:
 
 
 def parameter_attrs(p: model.Params) -> dict:
-    """Every parameter as NetCDF attributes (complex as real/imag pairs)."""
+    """Every parameter as NetCDF attributes (complex as real/imag pairs); a model-file point
+    writes its own (``ModelPoint.as_attrs``: the model's name, file, sha256 and parameters)."""
+    if hasattr(p, "as_attrs"):
+        return p.as_attrs()
     attrs = dict(L=p.L, bc=p.bc, range=p.range, preset=p.preset or "none")
     for name in model.PHYSICAL_PARAMS:
         v = getattr(p, name)
@@ -77,7 +80,8 @@ def build_dataset(p: model.Params, method: str, data_vars: dict, attrs: dict) ->
         ds = ds.assign_coords(site=np.arange(ds.sizes["site"]))
         ds["site"].attrs = dict(long_name="site index j (0-based)", units="1")
     for name in ds.data_vars:         # long names and units: the output schema
-        var, variant = describe(name)
+        var, variant = describe(name, p.output_variables() if hasattr(p, "output_variables")
+                                else None)
         ds[name].attrs = dict(long_name=var.long_name + (f" ({variant})" if variant else ""),
                               units=var.units)
     ds.attrs.update(parameter_attrs(p))

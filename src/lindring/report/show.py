@@ -95,12 +95,20 @@ def point_text(ds: xr.Dataset, path: str = "") -> str:
         lines.append(f"  options: {a['options']}")
     if str(a.get("petsc_options", "none")) != "none":
         lines.append(f"  PETSc options: {a['petsc_options']}")
-    params = [(n, _param(a, n)) for n in model.PHYSICAL_PARAMS]
+    if "model" in a:              # a model file's point: its own parameters (re/im pairs)
+        names = [k[:-3] for k in a if k.endswith("_re") and f"{k[:-3]}_im" in a]
+        values = ", ".join(f"{n} = {_num(complex(a[n + '_re'], a[n + '_im']))}" for n in names)
+        lines.append(f"  model: {a['model']} (file {a.get('model_file', '?')}, sha256 "
+                     f"{str(a.get('model_sha256', '?'))[:12]}); set: "
+                     f"{a.get('model_parameters_set', 'none')}")
+        lines.append(f"  parameters: {values or 'none'}")
+    params = [] if "model" in a else [(n, _param(a, n)) for n in model.PHYSICAL_PARAMS]
     nonzero = [f"{n} = {_num(v)}" for n, v in params if v not in (None, 0, 0.0, 0j)]
     zero = [n for n, v in params if v in (0, 0.0, 0j)]
     preset = f"preset {a['preset']}; " if str(a.get("preset", "none")) != "none" else ""
-    lines.append(f"  parameters: {preset}{', '.join(nonzero) or 'all 0'}"
-                 + (f" (0: {', '.join(zero)})" if zero else ""))
+    if "model" not in a:
+        lines.append(f"  parameters: {preset}{', '.join(nonzero) or 'all 0'}"
+                     + (f" (0: {', '.join(zero)})" if zero else ""))
     eta = _param(a, "eta")
     if eta is not None:
         lines.append(f"  eta = alpha conj(gamma) - delta conj(beta) = {_num(eta)}")

@@ -44,7 +44,10 @@ REGULARISE = 1e-3
 
 def jump_operators(p: model.Params) -> list:
     """Every jump operator of Eq. 11 as a sparse 2^L x 2^L matrix: f_b (Eq. 12) on each
-    dissipative pair and the one-site jumps (``sqrt(kappa) sigma^-``) on each site."""
+    dissipative pair and the one-site jumps (``sqrt(kappa) sigma^-``) on each site; for a
+    model-file point (:class:`lindring.core.modelfile.ModelPoint`) its jump terms."""
+    if hasattr(p, "terms"):
+        return [embed(t.operator, t.sites, p.L) for t in p.terms if t.kind == "jumps"]
     out = [embed(model.bond_jump(p), pair, p.L) for pair in p.dissipative_bonds()]
     for F in model.site_jumps(p):
         out += [embed(F, (j,), p.L) for j in range(p.L)]
@@ -53,7 +56,14 @@ def jump_operators(p: model.Params) -> list:
 
 def effective_hamiltonian(p: model.Params) -> np.ndarray:
     """``H_eff = H - (i/2) sum_k F_k^+ F_k`` as a dense 2^L x 2^L array (site 0 most significant)."""
-    H = hamiltonian(p).toarray()
+    if hasattr(p, "terms"):        # a model file: its Hamiltonian terms
+        D = 2 ** p.L
+        H = np.zeros((D, D), dtype=complex)
+        for t in p.terms:
+            if t.kind == "hamiltonian":
+                H = H + embed(t.operator, t.sites, p.L).toarray()
+    else:
+        H = hamiltonian(p).toarray()
     for F in jump_operators(p):
         H = H - 0.5j * (F.conj().T @ F).toarray()
     return H

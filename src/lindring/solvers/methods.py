@@ -20,7 +20,7 @@ from lindring.core.schema import data_vars
 from lindring.core.basis import make_basis, resolve_symmetry, transpose_words
 from lindring.core.pauli import PauliBasis, PauliState, density_matrix
 from lindring.core.observables import (GATHER_MAX_L, LocalState, gathered_density_matrix, negativity,
-                          steady_observables)
+                          model_observables, steady_observables)
 from lindring.solvers.steady import (SolverError, Tolerances, decide_kernel, probe_nonsingular, refine,
                      resolve_solver,
                      steady_state)
@@ -63,6 +63,11 @@ def check_method_bc(method: str, bc: str) -> None:
 
 
 def _nan_observables(p: model.Params) -> dict:
+    if hasattr(p, "observables"):           # a model-file point
+        out = dict(sz=np.full(p.L, np.nan), purity=np.nan, purity_pair=np.nan,
+                   negativity_pair=np.nan)
+        out.update({name: np.full(len(placed), np.nan) for name, _, placed in p.observables})
+        return out
     nb = p.n_bonds
     out = dict(current_eta=np.full(nb, np.nan), current_J=np.full(nb, np.nan),
                sz=np.full(p.L, np.nan), purity=np.nan, purity_pair=np.nan,
@@ -323,7 +328,8 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
         # scale / slowest (a gap of 1e-11 of the scale turns a residual of 1e-13 into 1e-2)
         checks["error_estimate"] = checks["residual"] * scale / slowest
         attrs["slowest_rate"] = slowest
-        obs = steady_observables(state, p)
+        obs = model_observables(state, p) if hasattr(p, "observables") else \
+            steady_observables(state, p)
         if p.L <= GATHER_MAX_L and isinstance(state, PauliState):
             rho = density_matrix(state.components(np.arange(4 ** p.L, dtype=np.int64)), p.L)
             rho = 0.5 * (rho + rho.conj().T)
@@ -345,7 +351,7 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
     obs.update(checks)
     obs["kernel_dim"] = kernel_dim
     obs["gap"] = gap_value
-    return _to_vars(obs), attrs
+    return _to_vars(obs, p), attrs
 
 
 #: GMRES iterations ILU(0) gets under ``preconditioner = auto`` before heff takes over (the
@@ -469,9 +475,11 @@ def verify(checks: dict, th: Thresholds, solver: str = "") -> None:
         raise VerificationError("steady state failed verification: " + "; ".join(bad))
 
 
-def _to_vars(obs: dict) -> dict:
-    """ED observables as ``name -> (dims, values)`` (dims from the output schema)."""
-    return data_vars("ed", obs)
+def _to_vars(obs: dict, p=None) -> dict:
+    """ED observables as ``name -> (dims, values)`` (dims from the output schema, and from the
+    model file for its own observables)."""
+    extra = p.output_variables() if hasattr(p, "output_variables") else None
+    return data_vars("ed", obs, extra)
 
 
 def run_method(method: str, p: model.Params, **options):

@@ -120,6 +120,8 @@ def study_attrs(study: str, spec: dict, expected: int, missing=(), nonunique=(),
     expected, present, missing, non-unique and unchecked."""
     attrs = dict(study=study, bc=spec.get("bc", "ring"), preset=spec.get("preset") or "none",
                  range=int(spec.get("range", 1)), physics_version=results.PHYSICS_VERSION)
+    if spec.get("model"):
+        attrs["model_file"] = str(spec["model"])
     attrs.update({f"fixed_{k}": str(v) for k, v in (spec.get("fixed") or {}).items()})
     attrs.update(points_expected=expected, points_present=expected - len(missing),
                  missing_points="; ".join(missing) or "none",

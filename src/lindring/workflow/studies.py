@@ -326,13 +326,18 @@ class Job:
     mpo: tuple = ()            # ((option, value), ...) for method mpo: chi, dt, order, tol, t_max
     symmetry: str = "auto"     # ed only: the Liouvillian sector (basis.py); auto = all that hold
     check_unique: bool = True  # ed, mpo: False is the explicit opt-out (files say unique = -1)
+    model: str | None = None   # a model file (params are then its parameters), ed only
 
     @property
     def path(self) -> str:
         return f"results/{self.study}/{self.method}/{self.bc}/L{self.L}/{self.point}.nc"
 
     def model_params(self) -> model.Params:
-        """The point's :class:`lindring.core.model.Params` (presets applied)."""
+        """The point's :class:`lindring.core.model.Params` (presets applied), or its
+        :class:`lindring.core.modelfile.ModelPoint` for a study of a model file."""
+        if self.model is not None:
+            from lindring.core import modelfile
+            return modelfile.build(modelfile.load(self.model), self.L, self.bc, dict(self.params))
         return model.make_params(self.L, bc=self.bc, preset=self.preset, range=self.range,
                                  **dict(self.params))
 
@@ -344,11 +349,14 @@ class Job:
         reruns the job when they change.
         """
         args = [f"--method={self.method}", f"--bc={self.bc}", f"--L={self.L}"]
+        if self.model is not None:
+            args.append(f"--model={self.model}")
+            args += [f"--set={name}={format_value(value)}" for name, value in self.params]
         if self.preset:
             args.append(f"--preset={self.preset}")
         if self.range != 1:
             args.append(f"--range={self.range}")
-        for name, value in self.params:
+        for name, value in (self.params if self.model is None else ()):
             args.append(f"--{name.replace('_', '-')}={format_value(value)}")
         if self.method == "ed":
             args.append(f"--solver={self.solver}")
@@ -366,13 +374,14 @@ class Job:
         return args
 
 
-def study_axes(name: str, st: dict) -> list[tuple[str, list]]:
-    """The grid axes of a study, in order: ``grid`` axes, then ``r``, ``theta`` for ``polar``."""
+def study_axes(name: str, st: dict, known=model.PHYSICAL_PARAMS) -> list[tuple[str, list]]:
+    """The grid axes of a study, in order: ``grid`` axes, then ``r``, ``theta`` for ``polar``
+    (``known``: the parameter names, those of the model file for a study of one)."""
     axes = []
     for k, v in (st.get("grid") or {}).items():
-        if k not in model.PHYSICAL_PARAMS:
+        if k not in known:
             raise StudyError(f"studies.{name}.grid.{k}: unknown parameter "
-                             f"(known: {', '.join(model.PHYSICAL_PARAMS)})")
+                             f"(known: {', '.join(known)})")
         axes.append((k, axis_values(v, f"studies.{name}.grid.{k}")))
     if st.get("polar"):
         polar = st["polar"]
@@ -396,11 +405,15 @@ def expand_study(name: str, st: dict) -> list[Job]:
     check_name(name, f"studies.{name}")
     st = {**study_defaults(), **st}
     fixed = {k: parse_number(v, f"studies.{name}.fixed.{k}") for k, v in (st.get("fixed") or {}).items()}
+    model_file = st.get("model")
+    known = model.PHYSICAL_PARAMS
+    if model_file is not None:
+        known = tuple(_model_file(name, st).parameters)
     for k in fixed:
-        if k not in model.PHYSICAL_PARAMS:
+        if k not in known:
             raise StudyError(f"studies.{name}.fixed.{k}: unknown parameter "
-                             f"(known: {', '.join(model.PHYSICAL_PARAMS)})")
-    axes = study_axes(name, st)
+                             f"(known: {', '.join(known)})")
+    axes = study_axes(name, st, known)
     names = [a for a, _ in axes]
     if st.get("polar"):
         for k in ("alpha", "delta"):
@@ -445,7 +458,11 @@ def expand_study(name: str, st: dict) -> list[Job]:
                     a, d = model.polar(c["r"], c["theta"])
                     params["alpha"], params["delta"] = canonical(a, abs(c["r"])), canonical(d, abs(c["r"]))
                 try:
-                    p = model.make_params(L, bc=bc, preset=st.get("preset"), range=st["range"], **params)
+                    if model_file is not None:
+                        p = _model_point(name, st, L, params)
+                    else:
+                        p = model.make_params(L, bc=bc, preset=st.get("preset"), range=st["range"],
+                                              **params)
                     if method == "ed":
                         resolve_symmetry(p, st["symmetry"])
                 except (model.ModelError, ValueError) as err:
@@ -456,11 +473,40 @@ def expand_study(name: str, st: dict) -> list[Job]:
                                 params=tuple(sorted(params.items())), preset=st.get("preset"),
                                 range=st["range"], solver=st["solver"], max_residual=max_residual,
                                 mpo=mpo if method == "mpo" else (), symmetry=st["symmetry"],
-                                check_unique=st.get("check_unique", True)))
+                                check_unique=st.get("check_unique", True), model=model_file))
     paths = [j.path for j in jobs]
     if len(set(paths)) != len(paths):
         raise StudyError(f"studies.{name}: two points have the same path (repeated grid values?)")
     return jobs
+
+
+def _model_file(name: str, st: dict):
+    """The validated model file of a study (``model:``); StudyError naming the study for a bad
+    file, or for what a model file excludes (methods other than ed, preset, range, polar)."""
+    from lindring.core import modelfile
+    bad = [k for k in ("preset", "polar") if st.get(k)] + (["range"] if st.get("range", 1) != 1
+                                                           else [])
+    if bad:
+        raise StudyError(f"studies.{name}: {', '.join(bad)} do not apply to a model file "
+                         "(set its parameters in fixed: and grid:)")
+    others = [m for m in st.get("methods") or [] if m != "ed"]
+    if others:
+        raise StudyError(f"studies.{name}.methods: a model file runs with ed only (not "
+                         f"{', '.join(others)})")
+    try:
+        return modelfile.load(st["model"])
+    except model.ModelError as err:
+        raise StudyError(f"studies.{name}.model: {err}") from None
+
+
+def _model_point(name: str, st: dict, L: int, params: dict):
+    """The point of a study's model file (validated as ``lindring solve --model`` does)."""
+    from lindring.core import modelfile
+    point = modelfile.build(_model_file(name, st), L, st["bc"], params)
+    if not point.has_jumps():
+        raise model.ModelError("no jump operator acts at this point: the steady state is not "
+                               "unique")
+    return point
 
 
 def _coords_text(coords) -> str:

@@ -1,0 +1,753 @@
+"""Model files: any chain of spins 1/2 with one- and few-site Lindblad terms (issue 16).
+
+A model file (YAML, checked against :data:`SCHEMA`) declares::
+
+    name: boundary_driven_xxz
+    description: free text
+    boundaries: [open]                  # optional: the boundaries the model is meant for
+    parameters:                         # name: default (a number, "1+0.5j", or an expression
+      J: 1                              #   of the other parameters, e.g. gamma: conj(alpha))
+      Delta: 1
+    fields:                             # optional: site-dependent couplings, usable by name
+      alpha_j: {random: {center: alpha, width: w, seed: seed}}   # center (1 + width u_j)
+      mu_j: {values: [1, 1.2, 0.9]}                               # one value per site
+    hamiltonian:                        # terms of H, each summed over its placements
+      - name: exchange
+        sum: [[J, sx_0 sx_1], [J, sy_0 sy_1], [J*Delta, sz_0 sz_1]]
+        where: all                      # all | first | last | {sites: [0, 3]}
+        hermitian_conjugate: false      # true: add the h.c. of the sum
+    jumps:                              # jump operators f (D[f] rho = f rho f^+ - {f^+ f, rho}/2)
+      - name: inject
+        sum: [["sqrt(Gamma*(1+drive)/2)", sp_0]]
+        where: first
+    observables:                        # one-site: per site; two-site (offsets 0, 1): per bond
+      - name: j_spin
+        sum: [[2, sx_0 sy_1], [-2, sy_0 sx_1]]
+
+A *product* is a string of one-site factors ``op_k`` (``op`` one of ``sx sy sz sp sm n id``,
+``k`` the offset from the placement's site: a non-negative integer or the name of an integer
+parameter, e.g. ``sm_range``); factors on the same offset multiply left to right. A term
+placed at site ``j`` acts on sites ``j + k`` (mod L on rings); ``where: all`` places it at every
+``j`` whose sites exist (L placements on a ring, L - range on an open chain), ``first`` at 0,
+``last`` at L - 1 - range, ``sites`` at the listed ones. Coefficients are numbers or
+arithmetic expressions (:func:`evaluate`): numbers, ``j`` complex literals (``0.5j``),
+``+ - * / **``, parentheses, ``sqrt exp cos sin conj abs re im``, ``pi``, ``L`` (the number
+of sites), the parameters and the fields (a field takes its value at the placement's site
+``j``). Nothing of the file is ever given to Python's ``eval``.
+
+Operators (MODEL.md): ``sp = |1><0|``, ``sm = |0><1|``, ``n = sp sm``, ``sz = 2 n - 1``,
+``sx = sp + sm``, ``sy = -i (sp - sm)``; the basis of a term is ``|s_{j+k_0} s_{j+k_1} ...>``
+with its offsets in increasing order.
+
+:func:`build` turns (file, parameter values, L, bc) into a :class:`ModelPoint`: the local
+superoperators ``(sites, S)`` of the Liouvillian (the form that
+:mod:`lindring.solvers.liouvillian` assembles) and the observables' local operators. This module
+is numpy only (YAML and jsonschema are imported when a file is read).
+"""
+from __future__ import annotations
+
+import ast
+import cmath
+import dataclasses
+import hashlib
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+
+from lindring.core import model
+from lindring.core.superoperator import superoperator
+
+#: one-site operators a product may use (MODEL.md conventions)
+OPERATORS = {
+    "sx": model.SX, "sy": -1j * (model.SP - model.SM), "sz": model.SZ,
+    "sp": model.SP, "sm": model.SM, "n": model.N, "id": model.ID2,
+}
+#: functions an expression may call
+FUNCTIONS = {"sqrt": cmath.sqrt, "exp": cmath.exp, "cos": cmath.cos, "sin": cmath.sin,
+             "conj": lambda z: complex(z).conjugate(), "abs": lambda z: complex(abs(z)),
+             "re": lambda z: complex(complex(z).real), "im": lambda z: complex(complex(z).imag)}
+#: names every expression knows besides the parameters and fields
+CONSTANTS = ("pi", "L")
+#: the longest expression text accepted
+MAX_EXPRESSION = 500
+#: offsets beyond this are refused (a term on more sites is a 4^k x 4^k superoperator)
+MAX_RANGE = 4
+#: relative tolerance of the Hermiticity and symmetry checks on local operators
+CHECK_TOL = 1e-12
+_NAME = r"[A-Za-z][A-Za-z0-9_]*"
+_FACTOR = re.compile(r"^(sx|sy|sz|sp|sm|n|id)_([0-9]+|[A-Za-z][A-Za-z0-9]*)$")
+
+_TERM = {
+    "type": "object", "additionalProperties": False, "required": ["name", "sum"],
+    "properties": {
+        "name": {"type": "string", "pattern": f"^{_NAME}$"},
+        "description": {"type": "string"},
+        "sum": {"type": "array", "minItems": 1,
+                "items": {"type": "array", "minItems": 2, "maxItems": 2,
+                          "items": [{"type": ["number", "string"]}, {"type": "string"}]}},
+        "where": {"oneOf": [{"enum": ["all", "first", "last"]},
+                         {"type": "object", "additionalProperties": False, "required": ["sites"],
+                          "properties": {"sites": {"type": "array", "minItems": 1,
+                                                   "items": {"type": "integer", "minimum": 0}}}}]},
+        "hermitian_conjugate": {"type": "boolean"},
+    },
+}
+#: the JSON schema of a model file
+SCHEMA = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "type": "object", "additionalProperties": False, "required": ["name", "parameters"],
+    "properties": {
+        "name": {"type": "string", "pattern": f"^{_NAME}$"},
+        "description": {"type": "string"},
+        "boundaries": {"type": "array", "minItems": 1, "items": {"enum": list(model.BOUNDARIES)}},
+        "parameters": {"type": "object", "propertyNames": {"pattern": f"^{_NAME}$"},
+                       "additionalProperties": {"oneOf": [
+                           {"type": ["number", "string"]},
+                           {"type": "object", "additionalProperties": False,
+                            "required": ["default"],
+                            "properties": {"default": {"type": ["number", "string"]},
+                                           "real": {"type": "boolean"},
+                                           "integer": {"type": "boolean"},
+                                           "min": {"type": "number"},
+                                           "max": {"type": "number"},
+                                           "description": {"type": "string"}}}]}},
+        "fields": {"type": "object", "propertyNames": {"pattern": f"^{_NAME}$"},
+                   "additionalProperties": {"oneOf": [
+                       {"type": "object", "additionalProperties": False, "required": ["values"],
+                        "properties": {"values": {"type": "array", "minItems": 1,
+                                                  "items": {"type": ["number", "string"]}}}},
+                       {"type": "object", "additionalProperties": False, "required": ["random"],
+                        "properties": {"random": {
+                            "type": "object", "additionalProperties": False,
+                            "required": ["center", "width"],
+                            "properties": {"distribution": {"enum": ["uniform"]},
+                                           "center": {"type": ["number", "string"]},
+                                           "width": {"type": ["number", "string"]},
+                                           "seed": {"type": "string", "pattern": f"^{_NAME}$"}}}}}]}},
+        "hamiltonian": {"type": "array", "items": _TERM},
+        "jumps": {"type": "array", "items": _TERM},
+        "observables": {"type": "array", "items": _TERM},
+    },
+}
+
+
+#: names an observable may not take: what the ED method always writes besides the schema table
+RESERVED_OUTPUT = ("site", "bond", "pair")
+
+
+class ModelFileError(model.ModelError):
+    """A model file, or the values given for it, is invalid; the message names the key."""
+
+
+# ----------------------------------------------------------------------------- expressions
+_BINARY = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
+           ast.Mult: lambda a, b: a * b, ast.Div: lambda a, b: a / b,
+           ast.Pow: lambda a, b: a ** b}
+_UNARY = {ast.USub: lambda a: -a, ast.UAdd: lambda a: a}
+
+
+def parse_expression(text, where: str) -> ast.Expression:
+    """Parse ``text`` and check that it uses only the whitelisted syntax (no evaluation).
+
+    Parameters
+    ----------
+    text : str or number
+    where : str
+        The key path of the expression, for error messages.
+
+    Returns
+    -------
+    ast.Expression
+
+    Raises
+    ------
+    ModelFileError
+        Syntax outside the whitelist (attributes, subscripts, lambdas, keywords, strings, ...).
+    """
+    if isinstance(text, bool):
+        raise ModelFileError(f"{where}: {text!r} is not a number or an expression")
+    text = str(text)
+    if len(text) > MAX_EXPRESSION:
+        raise ModelFileError(f"{where}: expression longer than {MAX_EXPRESSION} characters")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError:
+        raise ModelFileError(f"{where}: cannot parse {text!r} as an arithmetic expression") from None
+    for node in ast.walk(tree):
+        ok = isinstance(node, (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Name, ast.Load,
+                               ast.Call)) or type(node) in _BINARY or type(node) in _UNARY
+        if isinstance(node, ast.Constant):
+            ok = isinstance(node.value, (int, float, complex)) and not isinstance(node.value, bool)
+        if isinstance(node, ast.Call):
+            ok = (isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS
+                  and len(node.args) == 1 and not node.keywords)
+        if not ok:
+            raise ModelFileError(f"{where}: {text!r} uses {type(node).__name__}, which a "
+                                 "coefficient may not (allowed: numbers, names, + - * / **, "
+                                 f"parentheses, {', '.join(FUNCTIONS)})")
+    return tree
+
+
+def names_in(tree: ast.Expression) -> set[str]:
+    """The variable names an expression reads (functions excluded)."""
+    calls = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in calls}
+
+
+def evaluate(text, names: dict, where: str = "expression") -> complex:
+    """The value of an arithmetic expression, with complex arithmetic throughout.
+
+    Parameters
+    ----------
+    text : str or number
+        E.g. ``"sqrt(Gamma*(1+drive)/2)"``, ``"J0*exp(1j*phi/L)"``, ``2``.
+    names : dict
+        Name -> value of every name the expression may read.
+    where : str
+        The key path, for error messages.
+
+    Returns
+    -------
+    complex
+
+    Raises
+    ------
+    ModelFileError
+        Disallowed syntax, an unknown name, a division by zero, an overflow or a non-finite
+        result; the message names ``where``.
+    """
+    tree = parse_expression(text, where)
+    known = dict(pi=complex(math.pi))
+    known.update(names)
+
+    def ev(node):
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.Constant):
+            return complex(node.value)
+        if isinstance(node, ast.Name):
+            if node.id not in known:
+                raise ModelFileError(f"{where}: unknown name {node.id!r} in {text!r} "
+                                     f"(known: {', '.join(sorted(known))})")
+            return complex(known[node.id])
+        if isinstance(node, ast.UnaryOp):
+            return _UNARY[type(node.op)](ev(node.operand))
+        if isinstance(node, ast.BinOp):
+            return _BINARY[type(node.op)](ev(node.left), ev(node.right))
+        if isinstance(node, ast.Call):
+            return complex(FUNCTIONS[node.func.id](ev(node.args[0])))
+        raise ModelFileError(f"{where}: unsupported syntax in {text!r}")   # parse_expression forbids
+
+    try:
+        value = ev(tree)
+    except ZeroDivisionError:
+        raise ModelFileError(f"{where}: division by zero in {text!r}") from None
+    except (OverflowError, ValueError) as err:
+        raise ModelFileError(f"{where}: {text!r} cannot be evaluated ({err})") from None
+    if not (math.isfinite(value.real) and math.isfinite(value.imag)):
+        raise ModelFileError(f"{where}: {text!r} is not finite")
+    return value
+
+
+def parse_number(name: str, text) -> complex:
+    """A parameter value given on the command line or to the API: a number or the text of a
+    real or complex literal (``2``, ``-1e-5``, ``1+0.5j``), never an expression."""
+    if isinstance(text, (int, float, complex, np.number)) and not isinstance(text, bool):
+        z = complex(text)
+    else:
+        try:
+            z = complex(str(text).replace(" ", ""))
+        except ValueError:
+            raise ModelFileError(f"parameter {name!r}: cannot read {text!r} as a number "
+                                 "(complex values are written like 1+0.5j)") from None
+    if not (math.isfinite(z.real) and math.isfinite(z.imag)):
+        raise ModelFileError(f"parameter {name!r}: {text!r} is not finite")
+    return z
+
+
+# ----------------------------------------------------------------------------- the file
+@dataclasses.dataclass(frozen=True)
+class ModelFile:
+    """A validated model file (:func:`load`); :func:`build` makes points of it."""
+    data: dict
+    path: str = ""
+    sha256: str = ""
+    text: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.data["name"]
+
+    @property
+    def parameters(self) -> dict:
+        """Parameter name -> default (number or expression text), in file order."""
+        return {k: v["default"] if isinstance(v, dict) else v
+                for k, v in self.data["parameters"].items()}
+
+    def constraints(self, name: str) -> dict:
+        """The ``real``, ``integer``, ``min`` of a parameter (empty for a bare default)."""
+        v = self.data["parameters"][name]
+        return v if isinstance(v, dict) else {}
+
+
+def _validate(data, source: str) -> None:
+    import jsonschema
+    validator = jsonschema.Draft7Validator(SCHEMA)
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = jsonschema.exceptions.best_match(errors)
+        path = "/".join(str(x) for x in err.absolute_path) or "(top level)"
+        raise ModelFileError(f"{source}: at {path}: {err.message}")
+
+
+def loads(text: str, source: str = "model file") -> ModelFile:
+    """A model file from its YAML text (see :func:`load`)."""
+    import yaml
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ModelFileError(f"{source} is not valid YAML: {err}") from None
+    if not isinstance(data, dict):
+        raise ModelFileError(f"{source}: a model file is a mapping (name:, parameters:, ...)")
+    _validate(data, source)
+    mf = ModelFile(data=data, path=source, sha256=hashlib.sha256(text.encode()).hexdigest(),
+                   text=text)
+    _check_static(mf)
+    return mf
+
+
+def load(path) -> ModelFile:
+    """Read and validate a model file (YAML, :data:`SCHEMA`).
+
+    Raises
+    ------
+    ModelFileError
+        Missing or unreadable file, invalid YAML, a schema violation (naming its key path), an
+        unknown operator or name, a duplicated term name, a cycle among parameter defaults.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ModelFileError(f"model file {path} not found") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as err:
+        raise ModelFileError(f"model file {path} cannot be read: {err}") from None
+    return loads(text, str(path))
+
+
+def _terms(mf: ModelFile):
+    for kind in ("hamiltonian", "jumps", "observables"):
+        for i, t in enumerate(mf.data.get(kind) or []):
+            yield kind, f"{kind}/{i} ({t['name']})", t
+
+
+def _check_static(mf: ModelFile) -> None:
+    """Everything that does not depend on values or L: names, operators, expressions."""
+    params = mf.parameters
+    fields = mf.data.get("fields") or {}
+    clash = sorted((set(params) | set(fields)) & (set(CONSTANTS) | set(FUNCTIONS)))
+    if clash:
+        raise ModelFileError(f"{mf.path}: {', '.join(clash)} is a built-in name "
+                             f"({', '.join(CONSTANTS + tuple(FUNCTIONS))}); rename it")
+    both = sorted(set(params) & set(fields))
+    if both:
+        raise ModelFileError(f"{mf.path}: {', '.join(both)} is both a parameter and a field")
+    for name, default in params.items():
+        used = names_in(parse_expression(default, f"{mf.path}: parameters/{name}"))
+        bad = sorted(used - set(params) - set(CONSTANTS) - {"pi"})
+        if bad:
+            raise ModelFileError(f"{mf.path}: parameters/{name}: unknown name(s) {', '.join(bad)}")
+    _parameter_order(mf)
+    for fname, spec in fields.items():
+        exprs = spec.get("values") or [spec["random"]["center"], spec["random"]["width"]]
+        for e in exprs:
+            used = names_in(parse_expression(e, f"{mf.path}: fields/{fname}"))
+            bad = sorted(used - set(params) - set(CONSTANTS) - {"pi"})
+            if bad:
+                raise ModelFileError(f"{mf.path}: fields/{fname}: unknown name(s) "
+                                     f"{', '.join(bad)} (fields may use parameters only)")
+        if "random" in spec:
+            seed = spec["random"].get("seed", "seed")
+            if seed not in params:
+                raise ModelFileError(f"{mf.path}: fields/{fname}/random/seed: {seed!r} is not a "
+                                     "parameter (declare it under parameters:, e.g. seed: 1)")
+    names = set(params) | set(fields) | set(CONSTANTS) | {"pi"}
+    seen = {}
+    for kind, where, t in _terms(mf):
+        key = (kind == "observables", t["name"])
+        if key in seen:
+            raise ModelFileError(f"{mf.path}: {where}: the name {t['name']!r} is used twice")
+        seen[key] = where
+        if kind == "observables":
+            from lindring.core.schema import VARIABLES
+            if t["name"] in VARIABLES or t["name"] in RESERVED_OUTPUT:
+                raise ModelFileError(f"{mf.path}: {where}: {t['name']!r} is a variable lindring "
+                                     "always writes; give the observable another name")
+        for i, (coef, product) in enumerate(t["sum"]):
+            used = names_in(parse_expression(coef, f"{mf.path}: {where}/sum/{i}"))
+            bad = sorted(used - names)
+            if bad:
+                raise ModelFileError(f"{mf.path}: {where}/sum/{i}: unknown name(s) "
+                                     f"{', '.join(bad)} in {coef!r}")
+            factors = product.split()
+            if not factors:
+                raise ModelFileError(f"{mf.path}: {where}/sum/{i}: empty product")
+            for f in factors:
+                m = _FACTOR.match(f)
+                if not m:
+                    raise ModelFileError(
+                        f"{mf.path}: {where}/sum/{i}: {f!r} is not a factor op_k (op one of "
+                        f"{', '.join(OPERATORS)}; k an offset 0, 1, ... or an integer parameter)")
+                if not m.group(2).isdigit() and m.group(2) not in params:
+                    raise ModelFileError(f"{mf.path}: {where}/sum/{i}: offset {m.group(2)!r} "
+                                         "is not a parameter")
+
+
+def _parameter_order(mf: ModelFile) -> list[str]:
+    """Parameters in an order where each default reads only earlier ones; refuses cycles."""
+    deps = {n: names_in(parse_expression(v, f"parameters/{n}")) & set(mf.parameters)
+            for n, v in mf.parameters.items()}
+    order, done = [], set()
+    while len(order) < len(deps):
+        ready = [n for n in deps if n not in done and deps[n] <= done]
+        if not ready:
+            cyc = sorted(n for n in deps if n not in done)
+            raise ModelFileError(f"{mf.path}: parameters {', '.join(cyc)}: their defaults "
+                                 "depend on each other in a cycle")
+        for n in ready:
+            order.append(n)
+            done.add(n)
+    return order
+
+
+# ----------------------------------------------------------------------------- points
+@dataclasses.dataclass
+class Term:
+    """One named entry of a model at one placement: its sites and local operator."""
+    kind: str          # hamiltonian, jumps, observables
+    name: str
+    start: int         # the placement's site j
+    sites: tuple
+    operator: np.ndarray
+    offsets: tuple = (0,)  # sites[i] = start + offsets[i] (mod L)
+
+
+@dataclasses.dataclass
+class ModelPoint:
+    """A model file at given parameter values, L and boundary: what the ED solver needs.
+
+    Duck-types the few attributes of :class:`lindring.core.model.Params` that the solvers read
+    (``L``, ``bc``, ``range``, ``preset``); :meth:`local_terms` gives the Liouvillian.
+    """
+    L: int
+    bc: str
+    file: ModelFile
+    values: dict               # every parameter's value (complex)
+    given: dict                # the values set explicitly
+    fields: dict               # field name -> array of L values
+    terms: list                # Term (hamiltonian and jumps)
+    observables: list          # Term (observables)
+    preset = None
+
+    @property
+    def range(self) -> int:
+        """The largest offset of any Hamiltonian term or jump (1 for nearest neighbours)."""
+        return max((max(_offsets(t)) for t in self.terms), default=0)
+
+    @property
+    def n_bonds(self) -> int:
+        return self.L if self.bc == "ring" else self.L - 1
+
+    def local_terms(self) -> list[tuple[tuple[int, ...], np.ndarray]]:
+        """The Liouvillian as ``(sites, superoperator)`` in the letter order of basis.py, terms
+        on the same sites merged (as :func:`lindring.solvers.liouvillian.local_terms`)."""
+        merged: dict = {}
+        for t in self.terms:
+            S = local_superoperator(t)
+            merged[t.sites] = merged.get(t.sites, 0) + S
+        return [(s, S) for s, S in merged.items() if np.any(S != 0)]
+
+    def has_jumps(self) -> bool:
+        return any(t.kind == "jumps" and np.any(t.operator != 0) for t in self.terms)
+
+    def rates(self) -> dict:
+        """Rate of each named term: max over placements of ||f||^2 (jumps, spectral norm) or
+        ||h|| (Hamiltonian terms); zero terms left out."""
+        out = {}
+        for t in self.terms:
+            nrm = float(np.linalg.norm(t.operator, 2))
+            r = nrm ** 2 if t.kind == "jumps" else nrm
+            if r > 0:
+                out[t.name] = max(out.get(t.name, 0.0), r)
+        return out
+
+    def unresolved_rates(self, resolution: float) -> list[str]:
+        """Names of the terms whose rate is below ``resolution`` times the largest jump rate
+        (see :func:`lindring.core.model.unresolved_rates`)."""
+        r = self.rates()
+        jumps = {t.name for t in self.terms if t.kind == "jumps"}
+        top = max((v for k, v in r.items() if k in jumps), default=0.0)
+        return sorted(k for k, v in r.items() if v < resolution * top)
+
+    # -- symmetries, checked on the local superoperators ------------------------------------
+    def parity_breaker(self) -> str | None:
+        """The first term whose superoperator does not commute with ``rho -> P rho P``
+        (P = prod sigma^z), or None."""
+        for t in self.terms:
+            S = local_superoperator(t)
+            k = len(t.sites)
+            odd = np.zeros(4 ** k, dtype=np.int64)
+            for pos in range(k):
+                a = (np.arange(4 ** k) // 4 ** (k - 1 - pos)) % 4
+                odd += (a == 1) | (a == 2)
+            mixes = (odd[:, None] % 2) != (odd[None, :] % 2)
+            if np.abs(S[mixes]).max(initial=0.0) > CHECK_TOL * max(np.abs(S).max(), 1e-300):
+                return f"{t.kind} term {t.name!r} at site {t.start}"
+        return None
+
+    def translation_breaker(self) -> str | None:
+        """Why the Liouvillian does not commute with the translation of a ring, naming the
+        term; None when every named term is placed on every site with the same local
+        superoperator (open chains: 'an open chain')."""
+        if self.bc != "ring":
+            return "an open chain has no translation symmetry"
+        by_name: dict = {}
+        for t in self.terms:
+            by_name.setdefault((t.kind, t.name), []).append(t)
+        for (kind, name), ts in by_name.items():
+            starts = sorted(t.start for t in ts)
+            if starts != list(range(self.L)):
+                return f"{kind} term {name!r} is not placed on every site"
+            ref = local_superoperator(ts[0])
+            offs = _offsets(ts[0])
+            for t in ts[1:]:
+                S = local_superoperator(t)
+                if _offsets(t) != offs or not np.allclose(S, ref, rtol=0,
+                                                          atol=CHECK_TOL * max(np.abs(ref).max(), 1e-300)):
+                    return (f"{kind} term {name!r} differs between sites {ts[0].start} and "
+                            f"{t.start} (site-dependent couplings)")
+        return None
+
+    def symmetries(self) -> tuple[bool, bool]:
+        """(parity, momentum) as :func:`lindring.core.basis.symmetries_of`."""
+        return self.parity_breaker() is None, self.translation_breaker() is None and self.L >= 3
+
+    def broken_symmetry(self, symmetry: str) -> str:
+        """Words naming what breaks ``symmetry`` ('parity' or 'momentum')."""
+        if symmetry == "parity":
+            return f"{self.parity_breaker()} does not commute with parity (P rho P)"
+        return f"{self.translation_breaker()}"
+
+    def output_variables(self) -> dict:
+        """The file's observables as output-schema entries (name -> schema.Variable): dims
+        ``site`` (one-site) or ``bond`` (two-site), written by ``ed``."""
+        from lindring.core.schema import Variable
+        out = {}
+        for name, description, placed in self.observables:
+            dims = ("site",) if len(placed[0].sites) == 1 else ("bond",)
+            words = description or f"<{name}> of model {self.file.name}"
+            out[name] = Variable(f"{words} (model file)", "1", dims, ("ed",))
+        return out
+
+    def as_attrs(self) -> dict:
+        """The point as NetCDF attributes (complex values as re/im pairs)."""
+        attrs = dict(L=self.L, bc=self.bc, model=self.file.name, model_file=self.file.path,
+                     model_sha256=self.file.sha256, model_text=self.file.text, preset="none",
+                     model_parameters_set=", ".join(sorted(self.given)) or "none")
+        for name, v in self.values.items():
+            attrs[f"{name}_re"], attrs[f"{name}_im"] = float(v.real), float(v.imag)
+        return attrs
+
+
+def _offsets(t: Term) -> tuple:
+    return t.offsets
+
+
+def local_superoperator(t: Term) -> np.ndarray:
+    """The superoperator of one placed term (letter order of basis.py): ``-i[h, .]`` for a
+    Hamiltonian term, ``D[f]`` for a jump."""
+    k = len(t.sites)
+    if t.kind == "hamiltonian":
+        return superoperator(t.operator, [], k)
+    return superoperator(None, [t.operator], k)
+
+
+def _resolve_values(mf: ModelFile, given: dict, L: int) -> dict:
+    params = mf.parameters
+    unknown = sorted(set(given) - set(params))
+    if unknown:
+        raise ModelFileError(f"model {mf.name}: unknown parameter(s) {', '.join(unknown)}; "
+                             f"its parameters: {', '.join(params)}")
+    values = {}
+    for name in _parameter_order(mf):
+        if name in given:
+            values[name] = parse_number(name, given[name])
+        else:
+            values[name] = evaluate(params[name], dict(values, L=complex(L)),
+                                    f"{mf.path}: parameters/{name}")
+        c, v = mf.constraints(name), values[name]
+        if (c.get("real") or c.get("integer") or "min" in c or "max" in c) and v.imag != 0:
+            raise ModelFileError(f"parameter {name!r} must be real, got {v}")
+        if c.get("integer") and v.real != round(v.real):
+            raise ModelFileError(f"parameter {name!r} must be an integer, got {v.real:g}")
+        if "min" in c and v.real < c["min"]:
+            raise ModelFileError(f"parameter {name!r} must be >= {c['min']:g}, got {v.real:g}")
+        if "max" in c and v.real > c["max"]:
+            raise ModelFileError(f"parameter {name!r} must be <= {c['max']:g}, got {v.real:g}")
+    return values
+
+
+def _integer(values: dict, name: str, where: str) -> int:
+    v = values[name]
+    if v.imag != 0 or v.real != round(v.real):
+        raise ModelFileError(f"{where}: {name} = {v} must be an integer")
+    return int(round(v.real))
+
+
+def _fields(mf: ModelFile, values: dict, L: int) -> dict:
+    """Site-dependent couplings: lists (one per site) and uniform random draws,
+    ``center (1 + width u_j)`` with ``u_j`` uniform in [-1, 1) from numpy's PCG64 seeded with
+    ``[seed, index of the field in the file]``."""
+    out = {}
+    names = dict(values, L=complex(L))
+    for index, (fname, spec) in enumerate((mf.data.get("fields") or {}).items()):
+        where = f"{mf.path}: fields/{fname}"
+        if "values" in spec:
+            if len(spec["values"]) != L:
+                raise ModelFileError(f"{where}: {len(spec['values'])} values for L = {L} sites")
+            out[fname] = np.array([evaluate(e, names, f"{where}/values/{i}")
+                                   for i, e in enumerate(spec["values"])])
+        else:
+            r = spec["random"]
+            center = evaluate(r["center"], names, f"{where}/random/center")
+            width = evaluate(r["width"], names, f"{where}/random/width")
+            if width.imag != 0 or width.real < 0:
+                raise ModelFileError(f"{where}/random/width: must be real and >= 0, got {width}")
+            seed_name = r.get("seed", "seed")
+            seed = _integer(values, seed_name, f"{where}/random/seed")
+            if seed < 0:
+                raise ModelFileError(f"{where}/random/seed: {seed_name} = {seed} must be >= 0")
+            u = np.random.Generator(np.random.PCG64([seed, index])).uniform(-1.0, 1.0, L)
+            out[fname] = center * (1.0 + width.real * u)
+    return out
+
+
+def _placements(t: dict, span: int, L: int, bc: str, where: str) -> list[int]:
+    on = t.get("where", "all")
+    n_all = L if bc == "ring" else L - span
+    if n_all <= 0:
+        raise ModelFileError(f"{where}: a term of range {span} does not fit an open chain of "
+                             f"L = {L}")
+    if bc == "ring" and span >= L:
+        raise ModelFileError(f"{where}: a term of range {span} needs a ring of L > {span}")
+    if on == "all":
+        return list(range(n_all))
+    if on == "first":
+        return [0]
+    if on == "last":
+        return [n_all - 1]
+    sites = list(on["sites"])
+    bad = [s for s in sites if s >= n_all]
+    if bad:
+        raise ModelFileError(f"{where}/where/sites: {bad} outside 0..{n_all - 1} (L = {L}, {bc}, "
+                             f"range {span})")
+    if len(set(sites)) != len(sites):
+        raise ModelFileError(f"{where}/where/sites: a site is listed twice")
+    return sites
+
+
+def _product(product: str, values: dict, where: str) -> dict:
+    """Offset -> 2x2 matrix of one product string."""
+    out: dict = {}
+    for f in product.split():
+        op, off = _FACTOR.match(f).groups()
+        k = int(off) if off.isdigit() else _integer(values, off, where)
+        if not 0 <= k <= MAX_RANGE:
+            raise ModelFileError(f"{where}: offset {k} of {f!r} is outside 0..{MAX_RANGE}")
+        out[k] = out.get(k, model.ID2) @ OPERATORS[op]
+    return out
+
+
+def _place(mf: ModelFile, kind: str, where: str, t: dict, values: dict, fields: dict,
+           L: int, bc: str) -> list[Term]:
+    products = [_product(p, values, f"{where}/sum/{i}") for i, (_, p) in enumerate(t["sum"])]
+    offsets = sorted(set().union(*products))
+    span = offsets[-1]
+    out = []
+    base = dict(values, L=complex(L))
+    for j in _placements(t, span, L, bc, where):
+        names = dict(base, **{f: v[j] for f, v in fields.items()})
+        op = 0
+        for i, ((coef, _), prod) in enumerate(zip(t["sum"], products)):
+            c = evaluate(coef, names, f"{where}/sum/{i}")
+            mat = np.ones((1, 1), dtype=complex)
+            for k in offsets:
+                mat = np.kron(mat, prod.get(k, model.ID2))
+            op = op + c * mat
+        if t.get("hermitian_conjugate", False):
+            op = op + op.conj().T
+        if kind in ("hamiltonian", "observables"):
+            scale = max(np.abs(op).max(), 1e-300)
+            if np.abs(op - op.conj().T).max() > CHECK_TOL * scale:
+                raise ModelFileError(f"{where}: the operator at site {j} is not Hermitian "
+                                     "(a Hamiltonian term and an observable must be; add "
+                                     "hermitian_conjugate: true for '+ h.c.')")
+            op = 0.5 * (op + op.conj().T)
+        out.append(Term(kind, t["name"], j, tuple((j + k) % L for k in offsets), op,
+                        tuple(offsets)))
+    return out
+
+
+def build(mf: ModelFile, L: int, bc: str, values: dict | None = None) -> ModelPoint:
+    """A model file at parameter values, L and boundary: local terms and observables.
+
+    Parameters
+    ----------
+    mf : ModelFile
+    L : int
+    bc : {"ring", "open"}
+    values : dict, optional
+        Parameter name -> value (number or the text of a real or complex literal; never an
+        expression); the others take their defaults.
+
+    Returns
+    -------
+    ModelPoint
+
+    Raises
+    ------
+    ModelFileError
+        An unknown parameter, a value that is not a number, a term that does not fit L, a
+        non-Hermitian Hamiltonian term or observable, an observable of range > 1, ...
+    """
+    given = {k: v for k, v in (values or {}).items() if v is not None}
+    L = model._as_integer("L", L)
+    if bc not in model.BOUNDARIES:
+        raise ModelFileError(f"bc must be one of {model.BOUNDARIES}, got {bc!r}")
+    if L > 31:
+        raise ModelFileError(f"L = {L}: a model file's Liouvillian is assembled on words of L "
+                             "letters, which hold L <= 31")
+    if L < 2 or (bc == "ring" and L < 3):
+        raise ModelFileError(f"L = {L} is too small (L >= 2; a ring needs L >= 3)")
+    allowed = mf.data.get("boundaries")
+    if allowed and bc not in allowed:
+        raise ModelFileError(f"model {mf.name} is for bc {', '.join(allowed)}, not {bc!r}")
+    vals = _resolve_values(mf, given, L)
+    for name, v in vals.items():
+        if abs(v) > model.MAX_MAGNITUDE or 0 < abs(v) < model.MIN_MAGNITUDE:
+            raise ModelFileError(f"parameter {name!r}: |{v}| is outside [{model.MIN_MAGNITUDE:g}, "
+                                 f"{model.MAX_MAGNITUDE:g}] (or 0)")
+    fields = _fields(mf, vals, L)
+    terms, observables = [], []
+    for kind, where, t in _terms(mf):
+        placed = _place(mf, kind, f"{mf.path}: {where}", t, vals, fields, L, bc)
+        if kind == "observables":
+            if placed[0].offsets not in ((0,), (0, 1)) or t.get("where", "all") != "all":
+                raise ModelFileError(f"{mf.path}: {where}: an observable is one-site (per site) "
+                                     "or two-site on offsets 0, 1 (per bond), placed on all")
+            observables.append((t["name"], t.get("description", ""), placed))
+        else:
+            terms.extend(placed)
+    return ModelPoint(L=L, bc=bc, file=mf, values=vals, given=given, fields=fields,
+                      terms=terms, observables=observables)

@@ -1,0 +1,382 @@
+"""Model files (issue 16): the safe expression evaluator, validation, and the assembled
+Liouvillian of random small models against an independent dense one built in the test.
+
+The dense Liouvillians here are built from the operator definitions of MODEL.md with
+``tests/dense_reference.py`` (Kronecker products of one-site matrices, row-major
+vectorisation), sharing no code with ``lindring.core.modelfile``; the assembled ones come from
+``lindring.solvers.liouvillian.rows_block`` in the full basis (no PETSc needed).
+"""
+import cmath
+import math
+
+import numpy as np
+import pytest
+
+import dense_reference as dr
+from lindring.core import model, modelfile
+from lindring.core.basis import FullBasis, rowmajor_to_words
+from lindring.core.observables import LocalState, model_observables
+from lindring.solvers.liouvillian import local_terms, rows_block
+
+DENSE_OPS = {"sx": dr.SX, "sy": dr.SY, "sz": dr.SZ, "sp": dr.SP, "sm": dr.SM, "n": dr.NUM,
+             "id": dr.ID2}
+
+
+class _OneRank:
+    """The communicator of a single process (LocalState sums over ranks with it)."""
+    def allreduce(self, x, op=None):
+        return x
+
+    def gather(self, x, root=0):
+        return [x]
+
+
+def assembled(point) -> np.ndarray:
+    """The full Liouvillian of a model-file point, as lindring assembles it (word order)."""
+    N = 4 ** point.L
+    return rows_block(point, FullBasis(point.L), np.arange(N, dtype=np.int64)).toarray()
+
+
+def to_words(Lrm: np.ndarray, L: int) -> np.ndarray:
+    perm = rowmajor_to_words(L)
+    return Lrm[np.ix_(perm, perm)]
+
+
+# ----------------------------------------------------------------------------- expressions
+@pytest.mark.parametrize("text, expected", [
+    ("2", 2), ("1+0.5j", 1 + 0.5j), ("-a", -3), ("a**2 - b/4", 9 - 0.25 * (1 - 2j)),
+    ("sqrt(a*(1+b)/2)", cmath.sqrt(3 * (2 - 2j) / 2)), ("exp(1j*pi/L)", cmath.exp(1j * math.pi / 5)),
+    ("conj(b)*cos(a) + sin(0.3)", (1 + 2j) * math.cos(3) + math.sin(0.3)),
+    ("abs(b) + re(b) - im(b)", math.sqrt(5) + 1 + 2), ("(a)", 3), ("+a", 3)])
+def test_expressions_evaluate_like_python_arithmetic(text, expected):
+    value = modelfile.evaluate(text, dict(a=3, b=1 - 2j, L=5))
+    assert abs(value - expected) < 1e-14
+
+
+@pytest.mark.parametrize("text", [
+    "__import__('os').system('true')", "().__class__", "a.real", "x[0]", "lambda: 1",
+    "'text'", "True", "sqrt(x=1)", "sqrt(1, 2)", "a if a else 1", "[1]", "a == 1",
+    "open('f')", "eval('1')", "f(1)(2)", "9**9**9**9"])
+def test_expressions_outside_the_whitelist_are_refused(text):
+    with pytest.raises(modelfile.ModelFileError):
+        modelfile.evaluate(text, dict(a=1, x=[1]), "here")
+
+
+def test_expression_errors_name_the_place():
+    with pytest.raises(modelfile.ModelFileError, match="jumps/0/sum/1: unknown name 'zeta'"):
+        modelfile.evaluate("zeta + 1", {}, "jumps/0/sum/1")
+    with pytest.raises(modelfile.ModelFileError, match="division by zero"):
+        modelfile.evaluate("1/(a-a)", dict(a=1), "x")
+
+
+@pytest.mark.parametrize("text, value", [("2", 2), ("-1e-5", -1e-5), ("1+0.5j", 1 + 0.5j),
+                                         (3, 3), ("-2-1j", -2 - 1j)])
+def test_set_values_are_numbers(text, value):
+    assert modelfile.parse_number("x", text) == value
+
+
+@pytest.mark.parametrize("text", ["2*3", "a", "__import__('os')", "nan", "inf", "1e999"])
+def test_set_values_are_never_expressions(text):
+    with pytest.raises(modelfile.ModelFileError, match="parameter 'x'"):
+        modelfile.parse_number("x", text)
+
+
+# ----------------------------------------------------------------------------- validation
+GOOD = """
+name: m
+parameters: {g: 1, h: 0.5}
+hamiltonian:
+  - {name: field, sum: [[h, sx_0]]}
+jumps:
+  - {name: decay, sum: [["sqrt(g)", sm_0]]}
+"""
+
+
+@pytest.mark.parametrize("patch, message", [
+    (("decay, sum", "decay, where: everywhere, sum"), "at jumps/0/where"),
+    (("name: m", "name: m\ncolour: red"), "colour"),
+    (("sqrt(g)", "sqrt(zeta)"), r"jumps/0 \(decay\)/sum/0: unknown name\(s\) zeta"),
+    (("sm_0", "sq_0"), "'sq_0' is not a factor"),
+    (("sm_0", "sm_r"), "offset 'r' is not a parameter"),
+    (("{g: 1, h: 0.5}", "{g: h, h: g}"), "cycle"),
+    (("{g: 1, h: 0.5}", "{g: 1, h: 0.5, pi: 3}"), "built-in name"),
+    (("name: field", "name: decay"), "used twice"),     # terms are named uniquely
+    (("sqrt(g)", "g.__class__"), "Attribute"),
+    (("name: decay", "name: field"), "used twice"),
+])
+def test_invalid_files_are_refused_naming_the_key(patch, message):
+    text = GOOD.replace(*patch)
+    if message is None:
+        modelfile.loads(text)
+        return
+    with pytest.raises(modelfile.ModelFileError, match=message):
+        modelfile.loads(text)
+
+
+def test_duplicate_names_and_reserved_observables_are_refused():
+    with pytest.raises(modelfile.ModelFileError, match="used twice"):
+        modelfile.loads(GOOD + "  - {name: decay, sum: [[g, sp_0]]}\n")
+    with pytest.raises(modelfile.ModelFileError, match="always writes"):
+        modelfile.loads(GOOD + "observables:\n  - {name: sz, sum: [[1, sz_0]]}\n")
+
+
+def test_values_are_checked_before_building():
+    mf = modelfile.loads(GOOD)
+    with pytest.raises(modelfile.ModelFileError, match="unknown parameter.*'?zeta"):
+        modelfile.build(mf, 3, "open", dict(zeta=1))
+    with pytest.raises(modelfile.ModelFileError, match="parameter 'g'"):
+        modelfile.build(mf, 3, "open", dict(g="1+"))
+    hc = modelfile.loads(GOOD.replace("[[h, sx_0]]", "[[h, sp_0]]"))
+    with pytest.raises(modelfile.ModelFileError, match=r"hamiltonian/0 \(field\): .*not Hermitian"):
+        modelfile.build(hc, 3, "open", {})
+    mf = modelfile.load("models/boundary_driven_xxz.yaml")
+    with pytest.raises(modelfile.ModelFileError, match="'drive' must be <= 1"):
+        modelfile.build(mf, 3, "open", dict(drive=1.5))
+    with pytest.raises(modelfile.ModelFileError, match="for bc open"):
+        modelfile.build(mf, 3, "ring", {})
+    with pytest.raises(modelfile.ModelFileError, match="not found"):
+        modelfile.load("models/nonexistent.yaml")
+
+
+# ----------------------------------------------------------------------------- random models
+def _random_model(rng, L, bc):
+    """A random model file's text and, independently, its dense H and jump operators."""
+    names = ["sx", "sy", "sz", "sp", "sm", "n", "id"]
+    params = {"a": complex(*rng.normal(size=2)), "b": float(rng.normal()), "r2": 2}
+    fields = {"f": rng.normal(size=L) + 1j * rng.normal(size=L)}
+
+    def coef():
+        """(text, value function of the placement j) for a random coefficient."""
+        kind = rng.integers(4)
+        if kind == 0:
+            z = complex(*np.round(rng.normal(size=2), 6))
+            return f"{z.real}{z.imag:+}j", lambda j: z
+        if kind == 1:
+            return "sqrt(abs(b))*conj(a)", lambda j: math.sqrt(abs(params["b"])) * np.conj(params["a"])
+        if kind == 2:
+            return "f*exp(1j*pi/L) - b", lambda j: fields["f"][j] * cmath.exp(1j * math.pi / L) - params["b"]
+        return "a**2/(1+b**2)", lambda j: params["a"] ** 2 / (1 + params["b"] ** 2)
+
+    H = np.zeros((2 ** L, 2 ** L), dtype=complex)
+    jumps = []
+    entries = {"hamiltonian": [], "jumps": []}
+    for kind in ("hamiltonian", "jumps"):
+        for t in range(int(rng.integers(1, 4))):
+            span = int(rng.integers(0, 3))
+            offsets = [0] + ([span] if span else [])
+            nprod = int(rng.integers(1, 3))
+            prods, texts = [], []
+            for _ in range(nprod):
+                factors = [(str(rng.choice(names)), int(rng.choice(offsets)))
+                           for _ in range(int(rng.integers(1, 4)))]
+                if span and all(o != span for _, o in factors):
+                    factors.append((str(rng.choice(names)), span))
+                text, value = coef()
+                prods.append((value, factors))
+                ftext = " ".join("sm_r2" if (op, o) == ("sm", 2) else f"{op}_{o}" for op, o in factors)
+                texts.append(f'["{text}", "{ftext}"]')
+            n_all = L if bc == "ring" else L - span
+            where = rng.choice(["all", "first", "last", "sites"])
+            starts = {"all": list(range(n_all)), "first": [0], "last": [n_all - 1],
+                      "sites": sorted(set(int(x) for x in rng.integers(0, n_all, size=2)))}[where]
+            where_text = f"{{sites: {starts}}}" if where == "sites" else where
+            hc = kind == "hamiltonian"
+            entries[kind].append(f"  - {{name: {kind[0]}{t}, where: {where_text}, hermitian_conjugate: "
+                                 f"{str(hc).lower()}, sum: [{', '.join(texts)}]}}")
+            for j in starts:
+                op = np.zeros((2 ** L, 2 ** L), dtype=complex)
+                for value, factors in prods:
+                    m = np.eye(2 ** L, dtype=complex)
+                    for name, o in factors:
+                        m = m @ dr.site_op(DENSE_OPS[name], (j + o) % L, L)
+                    op += value(j) * m
+                if hc:
+                    H += op + op.conj().T
+                else:
+                    jumps.append(op)
+    f_values = ", ".join(f'"{z.real}{z.imag:+}j"' for z in fields["f"])
+    text = (f"name: random\nparameters: {{a: \"{params['a'].real}{params['a'].imag:+}j\", "
+            f"b: {params['b']}, r2: 2}}\nfields:\n  f: {{values: [{f_values}]}}\n"
+            + "hamiltonian:\n" + "\n".join(entries["hamiltonian"]) + "\n"
+            + "jumps:\n" + "\n".join(entries["jumps"]) + "\n")
+    return text, H, jumps
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_models_match_the_dense_reference(seed):
+    rng = np.random.default_rng(1000 + seed)
+    L = int(rng.integers(3, 6))
+    bc = ["ring", "open"][seed % 2]
+    text, H, jumps = _random_model(rng, L, bc)
+    point = modelfile.build(modelfile.loads(text, f"random{seed}"), L, bc)
+    dense = to_words(dr.lindblad_superop(H, jumps), L)
+    got = assembled(point)
+    assert np.abs(got - dense).max() <= 1e-12 * max(1.0, np.abs(dense).max())
+
+
+def test_random_model_observables_match_dense_expectations():
+    rng = np.random.default_rng(7)
+    L = 4
+    text = GOOD + """observables:
+  - {name: corr, sum: [["1+2j", sp_0 sm_1], [0.5, sz_0 sz_1]], hermitian_conjugate: true}
+  - {name: mag, sum: [[2, sx_0], [-1, sy_0]]}
+"""
+    for bc in ("ring", "open"):
+        point = modelfile.build(modelfile.loads(text), L, bc)
+        X = rng.normal(size=(16, 16)) + 1j * rng.normal(size=(16, 16))
+        rho = X @ X.conj().T
+        rho /= np.trace(rho)
+        words = np.arange(4 ** L)
+        x = rho.reshape(-1)[rowmajor_to_words(L)]
+        obs = model_observables(LocalState(words, x, L, _OneRank()), point)
+        bonds = dr.nn_bonds(L, bc)
+        # hermitian_conjugate doubles the Hermitian 0.5 sz sz: O + O^+
+        corr = [dr.expect((1 + 2j) * dr.site_op(dr.SP, b, L) @ dr.site_op(dr.SM, c, L), rho)
+                for b, c in bonds]
+        corr = [2 * z.real + 2 * 0.5 * dr.expect(dr.site_op(dr.SZ, b, L) @ dr.site_op(dr.SZ, c, L), rho).real
+                for z, (b, c) in zip(corr, bonds)]
+        mag = [dr.expect(2 * dr.site_op(dr.SX, j, L) - dr.site_op(dr.SY, j, L), rho).real
+               for j in range(L)]
+        sz = [dr.expect(dr.site_op(dr.SZ, j, L), rho).real for j in range(L)]
+        np.testing.assert_allclose(obs["corr"], corr, atol=1e-13)
+        np.testing.assert_allclose(obs["mag"], mag, atol=1e-13)
+        np.testing.assert_allclose(obs["sz"], sz, atol=1e-13)
+        assert set(point.output_variables()) == {"corr", "mag"}
+        assert point.output_variables()["corr"].dims == ("bond",)
+
+
+# ----------------------------------------------------------------------------- paper.yaml
+PAPER_POINTS = [
+    ("ring", 4, dict(preset="minimal", alpha=2, delta=1.5), {}),
+    ("open", 4, dict(preset="minimal", alpha=2, delta=1), dict(delta=1)),
+    ("ring", 5, dict(preset="minimal", alpha="1+0.5j", delta=0.8, eps_x=0.2, eps_zz=-0.1,
+                     J0=0.5, phi=0.3, kappa=0.1),
+     dict(alpha="1+0.5j", delta=0.8, eps_x=0.2, eps_zz=-0.1, J0=0.5, phi=0.3, kappa=0.1)),
+    ("open", 5, dict(alpha="1+0.5j", gamma=0.3, delta=1, mu=1, kappa=0.1, J0=0.5, phi=0.3,
+                     lam="0.2-0.1j", beta="0.1+0.4j", range=2),
+     dict(alpha="1+0.5j", gamma=0.3, delta=1, mu=1, kappa=0.1, J0=0.5, phi=0.3,
+          lam="0.2-0.1j", beta="0.1+0.4j", range=2)),
+    ("ring", 5, dict(preset="minimal", alpha=2, delta=1.5, range=2), dict(range=2)),
+    ("ring", 3, dict(J0=1.5, phi=1.0, lam=0.5, mu=1, kappa=0.1),
+     dict(J0=1.5, phi=1.0, lam=0.5, mu=1, kappa=0.1, alpha=0, delta=0)),
+]
+
+
+@pytest.mark.parametrize("bc, L, today, values", PAPER_POINTS)
+def test_paper_model_file_gives_todays_liouvillian(bc, L, today, values):
+    """models/paper.yaml (defaults: the minimal model at alpha 2, delta 1.5) against today's
+    ``local_terms`` of the same point (tested against the dense reference in test_ed etc.)."""
+    today = dict(today)
+    p = model.make_params(L, bc, preset=today.pop("preset", None), range=today.pop("range", 1),
+                          **today)
+    point = modelfile.build(modelfile.load("models/paper.yaml"), L, bc, values)
+    ref = dict(local_terms(p))
+    got = dict(point.local_terms())
+    assert sorted(ref) == sorted(got)
+    for sites in ref:
+        assert np.abs(ref[sites] - got[sites]).max() <= 1e-12
+    assert point.symmetries()[0] == (p.eps_x == 0)
+    assert point.symmetries()[1] == (bc == "ring")
+
+
+def test_symmetries_are_found_from_the_terms_and_refusals_name_the_term():
+    from lindring.core.basis import resolve_symmetry
+    paper = modelfile.load("models/paper.yaml")
+    point = modelfile.build(paper, 4, "ring", dict(eps_x=0.1))
+    # the reflection too (issue 14's check on the local terms), as for the same Params
+    same = model.make_params(4, "ring", preset="minimal", alpha=2.0, delta=1.5, eps_x=0.1)
+    assert resolve_symmetry(point, "auto") == resolve_symmetry(same, "auto") == \
+        "momentum+reflection"
+    with pytest.raises(ValueError, match="hamiltonian term 'onsite' at site 0 does not commute "
+                                         "with parity"):
+        resolve_symmetry(point, "parity")
+    dis = modelfile.load("models/disordered_ring.yaml")
+    point = modelfile.build(dis, 4, "ring", dict(w=0.2))
+    assert resolve_symmetry(point, "auto") == "parity"
+    with pytest.raises(ValueError, match="jumps term 'f' differs between sites"):
+        resolve_symmetry(point, "momentum")
+    clean = modelfile.build(dis, 4, "ring", dict(w=0))
+    assert resolve_symmetry(clean, "auto") == "parity+momentum+reflection"
+    xxz = modelfile.build(modelfile.load("models/boundary_driven_xxz.yaml"), 4, "open", {})
+    assert resolve_symmetry(xxz, "auto") == "parity"
+    with pytest.raises(ValueError, match="open chain"):
+        resolve_symmetry(xxz, "momentum")
+    listed = modelfile.loads(GOOD.replace("decay, sum", "decay, where: {sites: [0, 1]}, sum"))
+    with pytest.raises(ValueError, match="'decay' is not placed on every site"):
+        resolve_symmetry(modelfile.build(listed, 3, "ring"), "momentum")
+
+
+def test_disordered_ring_draws_and_its_clean_limit():
+    dis = modelfile.load("models/disordered_ring.yaml")
+    clean = modelfile.build(dis, 5, "ring", dict(w=0, alpha=2, delta=1.5))
+    p = model.make_params(5, "ring", preset="minimal", alpha=2, delta=1.5)
+    ref, got = dict(local_terms(p)), dict(clean.local_terms())
+    assert sorted(ref) == sorted(got)
+    assert max(np.abs(ref[s] - got[s]).max() for s in ref) <= 1e-12
+    a = modelfile.build(dis, 5, "ring", dict(w=0.3, seed=4))
+    b = modelfile.build(dis, 5, "ring", dict(w=0.3, seed=4))
+    c = modelfile.build(dis, 5, "ring", dict(w=0.3, seed=5))
+    np.testing.assert_array_equal(a.fields["alpha_j"], b.fields["alpha_j"])
+    assert np.abs(a.fields["alpha_j"] - c.fields["alpha_j"]).max() > 0
+    assert np.abs(a.fields["alpha_j"] - 2 * a.fields["delta_j"] / 1.5).max() > 0  # independent
+    for name, centre in (("alpha_j", 2), ("delta_j", 1.5)):
+        assert np.all(np.abs(a.fields[name] / centre - 1) <= 0.3)
+    # the drawn amplitudes are the ones in the jumps: f_b as MODEL.md writes it
+    al, de = a.fields["alpha_j"], a.fields["delta_j"]
+    for t in (t for t in a.terms if t.name == "f"):
+        j = t.start
+        f = (al[j] * np.kron(dr.SM, dr.ID2) + np.conj(de[j]) * np.kron(dr.SP, dr.ID2)
+             + np.conj(al[j]) * np.kron(dr.ID2, dr.SM) + de[j] * np.kron(dr.ID2, dr.SP))
+        assert np.abs(t.operator - f).max() < 1e-15
+    with pytest.raises(modelfile.ModelFileError, match="'seed' must be an integer"):
+        modelfile.build(dis, 5, "ring", dict(seed=1.5))
+
+
+# ----------------------------------------------------------------------------- XX chain
+@pytest.mark.parametrize("L, J, Gamma, drive", [(3, 1, 1, 0.5), (4, 0.7, 2.3, -0.8),
+                                                 (5, 1.3, 0.4, 1.0)])
+def test_boundary_driven_xx_chain_closed_form(L, J, Gamma, drive):
+    """The XX chain (Delta = 0) driven at both ends has a flat bulk magnetisation and an
+    L-independent current: the structure of the exact solution of M. Žnidarič, "A matrix
+    product solution for a nonequilibrium steady state of an XX chain", J. Phys. A 43, 415004
+    (2010), arXiv:1006.5368 (and the zero-dephasing limit of J. Stat. Mech. (2010) L05002).
+
+    For the baths of models/boundary_driven_xxz.yaml, the fermionic two-point function
+    G = <c^+_j c_k> (Jordan-Wigner) solves i[h, G] - {P, G}/2 + diag(gains) = 0 with
+    G = I/2 + i s K + d (E_11 - E_LL) (K_{j,j+1} = -K_{j+1,j} = 1), s = -2 J Gamma mu /
+    (16 J^2 + Gamma^2), d = -s Gamma / (4 J); so, for every L >= 2:
+    <sz_1> = -<sz_L> = Gamma^2 mu / (16 J^2 + Gamma^2), <sz_j> = 0 in the bulk, and
+    <j_spin> = 2 <sx_j sy_{j+1} - sy_j sx_{j+1}> = 16 J Gamma mu / (16 J^2 + Gamma^2) on
+    every bond (continuity at site 1: Gamma (mu - <sz_1>) = J <j_spin>).
+    """
+    mf = modelfile.load("models/boundary_driven_xxz.yaml")
+    point = modelfile.build(mf, L, "open", dict(J=J, Delta=0, Gamma=Gamma, drive=drive))
+    A = assembled(point)
+    _, sv, vh = np.linalg.svd(A)
+    assert sv[-2] > 1e-8 * sv[0] and sv[-1] < 1e-12 * sv[0]       # unique steady state
+    x = vh[-1].conj()
+    words = np.arange(4 ** L)
+    state = LocalState(words, x, L, _OneRank())
+    x = x / state.trace()
+    obs = model_observables(LocalState(words, x, L, _OneRank()), point)
+    z1 = Gamma ** 2 * drive / (16 * J ** 2 + Gamma ** 2)
+    current = 16 * J * Gamma * drive / (16 * J ** 2 + Gamma ** 2)
+    np.testing.assert_allclose(obs["sz"], [z1] + [0] * (L - 2) + [-z1], atol=1e-10)
+    np.testing.assert_allclose(obs["j_spin"], current, atol=1e-10)
+
+
+def test_readme_model_file_example_is_valid():
+    """The format example of the README's "Your own model" section loads, builds and its
+    terms behave as the README says (the edge field breaks parity; the random hopping breaks
+    translation)."""
+    import re
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = text[text.index("## Your own model"):text.index("## Python API")]
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", section, re.S) if "my_chain" in b)
+    point = modelfile.build(modelfile.loads(block, "README"), 4, "ring", dict(seed=1))
+    assert point.parity_breaker() == "hamiltonian term 'edge' at site 0"
+    assert "hop" in point.translation_breaker()
+    assert point.output_variables()["hop_current"].dims == ("bond",)
+    assert point.has_jumps() and {t.sites for t in point.terms if t.name == "pair"} == \
+        {(0, 2), (1, 3), (2, 0), (3, 1)}

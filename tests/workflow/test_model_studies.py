@@ -1,0 +1,73 @@
+"""Issue 16: workflow studies of a model file (``model: FILE``, its parameters as grid axes,
+``seed`` included). The expansion is checked without Snakemake; one job is run through the
+command line with the arguments the workflow gives it, and its file must belong to its point
+(the gather's check) and equal ``lindring.solve`` of the same point."""
+import numpy as np
+import pytest
+import xarray as xr
+
+import lindring
+from conftest import ROOT, run_cli
+from lindring.workflow.gather import check_point_file
+from lindring.workflow.studies import StudyError, expand, validate_config
+
+MODEL = str(ROOT / "models" / "disordered_ring.yaml")
+
+
+def _config(**study):
+    st = dict(methods=["ed"], bc="ring", L=[4], model=MODEL, fixed=dict(w=0.2),
+              grid=dict(seed=[0, 1, 2], alpha=[2.0]))
+    st.update(study)
+    return validate_config({"studies": {"dis": st}, "run": ["dis"]})
+
+
+def test_model_study_expands_over_the_models_parameters():
+    jobs = expand(_config())["dis"]
+    assert [dict(j.coords)["seed"] for j in jobs] == [0, 1, 2]
+    job = jobs[1]
+    args = job.cli_args()
+    assert f"--model={MODEL}" in args and "--set=seed=1" in args and "--set=w=0.2" in args
+    assert not any(a.startswith("--alpha") for a in args)
+    assert job.path.endswith("dis/ed/ring/L4/seed=1_alpha=2.nc")
+    point = job.model_params()
+    assert point.values["seed"] == 1 and point.values["w"] == 0.2
+
+
+@pytest.mark.parametrize("study, message", [
+    (dict(grid=dict(zeta=[1])), r"studies.dis.grid.zeta: unknown parameter \(known: alpha"),
+    (dict(fixed=dict(kappa=1)), "studies.dis.fixed.kappa: unknown parameter"),
+    (dict(methods=["ed", "cmf"]), "ed only"),
+    (dict(preset="minimal"), "preset do not apply"),
+    (dict(model="models/missing.yaml"), "studies.dis.model: model file models/missing.yaml not found"),
+    (dict(grid=dict(seed=[0.5])), "'seed' must be an integer"),
+    (dict(symmetry="momentum"), "jumps term 'f' differs between sites"),
+])
+def test_bad_model_studies_are_refused_naming_the_key(study, message):
+    with pytest.raises(StudyError, match=message):
+        expand(_config(**study))
+
+
+def test_a_model_study_job_writes_the_file_of_its_point(tmp_path):
+    job = expand(_config())["dis"][2]
+    out = tmp_path / "point.nc"
+    run_cli(["solve"] + job.cli_args() + ["-o", out])
+    with xr.open_dataset(out) as ds:
+        assert check_point_file(job, ds.attrs) == []
+        ref = lindring.solve("ed", L=4, bc="ring", model=MODEL,
+                             parameters=dict(seed=2, w=0.2, alpha=2.0))
+        np.testing.assert_array_equal(ds.I_eta.values, ref.I_eta.values)
+
+
+def test_snakemake_sweeps_the_seed_of_a_disordered_ring(tmp_path):
+    """The whole workflow on a model study: one job per seed, gathered along a seed axis."""
+    from test_workflow import snakemake
+    cfg = {"studies": {"dis": dict(methods=["ed"], bc="ring", L=[3], model=MODEL,
+                                   fixed=dict(w=0.3), grid=dict(seed=[0, 1]))}}
+    snakemake(tmp_path, cfg)
+    with xr.open_dataset(tmp_path / "results" / "dis.nc") as ds:
+        assert ds.attrs["points_present"] == 2 and ds.attrs["model_file"] == MODEL
+        for seed in (0, 1):
+            ref = lindring.solve("ed", L=3, bc="ring", model=MODEL, parameters=dict(seed=seed, w=0.3))
+            got = ds.I_eta.sel(technique="ed", L=3, seed=seed).values
+            np.testing.assert_allclose(got, ref.I_eta.values, rtol=0, atol=1e-13)
+        assert not np.allclose(ds.I_eta.sel(seed=0).values, ds.I_eta.sel(seed=1).values)
