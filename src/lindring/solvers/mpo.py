@@ -939,14 +939,14 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
                 f" x {scale:.3g}: a slow mode (near-degenerate steady state) that the refinement "
                 f"did not resolve (largest bond {max(state.max_bond, state2.max_bond)}, chi = "
                 f"{chi}); use ED (L <= 12) or more --refine-sweeps and a larger --chi")
-        if unique == 1 and not error_est <= th.agreement:
-            raise MPOFailure(
-                "not converged",
-                f"relative residual {rel:.2e} with a slowest relaxation rate of {slow_rate:.2e} x "
-                f"{scale:.3g} (projected Liouvillian at bond {spec['bond']}): the state is "
-                f"certified only to ||rho - rho_ss|| / ||rho|| <= {error_est:.1e} > "
-                f"{th.agreement:g}, a slow mode (near-degenerate steady state) that the "
-                f"refinement did not resolve; use ED (L <= 12) or more --refine-sweeps")
+    if unique != 0 and not error_est <= th.agreement:
+        raise MPOFailure(
+            "not converged",
+            f"relative residual {rel:.2e} with a slowest relaxation rate of {slow_rate:.2e} x "
+            f"{scale:.3g} (projected Liouvillian at bond {spec['bond']}): the state is "
+            f"certified only to ||rho - rho_ss|| / ||rho|| <= {error_est:.1e} > "
+            f"{th.agreement:g}, a slow mode (near-degenerate steady state) that the "
+            f"refinement did not resolve; use ED (L <= 12) or more --refine-sweeps")
     checks = global_checks(state)
     trace_err = abs(state.trace() - 1.0)
     if unique == 0:

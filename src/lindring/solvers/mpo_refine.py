@@ -532,7 +532,8 @@ def solve_galerkin(state: VectorisedMPS, W: list[np.ndarray], target: float, chi
     sweeps: the first sweeps keep at most ``chi_start`` states per bond (default ``min(chi,
     16)``); when a sweep gains less than a factor 2 in the residual while some bond is at the
     present cap, the cap is doubled (up to ``chi``). The sweeps stop at the target, after
-    ``max_sweeps``, or when two sweeps in a row at the final cap gain less than 2x.
+    ``max_sweeps``, when a sweep at ``chi`` gains less than 2x with some bond at ``chi`` (the
+    truncation sets the floor), or when two sweeps in a row gain less than 2x.
 
     Parameters
     ----------
@@ -608,6 +609,8 @@ def solve_galerkin(state: VectorisedMPS, W: list[np.ndarray], target: float, chi
             if say:
                 say(f"[refine] the residual is held by the bond dimension: chi -> {cap}")
             continue
+        if at_cap:
+            break           # at chi: the truncation, not the local solves, sets the floor
         slow += 1
         if slow >= 2:
             break
@@ -616,7 +619,8 @@ def solve_galerkin(state: VectorisedMPS, W: list[np.ndarray], target: float, chi
                 **stats)
 
 
-def local_spectrum(state: VectorisedMPS, W: list[np.ndarray], nmax: int = 1024) -> dict:
+def local_spectrum(state: VectorisedMPS, W: list[np.ndarray], nmax: int = 4096,
+                   ndense: int = 1024, k: int = 6) -> dict:
     """Eigenvalues of the Liouvillian projected on the two-site variational space of ``state``.
 
     At a bond (b, b+1) with the state in mixed canonical form, ``P`` (left block basis x two
@@ -625,8 +629,12 @@ def local_spectrum(state: VectorisedMPS, W: list[np.ndarray], nmax: int = 1024) 
     one eigenvalue of K is ~0 (the steady state); the next ones are the slowest relaxation rates
     that this space holds. Where ``P`` spans the whole space (every bond dimension at its
     maximum 4^min(j, L-j), e.g. L <= 5 with chi 16) they are exactly those of L. The bond is the
-    one with the most unknowns ``n = D_b 16 D_b+2`` up to ``nmax`` (dense eigenvalues), the most
-    central among equals.
+    one with the most unknowns ``n = D_b 16 D_b+2`` up to ``nmax``, the most central among
+    equals (a larger space holds more of the slow modes: the rates found are upper bounds of
+    the slowest rates of L, as in a Rayleigh-Ritz method). Up to ``ndense`` unknowns every
+    eigenvalue is computed (LAPACK); above, the ``k`` nearest to zero by shift-and-invert
+    Arnoldi (ARPACK) about a point just right of zero (no eigenvalue of L has a positive real
+    part), on the dense LU of K.
 
     Parameters
     ----------
@@ -635,7 +643,11 @@ def local_spectrum(state: VectorisedMPS, W: list[np.ndarray], nmax: int = 1024) 
     W : list of ndarray
         Exact MPO of the Liouvillian.
     nmax : int
-        Largest dense problem.
+        Largest projected problem.
+    ndense : int
+        Largest problem whose every eigenvalue is computed.
+    k : int
+        Eigenvalues nearest zero computed above ``ndense``.
 
     Returns
     -------
@@ -659,7 +671,14 @@ def local_spectrum(state: VectorisedMPS, W: list[np.ndarray], nmax: int = 1024) 
         Er = _genv_right(Er, A[j], W[j])
     K = np.einsum("xua,umoi,mvpj,yvb->xopyaijb", El, W[b], W[b + 1], Er,
                   optimize=True).reshape(n, n)
-    ev = np.linalg.eigvals(K)
+    if n <= ndense:
+        ev = np.linalg.eigvals(K)
+    else:
+        shift = 1e-6 * np.abs(K).max()
+        lu = sla.lu_factor(K - shift * np.eye(n))
+        op = spla.LinearOperator((n, n), dtype=complex, matvec=lambda v: sla.lu_solve(lu, v))
+        mu = spla.eigs(op, k=k, which="LM", return_eigenvectors=False, tol=1e-10)
+        ev = shift + 1.0 / mu
     ev = ev[np.argsort(np.abs(ev))]
     full = [4 ** min(j + 1, L - j - 1) for j in range(L - 1)]
     complete = all(D >= f for D, f in zip(state.bond_dims, full))
