@@ -797,7 +797,7 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
        further until that is below a tenth of ``thresholds.agreement``.
     4. Uniqueness (``check_unique``): steps 1-2 again from ``second_initial`` (a random product
        state, which overlaps with every steady state), ending its time evolution at a 2x larger
-       dt. If the observables of the two agree within ``thresholds.agreement`` and
+       dt, refined at half the bond dimension (at least ``min(chi, 16)``). If the observables of the two agree within ``thresholds.agreement`` and
        ``error_estimate <= thresholds.agreement`` the state is written (``unique = 1``,
        ``kernel_dim = 1``, ``start_difference``). If they differ and ``||L (x1 - x2)|| /
        (||x1 - x2|| rate_scale) <= thresholds.kernel``, the two are distinct steady states
@@ -852,21 +852,21 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
     t0 = time.time()
     kw = dict(chi=chi, dt=dt, order=order, cutoff=cutoff, t_max=t_max, check_every=check_every,
               target=tol, max_sweeps=max_sweeps, lsqr_iters=lsqr_iters, th=th, say=say)
-    def chi_limited(state_):
+    def chi_limited(state_, chi_=chi):
         """Some bond is at chi where the exact state could need more (4^min(j, L-j))."""
-        return any(D >= chi and chi < 4 ** min(j + 1, p.L - j - 1)
+        return any(D >= chi_ and chi_ < 4 ** min(j + 1, p.L - j - 1)
                    for j, D in enumerate(state_.bond_dims))
 
-    def residual_failure(rel_, state_, info_, start):
-        if chi_limited(state_):
+    def residual_failure(rel_, state_, info_, start, chi_=chi):
+        if chi_limited(state_, chi_):
             return MPOFailure("bond dimension too small", (
                 f"relative residual ||L rho||/(||rho|| rate) = {rel_:.3e} > {th.residual:g} after "
                 f"{info_['sweeps']} refinement sweeps from the {start} state, with every bond at "
-                f"chi = {chi}: raise --chi"))
+                f"chi = {chi_}: raise --chi"))
         return MPOFailure("not converged", (
             f"relative residual ||L rho||/(||rho|| rate) = {rel_:.3e} > {th.residual:g} after "
             f"{info_['sweeps']} refinement sweeps from the {start} state (largest bond "
-            f"{state_.max_bond}, not limited by chi = {chi}): the local solves did not converge "
+            f"{state_.max_bond}, not limited by chi = {chi_}): the local solves did not converge "
             "(ill-conditioned: a slow mode); raise --refine-sweeps"))
 
     # 1. a short time evolution (to a relative residual HANDOVER, at most 16 states per bond),
@@ -899,12 +899,15 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
     error_est = rel / slow_rate if slow_rate > 0 else float("inf")
     if check_unique:
         # 3. a second, independent start: another initial state, evolved at a 2x larger final
-        #    dt (another Trotter fixed point) and refined to the same target
+        #    dt (another Trotter fixed point) and refined to the same target at half the bond
+        #    dimension (at least min(chi, 16)): a different fixed point of the sweeps, at a
+        #    quarter to an eighth of the cost of the first
+        chi2 = max(min(chi, CHI_TEBD), chi // 2)
         state2, info2 = evolve_and_refine(p, second_initial, dt_halvings=1, do_refine=False, **kw)
-        refine_state(state2, info2, target, chi, max_sweeps, lsqr_iters, say)
+        refine_state(state2, info2, target, chi2, max_sweeps, lsqr_iters, say)
         rel2 = info2["residual"] / scale
         if not rel2 <= th.residual:
-            raise residual_failure(rel2, state2, info2, second_initial)
+            raise residual_failure(rel2, state2, info2, second_initial, chi2)
         obs2 = measure(state2, p)
         start_diff = _agreement(obs, obs2, p)
         slow_bound = _relative(state.minus(state2), W) / scale
@@ -915,8 +918,8 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
             # threshold can tell: refine both further, then measure L (x1 - x2) again
             deeper = 0.01 * th.kernel
             say(f"[mpo] the two starts disagree: refining both to {deeper:g} to decide")
-            for st, inf in ((state, info), (state2, info2)):
-                refine_state(st, inf, deeper, chi, max_sweeps, lsqr_iters, say)
+            for st, inf, c in ((state, info, chi), (state2, info2, chi2)):
+                refine_state(st, inf, deeper, c, max_sweeps, lsqr_iters, say)
             obs, obs2 = measure(state, p), measure(state2, p)
             rel, rel2 = info["residual"] / scale, info2["residual"] / scale
             error_est = rel / slow_rate if slow_rate > 0 else float("inf")
@@ -1003,7 +1006,8 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
                  uniqueness_checked=(
                      f"spectrum of the projected Liouvillian (bond {spec['bond']}, {spec['n']} "
                      f"unknowns{', whole space' if spec['complete'] else ''}) and two starts "
-                     f"({initial}, {second_initial})" if check_unique else "no"),
+                     f"({initial} at chi {chi}, {second_initial} at chi {chi2})"
+                     if check_unique else "no"),
                  spectrum_bond=int(spec["bond"]), spectrum_unknowns=int(spec["n"]),
                  spectrum_complete=int(spec["complete"]),
                  wall_seconds=float(time.time() - t0))

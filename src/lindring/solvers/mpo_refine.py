@@ -530,8 +530,8 @@ def solve_galerkin(state: VectorisedMPS, W: list[np.ndarray], target: float, chi
 
     See the section comment above for the local problem. The bond dimension is grown during the
     sweeps: the first sweeps keep at most ``chi_start`` states per bond (default ``min(chi,
-    16)``); when a sweep gains less than a factor 2 in the residual while some bond is at the
-    present cap, the cap is doubled (up to ``chi``). The sweeps stop at the target, after
+    16)``); after a sweep that leaves some bond at the present cap the cap is doubled (up to
+    ``chi``), so each cap is swept once on the way up. The sweeps stop at the target, after
     ``max_sweeps``, when a sweep at ``chi`` gains less than 2x with some bond at ``chi`` (the
     truncation sets the floor), or when two sweeps in a row gain less than 2x.
 
@@ -598,16 +598,18 @@ def solve_galerkin(state: VectorisedMPS, W: list[np.ndarray], target: float, chi
         gained = res < 0.5 * best_res
         if res < best_res:
             best, best_res = state.copy(), res
-        if gained:
-            slow = 0
-            continue
         at_cap = any(D >= cap and cap < 4 ** min(j + 1, state.L - j - 1)
                      for j, D in enumerate(state.bond_dims))
         if cap < chi and at_cap:
+            # the truncation to the cap is felt: the next sweep at twice the cap (one sweep
+            # per cap; the cheap sweeps at small caps do the coarse work)
             cap = min(chi, 2 * cap)
             slow = 0
             if say:
-                say(f"[refine] the residual is held by the bond dimension: chi -> {cap}")
+                say(f"[refine] bonds at the cap: chi -> {cap}")
+            continue
+        if gained:
+            slow = 0
             continue
         if at_cap:
             break           # at chi: the truncation, not the local solves, sets the floor
