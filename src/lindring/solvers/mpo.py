@@ -734,6 +734,7 @@ def refine_state(state, info: dict, target: float, chi: int, max_sweeps: int, ls
     info.update(residual=out["residual"], sweeps=info["sweeps"] + out["sweeps"],
                 refine_seconds=info["refine_seconds"] + time.time() - t0,
                 discarded=state.discarded, chi_grown=state.max_bond,
+                stop=out.get("stop", "lsqr"),
                 chi_max_during_run=max(info["chi_max_during_run"], state.max_bond))
 
 
@@ -797,7 +798,8 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
        further until that is below a tenth of ``thresholds.agreement``.
     4. Uniqueness (``check_unique``): steps 1-2 again from ``second_initial`` (a random product
        state, which overlaps with every steady state), ending its time evolution at a 2x larger
-       dt, refined at half the bond dimension (at least ``min(chi, 16)``). If the observables of the two agree within ``thresholds.agreement`` and
+       dt, refined at half the bond dimension (at least ``min(chi, 16)``; at ``chi`` if that
+       leaves its residual above ``thresholds.residual``, or if the two disagree). If the observables of the two agree within ``thresholds.agreement`` and
        ``error_estimate <= thresholds.agreement`` the state is written (``unique = 1``,
        ``kernel_dim = 1``, ``start_difference``). If they differ and ``||L (x1 - x2)|| /
        (||x1 - x2|| rate_scale) <= thresholds.kernel``, the two are distinct steady states
@@ -885,7 +887,7 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
     say(f"[mpo] projected Liouvillian at bond {spec['bond']} ({spec['n']} unknowns"
         f"{', the whole space' if spec['complete'] else ''}): slowest rate "
         f"{spec['slow']:.2e} x rate, {spec['kernel']} eigenvalue(s) <= {th.kernel:g} x rate")
-    if info["residual"] / scale > target:
+    if info["residual"] / scale > target and info["stop"] != "chi floor":
         say(f"[mpo] refining to a relative residual of {target:.1e} (slow mode)")
         refine_state(state, info, target, chi, max_sweeps, lsqr_iters, say)
         spec = spectrum_decision(state, W, scale, th.kernel)
@@ -906,6 +908,10 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
         state2, info2 = evolve_and_refine(p, second_initial, dt_halvings=1, do_refine=False, **kw)
         refine_state(state2, info2, target, chi2, max_sweeps, lsqr_iters, say)
         rel2 = info2["residual"] / scale
+        if not rel2 <= th.residual and chi2 < chi:
+            # the half bond dimension does not hold the state: the second start at chi
+            refine_state(state2, info2, target, chi, max_sweeps, lsqr_iters, say)
+            rel2, chi2 = info2["residual"] / scale, chi
         if not rel2 <= th.residual:
             raise residual_failure(rel2, state2, info2, second_initial, chi2)
         obs2 = measure(state2, p)
@@ -918,8 +924,9 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
             # threshold can tell: refine both further, then measure L (x1 - x2) again
             deeper = 0.01 * th.kernel
             say(f"[mpo] the two starts disagree: refining both to {deeper:g} to decide")
-            for st, inf, c in ((state, info, chi), (state2, info2, chi2)):
-                refine_state(st, inf, deeper, c, max_sweeps, lsqr_iters, say)
+            for st, inf in ((state, info), (state2, info2)):
+                refine_state(st, inf, deeper, chi, max_sweeps, lsqr_iters, say)
+            chi2 = chi
             obs, obs2 = measure(state, p), measure(state2, p)
             rel, rel2 = info["residual"] / scale, info2["residual"] / scale
             error_est = rel / slow_rate if slow_rate > 0 else float("inf")

@@ -565,8 +565,8 @@ def solve_galerkin(state: VectorisedMPS, W: list[np.ndarray], target: float, chi
     -------
     dict
         ``residual`` (``||L x|| / ||x||`` of the returned state), ``history`` (after each sweep),
-        ``sweeps``, ``chi_history`` (cap of each sweep), ``iterations`` (GMRES iterations),
-        ``solves``.
+        ``sweeps``, ``chi_history`` (cap of each sweep), ``stop`` (``target``, ``chi floor``,
+        ``stalled`` or ``max sweeps``), ``iterations`` (GMRES iterations), ``solves``.
     """
     if cutoff is None:
         cutoff = min(1e-20, (1e-3 * target) ** 2)
@@ -580,6 +580,7 @@ def solve_galerkin(state: VectorisedMPS, W: list[np.ndarray], target: float, chi
     stats: dict = {}
     t0 = time.time()
     sweeps, slow = 0, 0
+    stop = "target" if best_res / scale <= target else "max sweeps"
     while best_res / scale > target and sweeps < max_sweeps:
         # local tolerance: 1e-3 of the present relative residual (the local residual
         # ||P^+ L x|| / (|sigma| ||x||) is at most the global one), at least 1e-3 of the target
@@ -600,6 +601,9 @@ def solve_galerkin(state: VectorisedMPS, W: list[np.ndarray], target: float, chi
             best, best_res = state.copy(), res
         at_cap = any(D >= cap and cap < 4 ** min(j + 1, state.L - j - 1)
                      for j, D in enumerate(state.bond_dims))
+        if best_res / scale <= target:
+            stop = "target"
+            break
         if cap < chi and at_cap:
             # the truncation to the cap is felt: the next sweep at twice the cap (one sweep
             # per cap; the cheap sweeps at small caps do the coarse work)
@@ -612,13 +616,15 @@ def solve_galerkin(state: VectorisedMPS, W: list[np.ndarray], target: float, chi
             slow = 0
             continue
         if at_cap:
+            stop = "chi floor"
             break           # at chi: the truncation, not the local solves, sets the floor
         slow += 1
         if slow >= 2:
+            stop = "stalled"
             break
     state.A, state.center, state.discarded = best.A, best.center, best.discarded
     return dict(residual=best_res, history=history, sweeps=sweeps, chi_history=chi_history,
-                **stats)
+                stop=stop, **stats)
 
 
 def local_spectrum(state: VectorisedMPS, W: list[np.ndarray], nmax: int = 4096,
