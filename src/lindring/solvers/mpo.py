@@ -712,19 +712,21 @@ def _at_chi(state: VectorisedMPS, chi: int) -> bool:
 
 
 def refine_state(state, info: dict, target: float, chi: int, max_sweeps: int, lsqr_iters: int,
-                 say) -> None:
+                 say, chi_start: int | None = None) -> None:
     """Refine ``state`` in place to a relative residual ``target``, trace 1; update ``info``.
 
     Two-site Galerkin sweeps with the bond dimension grown up to ``chi``
     (:func:`lindring.solvers.mpo_refine.solve_galerkin`); where they stall above the target
     with bond dimension to spare, the least-squares sweeps of
     :func:`lindring.solvers.mpo_refine.refine` (slower, but monotone in ``||L x||``) continue.
+    The first sweeps keep at most ``chi_start`` states per bond (default: what the state
+    reached before, at least ``min(chi, 16)``).
     """
     from lindring.solvers.mpo_refine import refine, solve_galerkin
     t0 = time.time()
     out = solve_galerkin(state, info["W"], target=target, chi=chi, scale=info["scale"],
                          max_sweeps=max_sweeps, say=say,
-                         chi_start=max(info.get("chi_grown", 0), min(chi, 16)))
+                         chi_start=chi_start or max(info.get("chi_grown", 0), min(chi, 16)))
     if out["residual"] / info["scale"] > target and not _at_chi(state, chi):
         more = refine(state, info["W"], target=target, max_sweeps=max_sweeps,
                       lsqr_iters=lsqr_iters, say=say, scale=info["scale"], chi=chi)
@@ -910,7 +912,7 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
         rel2 = info2["residual"] / scale
         if not rel2 <= th.residual and chi2 < chi:
             # the half bond dimension does not hold the state: the second start at chi
-            refine_state(state2, info2, target, chi, max_sweeps, lsqr_iters, say)
+            refine_state(state2, info2, target, chi, max_sweeps, lsqr_iters, say, chi_start=chi)
             rel2, chi2 = info2["residual"] / scale, chi
         if not rel2 <= th.residual:
             raise residual_failure(rel2, state2, info2, second_initial, chi2)
