@@ -705,8 +705,9 @@ def evolve_and_refine(p: model.Params, initial: str, chi: int, dt: float, order:
     return state, info
 
 
-def _at_chi(state: VectorisedMPS, chi: int) -> bool:
-    """Some bond is at ``chi`` where the exact state could need more (4^min(j+1, L-j-1))."""
+def at_chi(state: VectorisedMPS, chi: int) -> bool:
+    """Some bond is at ``chi`` where the exact state could need more (4^min(j+1, L-j-1)): the
+    truncation to ``chi`` may limit the state."""
     return any(D >= chi and chi < 4 ** min(j + 1, state.L - j - 1)
                for j, D in enumerate(state.bond_dims))
 
@@ -727,7 +728,7 @@ def refine_state(state, info: dict, target: float, chi: int, max_sweeps: int, ls
     out = solve_galerkin(state, info["W"], target=target, chi=chi, scale=info["scale"],
                          max_sweeps=max_sweeps, say=say,
                          chi_start=chi_start or max(info.get("chi_grown", 0), min(chi, 16)))
-    if out["residual"] / info["scale"] > target and not _at_chi(state, chi):
+    if out["residual"] / info["scale"] > target and not at_chi(state, chi):
         more = refine(state, info["W"], target=target, max_sweeps=max_sweeps,
                       lsqr_iters=lsqr_iters, say=say, scale=info["scale"], chi=chi)
         out = dict(out, residual=more["residual"], sweeps=out["sweeps"] + more["sweeps"])
@@ -856,13 +857,8 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
     t0 = time.time()
     kw = dict(chi=chi, dt=dt, order=order, cutoff=cutoff, t_max=t_max, check_every=check_every,
               target=tol, max_sweeps=max_sweeps, lsqr_iters=lsqr_iters, th=th, say=say)
-    def chi_limited(state_, chi_=chi):
-        """Some bond is at chi where the exact state could need more (4^min(j, L-j))."""
-        return any(D >= chi_ and chi_ < 4 ** min(j + 1, p.L - j - 1)
-                   for j, D in enumerate(state_.bond_dims))
-
     def residual_failure(rel_, state_, info_, start, chi_=chi):
-        if chi_limited(state_, chi_):
+        if at_chi(state_, chi_):
             return MPOFailure("bond dimension too small", (
                 f"relative residual ||L rho||/(||rho|| rate) = {rel_:.3e} > {th.residual:g} after "
                 f"{info_['sweeps']} refinement sweeps from the {start} state, with every bond at "

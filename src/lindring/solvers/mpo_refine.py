@@ -35,7 +35,7 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse.linalg as spla
 
-from lindring.solvers.mpo import IDENTITY_LETTERS, VectorisedMPS
+from lindring.solvers.mpo import IDENTITY_LETTERS, VectorisedMPS, at_chi
 
 
 #: local problems up to this many unknowns (and entries of the dense M) are solved densely
@@ -221,10 +221,7 @@ def refine(state: VectorisedMPS, W: list[np.ndarray], target: float, max_sweeps:
         if history[-1] > stall * before:
             # inexact local solves stall first where L is ill-conditioned (slow modes): give
             # LSQR more iterations before giving up
-            L = state.L
-            chi_limited = chi and any(D >= chi and chi < 4 ** min(j + 1, L - j - 1)
-                                      for j, D in enumerate(state.bond_dims))
-            if lsqr_iters >= max_lsqr_iters or chi_limited:
+            if lsqr_iters >= max_lsqr_iters or (chi and at_chi(state, chi)):
                 break       # truncation to chi, not the local solves, sets the floor
             lsqr_iters = min(2 * lsqr_iters, max_lsqr_iters)
             if say:
@@ -298,6 +295,29 @@ def _half_sweep(state: VectorisedMPS, W, direction: int, iters: int) -> None:
             state.center = j - 1
 
 
+def split_two_site(theta: np.ndarray, chi: int, cutoff: float) -> tuple:
+    """SVD of a two-site tensor ``(Dl, 4, 4, Dr)``, truncated to at most ``chi`` singular values
+    and dropping a tail of relative weight (sum of s^2 over all s^2) below ``cutoff``.
+
+    Returns
+    -------
+    tuple
+        ``U (Dl 4, k)``, ``s (k,)``, ``Vh (k, 4 Dr)`` and the discarded relative weight.
+    """
+    Dl, _, _, Dr = theta.shape
+    M = theta.reshape(Dl * 4, 4 * Dr)
+    try:
+        U, s, Vh = np.linalg.svd(M, full_matrices=False)
+    except np.linalg.LinAlgError:
+        U, s, Vh = sla.svd(M, full_matrices=False, lapack_driver="gesvd")
+    s2 = s * s
+    tail = np.cumsum(s2[::-1])[::-1] / s2.sum()
+    ok = np.flatnonzero(tail <= cutoff)
+    keep = max(1, min(chi, int(ok[0]) if ok.size else len(s)))
+    dropped = float(tail[keep]) if keep < len(s) else 0.0
+    return U[:, :keep], s[:keep], Vh[:keep], dropped
+
+
 def _half_sweep2(state: VectorisedMPS, W, direction: int, iters: int, chi: int,
                  cutoff: float, say=None) -> None:
     """Two-site sweep: bonds (j, j+1) left to right (+1, centre at 0) or right to left (-1,
@@ -337,12 +357,8 @@ def _half_sweep2(state: VectorisedMPS, W, direction: int, iters: int, chi: int,
                               trr)).reshape(-1)
         theta = _solve_local(_Local2(Rl, W[b], W[b + 1], Rr, theta.shape), theta, c, iters)
         Dl, _, _, Dr = theta.shape
-        U, s, Vh = np.linalg.svd(theta.reshape(Dl * 4, 4 * Dr), full_matrices=False)
-        s2 = s * s
-        tail = np.cumsum(s2[::-1])[::-1] / s2.sum()
-        ok = np.flatnonzero(tail <= cutoff)
-        keep = max(1, min(chi, int(ok[0]) if ok.size else len(s)))
-        U, s, Vh = U[:, :keep], s[:keep], Vh[:keep]
+        U, s, Vh, _ = split_two_site(theta, chi, cutoff)
+        keep = len(s)
         if direction > 0:
             A[b] = U.reshape(Dl, 4, keep)
             A[b + 1] = (s[:, None] * Vh).reshape(keep, 4, Dr)
@@ -495,19 +511,10 @@ def _half_sweep_galerkin(state: VectorisedMPS, W, direction: int, chi: int, cuto
         op = _Galerkin2(El, W[b], W[b + 1], Er, theta.shape)
         theta = _solve_galerkin(op, theta, c, sigma, rtol, maxiter, stats)
         Dl, _, _, Dr = theta.shape
-        try:
-            U, s, Vh = np.linalg.svd(theta.reshape(Dl * 4, 4 * Dr), full_matrices=False)
-        except np.linalg.LinAlgError:
-            U, s, Vh = sla.svd(theta.reshape(Dl * 4, 4 * Dr), full_matrices=False,
-                               lapack_driver="gesvd")
-        s2 = s * s
-        tail = np.cumsum(s2[::-1])[::-1] / s2.sum()
-        ok = np.flatnonzero(tail <= cutoff)
-        keep = max(1, min(chi, int(ok[0]) if ok.size else len(s)))
-        if keep < len(s):
-            state.discarded += float(tail[keep])
-            stats["sweep_tail"] = max(stats.get("sweep_tail", 0.0), float(tail[keep]))
-        U, s, Vh = U[:, :keep], s[:keep], Vh[:keep]
+        U, s, Vh, dropped = split_two_site(theta, chi, cutoff)
+        keep = len(s)
+        state.discarded += dropped
+        stats["sweep_tail"] = max(stats.get("sweep_tail", 0.0), dropped)
         if direction > 0:
             A[b] = U.reshape(Dl, 4, keep)
             A[b + 1] = (s[:, None] * Vh).reshape(keep, 4, Dr)
@@ -526,7 +533,7 @@ def _half_sweep_galerkin(state: VectorisedMPS, W, direction: int, chi: int, cuto
 def solve_galerkin(state: VectorisedMPS, W: list[np.ndarray], target: float, chi: int,
                    scale: float, max_sweeps: int = 20, cutoff: float | None = None, say=None,
                    sigma: float | None = None, maxiter: int = 10,
-                   chi_start: int | None = None) -> dict:
+                   chi_start: int | None = None, local_tol: float = 1e-3) -> dict:
     """Two-site Galerkin sweeps until ``||L x|| / (||x|| scale) <= target`` (in place).
 
     See the section comment above for the local problem. The bond dimension is grown during the
@@ -562,6 +569,8 @@ def solve_galerkin(state: VectorisedMPS, W: list[np.ndarray], target: float, chi
         GMRES restarts (of 40 iterations) per local solve.
     chi_start : int, optional
         Bond dimension cap of the first sweeps.
+    local_tol : float
+        GMRES tolerance of the local solves relative to the present relative residual.
 
     Returns
     -------
@@ -586,7 +595,7 @@ def solve_galerkin(state: VectorisedMPS, W: list[np.ndarray], target: float, chi
     while best_res / scale > target and sweeps < max_sweeps:
         # local tolerance: 1e-3 of the present relative residual (the local residual
         # ||P^+ L x|| / (|sigma| ||x||) is at most the global one), at least 1e-3 of the target
-        rtol = max(1e-3 * target, 1e-3 * history[-1] / scale, 1e-14)
+        rtol = max(1e-3 * target, local_tol * history[-1] / scale, 1e-14)
         stats["sweep_tail"] = 0.0
         for direction in (+1, -1):
             _half_sweep_galerkin(state, W, direction, cap, cutoff, sigma, rtol, maxiter, stats,
@@ -603,8 +612,7 @@ def solve_galerkin(state: VectorisedMPS, W: list[np.ndarray], target: float, chi
         gained = res < 0.5 * best_res
         if res < best_res:
             best, best_res = state.copy(), res
-        at_cap = any(D >= cap and cap < 4 ** min(j + 1, state.L - j - 1)
-                     for j, D in enumerate(state.bond_dims))
+        at_cap = at_chi(state, cap)
         if best_res / scale <= target:
             stop = "target"
             break
