@@ -61,7 +61,8 @@ VARIABLES: dict[str, Variable] = {
     "start_difference": Variable("largest difference of the observables of the MPO's two starts",
                                  "1", (), ("mpo",)),
     "slow_rate_bound": Variable("||L(x1 - x2)|| / ||x1 - x2|| of the two starts' states, relative "
-                                "to rate_scale: a bound on the slowest rate seen", "1", (), ("mpo",)),
+                                "to rate_scale: a bound on the slowest rate seen (NaN: the "
+                                "starts agreed, not computed)", "1", (), ("mpo",)),
     "slow_rate_seen": Variable("slowest relaxation rate of the MPO's refined problem (second "
                                "eigenvalue of the projected Liouvillian), relative to rate_scale",
                                "1", (), ("mpo",)),

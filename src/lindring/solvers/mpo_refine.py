@@ -701,7 +701,9 @@ def local_spectrum(state: VectorisedMPS, W: list[np.ndarray], nmax: int = 4096,
         ev = np.linalg.eigvals(K)
     else:
         shift = 1e-6 * np.abs(K).max()
-        lu = sla.lu_factor(K - shift * np.eye(n))
+        K[np.diag_indices(n)] -= shift
+        lu = sla.lu_factor(K, overwrite_a=True, check_finite=False)
+        del K
         op = spla.LinearOperator((n, n), dtype=complex, matvec=lambda v: sla.lu_solve(lu, v))
         mu = spla.eigs(op, k=k, which="LM", return_eigenvectors=False, tol=1e-10)
         ev = shift + 1.0 / mu
