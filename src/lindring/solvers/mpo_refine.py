@@ -318,14 +318,16 @@ def split_two_site(theta: np.ndarray, chi: int, cutoff: float) -> tuple:
     return U[:, :keep], s[:keep], Vh[:keep], dropped
 
 
-def _half_sweep2(state: VectorisedMPS, W, direction: int, iters: int, chi: int,
-                 cutoff: float, say=None) -> None:
-    """Two-site sweep: bonds (j, j+1) left to right (+1, centre at 0) or right to left (-1,
-    centre at L-1); the optimised two-site tensor is split by SVD, keeping at most ``chi``
-    singular values and dropping a tail of relative weight below ``cutoff``."""
+def _two_site_sweep(state: VectorisedMPS, W, direction: int, chi: int, cutoff: float,
+                    one: np.ndarray, env_left, env_right, solve, say=None) -> float:
+    """The skeleton of a two-site sweep: bonds (j, j+1) left to right (+1, centre at 0) or
+    right to left (-1, centre at L-1). ``env_left(E, A_j, W_j)`` / ``env_right(E, A_j, W_j)``
+    extend the environments of ``L x`` (starting from ``one``), ``solve(E_left, E_right,
+    theta, c)`` returns the new two-site tensor (``c``: the trace functional); it is split by
+    SVD, keeping at most ``chi`` singular values and dropping a tail of relative weight below
+    ``cutoff``. Returns the largest weight dropped at one bond."""
     L = state.L
     A = state.A
-    one = np.ones((1, 1), dtype=complex)
     bonds = range(L - 1) if direction > 0 else range(L - 2, -1, -1)
     far = [None] * (L + 1)
     far_tr = [None] * (L + 1)
@@ -333,46 +335,63 @@ def _half_sweep2(state: VectorisedMPS, W, direction: int, iters: int, chi: int,
         assert state.center == 0
         far[L], far_tr[L] = one, np.ones(1, dtype=complex)
         for j in range(L - 1, 1, -1):
-            far[j] = _right_step(far[j + 1], _apply_w(A[j], W[j]))
+            far[j] = env_right(far[j + 1], A[j], W[j])
             far_tr[j] = _identity_env_right(A[j], far_tr[j + 1])
     else:
         assert state.center == L - 1
         far[0], far_tr[0] = one, np.ones(1, dtype=complex)
         for j in range(0, L - 2):
-            far[j + 1] = _left_step(far[j], _apply_w(A[j], W[j]))
+            far[j + 1] = env_left(far[j], A[j], W[j])
             far_tr[j + 1] = _identity_env_left(A[j], far_tr[j])
     near, near_tr = one, np.ones(1, dtype=complex)
     last_print = time.time()
+    largest = 0.0
     for b in bonds:
         if say and time.time() - last_print >= 10.0:
             last_print = time.time()
             say(f"[refine]   bond {b} of {L - 1} ({'->' if direction > 0 else '<-'}), "
                 f"bond dimension {state.max_bond}")
         if direction > 0:
-            Rl, Rr, tl, trr = near, far[b + 2], near_tr, far_tr[b + 2]
+            El, Er, tl, trr = near, far[b + 2], near_tr, far_tr[b + 2]
         else:
-            Rl, Rr, tl, trr = far[b], near, far_tr[b], near_tr
+            El, Er, tl, trr = far[b], near, far_tr[b], near_tr
         theta = np.tensordot(A[b], A[b + 1], axes=(2, 0))                  # Dl, 4, 4, Dr
         c = np.conj(np.einsum("a,i,k,b->aikb", tl, IDENTITY_LETTERS, IDENTITY_LETTERS,
                               trr)).reshape(-1)
-        theta = _solve_local(_Local2(Rl, W[b], W[b + 1], Rr, theta.shape), theta, c, iters)
+        theta = solve(El, Er, theta, c, b)
         Dl, _, _, Dr = theta.shape
-        U, s, Vh, _ = split_two_site(theta, chi, cutoff)
+        U, s, Vh, dropped = split_two_site(theta, chi, cutoff)
         keep = len(s)
+        state.discarded += dropped
+        largest = max(largest, dropped)
         if direction > 0:
             A[b] = U.reshape(Dl, 4, keep)
             A[b + 1] = (s[:, None] * Vh).reshape(keep, 4, Dr)
             state.center = b + 1
-            near = _left_step(near, _apply_w(A[b], W[b]))
+            near = env_left(near, A[b], W[b])
             near_tr = _identity_env_left(A[b], near_tr)
         else:
             A[b] = (U * s[None, :]).reshape(Dl, 4, keep)
             A[b + 1] = Vh.reshape(keep, 4, Dr)
             state.center = b
-            near = _right_step(near, _apply_w(A[b + 1], W[b + 1]))
+            near = env_right(near, A[b + 1], W[b + 1])
             near_tr = _identity_env_right(A[b + 1], near_tr)
     # the split may change the trace by the truncation: restore Tr x = 1
     state.scale(1.0 / state.trace())
+    return largest
+
+
+def _half_sweep2(state: VectorisedMPS, W, direction: int, iters: int, chi: int,
+                 cutoff: float, say=None) -> None:
+    """Two-site least-squares sweep (:func:`_two_site_sweep`): the local problem is
+    ``min ||R_l W_j W_j+1 theta R_r||`` at fixed trace, the environments the QR factors of
+    ``L x``."""
+    def solve(Rl, Rr, theta, c, b):
+        return _solve_local(_Local2(Rl, W[b], W[b + 1], Rr, theta.shape), theta, c, iters)
+
+    _two_site_sweep(state, W, direction, chi, cutoff, np.ones((1, 1), dtype=complex),
+                    lambda R, A, w: _left_step(R, _apply_w(A, w)),
+                    lambda R, A, w: _right_step(R, _apply_w(A, w)), solve, say)
 
 
 # ----------------------------------------------------------------------------- Galerkin solver
@@ -475,59 +494,16 @@ def _solve_galerkin(op: _Galerkin2, theta0: np.ndarray, c: np.ndarray, sigma: fl
 def _half_sweep_galerkin(state: VectorisedMPS, W, direction: int, chi: int, cutoff: float,
                          sigma: float, rtol: float, maxiter: int, stats: dict,
                          say=None) -> None:
-    """One two-site Galerkin sweep (+1: left to right from centre 0, -1: back from L-1)."""
-    L = state.L
-    A = state.A
-    one3 = np.ones((1, 1, 1), dtype=complex)
-    bonds = range(L - 1) if direction > 0 else range(L - 2, -1, -1)
-    far = [None] * (L + 1)
-    far_tr = [None] * (L + 1)
-    if direction > 0:
-        assert state.center == 0
-        far[L], far_tr[L] = one3, np.ones(1, dtype=complex)
-        for j in range(L - 1, 1, -1):
-            far[j] = _genv_right(far[j + 1], A[j], W[j])
-            far_tr[j] = _identity_env_right(A[j], far_tr[j + 1])
-    else:
-        assert state.center == L - 1
-        far[0], far_tr[0] = one3, np.ones(1, dtype=complex)
-        for j in range(0, L - 2):
-            far[j + 1] = _genv_left(far[j], A[j], W[j])
-            far_tr[j + 1] = _identity_env_left(A[j], far_tr[j])
-    near, near_tr = one3, np.ones(1, dtype=complex)
-    last_print = time.time()
-    for b in bonds:
-        if say and time.time() - last_print >= 10.0:
-            last_print = time.time()
-            say(f"[refine]   bond {b} of {L - 1} ({'->' if direction > 0 else '<-'}), "
-                f"bond dimension {state.max_bond}")
-        if direction > 0:
-            El, Er, tl, trr = near, far[b + 2], near_tr, far_tr[b + 2]
-        else:
-            El, Er, tl, trr = far[b], near, far_tr[b], near_tr
-        theta = np.tensordot(A[b], A[b + 1], axes=(2, 0))                  # Dl, 4, 4, Dr
-        c = np.conj(np.einsum("a,i,k,b->aikb", tl, IDENTITY_LETTERS, IDENTITY_LETTERS,
-                              trr)).reshape(-1)
+    """One two-site Galerkin sweep (:func:`_two_site_sweep`; +1: left to right from centre 0,
+    -1: back from L-1); the largest weight dropped is kept in ``stats["sweep_tail"]``."""
+    def solve(El, Er, theta, c, b):
         op = _Galerkin2(El, W[b], W[b + 1], Er, theta.shape)
-        theta = _solve_galerkin(op, theta, c, sigma, rtol, maxiter, stats)
-        Dl, _, _, Dr = theta.shape
-        U, s, Vh, dropped = split_two_site(theta, chi, cutoff)
-        keep = len(s)
-        state.discarded += dropped
-        stats["sweep_tail"] = max(stats.get("sweep_tail", 0.0), dropped)
-        if direction > 0:
-            A[b] = U.reshape(Dl, 4, keep)
-            A[b + 1] = (s[:, None] * Vh).reshape(keep, 4, Dr)
-            state.center = b + 1
-            near = _genv_left(near, A[b], W[b])
-            near_tr = _identity_env_left(A[b], near_tr)
-        else:
-            A[b] = (U * s[None, :]).reshape(Dl, 4, keep)
-            A[b + 1] = Vh.reshape(keep, 4, Dr)
-            state.center = b
-            near = _genv_right(near, A[b + 1], W[b + 1])
-            near_tr = _identity_env_right(A[b + 1], near_tr)
-    state.scale(1.0 / state.trace())
+        return _solve_galerkin(op, theta, c, sigma, rtol, maxiter, stats)
+
+    dropped = _two_site_sweep(state, W, direction, chi, cutoff,
+                              np.ones((1, 1, 1), dtype=complex), _genv_left, _genv_right,
+                              solve, say)
+    stats["sweep_tail"] = max(stats.get("sweep_tail", 0.0), dropped)
 
 
 def solve_galerkin(state: VectorisedMPS, W: list[np.ndarray], target: float, chi: int,
