@@ -23,9 +23,29 @@ def _obs(tmp_path, name, args):
         return ds.load()
 
 
+def _claim(mpo):
+    """What an MPO file claims about its observables' error (sz, currents / |eta|): 10x the
+    difference of its two starts, or the error of rho its residual certifies, ``error_estimate``
+    (relative residual / slowest rate) times ``2^(L/2) sqrt(purity)`` (Cauchy-Schwarz:
+    ``|Tr(O d rho)| <= ||O x 1|| ||d rho||``), whichever is larger; at least 1e-8."""
+    L = mpo.sizes["site"]
+    cs = 2 ** (L / 2) * np.sqrt(float(mpo["purity"])) * float(mpo["error_estimate"])
+    return max(10 * float(mpo["start_difference"]), cs, 1e-8)
+
+
+def _scale(mpo, k):
+    """Operator-norm bound of an observable (|eta| for current_eta, 2|J| for current_J, 1 for
+    sz): the claim is made on the observables divided by it (J = 0: both methods write 0)."""
+    if k == "current_eta":
+        return abs(complex(mpo.attrs["eta_re"], mpo.attrs["eta_im"]))
+    if k == "current_J":
+        return 2 * abs(complex(mpo.attrs["J0_re"], mpo.attrs["J0_im"]))       # |J| = |J0|
+    return 1.0
+
+
 def _agree_or_refuse(tmp_path, base, mpo_args=()):
     """Run ED and MPO on one point: the MPO must agree with ED within its own claim
-    (10x the difference between its two starts, at least 1e-8) or exit 4 without a file."""
+    (:func:`_claim`) or exit 4 without a file."""
     ed = _obs(tmp_path, "ed", ["--method", "ed", *base])
     out = tmp_path / "mpo.nc"
     proc = run_cli(["solve", "--method", "mpo", *base, *mpo_args, "-o", out], check=False)
@@ -37,9 +57,11 @@ def _agree_or_refuse(tmp_path, base, mpo_args=()):
         mpo = ds.load()
     assert mpo.attrs["unique"] == 1 and int(mpo["kernel_dim"]) == 1
     assert float(mpo["relative_residual"]) <= mpo.attrs["max_relative_residual"]
-    claim = max(10 * float(mpo["start_difference"]), 1e-8)
+    assert float(mpo["error_estimate"]) <= mpo.attrs["agreement_tol"]
+    claim = _claim(mpo)
     for k in ("current_eta", "current_J", "sz"):
-        np.testing.assert_allclose(mpo[k].values, ed[k].values, atol=claim, rtol=0, err_msg=k)
+        np.testing.assert_allclose(mpo[k].values, ed[k].values, atol=claim * _scale(mpo, k),
+                                   rtol=0, err_msg=k)
     return ed, mpo, proc
 
 

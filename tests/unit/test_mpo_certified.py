@@ -5,6 +5,8 @@ References: the independent dense construction in ``dense_reference.py`` (no lin
 L <= 5 a bond dimension of 16 holds every state exactly, so there the refined MPO must reproduce the
 dense steady state to rounding; larger L against ED runs through the CLI (test_mpo_cli.py).
 """
+import functools
+
 import numpy as np
 import pytest
 from dense_reference import (dense_liouvillian, dense_observables, dense_steady_state,
@@ -12,10 +14,20 @@ from dense_reference import (dense_liouvillian, dense_observables, dense_steady_
 from test_mpo import ALL_TERMS, _dense_residual
 
 from lindring.core.model import ModelError, make_params
+from lindring.core.basis import rowmajor_to_words
 from lindring.solvers.mpo import (TEBD, MPOFailure, MPOThresholds, VectorisedMPS, bond_generators,
-                          check_dt, default_dt, evolve_and_refine, liouvillian_mpo, measure,
-                          mpo_observables, physical_bounds, rate_scale, residual)
-from lindring.solvers.mpo_refine import refine, relative_residual
+                                  check_dt, default_dt, evolve_and_refine, global_checks,
+                                  liouvillian_mpo, measure, mpo_observables, physical_bounds,
+                                  rate_scale, refine_state, residual, spectrum_decision)
+from lindring.solvers.mpo_refine import local_spectrum, refine, relative_residual
+
+
+def IDENTITY_WORDS(L):
+    """Indices (letter order) of the words of the diagonal of rho (every letter 0 or 3)."""
+    idx = np.array([0])
+    for _ in range(L):
+        idx = np.concatenate([4 * idx, 4 * idx + 3])
+    return idx
 
 
 def _random_mps(L, dims, seed=3):
@@ -32,9 +44,8 @@ def _kw(model):
 
 
 def _dense(L, model):
-    kw = _kw(model)
-    rho, kdim = dense_steady_state(dense_liouvillian(L, "open", **kw))
-    return kdim, (dense_observables(rho, L, "open", **kw) if kdim == 1 else None)
+    rho, kdim = _dense_rho_and_kernel(L, model)
+    return kdim, (dense_observables(rho, L, "open", **_kw(model)) if kdim == 1 else None)
 
 
 # ----------------------------------------------------------------------------- building blocks
@@ -192,3 +203,111 @@ def test_regimes_agree_with_dense_or_refuse(name, model):
         assert np.abs(data[k][1] - ref[k]).max() <= claim, (k, data[k][1], ref[k])
     # dt from the rates (no dt given): dt * rate = 2 or dt = 0.1
     assert attrs["dt"] == pytest.approx(default_dt(attrs["rate_scale"]))
+
+
+# ----------------------------------------------------------------------------- the refined problem's spectrum
+def _refined(L, model, chi=16, target=1e-13):
+    """A short TEBD run refined by the pipeline's Galerkin sweeps (refine_state)."""
+    p = make_params(L, bc="open", **model)
+    state, info = evolve_and_refine(p, "mixed", chi=chi, dt=default_dt(rate_scale(
+        bond_generators(p))), order=4, cutoff=1e-12, t_max=2.0, check_every=1.0, target=1e-2,
+        max_sweeps=8, lsqr_iters=60, th=MPOThresholds(), say=lambda m: None, do_refine=False)
+    if target is not None:
+        refine_state(state, info, target, chi, 8, 60, lambda m: None)
+    return p, state, info
+
+
+@functools.lru_cache
+def _dense_spectrum_cached(L, items):
+    ev = np.linalg.eigvals(dense_liouvillian(L, "open", **_kw(dict(items))))
+    return np.sort(np.abs(ev))
+
+
+def _dense_spectrum(L, model):
+    return _dense_spectrum_cached(L, tuple(sorted(model.items())))
+
+
+@functools.lru_cache
+def _dense_rho_cached(L, items):
+    return dense_steady_state(dense_liouvillian(L, "open", **_kw(dict(items))))
+
+
+def _dense_rho_and_kernel(L, model):
+    return _dense_rho_cached(L, tuple(sorted(model.items())))
+
+
+@pytest.mark.parametrize("L, model", [(4, ALL_TERMS), (5, dict(preset="minimal", alpha=1, delta=1e-3))],
+                         ids=["L4-all-terms", "L5-delta-1e-3"])
+def test_projected_spectrum_is_the_dense_spectrum_where_complete(L, model):
+    """Where the two-site variational space is the whole space (chi 16, L <= 5), the eigenvalues
+    of P^+ L P are those of the dense Liouvillian: the slowest rates (8.3e-7 x rate at delta
+    1e-3, the near-degenerate point) come out exactly."""
+    p, state, info = _refined(L, model)
+    sp = local_spectrum(state, info["W"])
+    assert sp["complete"] and sp["n"] == 4 ** L
+    dense = _dense_spectrum(L, model)
+    mine = np.sort(np.abs(sp["eigenvalues"]))
+    scale = info["scale"]
+    assert np.abs(mine[1:6] - dense[1:6]).max() < 1e-9 * scale, (mine[:6], dense[:6])
+    assert mine[0] < 1e-12 * scale
+
+
+@pytest.mark.parametrize("L, model, kdim", [(5, dict(preset="minimal", alpha=1, delta=0), 2),
+                                            (5, dict(preset="minimal", alpha=1, delta=1e-3), 1),
+                                            (4, dict(preset="minimal", alpha=2, delta=1), 1)])
+def test_spectrum_decision_counts_the_dense_kernel(L, model, kdim):
+    """The kernel dimension decided from the refined problem's spectrum is the dense one (SVD
+    of the 4^L x 4^L Liouvillian), and the slowest rate the dense one."""
+    assert _dense(L, model)[0] == kdim
+    p, state, info = _refined(L, model)
+    dec = spectrum_decision(state, info["W"], info["scale"], MPOThresholds().kernel)
+    assert dec["kernel"] == kdim
+    if kdim == 1:
+        dense = _dense_spectrum(L, model)
+        assert dec["slow"] == pytest.approx(dense[1] / info["scale"], rel=1e-6)
+
+
+@pytest.mark.parametrize("L, model", [
+    (5, dict(preset="minimal", alpha=1, delta=1e-3)),
+    (4, dict(preset="minimal", alpha=5, delta=4)),
+    (4, ALL_TERMS),
+    (4, dict(preset="minimal", alpha=1 + 0.5j, delta=0.3 - 0.2j))],
+    ids=["L5-delta-1e-3", "L4-alpha5-delta4", "L4-all-terms", "L4-complex"])
+def test_error_estimate_bounds_the_distance_to_the_dense_steady_state(L, model):
+    """error_estimate = relative residual / slowest rate (what the file says) bounds the measured
+    ||rho - rho_dense|| / ||rho||, both at the time evolution's hand-over state (error ~1e-3,
+    far above rounding) and at the refined state; the observables' errors are within
+    2^(L/2) sqrt(purity) times it (Cauchy-Schwarz: ||O x 1|| ||rho|| for an operator of norm
+    <= 1, currents divided by |eta|)."""
+    p, state, info = _refined(L, model, target=None)           # the time evolution only
+    rho_dense, kdim = _dense_rho_and_kernel(L, model)
+    ref = rho_dense.reshape(-1)[rowmajor_to_words(L)]
+    ref_obs = dense_observables(rho_dense, L, "open", **_kw(model))
+    errors = []
+    for target in (None, 1e-12):
+        if target:
+            refine_state(state, info, target, 16, 8, 60, lambda m: None)
+        dec = spectrum_decision(state, info["W"], info["scale"], MPOThresholds().kernel)
+        est = relative_residual(state, info["W"]) / info["scale"] / dec["slow"]
+        x = state.to_vector()
+        x = x / x[IDENTITY_WORDS(L)].sum()
+        err = np.linalg.norm(x - ref) / np.linalg.norm(x)
+        assert err <= est, (target, err, est)
+        obs = measure(state, p)
+        bound = 2 ** (L / 2) * np.sqrt(global_checks(state)["purity"]) * est
+        assert np.abs(obs["sz"] - ref_obs["sz"]).max() <= bound
+        assert np.abs(obs["current_eta"] - ref_obs["current_eta"]).max() <= bound * abs(p.eta)
+        errors.append(err)
+    assert errors[0] > 1e-6 > 1e-10 > errors[1]        # the check saw a real error, then none
+
+
+def test_unresolved_slow_mode_is_refused():
+    """Asking for an agreement that the residual cannot certify (1e-12 at delta 1e-3, slowest rate
+    6e-7: residual / rate would have to reach 1e-19, below rounding) ends in 'not converged',
+    naming the certified error, instead of writing numbers; this holds with one start (the
+    spectrum of the refined problem decides, not the agreement of two starts)."""
+    p = make_params(4, bc="open", preset="minimal", alpha=1, delta=1e-3)
+    with pytest.raises(MPOFailure) as err:
+        mpo_observables(p, chi=16, progress=False, check_unique=False,
+                        thresholds=MPOThresholds(agreement=1e-12))
+    assert err.value.kind == "not converged" and "certified only to" in str(err.value)

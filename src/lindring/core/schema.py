@@ -55,15 +55,17 @@ VARIABLES: dict[str, Variable] = {
     "evolution_trace_error": Variable("largest |Tr rho - 1| during the MPO time evolution", "1",
                                       (), ("mpo",)),
     "error_estimate": Variable("estimated relative error of rho: residual x scale / slowest_rate "
-                               "(attribute; NaN: uniqueness not decided)", "1", (), ("ed",)),
+                               "(attribute; NaN: uniqueness not decided)", "1", (), _CHECKED),
     "hermiticity_error": Variable("||rho - rho^+|| / ||rho||", "1", (), _CHECKED),
     "imag_error": Variable("largest imaginary part of a real MPO observable", "1", (), ("mpo",)),
     "start_difference": Variable("largest difference of the observables of the MPO's two starts",
                                  "1", (), ("mpo",)),
     "slow_rate_bound": Variable("||L(x1 - x2)|| / ||x1 - x2|| of the two starts' states, relative "
-                                "to rate_scale: a bound on the slowest rate seen", "1", (), ("mpo",)),
-    "slow_rate_seen": Variable("slowest relaxation rate seen in the MPO evolution, relative to "
-                               "rate_scale", "1", (), ("mpo",)),
+                                "to rate_scale: a bound on the slowest rate seen (NaN: the "
+                                "starts agreed, not computed)", "1", (), ("mpo",)),
+    "slow_rate_seen": Variable("slowest relaxation rate of the MPO's refined problem (second "
+                               "eigenvalue of the projected Liouvillian), relative to rate_scale",
+                               "1", (), ("mpo",)),
     "min_eigenvalue": Variable("smallest eigenvalue of rho (small L only)", "1", (), ("ed",)),
     "kernel_dim": Variable("dimension of the Liouvillian kernel (-1: not checked)", "1", (),
                            _CHECKED),

@@ -556,6 +556,10 @@ def rate_scale(generators: list[np.ndarray]) -> float:
     return float(max(np.abs(np.linalg.eigvals(G)).max() for G in generators))
 
 
+#: relative residual at which the time evolution hands over to the Galerkin sweeps, and its
+#: bond dimension (the sweeps grow it): measured in benchmarks/MPO.md
+HANDOVER, CHI_TEBD = 1e-2, 16
+
 #: dt * rate_scale of the default time step and the largest accepted one
 DT_RATE_DEFAULT, DT_RATE_MAX = 2.0, 4.0
 
@@ -620,7 +624,8 @@ def _relative(state, W):
 def evolve_and_refine(p: model.Params, initial: str, chi: int, dt: float, order: int,
                       cutoff: float, t_max: float, check_every: float, target: float,
                       max_sweeps: int, lsqr_iters: int, th: MPOThresholds, say,
-                      dt_halvings: int = 2, do_refine: bool = True) -> tuple:
+                      dt_halvings: int = 2, do_refine: bool = True,
+                      handover: float = 0.0, chi_tebd: int | None = None) -> tuple:
     """TEBD from ``initial`` until the residual stops falling, then refinement (mpo_refine).
 
     Returns ``(state, info)``. The evolution is checked after every interval of ``check_every``:
@@ -629,9 +634,11 @@ def evolve_and_refine(p: model.Params, initial: str, chi: int, dt: float, order:
     residual above 1e-3 and 100 times its minimum raise :class:`MPOFailure` ``blow-up``. The evolution hands over to the refinement
     when the relative residual is below ``target``, or has fallen by less than 10 % over an
     interval (the Trotter floor) ``dt_halvings`` times, dt being halved at each floor (the floor
-    falls as dt^order), or at ``t_max``.
+    falls as dt^order), or at ``t_max``, or (``handover`` > 0) as soon as the relative residual
+    is at most ``handover``. The evolution keeps at most ``chi_tebd`` (default ``chi``) states
+    per bond.
     """
-    run = TEBD(p, chi=chi, dt=dt, cutoff=cutoff, order=order, initial=initial)
+    run = TEBD(p, chi=chi_tebd or chi, dt=dt, cutoff=cutoff, order=order, initial=initial)
     W = liouvillian_mpo(run.generators)
     scale = rate_scale(run.generators)
     n_check = max(1, int(round(check_every / dt)))
@@ -673,7 +680,7 @@ def evolve_and_refine(p: model.Params, initial: str, chi: int, dt: float, order:
                 f"{new:.2e}  discarded={run.state.discarded:.2e}  {time.time() - t0:.0f}s")
         stalled = new > 0.9 * res
         res, best = new, min(best, new)
-        if res <= target:
+        if res <= max(target, handover):
             break
         if stalled:
             if halvings >= dt_halvings:
@@ -698,19 +705,64 @@ def evolve_and_refine(p: model.Params, initial: str, chi: int, dt: float, order:
     return state, info
 
 
+def at_chi(state: VectorisedMPS, chi: int) -> bool:
+    """Some bond is at ``chi`` where the exact state could need more (4^min(j+1, L-j-1)): the
+    truncation to ``chi`` may limit the state."""
+    return any(D >= chi and chi < 4 ** min(j + 1, state.L - j - 1)
+               for j, D in enumerate(state.bond_dims))
+
+
 def refine_state(state, info: dict, target: float, chi: int, max_sweeps: int, lsqr_iters: int,
-                 say) -> None:
-    """Refine ``state`` in place (:func:`lindring.solvers.mpo_refine.refine`), trace 1; update ``info``."""
-    from lindring.solvers.mpo_refine import refine
+                 say, chi_start: int | None = None) -> None:
+    """Refine ``state`` in place to a relative residual ``target``, trace 1; update ``info``.
+
+    Two-site Galerkin sweeps with the bond dimension grown up to ``chi``
+    (:func:`lindring.solvers.mpo_refine.solve_galerkin`); where they stall above the target
+    with bond dimension to spare, the least-squares sweeps of
+    :func:`lindring.solvers.mpo_refine.refine` (slower, but monotone in ``||L x||``) continue.
+    The first sweeps keep at most ``chi_start`` states per bond (default: what the state
+    reached before, at least ``min(chi, 16)``).
+    """
+    from lindring.solvers.mpo_refine import refine, solve_galerkin
     t0 = time.time()
-    out = refine(state, info["W"], target=target, max_sweeps=max_sweeps, lsqr_iters=lsqr_iters,
-                 say=say, scale=info["scale"], chi=chi)
+    out = solve_galerkin(state, info["W"], target=target, chi=chi, scale=info["scale"],
+                         max_sweeps=max_sweeps, say=say,
+                         chi_start=chi_start or max(info.get("chi_grown", 0), min(chi, 16)))
+    if out["residual"] / info["scale"] > target and not at_chi(state, chi):
+        more = refine(state, info["W"], target=target, max_sweeps=max_sweeps,
+                      lsqr_iters=lsqr_iters, say=say, scale=info["scale"], chi=chi)
+        out = dict(out, residual=more["residual"], sweeps=out["sweeps"] + more["sweeps"])
     state.move_center(0)
     state.scale(1.0 / state.trace())
     info.update(residual=out["residual"], sweeps=info["sweeps"] + out["sweeps"],
                 refine_seconds=info["refine_seconds"] + time.time() - t0,
-                discarded=state.discarded,
+                discarded=state.discarded, chi_grown=state.max_bond,
+                stop=out.get("stop", "lsqr"),
                 chi_max_during_run=max(info["chi_max_during_run"], state.max_bond))
+
+
+def spectrum_decision(state: VectorisedMPS, W: list[np.ndarray], scale: float,
+                      kernel_tol: float) -> dict:
+    """Slowest relaxation rate and kernel dimension from the refined problem's spectrum.
+
+    The eigenvalues of the projected Liouvillian ``P^+ L P`` at one bond
+    (:func:`lindring.solvers.mpo_refine.local_spectrum`), relative to ``scale``: ``kernel`` is
+    the number of them with modulus at most ``kernel_tol`` (the steady state itself is one),
+    ``slow`` the modulus of the first one above (the slowest relaxation rate that the
+    variational space holds; exact where it spans the whole space).
+
+    Returns
+    -------
+    dict
+        ``kernel``, ``slow``, ``bond``, ``n``, ``complete``.
+    """
+    from lindring.solvers.mpo_refine import local_spectrum
+    sp = local_spectrum(state, W)
+    lam = np.abs(sp["eigenvalues"]) / scale
+    kernel = max(1, int(np.count_nonzero(lam <= kernel_tol)))
+    slow = float(lam[kernel]) if kernel < len(lam) else float("nan")
+    state.move_center(0)
+    return dict(kernel=kernel, slow=slow, bond=sp["bond"], n=sp["n"], complete=sp["complete"])
 
 
 def _agreement(a: dict, b: dict, p: model.Params) -> float:
@@ -735,20 +787,27 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
 
     1. Time evolution (TEBD of the vectorised rho, order ``order``, step ``dt``; default
        :func:`default_dt` from the fastest bond rate, a larger one refused by :func:`check_dt`)
-       from ``initial`` until the residual stops falling (Trotter floor), checked for blow-up.
-    2. Refinement (:func:`lindring.solvers.mpo_refine.refine`): two-site sweeps minimising ``||L x||`` at
-       ``Tr x = 1`` (bond dimension up to ``chi``) until the relative residual
+       from ``initial``, at most :data:`CHI_TEBD` states per bond, until the relative residual
+       is at most :data:`HANDOVER` or stops falling (Trotter floor), checked for blow-up.
+    2. Refinement (:func:`refine_state`): two-site Galerkin sweeps of the steady-state equation
+       at ``Tr x = 1``, the bond dimension grown up to ``chi``, until the relative residual
        ``||L x|| / (||x|| rate_scale)`` is at most ``tol`` (the target) or stops falling.
-    3. Uniqueness (``check_unique``): steps 1-2 again from ``second_initial`` (a random product
+    3. Slowest rate (:func:`spectrum_decision`): eigenvalues of the Liouvillian projected on the
+       two-site variational space of the refined state (exact where that space is the whole
+       space, L <= 5 with chi 16). Two or more at zero (``<= thresholds.kernel``): a kernel of
+       dimension >= 2 (``unique = 0``, observables NaN, as ED). Otherwise the first nonzero one
+       is the slowest relaxation rate ``slow_rate_seen``; the residual bounds the error of rho
+       only to ``error_estimate = relative residual / slow_rate_seen``, so the state is refined
+       further until that is below a tenth of ``thresholds.agreement``.
+    4. Uniqueness (``check_unique``): steps 1-2 again from ``second_initial`` (a random product
        state, which overlaps with every steady state), ending its time evolution at a 2x larger
-       dt (a different Trotter fixed point, so that a bias along a slow mode is not shared). If the observables of the two agree within
-       ``thresholds.agreement`` the state is written (``unique = 1``, ``kernel_dim = 1``,
-       ``start_difference``: the measured difference, an estimate of the error). If they differ
-       and ``||L (x1 - x2)|| / (||x1 - x2|| rate_scale) <= thresholds.kernel``, the two are
-       distinct steady states: the observables are NaN, ``kernel_dim = 2`` (at least),
-       ``unique = 0`` (as ED). Otherwise :class:`MPOFailure` ``not converged`` (a slowly relaxing
-       mode, ``slow_rate_bound`` in the message).
-    4. Verification of the written state against ``thresholds`` (:class:`MPOThresholds`):
+       dt, refined at half the bond dimension (at least ``min(chi, 16)``; at ``chi`` if that
+       leaves its residual above ``thresholds.residual``, or if the two disagree). If the observables of the two agree within ``thresholds.agreement`` and
+       ``error_estimate <= thresholds.agreement`` the state is written (``unique = 1``,
+       ``kernel_dim = 1``, ``start_difference``). If they differ and ``||L (x1 - x2)|| /
+       (||x1 - x2|| rate_scale) <= thresholds.kernel``, the two are distinct steady states
+       (``kernel_dim = 2``, ``unique = 0``). Otherwise :class:`MPOFailure` ``not converged``.
+    5. Verification of the written state against ``thresholds`` (:class:`MPOThresholds`):
        relative residual, trace, Hermiticity and physical bounds; failure raises
        :class:`MPOFailure` (``bond dimension too small`` if every bond reached chi).
 
@@ -758,7 +817,8 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
     Returns ``(data_vars, attrs)``: ``current_eta``, ``current_J`` (bond), ``sz`` (site),
     ``purity``, ``purity_pair``, ``negativity_pair``, ``residual`` (``||L x|| / ||x||`` as ED),
     ``relative_residual``, ``trace_error``, ``hermiticity_error``, ``imag_error``,
-    ``discarded_weight``, ``start_difference``, ``kernel_dim``; attrs include ``dt``, ``rate_scale``,
+    ``discarded_weight``, ``start_difference``, ``kernel_dim``, ``slow_rate_seen``,
+    ``error_estimate``; attrs include ``dt``, ``rate_scale``,
     the thresholds, ``unique``, ``uniqueness_checked``, sweeps and times.
 
     Raises
@@ -797,69 +857,87 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
     t0 = time.time()
     kw = dict(chi=chi, dt=dt, order=order, cutoff=cutoff, t_max=t_max, check_every=check_every,
               target=tol, max_sweeps=max_sweeps, lsqr_iters=lsqr_iters, th=th, say=say)
-    def chi_limited(state_):
-        """Some bond is at chi where the exact state could need more (4^min(j, L-j))."""
-        return any(D >= chi and chi < 4 ** min(j + 1, p.L - j - 1)
-                   for j, D in enumerate(state_.bond_dims))
-
-    def residual_failure(rel_, state_, info_, start):
-        if chi_limited(state_):
+    def residual_failure(rel_, state_, info_, start, chi_=chi):
+        if at_chi(state_, chi_):
             return MPOFailure("bond dimension too small", (
                 f"relative residual ||L rho||/(||rho|| rate) = {rel_:.3e} > {th.residual:g} after "
                 f"{info_['sweeps']} refinement sweeps from the {start} state, with every bond at "
-                f"chi = {chi}: raise --chi"))
+                f"chi = {chi_}: raise --chi"))
         return MPOFailure("not converged", (
             f"relative residual ||L rho||/(||rho|| rate) = {rel_:.3e} > {th.residual:g} after "
             f"{info_['sweeps']} refinement sweeps from the {start} state (largest bond "
-            f"{state_.max_bond}, not limited by chi = {chi}): the local solves did not converge "
+            f"{state_.max_bond}, not limited by chi = {chi_}): the local solves did not converge "
             "(ill-conditioned: a slow mode); raise --refine-sweeps"))
 
-    # 1. time evolutions from two starts (the second ends at a 2x larger dt: another Trotter
-    #    fixed point); the difference of the two, after the fast modes have decayed, measures
-    #    the slowest relaxation they see: slow_rate = ||L(x1 - x2)|| / (||x1 - x2|| rate)
+    # 1. a short time evolution (to a relative residual HANDOVER, at most 16 states per bond),
+    #    then Galerkin sweeps with the bond dimension grown up to chi
+    kw["chi_tebd"] = min(chi, CHI_TEBD)
+    kw["handover"] = HANDOVER
     state, info = evolve_and_refine(p, initial, do_refine=False, **kw)
     W = info["W"]
+    refine_state(state, info, tol, chi, max_sweeps, lsqr_iters, say)
+    # 2. the slowest relaxation rate of the refined problem: the residual certifies rho only to
+    #    ~ residual / slow_rate, so refine until that is below a tenth of the agreement
+    spec = spectrum_decision(state, W, scale, th.kernel)
     target = tol
-    slow_rate = float("nan")
-    if check_unique:
-        state2, info2 = evolve_and_refine(p, second_initial, dt_halvings=1, do_refine=False, **kw)
-        slow_rate = _relative(state.minus(state2), W) / scale
-        # 2. the residual certifies the observables only to ~ residual / slow_rate: refine
-        #    until that is below a tenth of the agreement tolerance (or tol, if smaller)
-        target = max(min(tol, 0.1 * th.agreement * slow_rate), 1e-14)
-        say(f"[mpo] slowest relaxation seen by the two starts <= {slow_rate:.2e} x rate: "
-            f"refining to a relative residual of {target:.1e}")
-    refine_state(state, info, target, chi, max_sweeps, lsqr_iters, say)
+    if spec["kernel"] < 2 and spec["slow"] > 0:
+        target = max(min(tol, 0.1 * th.agreement * spec["slow"]), 1e-14)
+    say(f"[mpo] projected Liouvillian at bond {spec['bond']} ({spec['n']} unknowns"
+        f"{', the whole space' if spec['complete'] else ''}): slowest rate "
+        f"{spec['slow']:.2e} x rate, {spec['kernel']} eigenvalue(s) <= {th.kernel:g} x rate")
+    if info["residual"] / scale > target and info["stop"] != "chi floor":
+        say(f"[mpo] refining to a relative residual of {target:.1e} (slow mode)")
+        refine_state(state, info, target, chi, max_sweeps, lsqr_iters, say)
+        spec = spectrum_decision(state, W, scale, th.kernel)
+    slow_rate = spec["slow"]
     obs = measure(state, p)
     rel = info["residual"] / scale
     if not rel <= th.residual:
         raise residual_failure(rel, state, info, initial)
     kernel_dim, start_diff, slow_bound = -1, float("nan"), float("nan")
     unique = -1
+    error_est = rel / slow_rate if slow_rate > 0 else float("inf")
     if check_unique:
-        refine_state(state2, info2, target, chi, max_sweeps, lsqr_iters, say)
+        # 3. a second, independent start: another initial state, evolved at a 2x larger final
+        #    dt (another Trotter fixed point) and refined to the same target at half the bond
+        #    dimension (at least min(chi, 16)): a different fixed point of the sweeps, at a
+        #    quarter to an eighth of the cost of the first
+        chi2 = max(min(chi, CHI_TEBD), chi // 2)
+        state2, info2 = evolve_and_refine(p, second_initial, dt_halvings=1, do_refine=False, **kw)
+        refine_state(state2, info2, target, chi2, max_sweeps, lsqr_iters, say)
         rel2 = info2["residual"] / scale
+        if not rel2 <= th.residual and chi2 < chi:
+            # the half bond dimension does not hold the state: the second start at chi
+            refine_state(state2, info2, target, chi, max_sweeps, lsqr_iters, say, chi_start=chi)
+            rel2, chi2 = info2["residual"] / scale, chi
         if not rel2 <= th.residual:
-            raise residual_failure(rel2, state2, info2, second_initial)
+            raise residual_failure(rel2, state2, info2, second_initial, chi2)
         obs2 = measure(state2, p)
         start_diff = _agreement(obs, obs2, p)
-        slow_bound = _relative(state.minus(state2), W) / scale
+        if start_diff > th.agreement:
+            # only needed to tell distinct steady states from a slow mode; the QR sweeps of
+            # L (x1 - x2) at bond dimension chi + chi2 cost minutes at L = 30, chi 64
+            slow_bound = _relative(state.minus(state2), W) / scale
         say(f"[mpo] two starts ({initial}, {second_initial}): observables differ by "
             f"{start_diff:.2e}; ||L(x1-x2)||/(||x1-x2|| rate) = {slow_bound:.2e}")
-        if start_diff > th.agreement:
+        if start_diff > th.agreement and spec["kernel"] < 2:
             # distinct steady states, or a slow mode? Only residuals far below the kernel
             # threshold can tell: refine both further, then measure L (x1 - x2) again
             deeper = 0.01 * th.kernel
             say(f"[mpo] the two starts disagree: refining both to {deeper:g} to decide")
             for st, inf in ((state, info), (state2, info2)):
                 refine_state(st, inf, deeper, chi, max_sweeps, lsqr_iters, say)
+            chi2 = chi
             obs, obs2 = measure(state, p), measure(state2, p)
             rel, rel2 = info["residual"] / scale, info2["residual"] / scale
+            error_est = rel / slow_rate if slow_rate > 0 else float("inf")
             start_diff = _agreement(obs, obs2, p)
             slow_bound = _relative(state.minus(state2), W) / scale
             say(f"[mpo] after refining: residuals {rel:.2e}, {rel2:.2e}; observables differ by "
                 f"{start_diff:.2e}; ||L(x1-x2)||/(||x1-x2|| rate) = {slow_bound:.2e}")
-        if start_diff <= th.agreement:
+        if spec["kernel"] >= 2:
+            kernel_dim, unique = spec["kernel"], 0
+        elif start_diff <= th.agreement:
             kernel_dim, unique = 1, 1
         elif slow_bound <= th.kernel:
             kernel_dim, unique = 2, 0
@@ -872,12 +950,23 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
                 f" x {scale:.3g}: a slow mode (near-degenerate steady state) that the refinement "
                 f"did not resolve (largest bond {max(state.max_bond, state2.max_bond)}, chi = "
                 f"{chi}); use ED (L <= 12) or more --refine-sweeps and a larger --chi")
+    if unique != 0 and not error_est <= th.agreement:
+        raise MPOFailure(
+            "not converged",
+            f"relative residual {rel:.2e} with a slowest relaxation rate of {slow_rate:.2e} x "
+            f"{scale:.3g} (projected Liouvillian at bond {spec['bond']}): the state is "
+            f"certified only to ||rho - rho_ss|| / ||rho|| <= {error_est:.1e} > "
+            f"{th.agreement:g}, a slow mode (near-degenerate steady state) that the "
+            f"refinement did not resolve; use ED (L <= 12) or more --refine-sweeps")
     checks = global_checks(state)
     trace_err = abs(state.trace() - 1.0)
     if unique == 0:
-        msg = ("non-unique steady state: two starts refine to distinct states with relative "
-               f"residuals <= {th.residual:g} (||L(x1-x2)|| relative {slow_bound:.1e} <= "
-               f"{th.kernel:g}); the kernel has dimension >= 2; observables written as NaN")
+        how = (f"the projected Liouvillian has {spec['kernel']} eigenvalues <= {th.kernel:g} x "
+               "rate" if spec["kernel"] >= 2 else
+               f"two starts refine to distinct states (||L(x1-x2)|| relative {slow_bound:.1e} "
+               f"<= {th.kernel:g})")
+        msg = (f"non-unique steady state: {how}; the kernel has dimension >= 2; observables "
+               "written as NaN")
         log.warning(msg)
         warnings.warn(msg)
     else:
@@ -907,7 +996,8 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
         evolution_trace_error=info["trace_error"],
         hermiticity_error=checks["hermiticity_error"],
         imag_error=max(obs["imag"], obs["pair_hermiticity"]), start_difference=start_diff,
-        slow_rate_bound=slow_bound, slow_rate_seen=slow_rate, kernel_dim=kernel_dim))
+        slow_rate_bound=slow_bound, slow_rate_seen=slow_rate, kernel_dim=kernel_dim,
+        error_estimate=error_est if unique != 0 else float("nan")))
     attrs = dict(dt=float(dt), dt_source="given" if dt_given else "default min(0.1, 2/rate_scale)",
                  rate_scale=float(scale), chi=int(chi), chi_reached=int(state.max_bond),
                  chi_max_during_run=int(info["chi_max_during_run"]), t_final=float(info["t_final"]),
@@ -921,7 +1011,12 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
                  max_relative_residual=th.residual, max_trace_error=th.trace,
                  max_hermiticity_error=th.hermiticity, bound_tol=th.bounds,
                  agreement_tol=th.agreement, kernel_tol=th.kernel, unique=int(unique),
-                 uniqueness_checked=(f"two starts ({initial}, {second_initial})" if check_unique
-                                     else "no"),
+                 uniqueness_checked=(
+                     f"spectrum of the projected Liouvillian (bond {spec['bond']}, {spec['n']} "
+                     f"unknowns{', whole space' if spec['complete'] else ''}) and two starts "
+                     f"({initial} at chi {chi}, {second_initial} at chi {chi2})"
+                     if check_unique else "no"),
+                 spectrum_bond=int(spec["bond"]), spectrum_unknowns=int(spec["n"]),
+                 spectrum_complete=int(spec["complete"]),
                  wall_seconds=float(time.time() - t0))
     return data, attrs
