@@ -8,9 +8,7 @@ observables -> verification -> file.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import time
-import warnings
 
 import numpy as np
 
@@ -23,7 +21,9 @@ from lindring.core.observables import (GATHER_MAX_L, LocalState, gathered_densit
 from lindring.solvers.steady import (SolverError, Tolerances, decide_kernel, probe_nonsingular, resolve_solver,
                      steady_state)
 
-log = logging.getLogger(__name__)
+from lindring.core.diagnostics import get_logger
+
+log = get_logger(__name__)
 
 METHODS = ("ed", "cmf", "ground", "mpo")
 #: boundaries each method supports
@@ -243,7 +243,6 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
         msg = (f"non-unique steady state: the Liouvillian kernel has dimension {kernel_dim}; "
                "observables written as NaN")
         log.warning(msg)
-        warnings.warn(msg)
         obs = _nan_observables(p)
         checks = dict(residual=np.nan, trace_error=np.nan, hermiticity_error=np.nan,
                       min_eigenvalue=np.nan, error_estimate=np.nan)
