@@ -24,6 +24,7 @@ import time
 from collections.abc import Sequence
 
 from lindring.core import model, options as registry
+from lindring.core.diagnostics import get_logger, rank_zero
 
 
 class _Diagnostics(logging.Formatter):
@@ -34,38 +35,48 @@ class _Diagnostics(logging.Formatter):
         return f"WARNING: {msg}" if record.levelno >= logging.WARNING else msg
 
 
-def _mpi_rank() -> int:
-    """This process's MPI rank (0 outside MPI), without starting MPI."""
-    mpi = sys.modules.get("mpi4py.MPI")
-    if mpi is not None and mpi.Is_initialized():
-        return mpi.COMM_WORLD.Get_rank()
-    for var in ("OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"):
-        if var in os.environ:
-            return int(os.environ[var])
-    return 0
+#: the levels :func:`log_to_stderr` takes, by name (any case)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _log_level(level) -> int:
+    """A logging level from a name of :data:`LOG_LEVELS` (any case) or a level number."""
+    if isinstance(level, str) and level.strip().upper() in LOG_LEVELS:
+        return logging.getLevelName(level.strip().upper())
+    if isinstance(level, int) and not isinstance(level, bool) and level >= 0:
+        return level
+    raise ValueError(f"log_to_stderr: level must be one of {', '.join(LOG_LEVELS)} (any case) "
+                     f"or a logging level number, got {level!r}")
 
 
 def log_to_stderr(level="INFO") -> None:
     """Show lindring's diagnostics (progress, warnings) on stderr, from MPI rank 0 only.
 
     The command line calls it (``--quiet``: WARNING, ``--verbose``: DEBUG); in a notebook,
-    ``lindring.api.log_to_stderr()`` shows the progress lines, which are otherwise silent
-    (warnings reach Python's last-resort handler).
+    ``lindring.log_to_stderr()`` shows the progress lines, which are otherwise silent
+    (warnings reach Python's last-resort handler, on rank 0 only). Calling it again only changes
+    the level: there is never more than one handler, so no line is printed twice.
 
     Parameters
     ----------
     level : str or int
-        A :mod:`logging` level (``"DEBUG"``, ``"INFO"``, ``"WARNING"``).
+        A :mod:`logging` level: ``"debug"``, ``"info"``, ``"warning"``, ``"error"`` (any case)
+        or a level number such as ``logging.DEBUG``.
+
+    Raises
+    ------
+    ValueError
+        An unknown level (named); the handler and level are left as they were.
     """
-    logger = logging.getLogger("lindring")
-    for handler in [h for h in logger.handlers if getattr(h, "lindring", False)]:
-        logger.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.lindring = True
-    handler.setFormatter(_Diagnostics())
-    handler.addFilter(lambda record: _mpi_rank() == 0)
-    logger.addHandler(handler)
-    logger.setLevel(level)
+    number = _log_level(level)
+    logger = get_logger("lindring")
+    if not any(getattr(h, "lindring", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.lindring = True
+        handler.setFormatter(_Diagnostics())
+        handler.addFilter(rank_zero)
+        logger.addHandler(handler)
+    logger.setLevel(number)
     logger.propagate = False
 
 
@@ -136,24 +147,45 @@ def prepare(method: str, L: int, bc: str = "ring", preset: str | None = None, ra
 
 
 def check_output_path(path) -> None:
-    """Refuse an output path that is a folder, or whose folder cannot be made or written.
+    """Refuse, before any compute, an output path that cannot be written.
 
-    A missing folder is fine (it is created when the result is written).
+    Refused: an empty name, ``-`` (standard output: a NetCDF file is binary, give a file name),
+    a folder, a path under a file, and a folder that cannot be written. Writability is tried,
+    not inferred from permission bits (root passes ``os.access`` on ``/proc``): a temporary file
+    is created in the nearest existing folder and removed at once. A missing folder is fine (it
+    is created when the result is written); nothing is left behind.
+
+    Parameters
+    ----------
+    path : str or path-like
 
     Raises
     ------
     lindring.core.model.ModelError
+        Naming the output and the reason.
     """
     text = os.fspath(path)
-    if not text or text.endswith(os.sep) or os.path.isdir(text):
+    if not isinstance(text, str):
+        text = os.fsdecode(text)
+    if not text.strip():
+        raise model.ModelError(f"output {text!r}: empty file name; give a file name (e.g. out.nc)")
+    if text == "-":
+        raise model.ModelError("output '-': writing to standard output is not supported (a NetCDF "
+                               "file is binary); give a file name (e.g. out.nc)")
+    if text.endswith(os.sep) or os.path.isdir(text):
         raise model.ModelError(f"output {text!r} is a folder; give a file name (e.g. out.nc)")
     folder = os.path.dirname(os.path.abspath(text))
     while not os.path.exists(folder):
         folder = os.path.dirname(folder)
     if not os.path.isdir(folder):
         raise model.ModelError(f"output {text!r}: {folder} is a file, not a folder")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise model.ModelError(f"output {text!r}: folder {folder} is not writable")
+    import tempfile
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".lindring-write-test-"):
+            pass
+    except OSError as err:
+        raise model.ModelError(f"output {text!r}: cannot write in folder {folder} "
+                               f"({err.strerror or err})") from None
 
 
 def _refuse_if_too_large(p: model.Params, values: dict) -> None:

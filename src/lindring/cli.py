@@ -23,13 +23,29 @@ from lindring.core.options import OPTIONS, PLAN_SETTINGS
 
 EXIT_BAD_INPUT, EXIT_SOLVER, EXIT_VERIFICATION = 2, 3, 4
 _OWN_SHORT = {"-o", "-h"}
-#: a negative number, real or complex (``-1e-05``, ``-2+0.5j``): a value, never an option
-NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?"
-                             r"(j|[-+](\d+\.?\d*|\.\d+)([eE][-+]?\d+)?j)?$")
+class _NegativeNumber:
+    """Matches a word that is a negative number, real or complex, in any form Python reads
+    (``-1e-05``, ``-2+0.5j``, ``-.5``, ``-inf``, ``-nan``): a value, never an option. argparse
+    knows only ``-1`` and ``-.5``; this makes ``--alpha -inf`` reach the parameter's own check
+    (which names it) instead of "expected one argument"."""
+
+    @staticmethod
+    def match(word: str) -> bool:
+        if not word.startswith("-") or word.startswith("--"):
+            return False
+        try:
+            complex(word)
+        except ValueError:
+            return False
+        return True
+
+
+NEGATIVE_NUMBER = _NegativeNumber()
+
 
 def _is_petsc_option(tok: str) -> bool:
     return (tok.startswith("-") and not tok.startswith("--") and tok not in _OWN_SHORT
-            and len(tok) > 2 and tok[1].isalpha())
+            and len(tok) > 2 and tok[1].isalpha() and not NEGATIVE_NUMBER.match(tok))
 
 
 def split_petsc_options(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -73,11 +89,50 @@ def _finite(kind):
     return parse
 
 
-def _parser(*args, **kwargs) -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(*args, **kwargs)
-    # argparse takes '-1e-05' or '-2+0.5j' for an option name (it knows '-1' and '-.5' only)
-    ap._negative_number_matcher = NEGATIVE_NUMBER
-    return ap
+def _once(action: type[argparse.Action]) -> type[argparse.Action]:
+    """``action`` that refuses its option a second time: argparse would silently keep the last
+    of ``--L 6 --L 7`` (or of ``--check-unique --no-check-unique``, which share a name)."""
+    class Once(action):
+        def __call__(self, parser, namespace, values, option_string=None):
+            seen = vars(namespace).setdefault("_given", {})
+            if self.dest in seen:
+                parser.error(f"argument {option_string}: given twice ({seen[self.dest]} and "
+                             f"{option_string}{_shown(values)}); give it once")
+            seen[self.dest] = f"{option_string}{_shown(values)}"
+            super().__call__(parser, namespace, values, option_string)
+    Once.__name__ = f"Once{action.__name__}"
+    return Once
+
+
+def _shown(values) -> str:
+    return "" if values is None or values == [] else f" {values}"
+
+
+_ONCE = {None: _once(argparse._StoreAction), "store": _once(argparse._StoreAction),
+         "store_true": _once(argparse._StoreTrueAction),
+         "store_false": _once(argparse._StoreFalseAction)}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with lindring's rules: negative numbers (``-1e-05``, ``-inf``) are values, and
+    every option may be given once (a repeated one exits with status 2 naming it)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = NEGATIVE_NUMBER
+
+    def add_argument(self, *args, **kwargs):
+        if args and args[0].startswith("-") and kwargs.get("action") in _ONCE:
+            kwargs["action"] = _ONCE[kwargs.get("action")]
+        return super().add_argument(*args, **kwargs)
+
+    def parse_args(self, *args, **kwargs):
+        ns = super().parse_args(*args, **kwargs)
+        vars(ns).pop("_given", None)
+        return ns
+
+
+_parser = _Parser
 
 
 def solve_options(args) -> dict:
@@ -145,7 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     chatter = _parser(add_help=False)
     quiet = chatter.add_mutually_exclusive_group()
     quiet.add_argument("--quiet", action="store_true",
-                       help="show warnings and errors only (default off)")
+                       help="print nothing but warnings and errors (on stderr): no progress and "
+                            "no summary of what was written; plan and show still print what "
+                            "they are asked for (default off)")
     quiet.add_argument("--verbose", action="store_true",
                        help="show every solver iteration too (default: progress every 2 s)")
     s = sub.add_parser("solve", help="compute one point and write one NetCDF file", parents=[chatter],
@@ -229,6 +286,8 @@ def cmd_solve(args, petsc_opts) -> None:
     if comm.Get_rank() == 0:
         from lindring.io.results import write_atomic
         write_atomic(ds, out)
+        if args.quiet:
+            return
         print(f"wrote {out} ({args.method}, {p.bc}, L={p.L}, {ds.attrs['wall_seconds']:.2f}s)")
         for k in ("current_eta", "current_J", "sz"):
             if k in ds:
@@ -271,7 +330,8 @@ def cmd_gather(args) -> None:
         ds = api.gather(args.study, args.configfile, output=args.output)
     except (StudyError, GatherError, model.ModelError) as err:
         _fail(EXIT_BAD_INPUT, str(err))
-    print(f"wrote {args.output}: {ds.attrs['points_present']} of {ds.attrs['points_expected']} points")
+    if not args.quiet:
+        print(f"wrote {args.output}: {ds.attrs['points_present']} of {ds.attrs['points_expected']} points")
 
 
 def cmd_show(args) -> None:
