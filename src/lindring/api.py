@@ -92,10 +92,10 @@ def _split_keywords(function: str, values: dict) -> tuple[dict, dict]:
     return params, opts
 
 
-def prepare(method: str, L: int, bc: str = "ring", preset: str | None = None, range: int = 1,
-            params: dict | None = None, options: dict | None = None,
-            petsc_options: Sequence[str] = (), output=None, force: bool = False):
-    """Check a point and its options before any compute (collective under MPI).
+def check_point(method: str, L: int, bc: str = "ring", preset: str | None = None, range: int = 1,
+                params: dict | None = None, options: dict | None = None):
+    """The point and every option of ``method``, checked as :func:`solve` and :func:`plan`
+    check them (one path: :func:`lindring.solvers.methods.check_point`), without compute.
 
     Returns
     -------
@@ -105,29 +105,41 @@ def prepare(method: str, L: int, bc: str = "ring", preset: str | None = None, ra
     Raises
     ------
     lindring.core.model.ModelError
-        Naming the parameter or option at fault; also when an ``ed`` point does not fit the
-        memory available here (unless ``force``).
+        Naming the parameter or option at fault.
     """
-    from lindring.core.basis import resolve_symmetry
-    from lindring.solvers.methods import check_method_bc
+    from lindring.solvers.methods import check_point as check_method_point
     values = registry.resolve(method, options or {})
+    p = model.make_params(L, bc=bc, preset=preset, range=range, **(params or {}))
+    check_method_point(method, p, values)
+    return p, values
+
+
+def prepare(method: str, L: int, bc: str = "ring", preset: str | None = None, range: int = 1,
+            params: dict | None = None, options: dict | None = None,
+            petsc_options: Sequence[str] = (), output=None, force: bool = False):
+    """Check a point, its options and its output before any compute (collective under MPI).
+
+    Returns
+    -------
+    (lindring.core.model.Params, dict)
+        The parameters and every option of ``method`` (defaults filled in).
+
+    Raises
+    ------
+    lindring.core.model.ModelError
+        Naming the parameter, option or output at fault; also when an ``ed`` point does not
+        fit the memory available here (unless ``force``).
+    """
     if force and method != "ed":
         raise model.ModelError(f"not an option of --method {method}: --force (an option of "
                                "--method ed)")
-    if output is not None:
-        check_output_path(output)
     petsc_options = list(petsc_options)
     if petsc_options and method != "ed":
         raise model.ModelError(f"PETSc options {' '.join(petsc_options)} only apply to --method ed")
-    p = model.make_params(L, bc=bc, preset=preset, range=range, **(params or {}))
-    check_method_bc(method, p.bc)
-    if method != "ground":
-        model.check_dissipative(p)
+    p, values = check_point(method, L, bc, preset, range, params, options)
+    if output is not None:
+        check_output_path(output)
     if method == "ed":
-        try:
-            resolve_symmetry(p, values["symmetry"])
-        except ValueError as err:
-            raise model.ModelError(str(err)) from None
         from lindring.solvers.petsc import initial_options
         from lindring.solvers.petsc_options import check_petsc_options
         before = initial_options()
@@ -140,9 +152,6 @@ def prepare(method: str, L: int, bc: str = "ring", preset: str | None = None, ra
         check_petsc_options(petsc_options)
         if not force:
             _refuse_if_too_large(p, values)
-    if method == "mpo" and values["dt"] is not None:
-        from lindring.solvers.mpo import bond_generators, check_dt, rate_scale
-        check_dt(values["dt"], rate_scale(bond_generators(p)), values["order"])
     return p, values
 
 
@@ -315,56 +324,59 @@ def solve(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = 
 
 
 def plan(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = None,
-         range: int = 1, solver: str = registry.OPTIONS["solver"].default,
-         symmetry: str = registry.OPTIONS["symmetry"].default,
-         chi: int = registry.OPTIONS["chi"].default,
+         range: int = 1,
          mem_per_rank_mb: float = registry.PLAN_SETTINGS["mem_per_rank_mb"].default,
-         max_tasks: int = registry.PLAN_SETTINGS["max_tasks"].default, **params):
-    """The resources of one job, as ``lindring plan`` prints them.
+         max_tasks: int = registry.PLAN_SETTINGS["max_tasks"].default, **values):
+    """The resources of one job, as ``lindring plan`` prints them, and whether they fit.
+
+    The point and its options are checked exactly as :func:`solve` checks them (the same
+    function, before any compute): what :func:`solve` refuses, :func:`plan` refuses.
 
     Parameters
     ----------
     method : {"ed", "mpo"}
-    L, bc, preset, range, **params
+    L, bc, preset, range
         The point, as for :func:`solve`.
-    solver, symmetry : str
-        ``ed``: the solver and sector the job would use.
-    chi : int
-        ``mpo``: the maximum bond dimension.
     mem_per_rank_mb : float
         Memory budget per MPI rank (MB).
     max_tasks : int
         Most MPI ranks a job may ask for.
+    **values
+        Physical parameters and options of ``method``, as for :func:`solve`; the plan uses
+        ``solver`` and ``symmetry`` (``ed``) or ``chi`` (``mpo``).
 
     Returns
     -------
     lindring.workflow.plan.Plan
         ``rows``, ``nnz``, ``mem_mb_total``, ``tasks``, ``mem_mb``, ``runtime_min`` (``ed``), or
-        the MPO plan; ``as_dict()`` gives the JSON of ``lindring plan --json``.
+        the MPO plan; and whether it fits: ``fits_budget`` (each rank within
+        ``mem_per_rank_mb``), ``fits_here`` (the whole job within the memory available on this
+        machine, ``available_mb``) and ``problems`` (in words). A plan that does not fit is
+        still returned (it is meant for a cluster as well); ``as_dict()`` gives the JSON of
+        ``lindring plan --json``.
 
     Raises
     ------
-    TypeError, lindring.core.model.ModelError
+    TypeError
+        A keyword that is neither a parameter nor an option (named).
+    lindring.core.model.ModelError
+        What :func:`solve` refuses (naming it), or a method without a plan (``cmf``,
+        ``ground``: one process, small).
     """
-    from lindring.core.basis import resolve_symmetry
-    from lindring.workflow.plan import plan_ed, plan_mpo
-    bad = sorted(k for k in params if k not in model.PHYSICAL_PARAMS)
-    if bad:
-        raise TypeError(f"plan() got unexpected keyword argument(s) {', '.join(bad)} "
-                        f"(parameters: {', '.join(model.PHYSICAL_PARAMS)})")
+    from lindring.workflow.plan import assess, available_memory_mb, plan_ed, plan_mpo
+    params, given = _split_keywords("plan", values)
     if method not in ("ed", "mpo"):
-        raise model.ModelError(f"plan: method must be ed or mpo, got {method!r}")
+        raise model.ModelError(f"plan: method must be ed or mpo, got {method!r} (cmf and ground "
+                               "run in one small process)")
     mem_per_rank_mb = registry.PLAN_SETTINGS["mem_per_rank_mb"].check(mem_per_rank_mb)
     max_tasks = registry.PLAN_SETTINGS["max_tasks"].check(max_tasks)
-    p = model.make_params(L, bc=bc, preset=preset, range=range, **params)
+    p, opts = check_point(method, L, bc, preset, range, params, given)
     if method == "mpo":
-        return plan_mpo(p.L, chi)
-    try:
-        resolve_symmetry(p, symmetry)
-    except ValueError as err:
-        raise model.ModelError(str(err)) from None
-    return plan_ed(p, solver, mem_per_rank_mb=mem_per_rank_mb, max_tasks=max_tasks,
-                   symmetry=symmetry)
+        plan_ = plan_mpo(p.L, opts["chi"])
+    else:
+        plan_ = plan_ed(p, opts["solver"], mem_per_rank_mb=mem_per_rank_mb, max_tasks=max_tasks,
+                        symmetry=opts["symmetry"])
+    return assess(plan_, mem_per_rank_mb, max_tasks, available_memory_mb())
 
 
 def gather(study: str, configfile="config/config.yaml", output=None):

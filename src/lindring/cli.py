@@ -221,16 +221,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="NetCDF file to write (required; a missing folder is created)")
 
     pl = sub.add_parser("plan", help="estimate rows, nonzeros, memory, MPI ranks, runtime of a job",
-                        parents=[chatter])
+                        parents=[chatter],
+                        description="Estimate the resources of a job and say whether it fits "
+                                    "--mem-per-rank-mb and this machine. The point and its options "
+                                    "are checked as solve checks them (status 2 for what solve "
+                                    "refuses); a valid plan that does not fit says so on a line "
+                                    "starting 'DOES NOT FIT' and exits 0 (it may be meant for a "
+                                    "cluster).")
     pl.add_argument("--method", choices=("ed", "mpo"), default="ed",
                     help="the method of the job to plan (default ed)")
-    pl.add_argument("--chi", type=_finite(int), default=OPTIONS["chi"].default,
-                    help=OPTIONS["chi"].describe())
     _add_model_args(pl)
-    pl.add_argument("--solver", choices=("auto", "direct", "iterative"), default="auto",
-                    help=OPTIONS["solver"].describe())
-    pl.add_argument("--symmetry", choices=SYMMETRIES, default="auto",
-                    help="ed: the sector the job solves in, as for solve (default auto)")
+    for opt in OPTIONS.values():        # the options of solve, checked as solve checks them
+        _add_option(pl, opt)
     for opt in PLAN_SETTINGS.values():
         pl.add_argument(opt.flag, dest=opt.name, type=_finite(float if opt.kind == "real" else int),
                         default=opt.default, metavar="X", help=opt.describe())
@@ -295,29 +297,33 @@ def cmd_solve(args, petsc_opts) -> None:
 
 
 def cmd_plan(args) -> None:
+    """``lindring plan``: :func:`lindring.api.plan` (what solve refuses: status 2); a plan that
+    does not fit the budget or this machine is printed with a ``DOES NOT FIT`` line (status 0)."""
     import json
     from lindring import api
     try:
         params = {name: getattr(args, name) for name in model.PHYSICAL_PARAMS}
+        given = {k: v for k, v in solve_options(args).items() if v is not None}
         plan = api.plan(args.method, L=args.L, bc=args.bc, preset=args.preset, range=args.range,
-                        solver=args.solver, symmetry=args.symmetry, chi=args.chi,
-                        mem_per_rank_mb=args.mem_per_rank_mb, max_tasks=args.max_tasks, **params)
-        p = model.make_params(args.L, bc=args.bc, preset=args.preset, range=args.range, **params)
+                        mem_per_rank_mb=args.mem_per_rank_mb, max_tasks=args.max_tasks,
+                        **params, **given)
     except (model.ModelError, ValueError) as err:
         _fail(EXIT_BAD_INPUT, str(err))
     if args.json:
         print(json.dumps(plan.as_dict()))
         return
     if args.method == "mpo":
-        print(f"mpo, {p.bc}, L={p.L}, chi={args.chi}: about {plan.mem_mb_total:.0f} MB, one rank; "
-              f"job request mem_mb={plan.mem_mb}, runtime={plan.runtime_min} min")
-        return
-    print(f"ed, {p.bc}, L={p.L}, sector {plan.symmetry}, solver {plan.solver}: {plan.rows} rows, "
-          f"{plan.nnz} nonzeros "
-          f"({plan.nnz / plan.rows:.1f} per row)")
-    print(f"memory {plan.mem_mb_total:.0f} MB in all -> {plan.tasks} MPI rank(s) of "
-          f"{plan.mem_mb_per_task:.0f} MB; job request mem_mb={plan.mem_mb}, "
-          f"runtime={plan.runtime_min} min")
+        print(f"mpo, {args.bc}, L={plan.L}, chi={given.get('chi', OPTIONS['chi'].default)}: about "
+              f"{plan.mem_mb_total:.0f} MB, one rank; job request mem_mb={plan.mem_mb}, "
+              f"runtime={plan.runtime_min} min")
+    else:
+        print(f"ed, {args.bc}, L={plan.L}, sector {plan.symmetry}, solver {plan.solver}: "
+              f"{plan.rows} rows, {plan.nnz} nonzeros ({plan.nnz / plan.rows:.1f} per row)")
+        print(f"memory {plan.mem_mb_total:.0f} MB in all -> {plan.tasks} MPI rank(s) of "
+              f"{plan.mem_mb_per_task:.0f} MB; job request mem_mb={plan.mem_mb}, "
+              f"runtime={plan.runtime_min} min")
+    for problem in plan.problems:
+        print(f"DOES NOT FIT {problem}")
 
 
 def cmd_gather(args) -> None:

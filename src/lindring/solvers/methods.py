@@ -60,6 +60,44 @@ def check_method_bc(method: str, bc: str) -> None:
                                f"(supported: {', '.join(METHOD_BC[method])})")
 
 
+def check_point(method: str, p: model.Params, values: dict) -> None:
+    """Refuse what ``method`` cannot compute at point ``p`` with options ``values``, before any
+    compute: the one check that :func:`lindring.solve`, :func:`lindring.plan`, their command
+    lines and the workflow's config check share.
+
+    Parameters
+    ----------
+    method : {"ed", "cmf", "ground", "mpo"}
+    p : lindring.core.model.Params
+        A point built by :func:`lindring.core.model.make_params` (its own checks done).
+    values : dict
+        Every option of ``method`` (:func:`lindring.core.options.resolve`).
+
+    Raises
+    ------
+    lindring.core.model.ModelError
+        The boundary the method does not support, no dissipation at all (a steady state is never
+        unique then; not for ``ground``), a symmetry sector the model lacks (``ed``), a ring,
+        range 2 or a time step too large for the rates (``mpo``), range 2 (``cmf``).
+    """
+    check_method_bc(method, p.bc)
+    if method != "ground":
+        model.check_dissipative(p)
+    if method == "ed":
+        try:
+            resolve_symmetry(p, values["symmetry"])
+        except ValueError as err:
+            raise model.ModelError(str(err)) from None
+    elif method == "cmf":
+        from lindring.solvers.meanfield import check_cmf_params
+        check_cmf_params(p)
+    elif method == "mpo":
+        from lindring.solvers.mpo import bond_generators, check_dt, check_supported, rate_scale
+        check_supported(p)
+        if values["dt"] is not None:
+            check_dt(values["dt"], rate_scale(bond_generators(p)), values["order"])
+
+
 def _nan_observables(p: model.Params) -> dict:
     nb = p.n_bonds
     out = dict(current_eta=np.full(nb, np.nan), current_J=np.full(nb, np.nan),
