@@ -26,8 +26,8 @@ def test_split_petsc_options(argv, own, petsc):
 
 def test_valueless_petsc_flag_keeps_the_next_option_and_values_with_signs(tmp_path):
     out = tmp_path / "new" / "folder" / "gap.nc"          # a missing folder is created
-    run_cli(["solve", *POINT, "--eps-zz", "-1e-05", "--alpha", "-2+0.5j", "--no-check-unique",
-             "-ksp_converged_reason", "--gap", "-o", out])
+    run_cli(["solve", "--L", 3, "--preset", "minimal", "--delta", 1, "--eps-zz", "-1e-05",
+             "--alpha", "-2+0.5j", "--no-check-unique", "-ksp_converged_reason", "--gap", "-o", out])
     with xr.open_dataset(out) as ds:
         assert np.isfinite(float(ds["gap"])) and float(ds["gap"]) > 0     # --gap was not swallowed
         assert ds.attrs["eps_zz"] == -1e-05

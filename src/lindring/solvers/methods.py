@@ -294,8 +294,11 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
                       hermiticity_error=np.sqrt(comm.allreduce(
                           _hermiticity_error(x, basis, rows, values))) / xnorm,
                       min_eigenvalue=np.nan)
-        # a residual bounds the error of rho only through the slowest rate: ~ residual x
-        # scale / slowest (a gap of 1e-11 of the scale turns a residual of 1e-13 into 1e-2)
+        # a residual bounds the error of rho only through the slowest rate: ||rho - rho_exact||
+        # / ||rho|| <= ||L rho|| / (sigma_min(L') ||rho||) ~ residual x scale / slowest
+        # (Hilbert-Schmidt norms; slowest estimates sigma_min: an estimate, not a bound, and
+        # of rho, not of an observable's relative error; README "Verification"). A gap of
+        # 1e-11 of the scale turns a residual of 1e-13 into 1e-2.
         checks["error_estimate"] = checks["residual"] * scale / slowest
         attrs["slowest_rate"] = slowest
         obs = steady_observables(state, p)
@@ -348,7 +351,8 @@ def verify(checks: dict, th: Thresholds) -> None:
         bad.append(f"||rho - rho^+||/||rho|| = {checks['hermiticity_error']:.3e} > {th.hermiticity:g}")
     ee = checks.get("error_estimate", np.nan)
     if np.isfinite(ee) and ee > th.error_estimate:
-        bad.append(f"estimated error of rho = residual x scale / slowest rate = {ee:.3e} > "
+        bad.append(f"estimated relative error of rho (Hilbert-Schmidt norm) = residual x scale "
+                   f"/ slowest rate = {ee:.3e} > "
                    f"{th.error_estimate:g} (the slowest relaxation rate is small against the "
                    "scale of L; --solver direct, if the point fits, is more accurate)")
     me = checks.get("min_eigenvalue", np.nan)
