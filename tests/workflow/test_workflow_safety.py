@@ -206,6 +206,14 @@ CONFIG_ERRORS = [
                      "mem_per_rank_mb=1000000"),
      "above the memory available here (resources: mem_mb = 20000)", REAL),
     (DUPLICATED, (), "duplicated key 'alpha'", REAL),
+    # what `lindring solve` refuses is refused by the config check (the same function)
+    (_with(methods=["mpo"], bc="open", L=[4], range=2), (),
+     "studies.s (method mpo, L=4, alpha=2, delta=1): method 'mpo' supports only nearest-neighbour "
+     "dissipation (range = 1)", REAL),
+    (_with(methods=["mpo"], bc="open", L=[4], mpo={"dt": 5}), (), "dt = 5 is too large", False),
+    ({"studies": {"s": {"methods": ["ed"], "L": [3], "grid": {"mu": [1.0], "J0": [1.0]}}}}, (),
+     "no dissipation", False),
+    (_with(methods=["cmf"], range=2), (), "method 'cmf' supports only nearest-neighbour", False),
 ]
 #: the resource checks are the workflow's own (solve.smk): no in-process equivalent
 RESOURCES = ("gives a Liouvillian", "above mem_per_rank_mb", "above the memory available")
