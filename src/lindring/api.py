@@ -130,9 +130,12 @@ def prepare(method: str, L: int, bc: str = "ring", preset: str | None = None, ra
         Naming the parameter, option or output at fault; also when an ``ed`` point does not
         fit the memory available here (unless ``force``).
     """
-    if force and method != "ed":
+    if force and method not in ("ed", "mpo"):
         raise model.ModelError(f"not an option of --method {method}: --force (an option of "
-                               "--method ed)")
+                               "--method ed / mpo)")
+    if isinstance(petsc_options, (str, bytes)):
+        raise TypeError(f"petsc_options must be a sequence of words such as ['-ksp_type', "
+                        f"'gmres'], not the string {petsc_options!r}")
     petsc_options = list(petsc_options)
     if petsc_options and method != "ed":
         raise model.ModelError(f"PETSc options {' '.join(petsc_options)} only apply to --method ed")
@@ -150,8 +153,8 @@ def prepare(method: str, L: int, bc: str = "ring", preset: str | None = None, ra
                 "options once per process: run this point in a new process (or give the same "
                 "options)")
         check_petsc_options(petsc_options)
-        if not force:
-            _refuse_if_too_large(p, values)
+    if method in ("ed", "mpo") and not force:
+        _refuse_if_too_large(method, p, values)
     return p, values
 
 
@@ -183,6 +186,11 @@ def check_output_path(path) -> None:
                                "file is binary); give a file name (e.g. out.nc)")
     if text.endswith(os.sep) or os.path.isdir(text):
         raise model.ModelError(f"output {text!r} is a folder; give a file name (e.g. out.nc)")
+    if os.path.exists(text) and not os.path.isfile(text):
+        # /dev/null, /dev/stdout, a FIFO: an old output is removed before the compute and the
+        # result renamed onto the path, which would delete or replace the device
+        raise model.ModelError(f"output {text!r} exists and is not a regular file (a device, FIFO "
+                               "or socket); give a file name (e.g. out.nc)")
     folder = os.path.dirname(os.path.abspath(text))
     while not os.path.exists(folder):
         folder = os.path.dirname(folder)
@@ -197,16 +205,27 @@ def check_output_path(path) -> None:
                                f"({err.strerror or err})") from None
 
 
-def _refuse_if_too_large(p: model.Params, values: dict) -> None:
-    """ModelError when the plan of this ``ed`` point does not fit the memory available to the
-    job. Collective."""
+def _refuse_if_too_large(method: str, p: model.Params, values: dict) -> None:
+    """ModelError when the plan of this ``ed`` or ``mpo`` point does not fit the memory
+    available to the job. Collective."""
     from mpi4py import MPI
-    from lindring.workflow.plan import available_memory_mb, check_fits, plan_ed
-    plan_ = plan_ed(p, values["solver"], mem_per_rank_mb=float("inf"), max_tasks=1,
-                    symmetry=values["symmetry"])
+    from lindring.workflow.plan import available_memory_mb, check_fits, plan_ed, plan_mpo
+    if method == "mpo":
+        plan_ = plan_mpo(p.L, values["chi"])
+    else:
+        plan_ = plan_ed(p, values["solver"], mem_per_rank_mb=float("inf"), max_tasks=1,
+                        symmetry=values["symmetry"])
     reason = check_fits(plan_, MPI.COMM_WORLD.Get_size(), available_memory_mb())
     if reason:
         raise model.ModelError(reason)
+
+
+def clear_output(output) -> None:
+    """Remove an old file at ``output`` (rank 0) before a compute: a failed rerun must not leave
+    an old file that looks like its result."""
+    from mpi4py import MPI
+    if output is not None and MPI.COMM_WORLD.Get_rank() == 0 and os.path.isfile(output):
+        os.unlink(output)
 
 
 def method_arguments(method: str, values: dict) -> dict:
@@ -287,7 +306,7 @@ def solve(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = 
         PETSc/SLEPc options for ``ed`` (``["-ksp_type", "bcgs"]``); read when PETSc is first
         initialised in the process.
     force : bool
-        ``ed``: run even when the plan says the point does not fit the memory here.
+        ``ed``, ``mpo``: run even when the plan says the point does not fit the memory here.
     **values
         Physical parameters (``alpha=2, delta=1.5, mu=...``; complex ones as Python complex
         numbers or strings such as ``"1+0.5j"``) and options of :mod:`lindring.core.options`
@@ -313,6 +332,7 @@ def solve(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = 
     """
     params, given = _split_keywords("solve", values)
     p, opts = prepare(method, L, bc, preset, range, params, given, petsc_options, output, force)
+    clear_output(output)
     ds = compute(method, p, opts, petsc_options)
     if output is not None:
         from mpi4py import MPI

@@ -215,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     for opt in OPTIONS.values():        # the one registry: lindring.core.options
         _add_option(s, opt)
     s.add_argument("--force", action="store_true",
-                   help="ed: run even when the plan says the point does not fit the memory "
+                   help="ed, mpo: run even when the plan says the point does not fit the memory "
                         "available here (default off)")
     s.add_argument("-o", "--output", required=True,
                    help="NetCDF file to write (required; a missing folder is created)")
@@ -277,8 +277,7 @@ def cmd_solve(args, petsc_opts) -> None:
         _fail(EXIT_BAD_INPUT, str(err))
     comm = MPI.COMM_WORLD
     out = Path(args.output)
-    if comm.Get_rank() == 0 and out.exists():
-        out.unlink()   # a failed rerun must not leave an old file that looks like its result
+    api.clear_output(out)    # a failed rerun must not leave an old file that looks like its result
     try:
         ds = api.compute(args.method, p, values, petsc_opts)
     except model.ModelError as err:

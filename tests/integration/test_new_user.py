@@ -206,3 +206,22 @@ def test_odd_output_names_are_written_as_given(tmp_path):
                         output=tmp_path / "-api name.nc")
     assert ds.attrs["alpha_re"] == -2.0 and ds.attrs["alpha_im"] == -0.5
     assert (tmp_path / "-api name.nc").exists()
+
+
+def test_solve_removes_an_old_output_before_a_failing_compute(tmp_path):
+    """The API as the command line: a failed rerun leaves no old file that looks like its result."""
+    old = tmp_path / "x.nc"
+    old.write_text("an old result")
+    with pytest.raises(lindring.VerificationError, match="residual"):
+        lindring.solve("ed", L=4, preset="minimal", alpha=2, delta=1.5, max_residual=1e-30,
+                       output=old)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_mpo_point_too_large_for_this_machine_is_refused(tmp_path):
+    """As for ed: the plan first (about 800 GB at L = 100000, chi = 64), status 2, nothing run."""
+    proc = run_cli(["solve", "--method", "mpo", "--bc", "open", "--L", 100000, "--preset",
+                    "minimal", "--alpha", 2, "--delta", 1, "-o", tmp_path / "x.nc"], check=False)
+    assert proc.returncode == 2 and "an MPO of 100000 sites" in proc.stderr, proc.stderr
+    assert "--force" in proc.stderr and "[mpo]" not in proc.stderr
+    assert list(tmp_path.iterdir()) == []

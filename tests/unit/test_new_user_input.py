@@ -125,6 +125,7 @@ def test_readable_forms_give_the_same_number():
     ("   ", "empty file name"),
     ("/proc/x.nc", "cannot write in folder /proc"),
     ("/proc/new/folder/x.nc", "cannot write in folder /proc"),
+    ("/dev/null", "not a regular file"),          # would be removed, then replaced
 ])
 def test_unwritable_outputs_are_refused(path, message):
     with pytest.raises(model.ModelError, match=message):
@@ -142,6 +143,9 @@ def test_odd_but_valid_output_names_are_accepted_and_nothing_is_left_behind(tmp_
         api.check_output_path(tmp_path)
     with pytest.raises(model.ModelError, match="is a file, not a folder"):
         api.check_output_path(tmp_path / "file" / "x.nc")
+    os.mkfifo(tmp_path / "fifo")
+    with pytest.raises(model.ModelError, match="not a regular file"):
+        api.check_output_path(tmp_path / "fifo")
 
 
 # ----------------------------------------------------------------------------- one check
@@ -157,6 +161,7 @@ REFUSED = [
     ("ed", dict(L=6, **MINIMAL), dict(chi=8), "not an option of --method ed: --chi"),
     ("cmf", dict(L=6, range=2, **MINIMAL), {}, "range = 1"),
     ("cmf", dict(L=6, bc="open", **MINIMAL), {}, "does not support bc='open'"),
+    ("ground", dict(L=30, J0=1), {}, "limited to L <= 24"),
 ]
 
 
@@ -205,3 +210,10 @@ def test_fill_values_stand_for_not_applicable():
     dims, values = filled["current_eta"]
     assert dims == ("bond",) and values.shape == (4,) and np.isnan(values).all()
     assert filled["kernel_dim"][1] == -1 and np.isnan(filled["negativity_half"][1])
+
+
+def test_petsc_options_as_one_string_are_refused():
+    """A string would be split into characters; before any PETSc."""
+    with pytest.raises(TypeError, match="sequence of words"):
+        api.prepare("ed", 4, preset="minimal", params=dict(alpha=2, delta=1.5),
+                    petsc_options="-ksp_type gmres")

@@ -78,12 +78,16 @@ def check_point(method: str, p: model.Params, values: dict) -> None:
     lindring.core.model.ModelError
         The boundary the method does not support, no dissipation at all (a steady state is never
         unique then; not for ``ground``), a symmetry sector the model lacks (``ed``), a ring,
-        range 2 or a time step too large for the rates (``mpo``), range 2 (``cmf``).
+        range 2 or a time step too large for the rates (``mpo``), range 2 (``cmf``), L beyond
+        the exact ground state (``ground``).
     """
     check_method_bc(method, p.bc)
     if method != "ground":
         model.check_dissipative(p)
-    if method == "ed":
+    if method == "ground":
+        from lindring.solvers.ground import check_ground_params
+        check_ground_params(p)
+    elif method == "ed":
         try:
             resolve_symmetry(p, values["symmetry"])
         except ValueError as err:

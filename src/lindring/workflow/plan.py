@@ -181,8 +181,9 @@ def check_fits(plan: Plan, ranks: int, available_mb: float) -> str | None:
     need = plan.mem_mb_total + BASE_MB * (ranks - plan.tasks)
     if need <= available_mb:
         return None
-    return (f"this point needs about {need:.0f} MB by its plan ({plan.rows} rows, {plan.nnz} "
-            f"nonzeros in sector {plan.symmetry}, solver {plan.solver}) but {available_mb:.0f} MB "
+    what = (f"an MPO of {plan.L} sites" if plan.solver == "tebd" else
+            f"{plan.rows} rows, {plan.nnz} nonzeros in sector {plan.symmetry}, solver {plan.solver}")
+    return (f"this point needs about {need:.0f} MB by its plan ({what}) but {available_mb:.0f} MB "
             "are available here; see `lindring plan ... --mem-per-rank-mb N` for the MPI ranks it "
             "needs and run it on a cluster (`snakemake --profile cluster`), or pass --force to "
             "try anyway")
