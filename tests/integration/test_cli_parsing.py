@@ -50,6 +50,9 @@ BAD = [
     (["--max-residual", "-1e-9"], "--max-residual must be > 0"),
     (["--max-it", "0"], "--max-it must be >= 1"),
     (["--eps-zz", "nan"], "'eps_zz'"),
+    (["-ksp_type", "gmres", "-ksp_type", "bcgs"], "PETSc option(s) -ksp_type given twice"),
+    (["--eps-x", "-inf"], "parameter 'eps_x': '-inf' is not finite"),
+    (["--L", "5"], "argument --L: given twice (--L 3 and --L 5)"),
 ]
 
 

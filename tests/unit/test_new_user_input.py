@@ -217,3 +217,11 @@ def test_petsc_options_as_one_string_are_refused():
     with pytest.raises(TypeError, match="sequence of words"):
         api.prepare("ed", 4, preset="minimal", params=dict(alpha=2, delta=1.5),
                     petsc_options="-ksp_type gmres")
+
+
+def test_repeated_petsc_options_are_found():
+    from lindring.solvers.petsc_options import repeated_options
+    assert repeated_options(["-ksp_type", "gmres", "-pc_type", "lu", "-ksp_type", "bcgs"]) == \
+        ["-ksp_type"]
+    assert repeated_options(["-ksp_atol", "-inf", "-ksp_rtol", "-inf", "-log_view"]) == []
+    assert repeated_options(["-ksp_monitor", "-ksp_monitor"]) == ["-ksp_monitor"]
