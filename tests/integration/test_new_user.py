@@ -225,3 +225,10 @@ def test_an_mpo_point_too_large_for_this_machine_is_refused(tmp_path):
     assert proc.returncode == 2 and "an MPO of 100000 sites" in proc.stderr, proc.stderr
     assert "--force" in proc.stderr and "[mpo]" not in proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_show_says_not_decided_without_a_method(ed_files):
+    """The fill value "none" is not shown as if it were a method."""
+    text = lindring.show(ed_files["unchecked"].encoding["source"])
+    assert "not checked (--no-check-unique), kernel_dim -1" in text and "by none" not in text
+    assert "steady state: unique by probe solve" in lindring.show(ed_files["unique"].encoding["source"])
