@@ -117,18 +117,13 @@ def check_point(method: str, L: int, bc: str = "ring", preset: str | None = None
 def prepare(method: str, L: int, bc: str = "ring", preset: str | None = None, range: int = 1,
             params: dict | None = None, options: dict | None = None,
             petsc_options: Sequence[str] = (), output=None, force: bool = False):
-    """Check a point, its options and its output before any compute (collective under MPI).
+    """Check a point, its options and its output before any compute (collective under MPI):
+    :func:`check_point`, then the output, the PETSc options and the memory.
 
-    Returns
-    -------
-    (lindring.core.model.Params, dict)
-        The parameters and every option of ``method`` (defaults filled in).
-
-    Raises
-    ------
-    lindring.core.model.ModelError
-        Naming the parameter, option or output at fault; also when an ``ed`` point does not
-        fit the memory available here (unless ``force``).
+    Returns ``(params, options)`` as :func:`check_point`; raises
+    :class:`lindring.core.model.ModelError` naming the parameter, option or output at fault,
+    also when an ``ed`` or ``mpo`` point does not fit the memory here (unless ``force``), and
+    ``TypeError`` for ``petsc_options`` given as one string.
     """
     if force and method not in ("ed", "mpo"):
         raise model.ModelError(f"not an option of --method {method}: --force (an option of "

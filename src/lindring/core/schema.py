@@ -18,6 +18,7 @@ import dataclasses
 import numpy as np
 
 from lindring.core.model import COMPLEX_PARAMS, PHYSICAL_PARAMS
+from lindring.core.options import OPTIONS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,18 +158,18 @@ def _attributes() -> dict[str, Attribute]:
         ("solver", "solver used (ed: direct or iterative; ground: the eigensolver)",
          ("ed", "ground"), _NONE),
         ("symmetry", "symmetry sector solved in", _ED, _NONE),
-        ("rtol", "iterative solver's relative tolerance", _ED, np.nan),
+        ("rtol", OPTIONS["rtol"].help, _ED, np.nan),
         ("kernel_tol", "kernel cutoff relative to the scale (mpo: of ||L(x1-x2)||)", ("ed", "mpo"),
          np.nan),
         ("residual_target", "residual the solve refines to", _ED, np.nan),
         ("uniqueness_checked", "ed: 1 if the kernel dimension was decided; mpo: how", ("ed", "mpo"),
          _NO),
         ("spectrum_sector", "what the uniqueness decision and the gap covered", _ED, _NONE),
-        ("max_residual", "threshold on residual", _ED, np.nan),
-        ("max_trace_error", "threshold on trace_error", ("ed", "mpo"), np.nan),
-        ("max_hermiticity_error", "threshold on hermiticity_error", ("ed", "mpo"), np.nan),
-        ("positivity_tol", "threshold on -min_eigenvalue", _ED, np.nan),
-        ("max_error_estimate", "threshold on error_estimate", _ED, np.nan),
+        *[(name, OPTIONS[name].help, ("ed", "mpo") if name in ("max_trace_error",
+                                                               "max_hermiticity_error") else _ED,
+           np.nan)
+          for name in ("max_residual", "max_trace_error", "max_hermiticity_error",
+                       "positivity_tol", "max_error_estimate")],     # the options' own words
         ("basis_size", "rows of the Liouvillian in its sector", _ED, _NO),
         ("nnz", "nonzeros of the assembled matrix", _ED, _NO),
         ("assembly_seconds", "assembly time (s)", _ED, np.nan),
