@@ -40,9 +40,9 @@ def _copy(cfg):
     return yaml.safe_load(yaml.safe_dump(cfg))
 
 
-def _gather_cli(workdir, config_name, study="cplx", out="check.nc"):
+def _gather_cli(workdir, config_name, study="cplx", out="check.nc", *extra):
     return subprocess.run([LINDRING, "gather", "--configfile", config_name, "--study", study,
-                           "-o", out], cwd=workdir, capture_output=True, text=True,
+                           "-o", out, *extra], cwd=workdir, capture_output=True, text=True,
                           env=workflow_env())
 
 
@@ -129,7 +129,11 @@ def test_gather_refuses_a_file_of_another_point(values_run, tmp_path):
     shutil.copytree(values_run, work, symlinks=True)
     (work / "study.yaml").write_text(yaml.safe_dump(VALUES))
     folder = work / "results" / "cplx" / "ed" / "ring" / "L3"
-    assert _gather_cli(work, "study.yaml").returncode == 0
+    ok = _gather_cli(work, "study.yaml")
+    assert ok.returncode == 0 and ok.stdout.startswith("wrote check.nc")
+    quiet = _gather_cli(work, "study.yaml", "cplx", "quiet.nc", "--quiet")   # nothing but errors
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+    assert (work / "quiet.nc").exists()
     shutil.copy(folder / "alpha=1+0.5j.nc", folder / "alpha=1-0.5j.nc")
     proc = _gather_cli(work, "study.yaml")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
