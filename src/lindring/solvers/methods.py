@@ -355,8 +355,8 @@ def verify(checks: dict, th: Thresholds) -> None:
         bad.append(f"||rho - rho^+||/||rho|| = {checks['hermiticity_error']:.3e} > {th.hermiticity:g}")
     ee = checks.get("error_estimate", np.nan)
     if np.isfinite(ee) and ee > th.error_estimate:
-        bad.append(f"estimated relative error of rho (Hilbert-Schmidt norm) = residual x scale "
-                   f"/ slowest rate = {ee:.3e} > "
+        bad.append(f"estimated error of rho (relative, Hilbert-Schmidt norm) = residual x "
+                   f"scale / slowest rate = {ee:.3e} > "
                    f"{th.error_estimate:g} (the slowest relaxation rate is small against the "
                    "scale of L; --solver direct, if the point fits, is more accurate)")
     me = checks.get("min_eigenvalue", np.nan)

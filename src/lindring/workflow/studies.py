@@ -394,14 +394,19 @@ def study_axes(name: str, st: dict) -> list[tuple[str, list]]:
     return axes
 
 
-def expand_study(name: str, st: dict) -> list[Job]:
-    """All jobs of one study; every point is validated with the model before any job runs.
+def expand_study(name: str, st: dict, check_points: bool = True) -> list[Job]:
+    """All jobs of one study; every point is validated before any job runs, by the check that
+    ``lindring solve`` makes (:func:`lindring.solvers.methods.check_point`).
+
+    ``check_points=False`` leaves the points' physics to the caller (the mean-field maps, which
+    make a point that cannot be solved NaN, :mod:`lindring.workflow.cmf_maps`); the model's
+    parameters are still checked.
 
     Raises
     ------
     StudyError
         Naming the study and the key: an unknown or unsafe name, an empty or ambiguous sweep, a
-        point the model refuses, two points with one path.
+        point the model or its method refuses, two points with one path.
     """
     check_name(name, f"studies.{name}")
     st = {**study_defaults(), **st}
@@ -461,7 +466,9 @@ def expand_study(name: str, st: dict) -> list[Job]:
                           mpo=mpo if method == "mpo" else (), symmetry=st["symmetry"],
                           check_unique=st.get("check_unique", True))
                 try:        # what `lindring solve` refuses, checked by the same function
-                    check_point(method, job.model_params(), resolve(method, job.options()))
+                    p = job.model_params()
+                    if check_points:
+                        check_point(method, p, resolve(method, job.options()))
                 except (model.ModelError, ValueError) as err:
                     raise StudyError(f"studies.{name} (method {method}, L={L}, "
                                      f"{_coords_text(coords)}): {err}") from None
