@@ -1,7 +1,10 @@
 """lindring: steady states of driven-dissipative spin chains with non-local dissipation.
 
 The library's entry points (:mod:`lindring.api`): :func:`solve`, :func:`plan`, :func:`gather`,
-:func:`scaling`; the options they take are declared once in :mod:`lindring.core.options`.
+:func:`scaling`, :func:`show`, :func:`versions` and :func:`log_to_stderr`; the errors they raise:
+:class:`ModelError` (bad input, a ``ValueError``), :class:`SolverError` (a solver failed),
+:class:`VerificationError` (a steady state failed its checks). The options they take are declared
+once in :mod:`lindring.core.options`.
 
 Layers, each importing only those below it (checked by import-linter, ``make test``)::
 
@@ -15,6 +18,10 @@ Layers, each importing only those below it (checked by import-linter, ``make tes
     lindring.core       model, bases, observables, option registry (numpy/scipy only)
 """
 from lindring.version import __version__
-from lindring.api import gather, plan, scaling, solve
+from lindring.api import gather, log_to_stderr, plan, scaling, show, solve, versions
+from lindring.core.model import ModelError
+from lindring.solvers.methods import VerificationError
+from lindring.solvers.steady import SolverError
 
-__all__ = ["solve", "plan", "gather", "scaling", "__version__"]
+__all__ = ["solve", "plan", "gather", "scaling", "show", "versions", "log_to_stderr",
+           "ModelError", "SolverError", "VerificationError", "__version__"]

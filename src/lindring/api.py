@@ -24,6 +24,7 @@ import time
 from collections.abc import Sequence
 
 from lindring.core import model, options as registry
+from lindring.core.diagnostics import get_logger, rank_zero
 
 
 class _Diagnostics(logging.Formatter):
@@ -34,38 +35,48 @@ class _Diagnostics(logging.Formatter):
         return f"WARNING: {msg}" if record.levelno >= logging.WARNING else msg
 
 
-def _mpi_rank() -> int:
-    """This process's MPI rank (0 outside MPI), without starting MPI."""
-    mpi = sys.modules.get("mpi4py.MPI")
-    if mpi is not None and mpi.Is_initialized():
-        return mpi.COMM_WORLD.Get_rank()
-    for var in ("OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"):
-        if var in os.environ:
-            return int(os.environ[var])
-    return 0
+#: the levels :func:`log_to_stderr` takes, by name (any case)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _log_level(level) -> int:
+    """A logging level from a name of :data:`LOG_LEVELS` (any case) or a level number."""
+    if isinstance(level, str) and level.strip().upper() in LOG_LEVELS:
+        return logging.getLevelName(level.strip().upper())
+    if isinstance(level, int) and not isinstance(level, bool) and level >= 0:
+        return level
+    raise ValueError(f"log_to_stderr: level must be one of {', '.join(LOG_LEVELS)} (any case) "
+                     f"or a logging level number, got {level!r}")
 
 
 def log_to_stderr(level="INFO") -> None:
     """Show lindring's diagnostics (progress, warnings) on stderr, from MPI rank 0 only.
 
     The command line calls it (``--quiet``: WARNING, ``--verbose``: DEBUG); in a notebook,
-    ``lindring.api.log_to_stderr()`` shows the progress lines, which are otherwise silent
-    (warnings reach Python's last-resort handler).
+    ``lindring.log_to_stderr()`` shows the progress lines, which are otherwise silent
+    (warnings reach Python's last-resort handler, on rank 0 only). Calling it again only changes
+    the level: there is never more than one handler, so no line is printed twice.
 
     Parameters
     ----------
     level : str or int
-        A :mod:`logging` level (``"DEBUG"``, ``"INFO"``, ``"WARNING"``).
+        A :mod:`logging` level: ``"debug"``, ``"info"``, ``"warning"``, ``"error"`` (any case)
+        or a level number such as ``logging.DEBUG``.
+
+    Raises
+    ------
+    ValueError
+        An unknown level (named); the handler and level are left as they were.
     """
-    logger = logging.getLogger("lindring")
-    for handler in [h for h in logger.handlers if getattr(h, "lindring", False)]:
-        logger.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.lindring = True
-    handler.setFormatter(_Diagnostics())
-    handler.addFilter(lambda record: _mpi_rank() == 0)
-    logger.addHandler(handler)
-    logger.setLevel(level)
+    number = _log_level(level)
+    logger = get_logger("lindring")
+    if not any(getattr(h, "lindring", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.lindring = True
+        handler.setFormatter(_Diagnostics())
+        handler.addFilter(rank_zero)
+        logger.addHandler(handler)
+    logger.setLevel(number)
     logger.propagate = False
 
 
@@ -127,11 +138,11 @@ def model_point(method: str, L: int, bc: str, model_file, values: dict | None = 
     return point
 
 
-def prepare(method: str, L: int, bc: str = "ring", preset: str | None = None, range: int = 1,
-            params: dict | None = None, options: dict | None = None,
-            petsc_options: Sequence[str] = (), output=None, force: bool = False,
-            model_file=None, model_values: dict | None = None):
-    """Check a point and its options before any compute (collective under MPI).
+def check_point(method: str, L: int, bc: str = "ring", preset: str | None = None, range: int = 1,
+                params: dict | None = None, options: dict | None = None, model_file=None,
+                model_values: dict | None = None):
+    """The point and every option of ``method``, checked as :func:`solve` and :func:`plan`
+    check them (one path: :func:`lindring.solvers.methods.check_point`), without compute.
 
     ``model_file`` (with ``model_values``, the model's parameters) takes the model from a
     model file instead of the paper's parameters (:func:`model_point`).
@@ -144,21 +155,11 @@ def prepare(method: str, L: int, bc: str = "ring", preset: str | None = None, ra
     Raises
     ------
     lindring.core.model.ModelError
-        Naming the parameter or option at fault; also when an ``ed`` point does not fit the
-        memory available here (unless ``force``).
+        Naming the parameter or option at fault.
     """
-    from lindring.core.basis import resolve_symmetry
-    from lindring.solvers.methods import check_method_bc
+    from lindring.solvers.methods import check_point as check_method_point
     values = registry.resolve(method, options or {})
-    if force and method != "ed":
-        raise model.ModelError(f"not an option of --method {method}: --force (an option of "
-                               "--method ed)")
-    if output is not None:
-        check_output_path(output)
-    petsc_options = list(petsc_options)
-    if petsc_options and method != "ed":
-        raise model.ModelError(f"PETSc options {' '.join(petsc_options)} only apply to --method ed")
-    if model_file is not None:
+    if model_file is not None:       # a model file (its own parameters: model_values)
         p = model_point(method, L, bc, model_file, model_values, preset, range, params)
     else:
         if model_values:
@@ -166,14 +167,37 @@ def prepare(method: str, L: int, bc: str = "ring", preset: str | None = None, ra
                                    "need --model FILE")
         p = model.make_params(L, bc=bc, preset=preset, range=1 if range is None else range,
                               **(params or {}))
-        check_method_bc(method, p.bc)
-        if method != "ground":
-            model.check_dissipative(p)
+    check_method_point(method, p, values)
+    return p, values
+
+
+def prepare(method: str, L: int, bc: str = "ring", preset: str | None = None, range: int = 1,
+            params: dict | None = None, options: dict | None = None,
+            petsc_options: Sequence[str] = (), output=None, force: bool = False,
+            model_file=None, model_values: dict | None = None):
+    """Check a point, its options and its output before any compute (collective under MPI):
+    :func:`check_point` (a model file with ``model_file``, ``model_values``), then the output,
+    the PETSc options and the memory.
+
+    Returns ``(params, options)`` as :func:`check_point`; raises
+    :class:`lindring.core.model.ModelError` naming the parameter, option or output at fault,
+    also when an ``ed`` or ``mpo`` point does not fit the memory here (unless ``force``), and
+    ``TypeError`` for ``petsc_options`` given as one string.
+    """
+    if force and method not in ("ed", "mpo"):
+        raise model.ModelError(f"not an option of --method {method}: --force (an option of "
+                               "--method ed / mpo)")
+    if isinstance(petsc_options, (str, bytes)):
+        raise TypeError(f"petsc_options must be a sequence of words such as ['-ksp_type', "
+                        f"'gmres'], not the string {petsc_options!r}")
+    petsc_options = list(petsc_options)
+    if petsc_options and method != "ed":
+        raise model.ModelError(f"PETSc options {' '.join(petsc_options)} only apply to --method ed")
+    p, values = check_point(method, L, bc, preset, range, params, options, model_file,
+                            model_values)
+    if output is not None:
+        check_output_path(output)
     if method == "ed":
-        try:
-            resolve_symmetry(p, values["symmetry"])
-        except ValueError as err:
-            raise model.ModelError(str(err)) from None
         from lindring.solvers.petsc import initial_options
         from lindring.solvers.petsc_options import check_petsc_options
         before = initial_options()
@@ -184,45 +208,79 @@ def prepare(method: str, L: int, bc: str = "ring", preset: str | None = None, ra
                 "options once per process: run this point in a new process (or give the same "
                 "options)")
         check_petsc_options(petsc_options)
-        if not force:
-            _refuse_if_too_large(p, values)
-    if method == "mpo" and values["dt"] is not None:
-        from lindring.solvers.mpo import bond_generators, check_dt, rate_scale
-        check_dt(values["dt"], rate_scale(bond_generators(p)), values["order"])
+    if method in ("ed", "mpo") and not force:
+        _refuse_if_too_large(method, p, values)
     return p, values
 
 
 def check_output_path(path) -> None:
-    """Refuse an output path that is a folder, or whose folder cannot be made or written.
+    """Refuse, before any compute, an output path that cannot be written.
 
-    A missing folder is fine (it is created when the result is written).
+    Refused: an empty name, ``-`` (standard output: a NetCDF file is binary, give a file name),
+    a folder, a path under a file, and a folder that cannot be written. Writability is tried,
+    not inferred from permission bits (root passes ``os.access`` on ``/proc``): a temporary file
+    is created in the nearest existing folder and removed at once. A missing folder is fine (it
+    is created when the result is written); nothing is left behind.
+
+    Parameters
+    ----------
+    path : str or path-like
 
     Raises
     ------
     lindring.core.model.ModelError
+        Naming the output and the reason.
     """
     text = os.fspath(path)
-    if not text or text.endswith(os.sep) or os.path.isdir(text):
+    if not isinstance(text, str):
+        text = os.fsdecode(text)
+    if not text.strip():
+        raise model.ModelError(f"output {text!r}: empty file name; give a file name (e.g. out.nc)")
+    if text == "-":
+        raise model.ModelError("output '-': writing to standard output is not supported (a NetCDF "
+                               "file is binary); give a file name (e.g. out.nc)")
+    if text.endswith(os.sep) or os.path.isdir(text):
         raise model.ModelError(f"output {text!r} is a folder; give a file name (e.g. out.nc)")
+    if os.path.exists(text) and not os.path.isfile(text):
+        # /dev/null, /dev/stdout, a FIFO: an old output is removed before the compute and the
+        # result renamed onto the path, which would delete or replace the device
+        raise model.ModelError(f"output {text!r} exists and is not a regular file (a device, FIFO "
+                               "or socket); give a file name (e.g. out.nc)")
     folder = os.path.dirname(os.path.abspath(text))
     while not os.path.exists(folder):
         folder = os.path.dirname(folder)
     if not os.path.isdir(folder):
         raise model.ModelError(f"output {text!r}: {folder} is a file, not a folder")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise model.ModelError(f"output {text!r}: folder {folder} is not writable")
+    import tempfile
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".lindring-write-test-"):
+            pass
+    except OSError as err:
+        raise model.ModelError(f"output {text!r}: cannot write in folder {folder} "
+                               f"({err.strerror or err})") from None
 
 
-def _refuse_if_too_large(p: model.Params, values: dict) -> None:
-    """ModelError when the plan of this ``ed`` point does not fit the memory available to the
-    job. Collective."""
+def _refuse_if_too_large(method: str, p: model.Params, values: dict) -> None:
+    """ModelError when the plan of this ``ed`` or ``mpo`` point does not fit the memory
+    available to the job. Collective."""
     from mpi4py import MPI
-    from lindring.workflow.plan import available_memory_mb, check_fits, plan_ed
-    plan_ = plan_ed(p, values["solver"], mem_per_rank_mb=float("inf"), max_tasks=1,
-                    symmetry=values["symmetry"], basis=values["basis"])
+    from lindring.workflow.plan import available_memory_mb, check_fits, plan_ed, plan_mpo
+    if method == "mpo":
+        plan_ = plan_mpo(p.L, values["chi"])
+    else:
+        plan_ = plan_ed(p, values["solver"], mem_per_rank_mb=float("inf"), max_tasks=1,
+                        symmetry=values["symmetry"], basis=values["basis"])
     reason = check_fits(plan_, MPI.COMM_WORLD.Get_size(), available_memory_mb())
     if reason:
         raise model.ModelError(reason)
+
+
+def clear_output(output) -> None:
+    """Remove an old file at ``output`` (rank 0) before a compute: a failed rerun must not leave
+    an old file that looks like its result."""
+    from mpi4py import MPI
+    if output is not None and MPI.COMM_WORLD.Get_rank() == 0 and os.path.isfile(output):
+        os.unlink(output)
 
 
 def method_arguments(method: str, values: dict) -> dict:
@@ -304,7 +362,7 @@ def solve(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = 
         PETSc/SLEPc options for ``ed`` (``["-ksp_type", "bcgs"]``); read when PETSc is first
         initialised in the process.
     force : bool
-        ``ed``: run even when the plan says the point does not fit the memory here.
+        ``ed``, ``mpo``: run even when the plan says the point does not fit the memory here.
     model : str or path, optional
         A model file (``models/boundary_driven_xxz.yaml``; format in
         :mod:`lindring.core.modelfile`) instead of the paper's model; ``ed`` only. Its
@@ -340,6 +398,7 @@ def solve(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = 
         raise model_error("parameters={...} are the parameters of a model file: give model=FILE")
     p, opts = prepare(method, L, bc, preset, range, params, given, petsc_options, output, force,
                       model_file=model, model_values=parameters)
+    clear_output(output)
     ds = compute(method, p, opts, petsc_options)
     if output is not None:
         from mpi4py import MPI
@@ -357,57 +416,59 @@ def model_error(text: str):
 
 
 def plan(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = None,
-         range: int = 1, solver: str = registry.OPTIONS["solver"].default,
-         symmetry: str = registry.OPTIONS["symmetry"].default,
-         basis: str = registry.OPTIONS["basis"].default,
-         chi: int = registry.OPTIONS["chi"].default,
+         range: int = 1,
          mem_per_rank_mb: float = registry.PLAN_SETTINGS["mem_per_rank_mb"].default,
-         max_tasks: int = registry.PLAN_SETTINGS["max_tasks"].default, **params):
-    """The resources of one job, as ``lindring plan`` prints them.
+         max_tasks: int = registry.PLAN_SETTINGS["max_tasks"].default, **values):
+    """The resources of one job, as ``lindring plan`` prints them, and whether they fit.
+
+    The point and its options are checked exactly as :func:`solve` checks them (the same
+    function, before any compute): what :func:`solve` refuses, :func:`plan` refuses.
 
     Parameters
     ----------
     method : {"ed", "mpo"}
-    L, bc, preset, range, **params
+    L, bc, preset, range
         The point, as for :func:`solve`.
-    solver, symmetry, basis : str
-        ``ed``: the solver, sector and operator basis the job would use.
-    chi : int
-        ``mpo``: the maximum bond dimension.
     mem_per_rank_mb : float
         Memory budget per MPI rank (MB).
     max_tasks : int
         Most MPI ranks a job may ask for.
+    **values
+        Physical parameters and options of ``method``, as for :func:`solve`; the plan uses
+        ``solver`` and ``symmetry`` (``ed``) or ``chi`` (``mpo``).
 
     Returns
     -------
     lindring.workflow.plan.Plan
         ``rows``, ``nnz``, ``mem_mb_total``, ``tasks``, ``mem_mb``, ``runtime_min`` (``ed``), or
-        the MPO plan; ``as_dict()`` gives the JSON of ``lindring plan --json``.
+        the MPO plan; and whether it fits: ``fits_budget`` (each rank within
+        ``mem_per_rank_mb``), ``fits_here`` (the whole job within the memory available on this
+        machine, ``available_mb``) and ``problems`` (in words). A plan that does not fit is
+        still returned (it is meant for a cluster as well); ``as_dict()`` gives the JSON of
+        ``lindring plan --json``.
 
     Raises
     ------
-    TypeError, lindring.core.model.ModelError
+    TypeError
+        A keyword that is neither a parameter nor an option (named).
+    lindring.core.model.ModelError
+        What :func:`solve` refuses (naming it), or a method without a plan (``cmf``,
+        ``ground``: one process, small).
     """
-    from lindring.core.basis import resolve_symmetry
-    from lindring.workflow.plan import plan_ed, plan_mpo
-    bad = sorted(k for k in params if k not in model.PHYSICAL_PARAMS)
-    if bad:
-        raise TypeError(f"plan() got unexpected keyword argument(s) {', '.join(bad)} "
-                        f"(parameters: {', '.join(model.PHYSICAL_PARAMS)})")
+    from lindring.workflow.plan import assess, available_memory_mb, plan_ed, plan_mpo
+    params, given = _split_keywords("plan", values)
     if method not in ("ed", "mpo"):
-        raise model.ModelError(f"plan: method must be ed or mpo, got {method!r}")
+        raise model.ModelError(f"plan: method must be ed or mpo, got {method!r} (cmf and ground "
+                               "run in one small process)")
     mem_per_rank_mb = registry.PLAN_SETTINGS["mem_per_rank_mb"].check(mem_per_rank_mb)
     max_tasks = registry.PLAN_SETTINGS["max_tasks"].check(max_tasks)
-    p = model.make_params(L, bc=bc, preset=preset, range=range, **params)
+    p, opts = check_point(method, L, bc, preset, range, params, given)
     if method == "mpo":
-        return plan_mpo(p.L, chi)
-    try:
-        resolve_symmetry(p, symmetry)
-    except ValueError as err:
-        raise model.ModelError(str(err)) from None
-    return plan_ed(p, solver, mem_per_rank_mb=mem_per_rank_mb, max_tasks=max_tasks,
-                   symmetry=symmetry, basis=registry.OPTIONS["basis"].check(basis))
+        plan_ = plan_mpo(p.L, opts["chi"])
+    else:
+        plan_ = plan_ed(p, opts["solver"], mem_per_rank_mb=mem_per_rank_mb, max_tasks=max_tasks,
+                        symmetry=opts["symmetry"], basis=opts["basis"])
+    return assess(plan_, mem_per_rank_mb, max_tasks, available_memory_mb())
 
 
 def gather(study: str, configfile="config/config.yaml", output=None):

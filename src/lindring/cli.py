@@ -23,13 +23,29 @@ from lindring.core.options import OPTIONS, PLAN_SETTINGS
 
 EXIT_BAD_INPUT, EXIT_SOLVER, EXIT_VERIFICATION = 2, 3, 4
 _OWN_SHORT = {"-o", "-h"}
-#: a negative number, real or complex (``-1e-05``, ``-2+0.5j``): a value, never an option
-NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?"
-                             r"(j|[-+](\d+\.?\d*|\.\d+)([eE][-+]?\d+)?j)?$")
+class _NegativeNumber:
+    """Matches a word that is a negative number, real or complex, in any form Python reads
+    (``-1e-05``, ``-2+0.5j``, ``-.5``, ``-inf``, ``-nan``): a value, never an option. argparse
+    knows only ``-1`` and ``-.5``; this makes ``--alpha -inf`` reach the parameter's own check
+    (which names it) instead of "expected one argument"."""
+
+    @staticmethod
+    def match(word: str) -> bool:
+        if not word.startswith("-") or word.startswith("--"):
+            return False
+        try:
+            complex(word)
+        except ValueError:
+            return False
+        return True
+
+
+NEGATIVE_NUMBER = _NegativeNumber()
+
 
 def _is_petsc_option(tok: str) -> bool:
     return (tok.startswith("-") and not tok.startswith("--") and tok not in _OWN_SHORT
-            and len(tok) > 2 and tok[1].isalpha())
+            and len(tok) > 2 and tok[1].isalpha() and not NEGATIVE_NUMBER.match(tok))
 
 
 def split_petsc_options(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -73,11 +89,50 @@ def _finite(kind):
     return parse
 
 
-def _parser(*args, **kwargs) -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(*args, **kwargs)
-    # argparse takes '-1e-05' or '-2+0.5j' for an option name (it knows '-1' and '-.5' only)
-    ap._negative_number_matcher = NEGATIVE_NUMBER
-    return ap
+def _once(action: type[argparse.Action]) -> type[argparse.Action]:
+    """``action`` that refuses its option a second time: argparse would silently keep the last
+    of ``--L 6 --L 7`` (or of ``--check-unique --no-check-unique``, which share a name)."""
+    class Once(action):
+        def __call__(self, parser, namespace, values, option_string=None):
+            seen = vars(namespace).setdefault("_given", {})
+            if self.dest in seen:
+                parser.error(f"argument {option_string}: given twice ({seen[self.dest]} and "
+                             f"{option_string}{_shown(values)}); give it once")
+            seen[self.dest] = f"{option_string}{_shown(values)}"
+            super().__call__(parser, namespace, values, option_string)
+    Once.__name__ = f"Once{action.__name__}"
+    return Once
+
+
+def _shown(values) -> str:
+    return "" if values is None or values == [] else f" {values}"
+
+
+_ONCE = {None: _once(argparse._StoreAction), "store": _once(argparse._StoreAction),
+         "store_true": _once(argparse._StoreTrueAction),
+         "store_false": _once(argparse._StoreFalseAction)}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with lindring's rules: negative numbers (``-1e-05``, ``-inf``) are values, and
+    every option may be given once (a repeated one exits with status 2 naming it)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = NEGATIVE_NUMBER
+
+    def add_argument(self, *args, **kwargs):
+        if args and args[0].startswith("-") and kwargs.get("action") in _ONCE:
+            kwargs["action"] = _ONCE[kwargs.get("action")]
+        return super().add_argument(*args, **kwargs)
+
+    def parse_args(self, *args, **kwargs):
+        ns = super().parse_args(*args, **kwargs)
+        vars(ns).pop("_given", None)
+        return ns
+
+
+_parser = _Parser
 
 
 def solve_options(args) -> dict:
@@ -145,7 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     chatter = _parser(add_help=False)
     quiet = chatter.add_mutually_exclusive_group()
     quiet.add_argument("--quiet", action="store_true",
-                       help="show warnings and errors only (default off)")
+                       help="print nothing but warnings and errors (on stderr): no progress and "
+                            "no summary of what was written; plan and show still print what "
+                            "they are asked for (default off)")
     quiet.add_argument("--verbose", action="store_true",
                        help="show every solver iteration too (default: progress every 2 s)")
     s = sub.add_parser("solve", help="compute one point and write one NetCDF file", parents=[chatter],
@@ -158,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     for opt in OPTIONS.values():        # the one registry: lindring.core.options
         _add_option(s, opt)
     s.add_argument("--force", action="store_true",
-                   help="ed: run even when the plan says the point does not fit the memory "
+                   help="ed, mpo: run even when the plan says the point does not fit the memory "
                         "available here (default off)")
     s.add_argument("--model", metavar="FILE", default=None,
                    help="ed: a model file (YAML, e.g. models/boundary_driven_xxz.yaml) instead of "
@@ -172,18 +229,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="NetCDF file to write (required; a missing folder is created)")
 
     pl = sub.add_parser("plan", help="estimate rows, nonzeros, memory, MPI ranks, runtime of a job",
-                        parents=[chatter])
+                        parents=[chatter],
+                        description="Estimate the resources of a job and say whether it fits "
+                                    "--mem-per-rank-mb and this machine. The point and its options "
+                                    "are checked as solve checks them (status 2 for what solve "
+                                    "refuses); a valid plan that does not fit says so on a line "
+                                    "starting 'DOES NOT FIT' and exits 0 (it may be meant for a "
+                                    "cluster).")
     pl.add_argument("--method", choices=("ed", "mpo"), default="ed",
                     help="the method of the job to plan (default ed)")
-    pl.add_argument("--chi", type=_finite(int), default=OPTIONS["chi"].default,
-                    help=OPTIONS["chi"].describe())
     _add_model_args(pl)
-    pl.add_argument("--solver", choices=("auto", "direct", "iterative"), default="auto",
-                    help=OPTIONS["solver"].describe())
-    pl.add_argument("--symmetry", choices=SYMMETRIES, default="auto",
-                    help="ed: the sector the job solves in, as for solve (default auto)")
-    pl.add_argument("--basis", choices=OPTIONS["basis"].choices, default="auto",
-                    help="ed: the operator basis of the job, as for solve (default auto: pauli)")
+    for opt in OPTIONS.values():        # the options of solve, checked as solve checks them
+        _add_option(pl, opt)
     for opt in PLAN_SETTINGS.values():
         pl.add_argument(opt.flag, dest=opt.name, type=_finite(float if opt.kind == "real" else int),
                         default=opt.default, metavar="X", help=opt.describe())
@@ -248,8 +305,7 @@ def cmd_solve(args, petsc_opts) -> None:
         _fail(EXIT_BAD_INPUT, str(err))
     comm = MPI.COMM_WORLD
     out = Path(args.output)
-    if comm.Get_rank() == 0 and out.exists():
-        out.unlink()   # a failed rerun must not leave an old file that looks like its result
+    api.clear_output(out)    # a failed rerun must not leave an old file that looks like its result
     try:
         ds = api.compute(args.method, p, values, petsc_opts)
     except model.ModelError as err:
@@ -259,6 +315,8 @@ def cmd_solve(args, petsc_opts) -> None:
     if comm.Get_rank() == 0:
         from lindring.io.results import write_atomic
         write_atomic(ds, out)
+        if args.quiet:
+            return
         print(f"wrote {out} ({args.method}, {p.bc}, L={p.L}, {ds.attrs['wall_seconds']:.2f}s)")
         extra = tuple(p.output_variables()) if hasattr(p, "output_variables") else ()
         for k in ("current_eta", "current_J", "sz") + extra:
@@ -267,31 +325,33 @@ def cmd_solve(args, petsc_opts) -> None:
 
 
 def cmd_plan(args) -> None:
+    """``lindring plan``: :func:`lindring.api.plan` (what solve refuses: status 2); a plan that
+    does not fit the budget or this machine is printed with a ``DOES NOT FIT`` line (status 0)."""
     import json
     from lindring import api
     try:
         params = {name: getattr(args, name) for name in model.PHYSICAL_PARAMS}
-        rng = 1 if args.range is None else args.range
-        plan = api.plan(args.method, L=args.L, bc=args.bc, preset=args.preset, range=rng,
-                        solver=args.solver, symmetry=args.symmetry, basis=args.basis,
-                        chi=args.chi,
-                        mem_per_rank_mb=args.mem_per_rank_mb, max_tasks=args.max_tasks, **params)
-        p = model.make_params(args.L, bc=args.bc, preset=args.preset, range=rng, **params)
+        given = {k: v for k, v in solve_options(args).items() if v is not None}
+        plan = api.plan(args.method, L=args.L, bc=args.bc, preset=args.preset, range=args.range,
+                        mem_per_rank_mb=args.mem_per_rank_mb, max_tasks=args.max_tasks,
+                        **params, **given)
     except (model.ModelError, ValueError) as err:
         _fail(EXIT_BAD_INPUT, str(err))
     if args.json:
         print(json.dumps(plan.as_dict()))
         return
     if args.method == "mpo":
-        print(f"mpo, {p.bc}, L={p.L}, chi={args.chi}: about {plan.mem_mb_total:.0f} MB, one rank; "
-              f"job request mem_mb={plan.mem_mb}, runtime={plan.runtime_min} min")
-        return
-    print(f"ed, {p.bc}, L={p.L}, sector {plan.symmetry}, solver {plan.solver}: {plan.rows} rows, "
-          f"{plan.nnz} nonzeros "
-          f"({plan.nnz / plan.rows:.1f} per row)")
-    print(f"memory {plan.mem_mb_total:.0f} MB in all -> {plan.tasks} MPI rank(s) of "
-          f"{plan.mem_mb_per_task:.0f} MB; job request mem_mb={plan.mem_mb}, "
-          f"runtime={plan.runtime_min} min")
+        print(f"mpo, {args.bc}, L={plan.L}, chi={given.get('chi', OPTIONS['chi'].default)}: about "
+              f"{plan.mem_mb_total:.0f} MB, one rank; job request mem_mb={plan.mem_mb}, "
+              f"runtime={plan.runtime_min} min")
+    else:
+        print(f"ed, {args.bc}, L={plan.L}, sector {plan.symmetry}, solver {plan.solver}: "
+              f"{plan.rows} rows, {plan.nnz} nonzeros ({plan.nnz / plan.rows:.1f} per row)")
+        print(f"memory {plan.mem_mb_total:.0f} MB in all -> {plan.tasks} MPI rank(s) of "
+              f"{plan.mem_mb_per_task:.0f} MB; job request mem_mb={plan.mem_mb}, "
+              f"runtime={plan.runtime_min} min")
+    for problem in plan.problems:
+        print(f"DOES NOT FIT {problem}")
 
 
 def cmd_gather(args) -> None:
@@ -304,7 +364,8 @@ def cmd_gather(args) -> None:
         ds = api.gather(args.study, args.configfile, output=args.output)
     except (StudyError, GatherError, model.ModelError) as err:
         _fail(EXIT_BAD_INPUT, str(err))
-    print(f"wrote {args.output}: {ds.attrs['points_present']} of {ds.attrs['points_expected']} points")
+    if not args.quiet:
+        print(f"wrote {args.output}: {ds.attrs['points_present']} of {ds.attrs['points_expected']} points")
 
 
 def cmd_show(args) -> None:

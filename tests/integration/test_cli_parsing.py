@@ -26,8 +26,8 @@ def test_split_petsc_options(argv, own, petsc):
 
 def test_valueless_petsc_flag_keeps_the_next_option_and_values_with_signs(tmp_path):
     out = tmp_path / "new" / "folder" / "gap.nc"          # a missing folder is created
-    run_cli(["solve", *POINT, "--eps-zz", "-1e-05", "--alpha", "-2+0.5j", "--no-check-unique",
-             "-ksp_converged_reason", "--gap", "-o", out])
+    run_cli(["solve", "--L", 3, "--preset", "minimal", "--delta", 1, "--eps-zz", "-1e-05",
+             "--alpha", "-2+0.5j", "--no-check-unique", "-ksp_converged_reason", "--gap", "-o", out])
     with xr.open_dataset(out) as ds:
         assert np.isfinite(float(ds["gap"])) and float(ds["gap"]) > 0     # --gap was not swallowed
         assert ds.attrs["eps_zz"] == -1e-05
@@ -50,6 +50,9 @@ BAD = [
     (["--max-residual", "-1e-9"], "--max-residual must be > 0"),
     (["--max-it", "0"], "--max-it must be >= 1"),
     (["--eps-zz", "nan"], "'eps_zz'"),
+    (["-ksp_type", "gmres", "-ksp_type", "bcgs"], "PETSc option(s) -ksp_type given twice"),
+    (["--eps-x", "-inf"], "parameter 'eps_x': '-inf' is not finite"),
+    (["--L", "5"], "argument --L: given twice (--L 3 and --L 5)"),
 ]
 
 

@@ -154,14 +154,18 @@ def test_chi_too_small_is_named(chi):
 
 
 # ----------------------------------------------------------------------------- uniqueness
-def test_non_unique_steady_state_is_written_as_nan():
+def test_non_unique_steady_state_is_written_as_nan(caplog, recwarn):
     """alpha 1, delta 0 (minimal, open): the dense kernel has dimension 2; the two starts refine to
-    distinct exact steady states, so the MPO writes NaN with kernel_dim 2, unique 0."""
+    distinct exact steady states, so the MPO writes NaN with kernel_dim 2, unique 0, and says so
+    once (a logged warning, not also a UserWarning)."""
     L = 4
     model = dict(preset="minimal", alpha=1, delta=0)
     assert _dense(L, model)[0] == 2
-    with pytest.warns(UserWarning, match="non-unique"):
+    with caplog.at_level("WARNING", logger="lindring"):
         data, attrs = mpo_observables(make_params(L, bc="open", **model), chi=16, progress=False)
+    said = [r for r in caplog.records if "non-unique" in r.getMessage()]
+    assert len(said) == 1 and said[0].levelname == "WARNING"
+    assert not [w for w in recwarn if "non-unique" in str(w.message)]
     assert attrs["unique"] == 0 and int(data["kernel_dim"][1]) == 2
     assert np.all(np.isnan(data["current_eta"][1])) and np.all(np.isnan(data["sz"][1]))
     assert float(data["start_difference"][1]) > 1e-3

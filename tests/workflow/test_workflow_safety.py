@@ -40,9 +40,9 @@ def _copy(cfg):
     return yaml.safe_load(yaml.safe_dump(cfg))
 
 
-def _gather_cli(workdir, config_name, study="cplx", out="check.nc"):
+def _gather_cli(workdir, config_name, study="cplx", out="check.nc", *extra):
     return subprocess.run([LINDRING, "gather", "--configfile", config_name, "--study", study,
-                           "-o", out], cwd=workdir, capture_output=True, text=True,
+                           "-o", out, *extra], cwd=workdir, capture_output=True, text=True,
                           env=workflow_env())
 
 
@@ -129,7 +129,11 @@ def test_gather_refuses_a_file_of_another_point(values_run, tmp_path):
     shutil.copytree(values_run, work, symlinks=True)
     (work / "study.yaml").write_text(yaml.safe_dump(VALUES))
     folder = work / "results" / "cplx" / "ed" / "ring" / "L3"
-    assert _gather_cli(work, "study.yaml").returncode == 0
+    ok = _gather_cli(work, "study.yaml")
+    assert ok.returncode == 0 and ok.stdout.startswith("wrote check.nc")
+    quiet = _gather_cli(work, "study.yaml", "cplx", "quiet.nc", "--quiet")   # nothing but errors
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+    assert (work / "quiet.nc").exists()
     shutil.copy(folder / "alpha=1+0.5j.nc", folder / "alpha=1-0.5j.nc")
     proc = _gather_cli(work, "study.yaml")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
@@ -206,6 +210,14 @@ CONFIG_ERRORS = [
                      "mem_per_rank_mb=1000000"),
      "above the memory available here (resources: mem_mb = 20000)", REAL),
     (DUPLICATED, (), "duplicated key 'alpha'", REAL),
+    # what `lindring solve` refuses is refused by the config check (the same function)
+    (_with(methods=["mpo"], bc="open", L=[4], range=2), (),
+     "studies.s (method mpo, L=4, alpha=2, delta=1): method 'mpo' supports only nearest-neighbour "
+     "dissipation (range = 1)", REAL),
+    (_with(methods=["mpo"], bc="open", L=[4], mpo={"dt": 5}), (), "dt = 5 is too large", False),
+    ({"studies": {"s": {"methods": ["ed"], "L": [3], "grid": {"mu": [1.0], "J0": [1.0]}}}}, (),
+     "no dissipation", False),
+    (_with(methods=["cmf"], range=2), (), "method 'cmf' supports only nearest-neighbour", False),
 ]
 #: the resource checks are the workflow's own (solve.smk): no in-process equivalent
 RESOURCES = ("gives a Liouvillian", "above mem_per_rank_mb", "above the memory available")

@@ -7,7 +7,7 @@
 import shlex
 import subprocess
 
-from lindring.workflow.plan import plan_ed, plan_mpo
+from lindring.workflow.plan import over_budget, plan_ed, plan_mpo
 from lindring.io.results import PHYSICS_VERSION
 from lindring.core import model as _model
 
@@ -67,10 +67,9 @@ def _check_resources():
             continue
         if plan is None:
             continue
-        if plan.mem_mb_per_task > config["mem_per_rank_mb"]:
-            problems.append(f"{job.path}: needs {plan.mem_mb_per_task:.0f} MB per rank on "
-                            f"{plan.tasks} rank(s), above mem_per_rank_mb = {config['mem_per_rank_mb']} "
-                            f"(max_tasks = {config['max_tasks']})")
+        reason = over_budget(plan, config["mem_per_rank_mb"], config["max_tasks"])
+        if reason:
+            problems.append(f"{job.path}: {reason}")
         elif isinstance(budget, (int, float)) and plan.mem_mb > budget:
             problems.append(f"{job.path}: needs mem_mb = {plan.mem_mb}, above the memory "
                             f"available here (resources: mem_mb = {budget})")

@@ -112,20 +112,21 @@ class Params:
 
 # ----------------------------------------------------------------------------- construction
 def _as_complex(name: str, value) -> complex:
+    shown = value                     # the user's own text or value, in every message
     if isinstance(value, str):
         try:
             value = complex(value.replace(" ", ""))
         except ValueError:
-            raise ModelError(f"parameter {name!r}: cannot read {value!r} as a number "
+            raise ModelError(f"parameter {name!r}: cannot read {shown!r} as a number "
                              "(complex values are written like 1+0.5j)") from None
     try:
         z = complex(value)
     except (TypeError, ValueError):
-        raise ModelError(f"parameter {name!r}: {value!r} is not a number") from None
+        raise ModelError(f"parameter {name!r}: {shown!r} is not a number") from None
     if not (math.isfinite(z.real) and math.isfinite(z.imag)):
-        raise ModelError(f"parameter {name!r}: {value!r} is not finite")
+        raise ModelError(f"parameter {name!r}: {shown!r} is not finite")
     if abs(z) > MAX_MAGNITUDE or 0 < abs(z) < MIN_MAGNITUDE:
-        raise ModelError(f"parameter {name!r}: |{value!r}| is outside [{MIN_MAGNITUDE:g}, "
+        raise ModelError(f"parameter {name!r}: |{shown!r}| is outside [{MIN_MAGNITUDE:g}, "
                          f"{MAX_MAGNITUDE:g}] (or 0): its rates would overflow or underflow double "
                          "precision; choose the unit of time so that the rates are of order 1")
     return z

@@ -120,8 +120,8 @@ OPTIONS: dict[str, Option] = {o.name: o for o in [
            "written", _REL, minimum=0),
     Option("positivity_tol", "real", 1e-8, _ED, "smallest eigenvalue of rho allowed is "
            "-positivity_tol (L <= 8)", "1", minimum=0),
-    Option("max_error_estimate", "real", 1e-5, _ED, "largest estimated error of rho written: "
-           "residual x scale / slowest rate", _REL, minimum=0),
+    Option("max_error_estimate", "real", 1e-5, _ED, "largest estimated relative error of rho "
+           "(Hilbert-Schmidt norm, not of an observable) written: residual x scale / slowest rate", _REL, minimum=0),
     Option("chi", "int", 64, _MPO, "maximum bond dimension", "states per bond", minimum=2, inclusive=True,
            why="a bond dimension of 1 is a product state (zero current on every bond)"),
     Option("dt", "real", None, _MPO, "time step; dt x rate > 4 is refused", "1 / rate (time)",

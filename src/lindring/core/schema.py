@@ -1,9 +1,13 @@
-"""The output schema: one table of every variable any method writes.
+"""The output schema: one table of every variable and attribute any method writes.
 
-Each variable is declared once: long name, units, dimensions and the methods that write it. The
-methods build their results with :func:`data_vars` (which refuses a variable the table does not
-declare for that method), and the files (:mod:`lindring.io.results`) take long names and units
-from the same table. Dimensions: ``bond`` (b: sites b, b+1; L bonds on rings, L - 1 on open
+Each variable is declared once: long name, units, dimensions, the methods that write it and its
+fill value where it does not apply. The methods build their results with :func:`data_vars`
+(which refuses a variable the table does not declare for that method), and the files
+(:mod:`lindring.io.results`) take long names and units from the same table. Every file of a
+method has the same variables and attributes whatever the outcome (unique, non-unique, not
+checked; small or large L): :func:`missing_variables` and :func:`complete_attributes` fill what
+an outcome did not compute with the declared fill value (NaN, -1 or ``"none"``), and an attribute
+the table does not declare is refused. Dimensions: ``bond`` (b: sites b, b+1; L bonds on rings, L - 1 on open
 chains, 2 for the mean field's unit cell), ``site`` (j), ``pair`` (the dissipative pairs
 (b, b + range) of range 2).
 """
@@ -13,14 +17,21 @@ import dataclasses
 
 import numpy as np
 
+from lindring.core.model import COMPLEX_PARAMS, PHYSICAL_PARAMS
+from lindring.core.options import OPTIONS
+
 
 @dataclasses.dataclass(frozen=True)
 class Variable:
-    """One output variable: ``long_name``, ``units``, ``dims``, ``methods`` that write it."""
+    """One output variable: ``long_name``, ``units``, ``dims``, ``methods`` that write it, and
+    ``fill``, its value where an outcome does not compute it (NaN; -1 for counts). A variable
+    on the ``pair`` dimension exists with range-2 dissipation only (there is no ``pair``
+    otherwise)."""
     long_name: str
     units: str
     dims: tuple
     methods: tuple
+    fill: float = np.nan
 
 
 _ALL = ("ed", "cmf", "ground", "mpo")
@@ -44,7 +55,7 @@ VARIABLES: dict[str, Variable] = {
     "entropy_pair": Variable("von Neumann entropy S(rho_pair) of sites (0, 1)", "nat", (),
                              ("ground",)),
     "energy": Variable("ground-state energy", "1", (), ("ground",)),
-    "degeneracy": Variable("ground-state degeneracy", "1", (), ("ground",)),
+    "degeneracy": Variable("ground-state degeneracy", "1", (), ("ground",), fill=-1),
     "residual": Variable("residual of the steady state: ED ||L(rho)|| / (scale ||rho||) (scale: "
                          "liouvillian_scale); MPO ||L(x)|| (relative_residual: / (||x|| "
                          "rate_scale))", "1", (), _CHECKED),
@@ -54,8 +65,10 @@ VARIABLES: dict[str, Variable] = {
     "trace_error": Variable("|Tr rho - 1|", "1", (), _CHECKED),
     "evolution_trace_error": Variable("largest |Tr rho - 1| during the MPO time evolution", "1",
                                       (), ("mpo",)),
-    "error_estimate": Variable("estimated relative error of rho: residual x scale / slowest_rate "
-                               "(attribute; NaN: uniqueness not decided)", "1", (), _CHECKED),
+    "error_estimate": Variable("estimate of ||rho - rho_exact|| / ||rho|| (Hilbert-Schmidt "
+                               "norm; not the relative error of an observable): residual x scale "
+                               "/ slowest_rate (attribute; NaN: uniqueness not decided or "
+                               "non-unique)", "1", (), _CHECKED),
     "hermiticity_error": Variable("||rho - rho^+|| / ||rho||", "1", (), _CHECKED),
     "imag_error": Variable("largest imaginary part of a real MPO observable", "1", (), ("mpo",)),
     "start_difference": Variable("largest difference of the observables of the MPO's two starts",
@@ -68,12 +81,218 @@ VARIABLES: dict[str, Variable] = {
                                "1", (), ("mpo",)),
     "min_eigenvalue": Variable("smallest eigenvalue of rho (small L only)", "1", (), ("ed",)),
     "kernel_dim": Variable("dimension of the Liouvillian kernel (-1: not checked)", "1", (),
-                           _CHECKED),
+                           _CHECKED, fill=-1),
     "gap": Variable("Liouvillian gap: -Re(lambda) of the rightmost nonzero eigenvalue (NaN: not "
                     "computed)", "1", (), ("ed",)),
 }
-#: suffixes of variants of a variable, with the method that writes them and their meaning
-VARIANTS = {"_symmetric": ("cmf", "symmetric solution"), "_mixed": ("ground", "mixed solution")}
+#: suffixes of variants of a variable: the method that writes them, their meaning, and the
+#: variables that have them
+VARIANTS = {"_symmetric": ("cmf", "symmetric solution",
+                           ("current_eta", "current_J", "sz", "purity", "purity_pair",
+                            "negativity_pair")),
+            "_mixed": ("ground", "mixed solution",
+                       ("current_J", "sz", "purity_pair", "negativity_pair", "entropy_pair"))}
+
+
+def variable_names(method: str, range: int = 1) -> list[str]:
+    """Every variable a file of ``method`` has (with dissipation of range ``range``), variants
+    included: the same for every outcome."""
+    names = [n for n, v in VARIABLES.items()
+             if method in v.methods and ("pair" not in v.dims or range == 2)]
+    for suffix, (writer, _, bases) in VARIANTS.items():
+        if writer == method:
+            names += [b + suffix for b in bases]
+    return names
+
+
+def missing_variables(method: str, range: int, present, sizes: dict) -> dict:
+    """The variables of :func:`variable_names` not in ``present``, as ``name -> (dims, array)``
+    of their fill value, shaped by ``sizes`` (dimension -> length)."""
+    out = {}
+    for name in variable_names(method, range):
+        if name not in present:
+            var, _ = describe(name)
+            out[name] = (var.dims, np.full(tuple(sizes[d] for d in var.dims), var.fill))
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class Attribute:
+    """One file attribute: what it is, the methods whose files have it (``"all"``: every
+    method) and ``fill``, its value where an outcome does not set it."""
+    description: str
+    methods: tuple
+    fill: object = np.nan
+
+
+_ED, _MPO, _CMF, _GROUND = ("ed",), ("mpo",), ("cmf",), ("ground",)
+_NONE, _NO = "none", -1
+
+
+def _attributes() -> dict[str, Attribute]:
+    out = {"L": Attribute("number of sites", _ALL, _NO),
+           "bc": Attribute("boundary: ring or open", _ALL, _NONE),
+           "range": Attribute("range of the dissipative pairs (b, b + range)", _ALL, _NO),
+           "preset": Attribute("preset of the parameters (none or minimal)", _ALL, _NONE)}
+    for name in PHYSICAL_PARAMS + ("eta",):
+        parts = ("_re", "_im") if name in COMPLEX_PARAMS + ("eta",) else ("",)
+        for part in parts:
+            out[name + part] = Attribute(f"parameter {name}" + (f" ({'real' if part == '_re' else 'imaginary'} part)"
+                                                                if part else ""), _ALL)
+    table = [
+        # provenance and run (every method)
+        ("method", "the method: ed, cmf, ground or mpo", _ALL, _NONE),
+        ("options", "every option of the method, name=value (defaults included)", _ALL, _NONE),
+        ("petsc_options", "PETSc/SLEPc options given (none for other methods)", _ALL, _NONE),
+        ("physics_version", "version of the definitions of the observables", _ALL, _NO),
+        ("lindring_version", "lindring's version", _ALL, _NONE),
+        ("git_commit", "lindring's git commit (-dirty: with local changes)", _ALL, _NONE),
+        ("created", "UTC time the dataset was made", _ALL, _NONE),
+        ("Conventions", "CF conventions followed", _ALL, _NONE),
+        ("mpi_library", "the MPI library", _ALL, _NONE),
+        ("mpi_ranks", "MPI ranks of the run", _ALL, _NO),
+        ("wall_seconds", "wall time of the compute (s)", _ALL, np.nan),
+        ("peak_memory_mb_max_rank", "peak resident memory of the largest rank (MB)", _ALL, np.nan),
+        ("peak_memory_mb_total", "peak resident memory summed over ranks (MB)", _ALL, np.nan),
+        # ed
+        ("petsc_version", "PETSc version", _ED, _NONE),
+        ("slepc_version", "SLEPc version", _ED, _NONE),
+        ("solver", "solver used (ed: direct or iterative; ground: the eigensolver)",
+         ("ed", "ground"), _NONE),
+        ("symmetry", "symmetry sector solved in", _ED, _NONE),
+        ("operator_basis", "operator basis of the Liouvillian: pauli or matrix-units", _ED, _NONE),
+        ("pauli_fallback", "why the Pauli solve failed and the matrix units were used (empty: "
+         "it did not)", _ED, ""),
+        ("preconditioner", "preconditioner that solved it: ilu or heff (empty: direct solver)",
+         _ED, ""),
+        ("rtol", OPTIONS["rtol"].help, _ED, np.nan),
+        ("kernel_tol", "kernel cutoff relative to the scale (mpo: of ||L(x1-x2)||)", ("ed", "mpo"),
+         np.nan),
+        ("residual_target", "residual the solve refines to", _ED, np.nan),
+        ("uniqueness_checked", "ed: 1 if the kernel dimension was decided; mpo: how", ("ed", "mpo"),
+         _NO),
+        ("spectrum_sector", "what the uniqueness decision and the gap covered", _ED, _NONE),
+        *[(name, OPTIONS[name].help, ("ed", "mpo") if name in ("max_trace_error",
+                                                               "max_hermiticity_error") else _ED,
+           np.nan)
+          for name in ("max_residual", "max_trace_error", "max_hermiticity_error",
+                       "positivity_tol", "max_error_estimate")],     # the options' own words
+        ("basis_size", "rows of the Liouvillian in its sector", _ED, _NO),
+        ("nnz", "nonzeros of the assembled matrix", _ED, _NO),
+        ("assembly_seconds", "assembly time (s)", _ED, np.nan),
+        ("liouvillian_scale", "scale of L: its largest matrix element (a rate)", _ED, np.nan),
+        ("solver_iterations", "iterations of the linear solve (-1: it failed)", _ED, _NO),
+        ("solve_seconds", "time of the linear solve (s)", _ED, np.nan),
+        ("ksp_type", "PETSc KSP type of the solve (none: it failed)", _ED, _NONE),
+        ("pc_type", "PETSc PC type of the solve (none: it failed)", _ED, _NONE),
+        ("probe_iterations", "iterations of the probe solve (-1: no probe)", _ED, _NO),
+        ("probe_residual", "relative residual of the probe solve (NaN: no probe)", _ED, np.nan),
+        ("probe_tol", "tolerance of the probe solve (NaN: no probe)", _ED, np.nan),
+        ("rightmost_eigenvalues", "rightmost eigenvalues found by the spectrum search (none: no "
+         "search)", _ED, _NONE),
+        ("undamped_coherences", "undamped coherences deflated (-1: no search)", _ED, _NO),
+        ("uniqueness_method", "what decided uniqueness: probe solve, Krylov-Schur, "
+         "shift-and-invert (none: not checked)", _ED, _NONE),
+        ("uniqueness_seconds", "time of the uniqueness decision (s; NaN: not checked)", _ED,
+         np.nan),
+        ("unique", "1: unique; 0: non-unique (observables NaN); -1: not checked", ("ed", "mpo"),
+         _NO),
+        ("slowest_rate", "slowest relaxation rate used by error_estimate (NaN: not decided or "
+         "non-unique)", _ED, np.nan),
+        # cmf
+        ("cluster_size", "sites of the mean-field cluster", _CMF, _NO),
+        ("parity_symmetric_model", "1 if the model is parity symmetric", _CMF, _NO),
+        ("kernel_dim_linear", "kernel dimension of the linear cluster Liouvillian", _CMF, _NO),
+        ("t_evolution_symmetric", "evolution time to the symmetric solution (NaN: not evolved)",
+         _CMF, np.nan),
+        ("converged_symmetric", "1 if the symmetric evolution converged (-1: not evolved)", _CMF,
+         _NO),
+        ("cmf_residual_symmetric", "||F(rho)|| of the symmetric solution", _CMF, np.nan),
+        ("stability_symmetric", "largest real part of the linearised spectrum, symmetric "
+         "solution", _CMF, np.nan),
+        ("t_evolution", "evolution time used", _CMF, np.nan),
+        ("converged", "1 if converged", ("cmf", "mpo"), _NO),
+        ("cmf_residual", "||F(rho)|| of the solution", _CMF, np.nan),
+        ("newton_iterations", "Newton iterations", _CMF, _NO),
+        ("stability", "largest real part of the linearised spectrum", _CMF, np.nan),
+        ("abs_sm", "largest |<sigma^-_j>|", _CMF, np.nan),
+        ("min_eig", "smallest eigenvalue of the cluster state", _CMF, np.nan),
+        ("trace_error", "|Tr rho - 1| of the cluster state", _CMF, np.nan),
+        ("distance_to_symmetric", "distance of the solution to the symmetric one (NaN: none)",
+         _CMF, np.nan),
+        ("branch", "symmetric or broken", _CMF, _NONE),
+        ("branch_consistent", "1 if the branch agrees with the symmetric solution's stability "
+         "(-1: no symmetric solution)", _CMF, _NO),
+        ("min_eig_symmetric", "smallest eigenvalue of the symmetric cluster state", _CMF, np.nan),
+        # ground
+        ("degenerate", "1 if the ground level is degenerate", _GROUND, _NO),
+        ("degeneracy", "degeneracy of the ground level", _GROUND, _NO),
+        ("gap", "E1 - E0", _GROUND, np.nan),
+        ("gap_above_ground_level", "gap above the (degenerate) ground level", _GROUND, np.nan),
+        ("hilbert_dim", "dimension of the Hilbert space", _GROUND, _NO),
+        ("degeneracy_tol", "energy tolerance of the degeneracy", _GROUND, np.nan),
+        ("degeneracy_is_lower_bound", "1 if the degeneracy is only a lower bound", _GROUND, _NO),
+        ("note", "a remark on the outcome (none: nothing to note)", _GROUND, _NONE),
+        # mpo
+        ("dt", "time step", _MPO, np.nan),
+        ("dt_source", "given or the default", _MPO, _NONE),
+        ("rate_scale", "fastest bond rate", _MPO, np.nan),
+        ("chi", "maximum bond dimension", _MPO, _NO),
+        ("chi_reached", "largest bond dimension of the state", _MPO, _NO),
+        ("chi_max_during_run", "largest bond dimension during the run", _MPO, _NO),
+        ("t_final", "final evolution time", _MPO, np.nan),
+        ("steps", "time steps", _MPO, _NO),
+        ("dt_final", "final time step", _MPO, np.nan),
+        ("order", "Trotter order", _MPO, _NO),
+        ("cutoff", "discarded weight per SVD", _MPO, np.nan),
+        ("tol", "target relative residual", _MPO, np.nan),
+        ("t_max", "longest evolution time", _MPO, np.nan),
+        ("initial", "initial state", _MPO, _NONE),
+        ("refine_sweeps", "refinement sweeps done", _MPO, _NO),
+        ("max_sweeps", "most refinement sweeps", _MPO, _NO),
+        ("lsqr_iters", "LSQR iterations per local problem", _MPO, _NO),
+        ("target_residual", "relative residual refined to", _MPO, np.nan),
+        ("tebd_residual", "residual after the time evolution", _MPO, np.nan),
+        ("evolve_seconds", "time evolution time (s)", _MPO, np.nan),
+        ("refine_seconds", "refinement time (s)", _MPO, np.nan),
+        ("max_relative_residual", "threshold on relative_residual", _MPO, np.nan),
+        ("bound_tol", "slack on the physical bounds", _MPO, np.nan),
+        ("agreement_tol", "threshold on start_difference", _MPO, np.nan),
+        ("spectrum_bond", "bond whose two-site space gave the refined problem's spectrum", _MPO,
+         _NO),
+        ("spectrum_complete", "1 if that space is the whole operator space (the spectrum is "
+         "exact)", _MPO, _NO),
+        ("spectrum_unknowns", "unknowns of the projected problem", _MPO, _NO),
+    ]
+    out.update({n: Attribute(d, m, f) for n, d, m, f in table})
+    return out
+
+
+#: every attribute of a point file, by name
+ATTRIBUTES: dict[str, Attribute] = _attributes()
+
+
+def attribute_names(method: str) -> list[str]:
+    """Every attribute a file of ``method`` has, whatever the outcome."""
+    return [n for n, a in ATTRIBUTES.items() if method in a.methods]
+
+
+def complete_attributes(method: str, attrs: dict, extra=()) -> dict:
+    """``attrs`` with every attribute of ``method`` (:func:`attribute_names`): those an
+    outcome did not set take their fill value. ``extra``: names a model file declares (its
+    parameters and provenance, :meth:`lindring.core.modelfile.ModelPoint.as_attrs`).
+
+    Raises
+    ------
+    KeyError
+        An attribute the schema does not declare for ``method`` (add it to the table).
+    """
+    wrong = sorted(k for k in attrs if k not in extra
+                   and (k not in ATTRIBUTES or method not in ATTRIBUTES[k].methods))
+    if wrong:
+        raise KeyError(f"the output schema does not declare attribute(s) {', '.join(wrong)} for "
+                       f"method {method}")
+    return {**{n: ATTRIBUTES[n].fill for n in attribute_names(method)}, **attrs}
 
 
 def describe(name: str, extra: dict | None = None) -> tuple[Variable, str]:
@@ -85,7 +304,7 @@ def describe(name: str, extra: dict | None = None) -> tuple[Variable, str]:
     """
     if extra and name in extra and name not in VARIABLES:
         return extra[name], ""
-    for suffix, (_, words) in VARIANTS.items():
+    for suffix, (_, words, _bases) in VARIANTS.items():
         if name.endswith(suffix) and name[:-len(suffix)] in VARIABLES:
             return VARIABLES[name[:-len(suffix)]], words
     return VARIABLES[name], ""
@@ -115,11 +334,9 @@ def data_vars(method: str, values: dict, extra: dict | None = None) -> dict:
         if value is None:
             continue
         var, _ = describe(name, extra)
-        variant = None if extra and name in extra and name not in VARIABLES else next(
-            (s for s in VARIANTS if name.endswith(s) and name != name[:-len(s)]
-             and name[:-len(s)] in VARIABLES), None)
-        writers = (VARIANTS[variant][0],) if variant else var.methods
-        if method not in writers or method not in var.methods:
+        declared = (extra and name in extra and name not in VARIABLES) or \
+            name in variable_names(method, range=2)
+        if not declared:
             raise KeyError(f"the output schema does not declare {name!r} for method {method}")
         value = np.asarray(value)
         if value.ndim != len(var.dims):

@@ -19,7 +19,7 @@ import xarray as xr
 from lindring.version import __version__
 
 from lindring.core import model
-from lindring.core.schema import describe
+from lindring.core.schema import complete_attributes, describe, missing_variables
 
 #: bumped when an observable's definition changes; 2: current_eta on nearest-neighbour bonds for
 #: range 2 (issue 10). Written to every file; the workflow reruns, and the gather refuses, others.
@@ -67,8 +67,19 @@ def _clean_attr(v):
 
 
 def build_dataset(p: model.Params, method: str, data_vars: dict, attrs: dict) -> xr.Dataset:
-    """Dataset of one job: variables with dims ``bond``/``site``, parameters and provenance."""
+    """Dataset of one job: variables with dims ``bond``/``site``, parameters and provenance.
+
+    Every variable and attribute the output schema declares for ``method``
+    (:mod:`lindring.core.schema`) is there, whatever the outcome: those the outcome did not
+    compute take the schema's fill value (NaN, -1, ``"none"``).
+
+    Raises
+    ------
+    KeyError
+        An attribute the schema does not declare for ``method``.
+    """
     ds = xr.Dataset({k: (dims, np.asarray(v)) for k, (dims, v) in data_vars.items()})
+    ds = ds.assign(missing_variables(method, p.range, ds.data_vars, dict(ds.sizes)))
     if "bond" in ds.dims:
         ds = ds.assign_coords(bond=np.arange(ds.sizes["bond"]))
         ds["bond"].attrs = dict(long_name="bond index b (sites b, b+1)" if method != "cmf"
@@ -90,6 +101,8 @@ def build_dataset(p: model.Params, method: str, data_vars: dict, attrs: dict) ->
                     lindring_version=__version__, git_commit=git_commit(),
                     created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                     Conventions="CF-1.8")
+    model_names = set(parameter_attrs(p)) if hasattr(p, "as_attrs") else ()   # a model file
+    ds.attrs = complete_attributes(method, ds.attrs, model_names)
     return ds
 
 

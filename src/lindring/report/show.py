@@ -117,7 +117,8 @@ def point_text(ds: xr.Dataset, path: str = "") -> str:
         kd = int(ds["kernel_dim"]) if "kernel_dim" in ds else None
         text = {1: "unique", 0: "NOT unique (observables NaN)",
                 -1: "not checked (--no-check-unique)"}.get(int(unique), str(unique))
-        by = f" by {a['uniqueness_method']}" if a.get("uniqueness_method") else ""
+        method = str(a.get("uniqueness_method", "none"))
+        by = f" by {method}" if method not in ("", "none") else ""      # "none": not decided
         lines.append(f"  steady state: {text}{by}" + (f", kernel_dim {kd}" if kd is not None
                                                       else ""))
     if "degeneracy" in ds:

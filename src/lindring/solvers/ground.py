@@ -38,7 +38,8 @@ import scipy.sparse.linalg as spla
 
 from lindring.core.observables import entropy, negativity, purity
 from lindring.core.schema import data_vars
-from lindring.core.model import Params, bond_hamiltonian, current_J_operator, site_hamiltonian
+from lindring.core.model import (ModelError, Params, bond_hamiltonian, current_J_operator,
+                                 site_hamiltonian)
 
 #: up to this Hilbert-space dimension the spectrum is computed densely (numpy eigh)
 DENSE_MAX_DIM = 4096
@@ -100,15 +101,21 @@ def embed(op: np.ndarray, sites: tuple[int, ...], L: int) -> sp.csr_matrix:
                          shape=(dim, dim))
 
 
+def check_ground_params(p: Params) -> None:
+    """Raise :class:`~lindring.core.model.ModelError` if the exact ground state of ``p`` is out
+    of reach (L > :data:`MAX_L`: 2^L states)."""
+    if p.L > MAX_L:
+        raise ModelError(f"method 'ground': L = {p.L} needs 2^{p.L} states; the exact ground "
+                         f"state is limited to L <= {MAX_L}")
+
+
 def hamiltonian(p: Params) -> sp.csr_matrix:
     """The closed-system Hamiltonian H of ``MODEL.md`` (App. B, Eq. B1 when lam = mu = eps = 0)
     as a sparse 2^L x 2^L matrix (site 0 = most significant bit), built from
     :func:`lindring.core.model.bond_hamiltonian` on each pair of :meth:`Params.hamiltonian_bonds` and
     :func:`lindring.core.model.site_hamiltonian` on each site."""
     L = p.L
-    if L > MAX_L:
-        raise ValueError(f"ground: L = {L} needs 2^{L} states; the exact ground state is limited "
-                         f"to L <= {MAX_L}")
+    check_ground_params(p)
     dim = 2 ** L
     rows, cols, vals = [], [], []
     hb = bond_hamiltonian(p)

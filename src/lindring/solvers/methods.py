@@ -8,9 +8,7 @@ observables -> verification -> file.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import time
-import warnings
 
 import numpy as np
 
@@ -25,7 +23,9 @@ from lindring.solvers.steady import (SolverError, Tolerances, decide_kernel, pro
                      resolve_solver,
                      steady_state)
 
-log = logging.getLogger(__name__)
+from lindring.core.diagnostics import get_logger
+
+log = get_logger(__name__)
 
 METHODS = ("ed", "cmf", "ground", "mpo")
 #: boundaries each method supports
@@ -60,6 +60,48 @@ def check_method_bc(method: str, bc: str) -> None:
     if bc not in METHOD_BC[method]:
         raise model.ModelError(f"method {method!r} does not support bc={bc!r} "
                                f"(supported: {', '.join(METHOD_BC[method])})")
+
+
+def check_point(method: str, p: model.Params, values: dict) -> None:
+    """Refuse what ``method`` cannot compute at point ``p`` with options ``values``, before any
+    compute: the one check that :func:`lindring.solve`, :func:`lindring.plan`, their command
+    lines and the workflow's config check share.
+
+    Parameters
+    ----------
+    method : {"ed", "cmf", "ground", "mpo"}
+    p : lindring.core.model.Params
+        A point built by :func:`lindring.core.model.make_params` (its own checks done).
+    values : dict
+        Every option of ``method`` (:func:`lindring.core.options.resolve`).
+
+    Raises
+    ------
+    lindring.core.model.ModelError
+        The boundary the method does not support, no dissipation at all (a steady state is never
+        unique then; not for ``ground``), a symmetry sector the model lacks (``ed``), a ring,
+        range 2 or a time step too large for the rates (``mpo``), range 2 (``cmf``), L beyond
+        the exact ground state (``ground``).
+    """
+    check_method_bc(method, p.bc)
+    if method != "ground" and not hasattr(p, "has_jumps"):   # a model file checks its own
+        model.check_dissipative(p)
+    if method == "ground":
+        from lindring.solvers.ground import check_ground_params
+        check_ground_params(p)
+    elif method == "ed":
+        try:
+            resolve_symmetry(p, values["symmetry"])
+        except ValueError as err:
+            raise model.ModelError(str(err)) from None
+    elif method == "cmf":
+        from lindring.solvers.meanfield import check_cmf_params
+        check_cmf_params(p)
+    elif method == "mpo":
+        from lindring.solvers.mpo import bond_generators, check_dt, check_supported, rate_scale
+        check_supported(p)
+        if values["dt"] is not None:
+            check_dt(values["dt"], rate_scale(bond_generators(p)), values["order"])
 
 
 def _nan_observables(p: model.Params) -> dict:
@@ -305,7 +347,6 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
         msg = (f"non-unique steady state: the Liouvillian kernel has dimension {kernel_dim}; "
                "observables written as NaN")
         log.warning(msg)
-        warnings.warn(msg)
         obs = _nan_observables(p)
         checks = dict(residual=np.nan, trace_error=np.nan, hermiticity_error=np.nan,
                       min_eigenvalue=np.nan, error_estimate=np.nan)
@@ -324,8 +365,11 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
         checks = dict(residual=residual, trace_error=abs(state.trace() - 1),
                       hermiticity_error=np.sqrt(comm.allreduce(herm2)) / xnorm,
                       min_eigenvalue=np.nan)
-        # a residual bounds the error of rho only through the slowest rate: ~ residual x
-        # scale / slowest (a gap of 1e-11 of the scale turns a residual of 1e-13 into 1e-2)
+        # a residual bounds the error of rho only through the slowest rate: ||rho - rho_exact||
+        # / ||rho|| <= ||L rho|| / (sigma_min(L') ||rho||) ~ residual x scale / slowest
+        # (Hilbert-Schmidt norms; slowest estimates sigma_min: an estimate, not a bound, and
+        # of rho, not of an observable's relative error; README "Verification"). A gap of
+        # 1e-11 of the scale turns a residual of 1e-13 into 1e-2.
         checks["error_estimate"] = checks["residual"] * scale / slowest
         attrs["slowest_rate"] = slowest
         obs = model_observables(state, p) if hasattr(p, "observables") else \
@@ -465,7 +509,8 @@ def verify(checks: dict, th: Thresholds, solver: str = "") -> None:
                   "from it"
                   if solver == "direct" else "--solver direct, if the point fits, is more "
                   "accurate")
-        bad.append(f"estimated error of rho = residual x scale / slowest rate = {ee:.3e} > "
+        bad.append(f"estimated error of rho (relative, Hilbert-Schmidt norm) = residual x "
+                   f"scale / slowest rate = {ee:.3e} > "
                    f"{th.error_estimate:g} (the slowest relaxation rate is small against the "
                    f"scale of L; {advice})")
     me = checks.get("min_eigenvalue", np.nan)

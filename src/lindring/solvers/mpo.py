@@ -32,10 +32,8 @@ Range-2 dissipation and rings are refused (they need longer-range gates).
 from __future__ import annotations
 
 import dataclasses
-import logging
 import math
 import time
-import warnings
 
 import numpy as np
 import scipy.linalg as sla
@@ -45,7 +43,9 @@ from lindring.core.options import OPTIONS
 from lindring.core.schema import data_vars
 from lindring.solvers.liouvillian import local_terms
 
-log = logging.getLogger(__name__)
+from lindring.core.diagnostics import get_logger
+
+log = get_logger(__name__)
 
 #: vectorised identity on one site: letters 0 (|0><0|) and 3 (|1><1|)
 IDENTITY_LETTERS = np.array([1.0, 0.0, 0.0, 1.0], dtype=complex)
@@ -968,7 +968,6 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
         msg = (f"non-unique steady state: {how}; the kernel has dimension >= 2; observables "
                "written as NaN")
         log.warning(msg)
-        warnings.warn(msg)
     else:
         bad = []
         if not trace_err <= th.trace:

@@ -56,15 +56,36 @@ def unused_options() -> list[str] | None:
     return left
 
 
+def _is_name(word: str) -> bool:
+    """A PETSc option name (``-ksp_type``), not a value (``-1e-05``, ``-inf``)."""
+    if not (word.startswith("-") and len(word) > 1 and word[1].isalpha()):
+        return False
+    try:
+        complex(word)
+    except ValueError:
+        return True
+    return False
+
+
+def repeated_options(petsc_opts: list[str]) -> list[str]:
+    """Names of the PETSc options given more than once (``-ksp_type gmres -ksp_type bcgs``)."""
+    names = [w for w in petsc_opts if _is_name(w)]
+    return sorted({n for n in names if names.count(n) > 1})
+
+
 def check_petsc_options(petsc_opts: list[str]) -> None:
     """Initialise PETSc with ``petsc_opts`` and refuse unknown ones before any compute.
 
     Raises
     ------
     PetscOptionsError
-        An option has a value PETSc refuses (e.g. ``-ksp_type nonsense``), or no solver object
-        reads it (e.g. the misspelt ``-ksp_rtoll``); the message names it.
+        An option has a value PETSc refuses (e.g. ``-ksp_type nonsense``), no solver object
+        reads it (e.g. the misspelt ``-ksp_rtoll``), or it is given twice; the message names it.
     """
+    repeated = repeated_options(petsc_opts)
+    if repeated:
+        raise PetscOptionsError(f"PETSc option(s) {', '.join(repeated)} given twice (PETSc would "
+                                "silently keep one); give each once")
     from lindring.solvers.petsc import init
     PETSc, SLEPc = init(petsc_opts)
     if not petsc_opts:

@@ -40,7 +40,9 @@ import numpy as np
 from lindring.core.options import OPTIONS
 from lindring.solvers.petsc import init
 
-log = logging.getLogger(__name__)
+from lindring.core.diagnostics import get_logger
+
+log = get_logger(__name__)
 
 #: largest L for which ``auto`` picks the direct solver (measured: benchmarks/README.md)
 AUTO_DIRECT_MAX_L = 6

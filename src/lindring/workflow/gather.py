@@ -23,7 +23,6 @@ dataset is written with ``auto_complex=True`` (:func:`write_gathered`) and must 
 """
 from __future__ import annotations
 
-import logging
 import os
 
 import numpy as np
@@ -32,7 +31,9 @@ import xarray as xr
 from lindring.io import results
 from lindring.workflow.studies import MPO_OPTIONS, Job
 
-log = logging.getLogger(__name__)
+from lindring.core.diagnostics import get_logger
+
+log = get_logger(__name__)
 
 
 class GatherError(ValueError):

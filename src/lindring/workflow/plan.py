@@ -52,6 +52,11 @@ class Plan:
     mem_mb_per_task: float
     mem_mb: int          # for the job: tasks * per task, rounded up
     runtime_min: int
+    #: set by :func:`assess`: what does not fit (the budget per rank, this machine), in words
+    problems: list = dataclasses.field(default_factory=list)
+    fits_budget: bool | None = None     # each rank within mem_per_rank_mb
+    fits_here: bool | None = None       # the whole job within this machine's available memory
+    available_mb: float | None = None   # MemAvailable here when assessed
 
     def as_dict(self):
         return dataclasses.asdict(self)
@@ -184,8 +189,35 @@ def check_fits(plan: Plan, ranks: int, available_mb: float) -> str | None:
     need = plan.mem_mb_total + BASE_MB * (ranks - plan.tasks)
     if need <= available_mb:
         return None
-    return (f"this point needs about {need:.0f} MB by its plan ({plan.rows} rows, {plan.nnz} "
-            f"nonzeros in sector {plan.symmetry}, solver {plan.solver}) but {available_mb:.0f} MB "
+    what = (f"an MPO of {plan.L} sites" if plan.solver == "tebd" else
+            f"{plan.rows} rows, {plan.nnz} nonzeros in sector {plan.symmetry}, solver {plan.solver}")
+    return (f"this point needs about {need:.0f} MB by its plan ({what}) but {available_mb:.0f} MB "
             "are available here; see `lindring plan ... --mem-per-rank-mb N` for the MPI ranks it "
             "needs and run it on a cluster (`snakemake --profile cluster`), or pass --force to "
             "try anyway")
+
+
+def over_budget(plan: Plan, mem_per_rank_mb: float, max_tasks: int) -> str | None:
+    """``None`` if each rank of the plan stays within ``mem_per_rank_mb``, else the reason (the
+    plan doubles its ranks up to ``max_tasks`` to get there, :func:`plan_ed`)."""
+    if plan.mem_mb_per_task <= mem_per_rank_mb:
+        return None
+    return (f"needs {plan.mem_mb_per_task:.0f} MB per rank on {plan.tasks} rank(s), above "
+            f"mem_per_rank_mb = {mem_per_rank_mb:g} (max_tasks = {max_tasks})")
+
+
+def assess(plan: Plan, mem_per_rank_mb: float, max_tasks: int, available_mb: float) -> Plan:
+    """Say whether ``plan`` fits its budget per rank and this machine (``available_mb``, from
+    :func:`available_memory_mb`): sets ``fits_budget``, ``fits_here``, ``available_mb`` and
+    ``problems`` (each in words, naming the numbers). Returns ``plan``."""
+    budget = over_budget(plan, mem_per_rank_mb, max_tasks)
+    plan.fits_budget = budget is None
+    plan.fits_here = plan.mem_mb_total <= available_mb
+    plan.available_mb = None if math.isinf(available_mb) else round(available_mb, 1)
+    plan.problems = [f"the budget per rank: {budget}"] if budget else []
+    if not plan.fits_here:
+        plan.problems.append(
+            f"this machine: needs {plan.mem_mb_total:.0f} MB in all on {plan.tasks} "
+            f"rank(s), {available_mb:.0f} MB available here; run it on a cluster "
+            "(`snakemake --profile cluster`, --mem-per-rank-mb and --max-tasks for its nodes)")
+    return plan

@@ -49,9 +49,8 @@ from pathlib import Path
 import numpy as np
 
 from lindring.core import model
-from lindring.core.basis import resolve_symmetry
-from lindring.core.options import OPTIONS, PLAN_SETTINGS, json_schema
-from lindring.solvers.methods import METHOD_BC
+from lindring.core.options import OPTIONS, PLAN_SETTINGS, json_schema, resolve
+from lindring.solvers.methods import METHOD_BC, check_point
 
 POLAR_AXES = ("r", "theta")
 #: names that become paths: studies, cmf maps, scalings (the schema holds the same pattern)
@@ -341,6 +340,17 @@ class Job:
         return model.make_params(self.L, bc=self.bc, preset=self.preset, range=self.range,
                                  **dict(self.params))
 
+    def options(self) -> dict:
+        """The options of ``lindring solve`` this job sets, by registry name
+        (:mod:`lindring.core.options`); the others take their defaults."""
+        if self.method == "ed":
+            return dict(solver=self.solver, max_residual=self.max_residual,
+                        symmetry=self.symmetry, check_unique=bool(self.check_unique))
+        if self.method == "mpo":
+            return dict({MPO_OPTIONS[k]: v for k, v in self.mpo},
+                        check_unique=bool(self.check_unique))
+        return {}
+
     def cli_args(self) -> list[str]:
         """Arguments of ``lindring solve`` for this job (without the output).
 
@@ -393,14 +403,19 @@ def study_axes(name: str, st: dict, known=model.PHYSICAL_PARAMS) -> list[tuple[s
     return axes
 
 
-def expand_study(name: str, st: dict) -> list[Job]:
-    """All jobs of one study; every point is validated with the model before any job runs.
+def expand_study(name: str, st: dict, check_points: bool = True) -> list[Job]:
+    """All jobs of one study; every point is validated before any job runs, by the check that
+    ``lindring solve`` makes (:func:`lindring.solvers.methods.check_point`).
+
+    ``check_points=False`` leaves the points' physics to the caller (the mean-field maps, which
+    make a point that cannot be solved NaN, :mod:`lindring.workflow.cmf_maps`); the model's
+    parameters are still checked.
 
     Raises
     ------
     StudyError
         Naming the study and the key: an unknown or unsafe name, an empty or ambiguous sweep, a
-        point the model refuses, two points with one path.
+        point the model or its method refuses, two points with one path.
     """
     check_name(name, f"studies.{name}")
     st = {**study_defaults(), **st}
@@ -457,23 +472,21 @@ def expand_study(name: str, st: dict) -> list[Job]:
                     c = dict(coords)
                     a, d = model.polar(c["r"], c["theta"])
                     params["alpha"], params["delta"] = canonical(a, abs(c["r"])), canonical(d, abs(c["r"]))
-                try:
-                    if model_file is not None:
-                        p = _model_point(name, st, L, params)
-                    else:
-                        p = model.make_params(L, bc=bc, preset=st.get("preset"), range=st["range"],
-                                              **params)
-                    if method == "ed":
-                        resolve_symmetry(p, st["symmetry"])
+                point = "_".join(f"{k}={format_value(v)}" for k, v in coords) or "point"
+                job = Job(study=name, method=method, bc=bc, L=L, point=point, coords=coords,
+                          params=tuple(sorted(params.items())), preset=st.get("preset"),
+                          range=st["range"], solver=st["solver"], max_residual=max_residual,
+                          mpo=mpo if method == "mpo" else (), symmetry=st["symmetry"],
+                          check_unique=st.get("check_unique", True), model=model_file)
+                try:        # what `lindring solve` refuses, checked by the same function
+                    p = (_model_point(name, st, L, params) if model_file is not None
+                         else job.model_params())
+                    if check_points:
+                        check_point(method, p, resolve(method, job.options()))
                 except (model.ModelError, ValueError) as err:
                     raise StudyError(f"studies.{name} (method {method}, L={L}, "
                                      f"{_coords_text(coords)}): {err}") from None
-                point = "_".join(f"{k}={format_value(v)}" for k, v in coords) or "point"
-                jobs.append(Job(study=name, method=method, bc=bc, L=L, point=point, coords=coords,
-                                params=tuple(sorted(params.items())), preset=st.get("preset"),
-                                range=st["range"], solver=st["solver"], max_residual=max_residual,
-                                mpo=mpo if method == "mpo" else (), symmetry=st["symmetry"],
-                                check_unique=st.get("check_unique", True), model=model_file))
+                jobs.append(job)
     paths = [j.path for j in jobs]
     if len(set(paths)) != len(paths):
         raise StudyError(f"studies.{name}: two points have the same path (repeated grid values?)")
