@@ -79,7 +79,8 @@ def build_dataset(p: model.Params, method: str, data_vars: dict, attrs: dict) ->
         An attribute the schema does not declare for ``method``.
     """
     ds = xr.Dataset({k: (dims, np.asarray(v)) for k, (dims, v) in data_vars.items()})
-    ds = ds.assign(missing_variables(method, p.range, ds.data_vars, dict(ds.sizes)))
+    if not hasattr(p, "as_attrs"):     # the paper's model (a model file declares its own)
+        ds = ds.assign(missing_variables(method, p.range, ds.data_vars, dict(ds.sizes)))
     if "bond" in ds.dims:
         ds = ds.assign_coords(bond=np.arange(ds.sizes["bond"]))
         ds["bond"].attrs = dict(long_name="bond index b (sites b, b+1)" if method != "cmf"
