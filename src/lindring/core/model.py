@@ -232,24 +232,23 @@ def check_dissipative(p: Params) -> None:
 NEAR_BALANCE = 1.25
 
 
+def rates_and_jumps(p) -> tuple[dict[str, float], set]:
+    """The rates of ``p`` (:func:`rates`, or a model file's per-term rates,
+    ``ModelPoint.rates``) and the names among them that are jump rates."""
+    if isinstance(p, Params):
+        return rates(p), set(DISSIPATIVE)
+    return p.rates(), {t.name for t in p.terms if t.kind == "jumps"}
+
+
 def regime(p: Params) -> str:
     """The parameter regime of ``p`` in words, for error messages (issue 15): the ratio of the
-    largest coherent coupling to the largest jump rate (see :func:`rates`), local decay only
-    (no engineered two-site jump, alpha = delta = 0), alpha / delta near balance, and the span
-    of the rates. Pure; never raises for valid parameters. A model-file point gives the ratio
-    and the span of its terms' rates."""
-    if hasattr(p, "rates") and not isinstance(p, Params):       # a model file
-        r = p.rates()
-        jumps = {t.name for t in p.terms if t.kind == "jumps"}
-        jump = max((v for k, v in r.items() if k in jumps), default=0.0)
-        coherent = max((v for k, v in r.items() if k not in jumps), default=0.0)
-        words = [f"largest coupling / largest jump rate = {coherent / jump:.3g}"] if jump else []
-        if r and max(r.values()) > 1e4 * min(r.values()):
-            words.append(f"rates spanning {max(r.values()) / min(r.values()):.1e}")
-        return "; ".join(words) or "rates of one order"
-    r = rates(p)
-    jump = max((v for k, v in r.items() if k in DISSIPATIVE), default=0.0)
-    coherent = max((v for k, v in r.items() if k not in DISSIPATIVE), default=0.0)
+    largest coherent coupling to the largest jump rate (see :func:`rates_and_jumps`), the span
+    of the rates and, for the paper's model, local decay only (no engineered two-site jump,
+    alpha = delta = 0) and alpha / delta near balance. Pure; never raises for valid
+    parameters (a model-file point included)."""
+    r, jumps = rates_and_jumps(p)
+    jump = max((v for k, v in r.items() if k in jumps), default=0.0)
+    coherent = max((v for k, v in r.items() if k not in jumps), default=0.0)
     words = []
     if jump > 0 and coherent > 0:
         ratio = coherent / jump
@@ -258,25 +257,25 @@ def regime(p: Params) -> str:
         words.append(f"{kind} (largest coupling / largest jump rate = {ratio:.3g})")
     elif coherent == 0:
         words.append("dissipation only (no Hamiltonian)")
-    if not p.alpha and not p.delta:
-        words.append("local decay only (alpha = delta = 0)")
-    elif p.alpha and p.delta and 1 / NEAR_BALANCE <= abs(p.alpha) / abs(p.delta) <= NEAR_BALANCE:
-        words.append(f"near balance (|alpha| / |delta| = {abs(p.alpha) / abs(p.delta):.3g})")
+    if isinstance(p, Params):
+        if not p.alpha and not p.delta:
+            words.append("local decay only (alpha = delta = 0)")
+        elif p.alpha and p.delta and \
+                1 / NEAR_BALANCE <= abs(p.alpha) / abs(p.delta) <= NEAR_BALANCE:
+            words.append(f"near balance (|alpha| / |delta| = {abs(p.alpha) / abs(p.delta):.3g})")
     if r and max(r.values()) > 1e4 * min(r.values()):
         words.append(f"rates spanning {max(r.values()) / min(r.values()):.1e}")
     return "; ".join(words) or "rates of one order"
 
 
 def unresolved_rates(p: Params, resolution: float) -> list[str]:
-    """Names of the nonzero parameters whose rate is below ``resolution`` times the largest
-    jump rate: a slow mode they make next to that rate may lie below what double precision
-    resolves. (The reference is a jump rate, not a Hamiltonian coupling: a large coherent
-    coupling such as mu = 1e4 beside alpha = 1 makes undamped coherences, not slow modes.)
-    A model-file point names its terms instead (``ModelPoint.unresolved_rates``)."""
-    if hasattr(p, "unresolved_rates"):
-        return p.unresolved_rates(resolution)
-    r = rates(p)
-    top = max((v for k, v in r.items() if k in DISSIPATIVE), default=0.0)
+    """Names of the nonzero parameters (of a model file: its terms) whose rate is below
+    ``resolution`` times the largest jump rate: a slow mode they make next to that rate may lie
+    below what double precision resolves. (The reference is a jump rate, not a Hamiltonian
+    coupling: a large coherent coupling such as mu = 1e4 beside alpha = 1 makes undamped
+    coherences, not slow modes.)"""
+    r, jumps = rates_and_jumps(p)
+    top = max((v for k, v in r.items() if k in jumps), default=0.0)
     return sorted(k for k, v in r.items() if v < resolution * top)
 
 

@@ -482,14 +482,6 @@ class ModelPoint:
                 out[t.name] = max(out.get(t.name, 0.0), r)
         return out
 
-    def unresolved_rates(self, resolution: float) -> list[str]:
-        """Names of the terms whose rate is below ``resolution`` times the largest jump rate
-        (see :func:`lindring.core.model.unresolved_rates`)."""
-        r = self.rates()
-        jumps = {t.name for t in self.terms if t.kind == "jumps"}
-        top = max((v for k, v in r.items() if k in jumps), default=0.0)
-        return sorted(k for k, v in r.items() if v < resolution * top)
-
     # -- symmetries, checked on the local superoperators ------------------------------------
     def parity_breaker(self) -> str | None:
         """The first term whose superoperator does not commute with ``rho -> P rho P``

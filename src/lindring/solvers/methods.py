@@ -479,16 +479,13 @@ def _sector_description(sector: str) -> str:
     return f"the {', '.join(words[n] for n in parts)} sector only"
 
 
-#: the operator bases of ``--basis``
-OPERATOR_BASES = ("auto", "pauli", "matrix-units")
-
-
 def resolve_operator_basis(name: str) -> str:
     """``pauli`` or ``matrix-units`` for a ``--basis`` value (``auto``: ``pauli``, real for
     every model: :mod:`lindring.core.pauli`)."""
-    if name not in OPERATOR_BASES:
+    choices = OPTIONS["basis"].choices            # the registry's list, written once
+    if name not in choices:
         raise model.ModelError(f"unknown operator basis {name!r}; choose one of "
-                               f"{', '.join(OPERATOR_BASES)}")
+                               f"{', '.join(choices)}")
     return "pauli" if name == "auto" else name
 
 
