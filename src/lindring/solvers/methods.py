@@ -172,7 +172,7 @@ def run_ed(p: model.Params, solver=OPTIONS["solver"].default, tol: Tolerances | 
         Of the iterative solver: ``heff`` inverts the no-jump Liouvillian from the effective
         Hamiltonian (:mod:`lindring.solvers.heff`), robust across regimes, dense work on rank 0,
         ``O(8^L)`` per application; ``ilu`` block Jacobi with ILU(0); ``auto`` ILU(0) first,
-        then heff (while ``L <= heff.HEFF_MAX_L``) where ILU has not converged in
+        then heff (where :func:`heff.affordable`) where ILU has not converged in
         ``ILU_BUDGET`` iterations (:func:`preconditioner_chain`).
 
     Returns
@@ -231,7 +231,7 @@ def _run_ed_in(operator_basis, p, sector, solver, tol, thresholds, gap, check_un
                    f"in {time.time() - t0:.1f}s")
     check_unique = bool(check_unique)
     name = resolve_solver(solver, p.L, basis.size)
-    chain = preconditioner_chain(preconditioner, p.L) if name == "iterative" else [""]
+    chain = preconditioner_chain(preconditioner, p) if name == "iterative" else [""]
     attrs = dict(solver=name, symmetry=basis.name, operator_basis=operator_basis,
                  pauli_fallback="", preconditioner=chain[0], rtol=tol.rtol,
                  kernel_tol=tol.kernel_tol,
@@ -404,17 +404,18 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
 ILU_BUDGET = 300
 
 
-def preconditioner_chain(name: str, L: int) -> list[str]:
-    """The preconditioners to try in turn: ``auto`` -> ILU(0) first (cheap per iteration, fast
-    where the rates are balanced), then ``heff`` while ``L <= HEFF_MAX_L`` (its dense work grows
-    as 8^L) if ILU has not converged in ``ILU_BUDGET`` iterations. Measured across regimes:
-    benchmarks/README.md, "Parameter regimes"."""
-    from lindring.solvers.heff import HEFF_MAX_L
+def preconditioner_chain(name: str, p) -> list[str]:
+    """The preconditioners to try in turn for the point ``p``: ``auto`` -> ILU(0) first (cheap
+    per iteration, fast where the rates are balanced), then ``heff`` where it is affordable
+    (:func:`lindring.solvers.heff.affordable`: its dense work per application, the cubes of the
+    symmetry blocks of H_eff, within a budget) if ILU has not converged in ``ILU_BUDGET``
+    iterations. Measured across regimes: benchmarks/README.md, "Parameter regimes"."""
+    from lindring.solvers import heff
     if name not in OPTIONS["preconditioner"].choices:
         raise ValueError(f"unknown preconditioner {name!r}; choose one of "
                          f"{', '.join(OPTIONS['preconditioner'].choices)}")
     if name == "auto":
-        return ["ilu", "heff"] if L <= HEFF_MAX_L else ["ilu"]
+        return ["ilu", "heff"] if heff.affordable(p) else ["ilu"]
     return [name]
 
 
