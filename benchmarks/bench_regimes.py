@@ -51,7 +51,8 @@ POINTS = {
     "issue: small rates": MINIMAL + ["--alpha", "0.2", "--delta", "0.05"],
 }
 FIELDS = ["point", "L", "bc", "solver", "preconditioner", "status", "wall_s", "solve_s", "uniqueness_s",
-          "iterations", "uniqueness_method", "error_estimate", "rows", "load1", "commit", "message"]
+          "iterations", "uniqueness_method", "error_estimate", "rows", "load1", "commit", "message",
+          "cpu_s", "peak_mb"]
 
 
 def run(name: str, L: int, bc: str, solver: str, timeout: float, preconditioner: str) -> dict:
@@ -65,14 +66,21 @@ def run(name: str, L: int, bc: str, solver: str, timeout: float, preconditioner:
         cmd = [LINDRING, "solve", "--method", "ed", "--bc", bc, "--L", str(L), "--solver", solver,
                "--preconditioner", preconditioner, *POINTS[name], "-o", str(out)]
         row["preconditioner"] = preconditioner
+        timing = Path(tmp) / "time.txt"         # /usr/bin/time: user s, system s, peak RSS KB
         t0 = time.time()
         try:
-            proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+            proc = subprocess.run(["/usr/bin/time", "-f", "%U %S %M", "-o", str(timing), *cmd],
+                                  env=env, capture_output=True, text=True, timeout=timeout)
             row["status"] = proc.returncode
             row["message"] = (proc.stderr.strip().splitlines() or [""])[-1][:160]
         except subprocess.TimeoutExpired:
             row["status"], row["message"] = "timeout", f"> {timeout:g} s"
         row["wall_s"] = f"{time.time() - t0:.1f}"
+        try:
+            user, system, rss = timing.read_text().split()[-3:]
+            row["cpu_s"], row["peak_mb"] = f"{float(user) + float(system):.1f}", f"{int(rss) / 1024:.0f}"
+        except (OSError, ValueError):
+            pass
         if out.exists():
             with xr.open_dataset(out) as ds:
                 a = ds.attrs
@@ -96,6 +104,13 @@ def main(argv=None) -> None:
     ap.add_argument("--points", nargs="*", default=list(POINTS), choices=list(POINTS))
     args = ap.parse_args(argv)
     path = HERE / "results" / "regimes.csv"
+    if path.exists():                  # older rows lack the later columns: rewrite the header
+        with open(path, newline="") as f:
+            old = list(csv.DictReader(f))
+        with open(path, "w", newline="") as f:
+            w = csv.DictWriter(f, FIELDS)
+            w.writeheader()
+            w.writerows(old)
     new = not path.exists()
     rows = []
     with open(path, "a", newline="") as f:
@@ -109,11 +124,12 @@ def main(argv=None) -> None:
             rows.append(row)
             print(f"{name:24s} status {row['status']}  {row['wall_s']} s  "
                   f"its {row.get('iterations', '')}  {row.get('message', '')}", flush=True)
-    print("\n| point | preconditioner | status | wall (s) | iterations | uniqueness | error estimate |")
-    print("|---|---|---|---|---|---|---|")
+    print("\n| point | preconditioner | status | wall (s) | CPU (s) | peak MB | iterations | uniqueness "
+          "| error estimate |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['point']} | {r['preconditioner']} | {r['status']} | {r['wall_s']} | "
-              f"{r.get('iterations', '')} | "
+              f"{r.get('cpu_s', '')} | {r.get('peak_mb', '')} | {r.get('iterations', '')} | "
               f"{r.get('uniqueness_method', '')} | {r.get('error_estimate', '')} |")
 
 
