@@ -348,6 +348,12 @@ def test_boundary_driven_xx_chain_closed_form(L, J, Gamma, drive):
     <sz_1> = -<sz_L> = Gamma^2 mu / (16 J^2 + Gamma^2), <sz_j> = 0 in the bulk, and
     <j_spin> = 2 <sx_j sy_{j+1} - sy_j sx_{j+1}> = 16 J Gamma mu / (16 J^2 + Gamma^2) on
     every bond (continuity at site 1: Gamma (mu - <sz_1>) = J <j_spin>).
+
+    The coefficients (which depend on the conventions: here D[f] = f rho f^+ - {f^+ f, rho}/2
+    and H = J (sx sx + sy sy)) are pinned by a second published result at mu = 1: Prosen's
+    exact solution, PRL 107, 137201 (2011), at Delta = 0 gives J_P = 2 eps / (4 + eps^2) with
+    Gamma = 2 eps, j_spin = 4 J_P, i.e. 16 Gamma / (16 + Gamma^2)
+    (tests/integration/test_modelfile_ed.py::test_maximal_driving_against_prosens_exact_xxz_steady_state).
     """
     mf = modelfile.load("models/boundary_driven_xxz.yaml")
     point = modelfile.build(mf, L, "open", dict(J=J, Delta=0, Gamma=Gamma, drive=drive))
