@@ -171,6 +171,34 @@ def test_delta_one_half_against_prosens_printed_transfer_matrix(L):
     np.testing.assert_allclose(ds.j_spin.values, 4 * current, rtol=1e-10)
 
 
+def test_xxz_correlation_against_distance_in_the_file(tmp_path):
+    """models/boundary_driven_xxz.yaml names C_zz(d) = <sz_0 sz_d> - <sz_0><sz_d>: written with
+    dims (distance,), d = 1 .. L - 1, and equal to numpy on the dense steady state built here
+    from the model's definition (tests/dense_reference.py primitives, no lindring code)."""
+    import dense_reference as dr
+    L, J, Delta, Gamma, drive = 5, 0.8, 0.6, 1.3, 0.4
+    out = tmp_path / "xxz.nc"
+    run_cli(["solve", "--model", XXZ, "--bc", "open", "--L", L, "--set", f"J={J}",
+             "--set", f"Delta={Delta}", "--set", f"Gamma={Gamma}", "--set", f"drive={drive}",
+             "-o", out])
+    op = lambda o, j: dr.site_op(o, j, L)               # noqa: E731
+    H = sum(J * (op(dr.SX, j) @ op(dr.SX, j + 1) + op(dr.SY, j) @ op(dr.SY, j + 1)
+                 + Delta * op(dr.SZ, j) @ op(dr.SZ, j + 1)) for j in range(L - 1))
+    up, down = np.sqrt(Gamma * (1 + drive) / 2), np.sqrt(Gamma * (1 - drive) / 2)
+    jumps = [up * op(dr.SP, 0), down * op(dr.SM, 0), down * op(dr.SP, L - 1),
+             up * op(dr.SM, L - 1)]
+    rho, kdim = dr.dense_steady_state(dr.lindblad_superop(H, jumps))
+    assert kdim == 1
+    z = [dr.expect(op(dr.SZ, j), rho).real for j in range(L)]
+    czz = [dr.expect(op(dr.SZ, 0) @ op(dr.SZ, d), rho).real - z[0] * z[d] for d in range(1, L)]
+    with xr.open_dataset(out) as ds:
+        assert ds.C_zz.dims == ("distance",) and list(ds.distance.values) == [1, 2, 3, 4]
+        assert "against distance" in ds.C_zz.attrs["long_name"]
+        np.testing.assert_allclose(ds.C_zz.values, czz, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(ds.sz.values, z, rtol=0, atol=1e-10)
+        assert np.abs(czz).max() > 1e-3
+
+
 def test_disordered_ring_runs_in_the_parity_sector_and_its_clean_limit():
     dis = lindring.solve("ed", L=4, bc="ring", model=DISORDERED, parameters=dict(w=0.3, seed=2))
     assert dis.attrs["symmetry"] == "parity" and dis.attrs["unique"] == 1

@@ -441,7 +441,7 @@ def _normalise(ds: xr.Dataset, what: str) -> tuple[xr.Dataset, dict]:
         raise ValueError(f"{what} dataset lacks the 'technique' or 'L' dimension (dims: {dict(ds.sizes)})")
     grid = {}
     for d in list(ds.dims):
-        if d in ("technique", "L", "bond", "site", SEED_AXIS):
+        if d in ("technique", "L", "bond", "site", "pair", "distance", SEED_AXIS):
             continue
         if ds.sizes[d] != 1:
             raise ValueError(f"{what} dataset has a non-trivial grid axis {d!r} of length "

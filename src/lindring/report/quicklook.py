@@ -28,7 +28,7 @@ import numpy as np
 import xarray as xr
 
 #: dimensions of a gathered study that are not parameter axes
-NON_AXES = ("technique", "L", "bond", "site", "pair")
+NON_AXES = ("technique", "L", "bond", "site", "pair", "distance")
 TECHNIQUES = {"ed": "ED", "cmf": "CMF", "mpo": "MPO", "ground": "ground"}
 ANGLES = ("theta", "phi")
 #: verification figures: (variable, worst is "max" of |x| or "min", threshold attribute)
