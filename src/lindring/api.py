@@ -99,7 +99,7 @@ def model_point(method: str, L: int, bc: str, model_file, values: dict | None = 
     Parameters
     ----------
     method : str
-        Only ``ed`` takes a model file (so far).
+        ``ed`` or ``mpo`` (open chains with nearest-neighbour terms) take a model file.
     L, bc
         The chain.
     model_file : str or path
@@ -120,8 +120,8 @@ def model_point(method: str, L: int, bc: str, model_file, values: dict | None = 
         jump operators, another method.
     """
     from lindring.core import modelfile
-    if method != "ed":
-        raise model.ModelError(f"a model file runs with --method ed (not {method!r}) so far")
+    if method not in ("ed", "mpo"):
+        raise model.ModelError(f"a model file runs with --method ed or mpo (not {method!r})")
     given = sorted(k for k, v in (params or {}).items() if v is not None)
     if given or preset is not None or range not in (None, 1):
         what = ", ".join([f"--{k.replace('_', '-')}" for k in given]

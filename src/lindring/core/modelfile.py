@@ -565,15 +565,16 @@ class ModelPoint:
 
     def output_variables(self) -> dict:
         """The file's observables as output-schema entries (name -> schema.Variable): dims
-        ``site`` (one-site) or ``bond`` (two-site), written by ``ed``."""
+        ``site`` (one-site) or ``bond`` (two-site), ``distance`` (correlation functions), written
+        by ``ed`` and ``mpo``."""
         from lindring.core.schema import Variable
         out = {}
         for name, description, placed in self.observables:
             dims = ("site",) if len(placed[0].sites) == 1 else ("bond",)
             words = description or f"<{name}> of model {self.file.name}"
-            out[name] = Variable(f"{words} (model file)", "1", dims, ("ed",))
+            out[name] = Variable(f"{words} (model file)", "1", dims, ("ed", "mpo"))
         for c in self.correlations:
-            out[c.name] = Variable(f"{c.words()} (model file)", "1", ("distance",), ("ed",))
+            out[c.name] = Variable(f"{c.words()} (model file)", "1", ("distance",), ("ed", "mpo"))
         return out
 
     def as_attrs(self) -> dict:
