@@ -418,7 +418,8 @@ def model_error(text: str):
 def plan(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = None,
          range: int = 1,
          mem_per_rank_mb: float = registry.PLAN_SETTINGS["mem_per_rank_mb"].default,
-         max_tasks: int = registry.PLAN_SETTINGS["max_tasks"].default, **values):
+         max_tasks: int = registry.PLAN_SETTINGS["max_tasks"].default,
+         model=None, parameters: dict | None = None, **values):
     """The resources of one job, as ``lindring plan`` prints them, and whether they fit.
 
     The point and its options are checked exactly as :func:`solve` checks them (the same
@@ -433,6 +434,11 @@ def plan(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = N
         Memory budget per MPI rank (MB).
     max_tasks : int
         Most MPI ranks a job may ask for.
+    model : str or path, optional
+        A model file instead of the paper's model, as for :func:`solve` (its symmetries and
+        local terms then size the sector and the nonzeros).
+    parameters : dict, optional
+        The model file's parameters, as for :func:`solve`.
     **values
         Physical parameters and options of ``method``, as for :func:`solve`; the plan uses
         ``solver`` and ``symmetry`` (``ed``) or ``chi`` (``mpo``).
@@ -462,7 +468,10 @@ def plan(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = N
                                "run in one small process)")
     mem_per_rank_mb = registry.PLAN_SETTINGS["mem_per_rank_mb"].check(mem_per_rank_mb)
     max_tasks = registry.PLAN_SETTINGS["max_tasks"].check(max_tasks)
-    p, opts = check_point(method, L, bc, preset, range, params, given)
+    if parameters is not None and model is None:
+        model_error("parameters={...} are the parameters of a model file: give model=FILE")
+    p, opts = check_point(method, L, bc, preset, range, params, given, model_file=model,
+                          model_values=parameters)
     if method == "mpo":
         plan_ = plan_mpo(p.L, opts["chi"])
     else:

@@ -251,3 +251,50 @@ def test_model_file_under_mpiexec_matches_one_rank(tmp_path):
         assert np.ptp(one.I_eta.values) > 1e-2
         for name in ("I_eta", "sz", "purity"):
             np.testing.assert_allclose(two[name].values, one[name].values, rtol=0, atol=1e-8)
+
+
+# ----------------------------------------------------------------------------- plan
+@pytest.mark.parametrize("model_file, L, bc, values", [
+    (XXZ, 5, "open", dict(Delta=0.5)), (DISORDERED, 5, "ring", dict(w=0.3, seed=2))])
+def test_plan_of_a_model_file_counts_its_own_liouvillian(model_file, L, bc, values):
+    """``lindring.plan(model=...)`` (and ``lindring plan --model``) sizes the model file's own
+    Liouvillian: in the full space its rows and nonzeros equal those of the matrix assembled
+    from the file's terms (counted by numpy on the dense matrix), and with symmetry auto the
+    parity sector holds half of the 4^L operators."""
+    from lindring.core import modelfile
+    from lindring.core.basis import FullBasis
+    from lindring.solvers.liouvillian import rows_block
+    full = lindring.plan("ed", L=L, bc=bc, model=model_file, parameters=values,
+                         symmetry="none", basis="matrix-units")
+    point = modelfile.build(modelfile.load(model_file), L, bc, values)
+    A = rows_block(point, FullBasis(L), np.arange(4 ** L, dtype=np.int64)).toarray()
+    assert (full.rows, full.nnz) == (A.shape[0], np.count_nonzero(A))
+    auto = lindring.plan("ed", L=L, bc=bc, model=model_file, parameters=values)
+    assert auto.symmetry == "parity" and auto.rows == 4 ** L // 2
+    proc = run_cli(["plan", "--model", model_file, "--bc", bc, "--L", L, "--json"]
+                   + [f"--set={k}={v}" for k, v in values.items()])
+    import json
+    assert json.loads(proc.stdout)["rows"] == auto.rows
+
+
+def test_plan_of_the_paper_model_file_equals_todays_plan():
+    today = lindring.plan("ed", L=10, preset="minimal", alpha=2, delta=1.5)
+    got = lindring.plan("ed", L=10, model=PAPER)
+    assert (got.rows, got.nnz, got.symmetry, got.tasks) == \
+        (today.rows, today.nnz, today.symmetry, today.tasks)
+    mpo = lindring.plan("mpo", L=30, bc="open", model=XXZ, chi=32)
+    assert mpo.mem_mb_total == lindring.plan("mpo", L=30, bc="open", preset="minimal",
+                                             alpha=2, delta=1, chi=32).mem_mb_total
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model", PAPER, "--L", 4, "--alpha", "2"], "--alpha: the paper's parameters"),
+    (["--set", "w=1", "--L", 4], "need --model FILE"),
+    (["--model", XXZ, "--L", 4, "--bc", "ring"], "is for bc open"),
+    (["--model", PAPER, "--L", 4, "--set", "zeta=1"], "unknown parameter"),
+])
+def test_plan_refuses_what_solve_refuses_for_a_model_file(args, message):
+    proc = run_cli(["plan"] + args, check=False)
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+    proc = run_cli(["solve"] + args + ["-o", "/tmp/never-written.nc"], check=False)
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr
