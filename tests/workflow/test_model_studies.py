@@ -90,3 +90,19 @@ def test_a_model_study_by_mpo_writes_the_file_of_its_point(tmp_path):
         assert check_point_file(job, ds.attrs) == []
         ref = lindring.solve("ed", L=4, bc="open", model=xxz, parameters=dict(Delta=0.5))
         np.testing.assert_allclose(ds.j_spin.values, ref.j_spin.values, rtol=0, atol=1e-9)
+
+
+def test_readme_disorder_sweep_is_config_disorder():
+    """The sweep over a disordered ring in the README's "Your own model" section is
+    config/disorder.yaml (descriptions aside), and that config is valid."""
+    import re
+    import yaml
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Your own model"):text.index("## Python API")]
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", section, re.S) if "studies:" in b)
+    readme = yaml.safe_load(block)
+    config = yaml.safe_load((ROOT / "config" / "disorder.yaml").read_text())
+    for st in config["studies"].values():
+        st.pop("description")
+    assert readme == {k: v for k, v in config.items() if k != "quicklook"}
+    validate_config(config)
