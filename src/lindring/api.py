@@ -99,7 +99,7 @@ def model_point(method: str, L: int, bc: str, model_file, values: dict | None = 
     Parameters
     ----------
     method : str
-        Only ``ed`` takes a model file (so far).
+        ``ed`` or ``mpo`` (open chains with nearest-neighbour terms) take a model file.
     L, bc
         The chain.
     model_file : str or path
@@ -120,8 +120,8 @@ def model_point(method: str, L: int, bc: str, model_file, values: dict | None = 
         jump operators, another method.
     """
     from lindring.core import modelfile
-    if method != "ed":
-        raise model.ModelError(f"a model file runs with --method ed (not {method!r}) so far")
+    if method not in ("ed", "mpo"):
+        raise model.ModelError(f"a model file runs with --method ed or mpo (not {method!r})")
     given = sorted(k for k, v in (params or {}).items() if v is not None)
     if given or preset is not None or range not in (None, 1):
         what = ", ".join([f"--{k.replace('_', '-')}" for k in given]
@@ -418,7 +418,8 @@ def model_error(text: str):
 def plan(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = None,
          range: int = 1,
          mem_per_rank_mb: float = registry.PLAN_SETTINGS["mem_per_rank_mb"].default,
-         max_tasks: int = registry.PLAN_SETTINGS["max_tasks"].default, **values):
+         max_tasks: int = registry.PLAN_SETTINGS["max_tasks"].default,
+         model=None, parameters: dict | None = None, **values):
     """The resources of one job, as ``lindring plan`` prints them, and whether they fit.
 
     The point and its options are checked exactly as :func:`solve` checks them (the same
@@ -433,6 +434,11 @@ def plan(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = N
         Memory budget per MPI rank (MB).
     max_tasks : int
         Most MPI ranks a job may ask for.
+    model : str or path, optional
+        A model file instead of the paper's model, as for :func:`solve` (its symmetries and
+        local terms then size the sector and the nonzeros).
+    parameters : dict, optional
+        The model file's parameters, as for :func:`solve`.
     **values
         Physical parameters and options of ``method``, as for :func:`solve`; the plan uses
         ``solver`` and ``symmetry`` (``ed``) or ``chi`` (``mpo``).
@@ -462,7 +468,10 @@ def plan(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = N
                                "run in one small process)")
     mem_per_rank_mb = registry.PLAN_SETTINGS["mem_per_rank_mb"].check(mem_per_rank_mb)
     max_tasks = registry.PLAN_SETTINGS["max_tasks"].check(max_tasks)
-    p, opts = check_point(method, L, bc, preset, range, params, given)
+    if parameters is not None and model is None:
+        model_error("parameters={...} are the parameters of a model file: give model=FILE")
+    p, opts = check_point(method, L, bc, preset, range, params, given, model_file=model,
+                          model_values=parameters)
     if method == "mpo":
         plan_ = plan_mpo(p.L, opts["chi"])
     else:

@@ -192,6 +192,18 @@ class _Versions(argparse.Action):
         parser.exit()
 
 
+def _add_model_file_args(ap: argparse.ArgumentParser) -> None:
+    """``--model FILE`` and ``--set NAME=VALUE`` (solve and plan)."""
+    ap.add_argument("--model", metavar="FILE", default=None,
+                    help="ed, mpo: a model file (YAML, e.g. models/boundary_driven_xxz.yaml) "
+                         "instead of the paper's model; its parameters are set with --set "
+                         "(default: the paper's model, set with --alpha ... )")
+    ap.add_argument("--set", dest="set_values", action="append", default=None,
+                    metavar="NAME=VALUE",
+                    help="a parameter of the --model file, as a number (2, -1e-5, 1+0.5j; never "
+                         "an expression); repeat for several (default: the file's defaults)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = _parser(prog="lindring", description=__doc__.split("\n\n")[0])
     ap.add_argument("--version", action=_Versions, nargs=0,
@@ -217,14 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--force", action="store_true",
                    help="ed, mpo: run even when the plan says the point does not fit the memory "
                         "available here (default off)")
-    s.add_argument("--model", metavar="FILE", default=None,
-                   help="ed: a model file (YAML, e.g. models/boundary_driven_xxz.yaml) instead of "
-                        "the paper's model; its parameters are set with --set (default: the "
-                        "paper's model, set with --alpha ... )")
-    s.add_argument("--set", dest="set_values", action="append", default=None,
-                   metavar="NAME=VALUE",
-                   help="a parameter of the --model file, as a number (2, -1e-5, 1+0.5j; never an "
-                        "expression); repeat for several (default: the file's defaults)")
+    _add_model_file_args(s)
     s.add_argument("-o", "--output", required=True,
                    help="NetCDF file to write (required; a missing folder is created)")
 
@@ -239,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--method", choices=("ed", "mpo"), default="ed",
                     help="the method of the job to plan (default ed)")
     _add_model_args(pl)
+    _add_model_file_args(pl)
     for opt in OPTIONS.values():        # the options of solve, checked as solve checks them
         _add_option(pl, opt)
     for opt in PLAN_SETTINGS.values():
@@ -332,8 +338,13 @@ def cmd_plan(args) -> None:
     try:
         params = {name: getattr(args, name) for name in model.PHYSICAL_PARAMS}
         given = {k: v for k, v in solve_options(args).items() if v is not None}
+        model_values = parse_set_values(args.set_values)
+        if args.model is None and model_values:
+            raise model.ModelError(f"--set {', '.join(model_values)}: parameters of a model "
+                                   "file need --model FILE")
         plan = api.plan(args.method, L=args.L, bc=args.bc, preset=args.preset, range=args.range,
                         mem_per_rank_mb=args.mem_per_rank_mb, max_tasks=args.max_tasks,
+                        model=args.model, parameters=model_values if args.model else None,
                         **params, **given)
     except (model.ModelError, ValueError) as err:
         _fail(EXIT_BAD_INPUT, str(err))

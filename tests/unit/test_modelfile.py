@@ -348,6 +348,12 @@ def test_boundary_driven_xx_chain_closed_form(L, J, Gamma, drive):
     <sz_1> = -<sz_L> = Gamma^2 mu / (16 J^2 + Gamma^2), <sz_j> = 0 in the bulk, and
     <j_spin> = 2 <sx_j sy_{j+1} - sy_j sx_{j+1}> = 16 J Gamma mu / (16 J^2 + Gamma^2) on
     every bond (continuity at site 1: Gamma (mu - <sz_1>) = J <j_spin>).
+
+    The coefficients (which depend on the conventions: here D[f] = f rho f^+ - {f^+ f, rho}/2
+    and H = J (sx sx + sy sy)) are pinned by a second published result at mu = 1: Prosen's
+    exact solution, PRL 107, 137201 (2011), at Delta = 0 gives J_P = 2 eps / (4 + eps^2) with
+    Gamma = 2 eps, j_spin = 4 J_P, i.e. 16 Gamma / (16 + Gamma^2)
+    (tests/integration/test_modelfile_ed.py::test_maximal_driving_against_prosens_exact_xxz_steady_state).
     """
     mf = modelfile.load("models/boundary_driven_xxz.yaml")
     point = modelfile.build(mf, L, "open", dict(J=J, Delta=0, Gamma=Gamma, drive=drive))
@@ -380,3 +386,88 @@ def test_readme_model_file_example_is_valid():
     assert point.output_variables()["hop_current"].dims == ("bond",)
     assert point.has_jumps() and {t.sites for t in point.terms if t.name == "pair"} == \
         {(0, 2), (1, 3), (2, 0), (3, 1)}
+
+
+# ----------------------------------------------------------------------------- correlations
+CORRELATIONS = """
+correlations:
+  - {name: C_zz, left: sz, right: sz, site: SITE, connected: true}
+  - {name: G_xy, left: sx, right: sy, site: SITE}
+  - {name: N_nn, left: n, right: n, site: SITE, description: density-density}
+"""
+
+
+@pytest.mark.parametrize("L, bc, site", [(4, "ring", 0), (5, "ring", 3), (4, "open", 0),
+                                         (5, "open", 1)])
+def test_correlations_against_distance_against_the_dense_reference(L, bc, site):
+    """A model file's correlation functions against distance (issue 16, item 1), on the
+    paper's model with every term on and complex couplings: lindring's values from its own
+    steady state against numpy on the dense reference's density matrix
+    (tests/dense_reference.py: no lindring code), for d = 1 .. L - 1 (ring, sites mod L) or
+    L - 1 - site (open)."""
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[2] / "models" / "paper.yaml").read_text()
+    mf = modelfile.loads(text + CORRELATIONS.replace("SITE", str(site)), "paper+correlations")
+    kw = dict(J0=0.6 + 0.2j, phi=0.4, lam=0.3 - 0.1j, mu=0.8, kappa=0.2, eps_x=0.15,
+              eps_zz=0.1, alpha=1.2 + 0.3j, beta=0.4, gamma=0.7 - 0.2j, delta=0.9)
+    point = modelfile.build(mf, L, bc, kw)
+    rho, kdim = dr.dense_steady_state(dr.dense_liouvillian(L, bc, **kw))
+    assert kdim == 1
+    state = LocalState(np.arange(4 ** L), _words_vector(rho, L), L, _OneRank())
+    obs = model_observables(state, point)
+    sx, sy, sz, n = dr.SX, dr.SY, dr.SZ, dr.NUM
+
+    def ev(*ops):
+        O = np.eye(2 ** L, dtype=complex)
+        for op, j in ops:
+            O = O @ dr.site_op(op, j, L)
+        return dr.expect(O, rho).real
+
+    dmax = L - 1 if bc == "ring" else L - 1 - site
+    js = [(site + d) % L for d in range(1, dmax + 1)]
+    czz = [ev((sz, site), (sz, j)) - ev((sz, site)) * ev((sz, j)) for j in js]
+    gxy = [ev((sx, site), (sy, j)) for j in js]
+    nnn = [ev((n, site), (n, j)) for j in js]
+    np.testing.assert_allclose(obs["C_zz"], czz, rtol=0, atol=1e-11)
+    np.testing.assert_allclose(obs["G_xy"], gxy, rtol=0, atol=1e-11)
+    np.testing.assert_allclose(obs["N_nn"], nnn, rtol=0, atol=1e-11)
+    assert np.ptp(czz) > 1e-4 or np.abs(czz).max() > 1e-4     # not trivially zero
+    assert point.output_variables()["C_zz"].dims == ("distance",)
+    assert "density-density" in point.output_variables()["N_nn"].long_name
+
+
+def _words_vector(rho, L):
+    """The dense reference's density matrix as lindring's vector over words (basis.py:
+    letter 2 k_j + b_j per site, site 0 most significant), built here from the definition."""
+    x = np.zeros(4 ** L, dtype=complex)
+    for k in range(2 ** L):
+        for b in range(2 ** L):
+            w = 0
+            for j in range(L):
+                kj, bj = (k >> (L - 1 - j)) & 1, (b >> (L - 1 - j)) & 1
+                w = 4 * w + 2 * kj + bj
+            x[w] = rho[k, b]
+    return x
+
+
+@pytest.mark.parametrize("entry, message", [
+    ("{name: C, left: sp, right: sz}", "correlations/0"),
+    ("{name: C, left: sz}", "'right' is a required property"),
+    ("{name: sz, left: sz, right: sz}", "always writes"),
+    ("{name: C, left: sz, right: sz, site: -1}", "correlations/0/site"),
+    ("{name: C, left: sz, right: sz, shift: 1}", "Additional properties"),
+])
+def test_bad_correlations_are_refused_naming_the_key(entry, message):
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[2] / "models" / "boundary_driven_xxz.yaml").read_text()
+    text = text[:text.index("correlations:")] + f"correlations:\n  - {entry}\n"
+    with pytest.raises(modelfile.ModelFileError, match=message):
+        modelfile.loads(text, "xxz")
+
+
+def test_a_correlation_whose_site_leaves_no_distance_is_refused():
+    mf = modelfile.load("models/boundary_driven_xxz.yaml")
+    text = mf.text.replace("site: 0", "site: 3")
+    with pytest.raises(modelfile.ModelFileError, match="site 3 leaves no distance"):
+        modelfile.build(modelfile.loads(text, "xxz"), 4, "open")
+    assert len(modelfile.build(modelfile.loads(text, "xxz"), 6, "open").correlations[0].pairs) == 2

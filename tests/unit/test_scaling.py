@@ -357,3 +357,42 @@ def test_limit_respects_the_geometric_bound_of_a_converging_sequence():
         fr = res[parity]
         assert abs(fr.a_inf - seq[-1]) <= bound + 2 * fr.a_inf_err, (parity, fr.summary(), bound)
         assert fr.a_inf_err < 0.03
+
+
+def test_disorder_means_leave_out_nonunique_realisations():
+    """Means and standard errors over a seed axis (gather and scaling) against numpy, with one
+    realisation non-unique (kernel_dim 2, NaN) at one size."""
+    from lindring.workflow.gather import disorder_statistics
+    rng = np.random.default_rng(3)
+    Ls, seeds = np.arange(3, 9), np.arange(5.0)
+    cur = np.full((1, Ls.size, seeds.size, 8), np.nan)
+    for i, L in enumerate(Ls):
+        cur[0, i, :, :L] = (A + 0.2 * (-1.0) ** L * np.exp(-L / 2)
+                            + 0.02 * rng.standard_normal((seeds.size, 1))
+                            + 0.005 * rng.standard_normal((seeds.size, L)))
+    kd = np.ones((1, Ls.size, seeds.size))
+    kd[0, 2, 1] = 2.0
+    cur[0, 2, 1] = np.nan                      # the gather writes NaN at a non-unique point
+    pur = np.where(kd == 1, 0.5, np.nan)
+    ring = xr.Dataset({"I_eta": (("technique", "L", "seed", "bond"), cur),
+                       "kernel_dim": (("technique", "L", "seed"), kd),
+                       "purity": (("technique", "L", "seed"), pur),
+                       "residual": (("technique", "L", "seed"), np.full(kd.shape, 1e-14))},
+                      coords={"technique": ["ed"], "L": Ls, "seed": seeds}, attrs={"bc": "ring"})
+    g = disorder_statistics(ring)
+    assert "residual_seed_mean" not in g and "kernel_dim_seed_mean" not in g
+    ds = scaling_dataset(g)
+    for i, L in enumerate(Ls):
+        per_bond = cur[0, i][:, :L]
+        ok = np.isfinite(per_bond[:, 0])
+        np.testing.assert_allclose(g.I_eta_seed_mean.values[0, i, :L], per_bond[ok].mean(0),
+                                   rtol=0, atol=1e-15)
+        np.testing.assert_allclose(g.I_eta_seed_sem.values[0, i, :L],
+                                   per_bond[ok].std(0, ddof=1) / np.sqrt(ok.sum()), rtol=1e-12)
+        assert float(g.n_seeds.values[0, i]) == ok.sum()
+        ring_i = per_bond[ok].mean(1)
+        assert float(ds.current_ring[i]) == pytest.approx(ring_i.mean(), abs=1e-15)
+        assert float(ds.current_ring_sem[i]) == pytest.approx(
+            ring_i.std(ddof=1) / np.sqrt(ring_i.size), rel=1e-12)
+    assert ds.attrs["dropped_nonunique_L"] == "L=5 seed=1"
+    assert int(ds.n_seeds.sel(L=5)) == 4

@@ -36,7 +36,8 @@ def test_model_study_expands_over_the_models_parameters():
 @pytest.mark.parametrize("study, message", [
     (dict(grid=dict(zeta=[1])), r"studies.dis.grid.zeta: unknown parameter \(known: alpha"),
     (dict(fixed=dict(kappa=1)), "studies.dis.fixed.kappa: unknown parameter"),
-    (dict(methods=["ed", "cmf"]), "ed only"),
+    (dict(methods=["ed", "cmf"]), "ed or mpo only"),
+    (dict(methods=["mpo"]), "method 'mpo' does not support bc='ring'"),
     (dict(preset="minimal"), "preset do not apply"),
     (dict(model="models/missing.yaml"), "studies.dis.model: model file models/missing.yaml not found"),
     (dict(grid=dict(seed=[0.5])), "'seed' must be an integer"),
@@ -71,3 +72,37 @@ def test_snakemake_sweeps_the_seed_of_a_disordered_ring(tmp_path):
             got = ds.I_eta.sel(technique="ed", L=3, seed=seed).values
             np.testing.assert_allclose(got, ref.I_eta.values, rtol=0, atol=1e-13)
         assert not np.allclose(ds.I_eta.sel(seed=0).values, ds.I_eta.sel(seed=1).values)
+
+
+def test_a_model_study_by_mpo_writes_the_file_of_its_point(tmp_path):
+    """ED and MPO both run a model file's study (issue 16, item 4): an open XXZ chain."""
+    xxz = str(ROOT / "models" / "boundary_driven_xxz.yaml")
+    cfg = validate_config({"studies": {"xxz": dict(methods=["ed", "mpo"], bc="open", L=[4],
+                                                   model=xxz, grid=dict(Delta=[0.5]),
+                                                   mpo=dict(chi=16))}})
+    jobs = expand(cfg)["xxz"]
+    assert [j.method for j in jobs] == ["ed", "mpo"]
+    job = jobs[1]
+    assert "--method=mpo" in job.cli_args() and f"--model={xxz}" in job.cli_args()
+    out = tmp_path / "point.nc"
+    run_cli(["solve"] + job.cli_args() + ["-o", out])
+    with xr.open_dataset(out) as ds:
+        assert check_point_file(job, ds.attrs) == []
+        ref = lindring.solve("ed", L=4, bc="open", model=xxz, parameters=dict(Delta=0.5))
+        np.testing.assert_allclose(ds.j_spin.values, ref.j_spin.values, rtol=0, atol=1e-9)
+
+
+def test_readme_disorder_sweep_is_config_disorder():
+    """The sweep over a disordered ring in the README's "Your own model" section is
+    config/disorder.yaml (descriptions aside), and that config is valid."""
+    import re
+    import yaml
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Your own model"):text.index("## Python API")]
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", section, re.S) if "studies:" in b)
+    readme = yaml.safe_load(block)
+    config = yaml.safe_load((ROOT / "config" / "disorder.yaml").read_text())
+    for st in config["studies"].values():
+        st.pop("description")
+    assert readme == {k: v for k, v in config.items() if k != "quicklook"}
+    validate_config(config)

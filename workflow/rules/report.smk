@@ -10,7 +10,7 @@
 #       -> results/<name>_scaling.nc (rule scaling, workflow/scripts/scaling.py)
 #   figures: {fig2: {flux: <study>, map: <study>}, fig3: {map: <cmf map>}, fig4: {theta: <study>},
 #             fig5: {scaling: <name>, open_chain: <study>}, fig6: {eps_x: <study>, eps_zz: <study>},
-#             fig7: {ground: <study>}}
+#             fig7: {ground: <study>}, disorder: {disordered: <study>, clean: <study>}}
 #       -> results/figures/<figN>.png and .svg (rule figure_<figN>), in the report with the caption
 #          workflow/report/<figN>.rst, which states the parameters of the studies used
 # plus results/figures/currents.{csv,html}, the table of extrapolated currents (rule currents_table).
@@ -186,7 +186,8 @@ for _fig, _inputs in FIGURE_JOBS.items():
             **_inputs,
         output:
             png=report(f"results/figures/{_fig}.png", caption=f"../report/{_fig}.rst",
-                       category="Figures", labels={"figure": f"Fig. {_fig[3:]}"}),
+                       category="Figures",
+                       labels={"figure": f"Fig. {_fig[3:]}" if _fig.startswith("fig") else _fig}),
             svg=f"results/figures/{_fig}.svg",
         params:
             figure=_fig,

@@ -67,6 +67,8 @@ import numpy as np
 import xarray as xr
 from scipy import optimize, stats
 
+from lindring.workflow.gather import SEED_AXIS
+
 __all__ = ["MODELS", "Candidate", "FitResult", "fit_sequence", "fit_alternating", "bulk_bonds",
            "bulk_current", "scaling_dataset", "write_scaling"]
 
@@ -431,14 +433,15 @@ def bulk_bonds(L: int) -> np.ndarray:
 
 def _normalise(ds: xr.Dataset, what: str) -> tuple[xr.Dataset, dict]:
     """Rename an old ``method`` dim to ``technique``; squeeze grid axes of length 1 (their values
-    are returned); ValueError for a non-trivial grid axis."""
+    are returned); ValueError for a non-trivial grid axis. The axis of disorder realisations
+    (``seed``) is kept: the scaling averages over it."""
     if "method" in ds.dims and "technique" not in ds.dims:
         ds = ds.rename({"method": "technique"})
     if "technique" not in ds.dims or "L" not in ds.dims:
         raise ValueError(f"{what} dataset lacks the 'technique' or 'L' dimension (dims: {dict(ds.sizes)})")
     grid = {}
     for d in list(ds.dims):
-        if d in ("technique", "L", "bond", "site"):
+        if d in ("technique", "L", "bond", "site", "pair", "distance", SEED_AXIS):
             continue
         if ds.sizes[d] != 1:
             raise ValueError(f"{what} dataset has a non-trivial grid axis {d!r} of length "
@@ -451,11 +454,96 @@ def _normalise(ds: xr.Dataset, what: str) -> tuple[xr.Dataset, dict]:
     return ds, grid
 
 
+#: the parts of the current per bond, I_eta + I_J (Eq. 14): the names the paper's methods write,
+#: then those of the model files paper.yaml and disordered_ring.yaml (I_J optional)
+CURRENT_PARTS = (("current_eta", "current_J"), ("I_eta", "I_J"))
+
+
+def current_parts(ds: xr.Dataset, suffix: str = "") -> list[str]:
+    """The variables of ``ds`` whose sum is the current per bond (:data:`CURRENT_PARTS`);
+    empty when it has none."""
+    for eta, coherent in CURRENT_PARTS:
+        if eta + suffix in ds:
+            return [eta + suffix] + ([coherent + suffix] if coherent + suffix in ds else [])
+    return []
+
+
 def _bond_current(ds: xr.Dataset, suffix: str = "") -> xr.DataArray:
-    eta = ds["current_eta" + suffix]
-    if "current_J" + suffix in ds:
-        return eta + ds["current_J" + suffix]
-    return eta
+    parts = current_parts(ds, suffix)
+    if not parts:
+        raise ValueError(f"no current in the dataset (looked for "
+                         f"{', '.join(a + suffix for a, _ in CURRENT_PARTS)})")
+    return sum(ds[n] for n in parts[1:]) + ds[parts[0]] if len(parts) > 1 else ds[parts[0]]
+
+
+def ring_current(ring: xr.Dataset, include_unchecked: bool = False) -> xr.Dataset:
+    """The ED ring current against ``L``, averaged over disorder realisations where the study
+    has a ``seed`` axis.
+
+    The current of one ring is the mean over its bonds of ``current_eta + current_J`` (or a
+    model file's ``I_eta + I_J``, :data:`CURRENT_PARTS`). Points with a non-unique steady state
+    (``kernel_dim > 1``), missing ones and, unless ``include_unchecked``, those whose uniqueness
+    was not decided (``kernel_dim == -1``) are NaN and left out of the means.
+
+    Parameters
+    ----------
+    ring : xarray.Dataset
+        A gathered ring study at one parameter point (grid axes of length 1), technique ``ed``,
+        with or without a ``seed`` axis.
+    include_unchecked : bool
+
+    Returns
+    -------
+    xarray.Dataset
+        ``current`` (L): the ring current, or its mean over the realisations;
+        ``current_sem`` (L): the standard error of that mean, ``std(ddof=1) / sqrt(n)``
+        (NaN without seeds or with n < 2); ``n_seeds`` (L): realisations in the mean (1
+        without seeds); ``current_by_seed`` (L, seed), only with seeds; ``bond_spread`` (L):
+        the largest max - min over the bonds of one ring; attributes ``dropped_nonunique`` and
+        ``dropped_unchecked`` (the points left out: sizes, ``"4, 6"``, or with seeds
+        ``"L=4 seed=2"``).
+    """
+    ds, _ = _normalise(ring, "ring")
+    techs = [str(t) for t in ds["technique"].values]
+    if "ed" not in techs:
+        raise ValueError(f"the ring dataset has no 'ed' technique (techniques: {techs}); the "
+                         "finite-size scaling needs the exact ring currents")
+    ed = ds.sel(technique="ed")
+    bond = _bond_current(ed)
+    cur = bond.mean("bond", skipna=True)
+    spread = bond.max("bond", skipna=True) - bond.min("bond", skipna=True)
+    dropped, unchecked = [], []
+    if "kernel_dim" in ed:
+        kd = ed["kernel_dim"]
+        bad = kd > 1
+        unchecked_mask = (kd == -1) & (not include_unchecked)
+        cur = cur.where(~(bad | unchecked_mask))
+
+        def where(mask):
+            idx = np.argwhere(np.asarray(mask.transpose("L", ...).values))
+            dims = mask.transpose("L", ...).dims
+            if dims == ("L",):
+                return [str(int(mask["L"].values[i])) for (i,) in idx]
+            return [" ".join(f"{d}={mask[d].values[i].item():g}" for d, i in zip(dims, ix))
+                    for ix in idx]
+
+        dropped, unchecked = where(bad), where(unchecked_mask)
+    out = xr.Dataset(coords={"L": ds["L"].values.astype(int)})
+    if SEED_AXIS in cur.dims:
+        n = cur.notnull().sum(SEED_AXIS)
+        out["current"] = cur.mean(SEED_AXIS, skipna=True).where(n > 0)
+        out["current_sem"] = (cur.std(SEED_AXIS, ddof=1, skipna=True) / np.sqrt(n)).where(n > 1)
+        out["n_seeds"] = n.astype(int)
+        out["current_by_seed"] = cur.transpose("L", SEED_AXIS)
+        out["bond_spread"] = spread.max(SEED_AXIS, skipna=True)
+    else:
+        out["current"] = cur
+        out["current_sem"] = cur * np.nan
+        out["n_seeds"] = cur.notnull().astype(int)
+        out["bond_spread"] = spread
+    out.attrs.update(dropped_nonunique=", ".join(dropped) or "none",
+                     dropped_unchecked=", ".join(unchecked) or "none")
+    return out
 
 
 def _bulk(ds: xr.Dataset, technique: str | None):
@@ -555,24 +643,16 @@ def scaling_dataset(ring: xr.Dataset, open_chain: xr.Dataset | Sequence[xr.Datas
         raise ValueError(f"the ring dataset has bc = {ring.attrs['bc']!r}, not 'ring'")
     ds, grid = _normalise(ring, "ring")
     techs = [str(t) for t in ds["technique"].values]
-    if "ed" not in techs:
-        raise ValueError(f"the ring dataset has no 'ed' technique (techniques: {techs}); the "
-                         "finite-size scaling needs the exact ring currents")
-    ed = ds.sel(technique="ed")
-    Ls = ds["L"].values.astype(int)
-    cur_bond = _bond_current(ed)
-    cur = cur_bond.mean("bond", skipna=True).values.astype(float)
-    spread = (cur_bond.max("bond", skipna=True) - cur_bond.min("bond", skipna=True)).values
-    dropped, unchecked = [], []
-    if "kernel_dim" in ed:
-        kd = ed["kernel_dim"].values
-        bad = kd > 1
-        dropped = [int(x) for x in Ls[bad]]
-        if not include_unchecked:
-            unchecked = [int(x) for x in Ls[kd == -1]]
-            bad = bad | (kd == -1)
-        cur = np.where(bad, np.nan, cur)
-    fa = fit_alternating(Ls, cur)
+    rc = ring_current(ring, include_unchecked)
+    Ls = rc["L"].values.astype(int)
+    cur = rc["current"].values.astype(float)
+    spread = rc["bond_spread"].values.astype(float)
+    disordered = "current_by_seed" in rc
+    sem = rc["current_sem"].values.astype(float)
+    # with disorder, the standard errors of the means are the noise of the fit (where every
+    # size has one; a size with a single realisation leaves the noise to the fit)
+    sigma = sem if disordered and np.all((sem > 0) | ~np.isfinite(cur)) else None
+    fa = fit_alternating(Ls, cur, None if sigma is None else np.where(np.isfinite(sem), sem, 1.0))
     fe, fo = fa["even"], fa["odd"]
 
     Lmin = float(np.min(Ls[np.isfinite(cur)]))
@@ -589,15 +669,32 @@ def scaling_dataset(ring: xr.Dataset, open_chain: xr.Dataset | Sequence[xr.Datas
                                                         "units": "1"}),
                              "model": ("model", list(MODELS), {"long_name": "extrapolation model"})})
     out["current_ring"] = ("L", cur, {"long_name": "ED ring current, mean over bonds of "
-                                      "current_eta + current_J", **u, "technique": "ed"})
+                                      "current_eta + current_J" + (", mean over the disorder "
+                                      "realisations (seed)" if disordered else ""),
+                                      **u, "technique": "ed"})
+    if disordered:
+        out = out.assign_coords(seed=("seed", rc["seed"].values, {
+            "long_name": "disorder realisation (seed of the model file's random fields)"}))
+        out["current_ring_sem"] = ("L", sem, {
+            "long_name": "standard error of current_ring over the disorder realisations: "
+            "std (ddof = 1) / sqrt(n_seeds); the noise of the fits", **u})
+        out["n_seeds"] = ("L", rc["n_seeds"].values.astype(np.int32), {
+            "long_name": "disorder realisations in current_ring (unique steady states)",
+            "units": "1"})
+        out["current_ring_by_seed"] = (("L", "seed"), rc["current_by_seed"].values, {
+            "long_name": "ED ring current of each disorder realisation, mean over bonds", **u})
     out["current_ring_bond_spread"] = ("L", spread.astype(float),
                                        {"long_name": "max - min over the bonds of the ED ring current "
                                         "(0 for a translation-invariant state)", **u})
     out["current_ring_parity"] = ("L", (Ls % 2).astype(np.int32),
                                   {"long_name": "parity of L (0 even, 1 odd)", "units": "1"})
+    ed = ds.sel(technique="ed")
     if "residual" in ed:
-        out["residual_ring"] = ("L", ed["residual"].values.astype(float),
-                                {"long_name": "ED residual ||L(rho)||/||rho||", **u})
+        res = ed["residual"].max(SEED_AXIS) if SEED_AXIS in ed["residual"].dims else ed["residual"]
+        out["residual_ring"] = ("L", res.values.astype(float),
+                                {"long_name": "ED residual ||L(rho)||/||rho|| (largest over the "
+                                 "disorder realisations)" if SEED_AXIS in ed.dims else
+                                 "ED residual ||L(rho)||/||rho||", **u})
     for name, fr, fit in (("even", fe, fit_e), ("odd", fo, fit_o)):
         fa_attrs = _fit_attrs(fr)
         out[f"current_inf_{name}"] = ((), fr.a_inf, {"long_name": f"L -> infinity limit of the "
@@ -720,9 +817,12 @@ def scaling_dataset(ring: xr.Dataset, open_chain: xr.Dataset | Sequence[xr.Datas
                           "max(weighted-mean error, distance to the farther parity limit)",
         "current_definition": "current_eta + current_J (Eq. 14), see MODEL.md",
         "bulk_bonds": BULK_RULE,
-        "dropped_nonunique_L": ", ".join(map(str, dropped)) or "none",
-        "dropped_unchecked_L": (", ".join(map(str, unchecked)) or "none") if not include_unchecked
+        "dropped_nonunique_L": rc.attrs["dropped_nonunique"],
+        "dropped_unchecked_L": rc.attrs["dropped_unchecked"] if not include_unchecked
                                else "none (unchecked points included on request)",
+        "disorder": ("mean over the disorder realisations (seed) of each ring's current; "
+                     "fitted with the standard errors of the means as noise"
+                     if disordered else "none"),
         "ring_git_commit": str(ring.attrs.get("git_commit", "unknown")),
     })
     try:

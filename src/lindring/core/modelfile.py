@@ -23,13 +23,21 @@ A model file (YAML, checked against :data:`SCHEMA`) declares::
     observables:                        # one-site: per site; two-site (offsets 0, 1): per bond
       - name: j_spin
         sum: [[2, sx_0 sy_1], [-2, sy_0 sx_1]]
+    correlations:                       # against distance d = 1, 2, ...: <A_i B_{i+d}>
+      - name: C_zz
+        left: sz                        # A and B: sx, sy, sz or n (Hermitian)
+        right: sz
+        site: 0                         # the reference site i (default 0)
+        connected: true                 # subtract <A_i> <B_{i+d}> (default false)
 
 A *product* is a string of one-site factors ``op_k`` (``op`` one of ``sx sy sz sp sm n id``,
 ``k`` the offset from the placement's site: a non-negative integer or the name of an integer
 parameter, e.g. ``sm_range``); factors on the same offset multiply left to right. A term
 placed at site ``j`` acts on sites ``j + k`` (mod L on rings); ``where: all`` places it at every
 ``j`` whose sites exist (L placements on a ring, L - range on an open chain), ``first`` at 0,
-``last`` at L - 1 - range, ``sites`` at the listed ones. Coefficients are numbers or
+``last`` at L - 1 - range, ``sites`` at the listed ones. A correlation is written against the
+distance ``d = 1 .. L - 1 - site`` on an open chain and ``d = 1 .. L - 1`` on a ring (sites
+mod L): the dimension ``distance`` of the file. Coefficients are numbers or
 arithmetic expressions (:func:`evaluate`): numbers, ``j`` complex literals (``0.5j``),
 ``+ - * / **``, parentheses, ``sqrt exp cos sin conj abs re im``, ``pi``, ``L`` (the number
 of sites), the parameters and the fields (a field takes its value at the placement's site
@@ -94,6 +102,19 @@ _TERM = {
         "hermitian_conjugate": {"type": "boolean"},
     },
 }
+#: one-site operators a correlation function may take (Hermitian: its value is real)
+CORRELATION_OPERATORS = ("sx", "sy", "sz", "n")
+_CORRELATION = {
+    "type": "object", "additionalProperties": False, "required": ["name", "left", "right"],
+    "properties": {
+        "name": {"type": "string", "pattern": f"^{_NAME}$"},
+        "description": {"type": "string"},
+        "left": {"enum": list(CORRELATION_OPERATORS)},
+        "right": {"enum": list(CORRELATION_OPERATORS)},
+        "site": {"type": "integer", "minimum": 0},
+        "connected": {"type": "boolean"},
+    },
+}
 #: the JSON schema of a model file
 SCHEMA = {
     "$schema": "http://json-schema.org/draft-07/schema#",
@@ -129,12 +150,13 @@ SCHEMA = {
         "hamiltonian": {"type": "array", "items": _TERM},
         "jumps": {"type": "array", "items": _TERM},
         "observables": {"type": "array", "items": _TERM},
+        "correlations": {"type": "array", "items": _CORRELATION},
     },
 }
 
 
 #: names an observable may not take: what the ED method always writes besides the schema table
-RESERVED_OUTPUT = ("site", "bond", "pair")
+RESERVED_OUTPUT = ("site", "bond", "pair", "distance")
 
 
 class ModelFileError(model.ModelError):
@@ -374,6 +396,15 @@ def _check_static(mf: ModelFile) -> None:
                                      "parameter (declare it under parameters:, e.g. seed: 1)")
     names = set(params) | set(fields) | set(CONSTANTS) | {"pi"}
     seen = {}
+    for i, c in enumerate(mf.data.get("correlations") or []):
+        from lindring.core.schema import VARIABLES
+        where = f"correlations/{i} ({c['name']})"
+        if c["name"] in VARIABLES or c["name"] in RESERVED_OUTPUT:
+            raise ModelFileError(f"{mf.path}: {where}: {c['name']!r} is a variable lindring "
+                                 "always writes; give the correlation another name")
+        if (True, c["name"]) in seen:
+            raise ModelFileError(f"{mf.path}: {where}: the name {c['name']!r} is used twice")
+        seen[(True, c["name"])] = where
     for kind, where, t in _terms(mf):
         key = (kind == "observables", t["name"])
         if key in seen:
@@ -448,6 +479,7 @@ class ModelPoint:
     fields: dict               # field name -> array of L values
     terms: list                # Term (hamiltonian and jumps)
     observables: list          # Term (observables)
+    correlations: list = dataclasses.field(default_factory=list)   # Correlation
     preset = None
 
     @property
@@ -533,13 +565,16 @@ class ModelPoint:
 
     def output_variables(self) -> dict:
         """The file's observables as output-schema entries (name -> schema.Variable): dims
-        ``site`` (one-site) or ``bond`` (two-site), written by ``ed``."""
+        ``site`` (one-site) or ``bond`` (two-site), ``distance`` (correlation functions), written
+        by ``ed`` and ``mpo``."""
         from lindring.core.schema import Variable
         out = {}
         for name, description, placed in self.observables:
             dims = ("site",) if len(placed[0].sites) == 1 else ("bond",)
             words = description or f"<{name}> of model {self.file.name}"
-            out[name] = Variable(f"{words} (model file)", "1", dims, ("ed",))
+            out[name] = Variable(f"{words} (model file)", "1", dims, ("ed", "mpo"))
+        for c in self.correlations:
+            out[c.name] = Variable(f"{c.words()} (model file)", "1", ("distance",), ("ed", "mpo"))
         return out
 
     def as_attrs(self) -> dict:
@@ -550,6 +585,47 @@ class ModelPoint:
         for name, v in self.values.items():
             attrs[f"{name}_re"], attrs[f"{name}_im"] = float(v.real), float(v.imag)
         return attrs
+
+
+@dataclasses.dataclass(frozen=True)
+class Correlation:
+    """A correlation function against distance: ``<A_i B_j>`` (minus ``<A_i><B_j>`` when
+    ``connected``) for the pairs ``(i, j)`` of :attr:`pairs`, ``j = i + d`` (mod L on rings),
+    d = 1, 2, ..."""
+    name: str
+    description: str
+    left: str
+    right: str
+    site: int
+    connected: bool
+    pairs: tuple       # ((i, j) for d = 1, 2, ...)
+
+    @property
+    def operators(self) -> tuple[np.ndarray, np.ndarray]:
+        """The 2 x 2 matrices of A and B (MODEL.md conventions)."""
+        return OPERATORS[self.left], OPERATORS[self.right]
+
+    def words(self) -> str:
+        """What the correlation is, for the file's long name."""
+        i = self.site
+        text = (f"<{self.left}_{i} {self.right}_{i}+d>" + (f" - <{self.left}_{i}><{self.right}_{i}+d>"
+                                                          if self.connected else ""))
+        return (self.description + ": " if self.description else "") + f"{text} against distance d"
+
+
+def _correlations(mf: ModelFile, L: int, bc: str) -> list[Correlation]:
+    out = []
+    for k, c in enumerate(mf.data.get("correlations") or []):
+        i = int(c.get("site", 0))
+        d_max = L - 1 if bc == "ring" else L - 1 - i
+        if i >= L or d_max < 1:
+            raise ModelFileError(f"{mf.path}: correlations/{k} ({c['name']})/site: site {i} leaves "
+                                 f"no distance on {'a ring' if bc == 'ring' else 'an open chain'}"
+                                 f" of L = {L} (sites 0..{L - 1})")
+        pairs = tuple((i, (i + d) % L) for d in range(1, d_max + 1))
+        out.append(Correlation(c["name"], c.get("description", ""), c["left"], c["right"], i,
+                               bool(c.get("connected", False)), pairs))
+    return out
 
 
 def _offsets(t: Term) -> tuple:
@@ -742,4 +818,5 @@ def build(mf: ModelFile, L: int, bc: str, values: dict | None = None) -> ModelPo
         else:
             terms.extend(placed)
     return ModelPoint(L=L, bc=bc, file=mf, values=vals, given=given, fields=fields,
-                      terms=terms, observables=observables)
+                      terms=terms, observables=observables,
+                      correlations=_correlations(mf, L, bc))

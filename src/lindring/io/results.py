@@ -88,6 +88,10 @@ def build_dataset(p: model.Params, method: str, data_vars: dict, attrs: dict) ->
     if "pair" in ds.dims:
         ds = ds.assign_coords(pair=np.arange(ds.sizes["pair"]))
         ds["pair"].attrs = dict(long_name="dissipative pair index b (sites b, b+range)", units="1")
+    if "distance" in ds.dims:         # a model file's correlation functions: d = 1, 2, ...
+        ds = ds.assign_coords(distance=np.arange(1, ds.sizes["distance"] + 1))
+        ds["distance"].attrs = dict(long_name="distance d between the sites of a correlation "
+                                    "(sites i, i + d)", units="1")
     if "site" in ds.dims:
         ds = ds.assign_coords(site=np.arange(ds.sizes["site"]))
         ds["site"].attrs = dict(long_name="site index j (0-based)", units="1")

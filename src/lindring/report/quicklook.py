@@ -28,7 +28,7 @@ import numpy as np
 import xarray as xr
 
 #: dimensions of a gathered study that are not parameter axes
-NON_AXES = ("technique", "L", "bond", "site", "pair")
+NON_AXES = ("technique", "L", "bond", "site", "pair", "distance")
 TECHNIQUES = {"ed": "ED", "cmf": "CMF", "mpo": "MPO", "ground": "ground"}
 ANGLES = ("theta", "phi")
 #: verification figures: (variable, worst is "max" of |x| or "min", threshold attribute)
@@ -93,7 +93,8 @@ def axes(ds: xr.Dataset) -> list[str]:
 def point_current(ds: xr.Dataset, technique: str) -> xr.DataArray | None:
     """The current of every point of one technique (dims ``L`` and the axes): see the module
     docstring. ``None`` if the study has no current."""
-    names = [n for n in ("current_eta", "current_J") if n in ds]
+    from lindring.analysis.scaling import current_parts
+    names = current_parts(ds)
     if not names:
         return None
     sub = ds.sel(technique=technique) if "technique" in ds.dims else ds
@@ -175,6 +176,21 @@ def vs_L_table(ds: xr.Dataset, scaling: xr.Dataset | None = None) -> list[str]:
                                                     for t in techs))
     if "cmf" in techs:
         lines.append("  (the mean field describes the infinite lattice: the same at every L)")
+    if scaling is not None:
+        lines += scaling_lines(scaling)
+    return lines
+
+
+def disorder_table(ds: xr.Dataset, scaling: xr.Dataset | None = None) -> list[str]:
+    """A ring over disorder realisations: the mean current (ED) against L with its standard
+    error and the number of realisations (:func:`lindring.analysis.scaling.ring_current`), and
+    the scaling's limits."""
+    from lindring.analysis.scaling import ring_current
+    rc = ring_current(ds)
+    lines = [f"  {'L':>4}  {'ED, mean':>12}  {'std. error':>10}  realisations"]
+    for L in rc["L"].values:
+        lines.append(f"  {int(L):>4}  {fmt(rc['current'].sel(L=L)):>12}  "
+                     f"{fmt(rc['current_sem'].sel(L=L), 2):>10}  {int(rc['n_seeds'].sel(L=L))}")
     if scaling is not None:
         lines += scaling_lines(scaling)
     return lines
@@ -265,12 +281,15 @@ def study_lines(name: str, ds: xr.Dataset, scaling: xr.Dataset | None = None,
     lines = [f"{name}: {techs}; {fixed_text(ds)}"]
     if description:
         lines.append(f"  ({description})")
-    if not any(n in ds for n in ("current_eta", "current_J")):
+    from lindring.analysis.scaling import current_parts
+    if not current_parts(ds):
         lines.append("  (no current in this study)")
     else:
         varying = [a for a in axes(ds) if ds.sizes[a] > 1]
         lines.append(f"  {current_name(ds)}:")
-        if not varying and ds.sizes.get("L", 1) > 1:
+        if varying == ["seed"] and ds.attrs.get("bc", "ring") == "ring" and "ed" in techniques(ds):
+            lines += disorder_table(ds, scaling)
+        elif not varying and ds.sizes.get("L", 1) > 1:
             lines += vs_L_table(ds, scaling)
         elif not varying:
             for t in techniques(ds):

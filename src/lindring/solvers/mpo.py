@@ -73,7 +73,7 @@ def check_supported(p: model.Params) -> None:
     if p.bc != "open":
         raise model.ModelError(f"method 'mpo' supports only open chains (bc='open'), got bc={p.bc!r}; "
                                "use 'ed' for rings")
-    if p.range != 1:
+    if p.range > 1:
         raise model.ModelError(f"method 'mpo' supports only nearest-neighbour dissipation (range = 1), "
                                f"got range = {p.range}; range 2 needs next-nearest-neighbour gates")
 
@@ -311,14 +311,66 @@ class VectorisedMPS:
 
 
 # ----------------------------------------------------------------------------- observables
+def observable_bounds(p) -> dict:
+    """The operator norm of each written observable, which bounds it: ``|<I_eta>| <= |eta|``,
+    ``|<I_J>| <= 2|J|`` (Eq. 14); for a model file (:class:`lindring.core.modelfile.ModelPoint`)
+    the largest spectral norm of each observable's local operators, and ``||A|| ||B||`` (twice
+    that when connected) for each correlation function."""
+    if not hasattr(p, "observables"):
+        return {"current_eta": abs(p.eta), "current_J": 2 * abs(p.J)}
+    out = {name: max(float(np.linalg.norm(t.operator, 2)) for t in placed)
+           for name, _, placed in p.observables}
+    for c in p.correlations:
+        a, b = (float(np.linalg.norm(o, 2)) for o in c.operators)
+        out[c.name] = (2.0 if c.connected else 1.0) * a * b
+    return out
+
+
+def _model_file_observables(state: VectorisedMPS, p, left, right, reds, tr) -> dict:
+    """A model file's observables (per site or per bond) and correlation functions against
+    distance, ``Tr(O rho)`` unnormalised, from the identity environments and the two-site
+    reduced letters ``reds[b]`` of each bond."""
+    out = {}
+    for name, _, placed in p.observables:
+        vals = []
+        for t in placed:
+            if len(t.sites) == 1:
+                j = t.sites[0]
+                vals.append(left[j] @ np.tensordot(state.A[j], one_site_weights(t.operator),
+                                                   axes=(1, 0)) @ right[j + 1])
+            else:
+                vals.append(np.sum(two_site_weights(t.operator) * reds[t.sites[0]]))
+        out[name] = np.array(vals, dtype=complex)
+    for c in p.correlations:
+        wa, wb = (one_site_weights(o) for o in c.operators)
+
+        def point(i, j, wi, wj):
+            v = left[i] @ np.tensordot(state.A[i], wi, axes=(1, 0))
+            for k in range(i + 1, j):
+                v = v @ np.tensordot(state.A[k], IDENTITY_LETTERS, axes=(1, 0))
+            return v @ np.tensordot(state.A[j], wj, axes=(1, 0)) @ right[j + 1]
+
+        ident = IDENTITY_LETTERS
+        vals = []
+        for i, j in c.pairs:
+            v = point(i, j, wa, wb)
+            if c.connected:
+                v = v - point(i, j, wa, ident) * point(i, j, ident, wb) / tr
+            vals.append(v)
+        out[c.name] = np.array(vals, dtype=complex)
+    return out
+
+
 def measure(state: VectorisedMPS, p: model.Params) -> dict:
-    """Observables of MODEL.md, normalised by the trace (``Tr(O rho)/Tr rho``)."""
+    """Observables of MODEL.md, normalised by the trace (``Tr(O rho)/Tr rho``); for a model
+    file, its own observables and correlation functions instead of the paper's currents."""
     L = state.L
     left, right = state.identity_envs()
     tr = left[L][0]
     w_sz = one_site_weights(model.SZ)
-    w_eta = two_site_weights(model.current_eta_operator(p))
-    w_J = two_site_weights(model.current_J_operator(p))
+    model_file = hasattr(p, "observables")
+    w_eta = None if model_file else two_site_weights(model.current_eta_operator(p))
+    w_J = None if model_file else two_site_weights(model.current_J_operator(p))
     # <sp_b sm_{b+1}> and <sm_b sp_{b+1}>: equal up to conjugation for a Hermitian rho
     w_pm = two_site_weights(np.kron(model.SP, model.SM))
     w_mp = two_site_weights(np.kron(model.SM, model.SP))
@@ -330,20 +382,25 @@ def measure(state: VectorisedMPS, p: model.Params) -> dict:
     cur_J = np.empty(L - 1, dtype=complex)
     herm = 0.0
     rho_pair = None
+    reds = []
     for b in range(L - 1):
         two = np.tensordot(state.A[b], state.A[b + 1], axes=(2, 0))      # (Dl, 4, 4, Dr)
         red = np.einsum("i,istj,j->st", left[b], two, right[b + 2])      # letters (a_b, a_{b+1})
-        cur_eta[b] = np.sum(w_eta * red)
-        cur_J[b] = np.sum(w_J * red)
+        reds.append(red)
+        if not model_file:
+            cur_eta[b] = np.sum(w_eta * red)
+            cur_J[b] = np.sum(w_J * red)
         herm = max(herm, abs(np.sum(w_pm * red) - np.conj(np.sum(w_mp * red))) / abs(tr))
         if b == 0:
             rho_pair = red
-    sz, cur_eta, cur_J = sz / tr, cur_eta / tr, cur_J / tr
+    named = (_model_file_observables(state, p, left, right, reds, tr) if model_file
+             else dict(current_eta=cur_eta, current_J=cur_J))
+    named = {k: v / tr for k, v in named.items()}
+    sz = sz / tr
     # reduced state of sites (0, 1): letters (2 k0 + b0, 2 k1 + b1) -> rho[k0 k1, b0 b1]
     rp = (rho_pair / tr).reshape(2, 2, 2, 2).transpose(0, 2, 1, 3).reshape(4, 4)
-    imag = max(np.abs(sz.imag).max(), np.abs(cur_eta.imag).max(initial=0.0),
-               np.abs(cur_J.imag).max(initial=0.0))
-    return dict(current_eta=cur_eta.real, current_J=cur_J.real, sz=sz.real, trace=tr,
+    imag = max([np.abs(sz.imag).max()] + [np.abs(v.imag).max(initial=0.0) for v in named.values()])
+    return dict({k: v.real for k, v in named.items()}, sz=sz.real, trace=tr,
                 rho_pair=rp, imag=float(imag), pair_hermiticity=float(herm))
 
 
@@ -593,7 +650,8 @@ def physical_bounds(obs: dict, purity: float, p: model.Params, slack: float) -> 
     """Violations of the physical bounds of the written observables (empty if none).
 
     |sz_j| <= 1; 0 < purity <= 1 (whole state and the pair (0, 1)); eigenvalues of the two-site
-    state >= 0; |<I_eta>| <= |eta| and |<I_J>| <= 2|J| (operator norms of Eq. 14's operators)."""
+    state >= 0; |<I_eta>| <= |eta| and |<I_J>| <= 2|J| (operator norms of Eq. 14's operators),
+    or a model file's observables within their operator norms (:func:`observable_bounds`)."""
     bad = []
     sz = np.abs(obs["sz"]).max()
     if not sz <= 1 + slack:
@@ -607,7 +665,7 @@ def physical_bounds(obs: dict, purity: float, p: model.Params, slack: float) -> 
     pp = float(np.sum(ev ** 2))
     if not 0 < pp <= 1 + slack:
         bad.append(f"two-site purity = {pp:.6g} not in (0, 1]")
-    for name, bound in (("current_eta", abs(p.eta)), ("current_J", 2 * abs(p.J))):
+    for name, bound in observable_bounds(p).items():
         c = np.abs(obs[name]).max(initial=0.0)
         if not c <= bound * (1 + slack) + slack:
             bad.append(f"|{name}| = {c:.6g} > {bound:.6g} (operator norm)")
@@ -766,9 +824,10 @@ def spectrum_decision(state: VectorisedMPS, W: list[np.ndarray], scale: float,
 
 
 def _agreement(a: dict, b: dict, p: model.Params) -> float:
-    """Largest difference of sz and of the currents (each divided by its operator-norm bound)."""
+    """Largest difference of sz and of the currents, or of a model file's observables (each
+    divided by its operator-norm bound, :func:`observable_bounds`)."""
     d = np.abs(a["sz"] - b["sz"]).max()
-    for name, bound in (("current_eta", abs(p.eta)), ("current_J", 2 * abs(p.J))):
+    for name, bound in observable_bounds(p).items():
         if bound > 0 and len(a[name]):
             d = max(d, np.abs(a[name] - b[name]).max() / bound)
     return float(d)
@@ -983,7 +1042,8 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
         f" chi reached {state.max_bond}, |Tr-1| {trace_err:.1e}, herm "
         f"{checks['hermiticity_error']:.1e}, unique={unique}")
     rho_pair = 0.5 * (obs["rho_pair"] + obs["rho_pair"].conj().T)
-    values = dict(current_eta=obs["current_eta"], current_J=obs["current_J"], sz=obs["sz"],
+    named = list(observable_bounds(p))      # the paper's currents, or a model file's observables
+    values = dict({k: obs[k] for k in named}, sz=obs["sz"],
                   purity=checks["purity"],
                   purity_pair=float(np.real(np.trace(rho_pair @ rho_pair))),
                   negativity_pair=negativity(rho_pair, 2))
@@ -996,7 +1056,8 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
         hermiticity_error=checks["hermiticity_error"],
         imag_error=max(obs["imag"], obs["pair_hermiticity"]), start_difference=start_diff,
         slow_rate_bound=slow_bound, slow_rate_seen=slow_rate, kernel_dim=kernel_dim,
-        error_estimate=error_est if unique != 0 else float("nan")))
+        error_estimate=error_est if unique != 0 else float("nan")),
+        p.output_variables() if hasattr(p, "output_variables") else None)
     attrs = dict(dt=float(dt), dt_source="given" if dt_given else "default min(0.1, 2/rate_scale)",
                  rate_scale=float(scale), chi=int(chi), chi_reached=int(state.max_bond),
                  chi_max_during_run=int(info["chi_max_during_run"]), t_final=float(info["t_final"]),

@@ -17,6 +17,11 @@ version (:data:`lindring.io.results.PHYSICS_VERSION`). A file that does not matc
 another point, left from other ``fixed`` values, written by a lindring with other physics) stops
 the gather with :class:`GatherError` naming it.
 
+Disorder: a study with a ``seed`` grid axis (realisations of a model file's random fields)
+gets, for each observable ``X`` along ``seed``, ``X_seed_mean`` (the mean over the realisations
+present) and ``X_seed_sem`` (its standard error, ``std(ddof=1) / sqrt(n)``), and ``n_seeds``, the
+number of realisations with a unique steady state at each point (:func:`disorder_statistics`).
+
 An axis with a complex value (``alpha: ["1+0.5j", "1-0.5j"]``) is a complex coordinate; such a
 dataset is written with ``auto_complex=True`` (:func:`write_gathered`) and must be opened with
 :func:`open_gathered` (``xr.open_dataset(path, auto_complex=True)``). Real axes stay float.
@@ -45,6 +50,70 @@ THRESHOLD_ATTRS = ("max_residual", "max_trace_error", "max_hermiticity_error", "
                    "kernel_tol", "residual_target", "rtol")
 #: per-job attributes kept as variables along the study's axes (numbers that vary per point)
 PER_POINT_ATTRS = ("wall_seconds", "peak_memory_mb_max_rank", "mpi_ranks", "solver_iterations")
+
+
+#: axis of disorder realisations (a model file's parameter that seeds its random fields)
+SEED_AXIS = "seed"
+#: output-schema variables averaged over disorder realisations (besides a model file's own
+#: observables); the verification figures and the per-point costs are not
+DISORDER_OBSERVABLES = ("current_eta", "current_eta_pair", "current_J", "sz", "purity",
+                        "purity_pair", "negativity_pair", "negativity_half", "gap")
+
+
+def disorder_variables(ds: xr.Dataset) -> list[str]:
+    """The observables of a gathered dataset that vary along :data:`SEED_AXIS`: those of
+    :data:`DISORDER_OBSERVABLES` and a model file's own (any variable the output schema does not
+    declare), never verification figures, costs or earlier disorder statistics."""
+    from lindring.core.schema import VARIABLES
+    out = []
+    for name, da in ds.data_vars.items():
+        if SEED_AXIS not in da.dims or da.dtype.kind != "f":
+            continue
+        if name.endswith(("_seed_mean", "_seed_sem")) or name in PER_POINT_ATTRS:
+            continue
+        if name in DISORDER_OBSERVABLES or (name not in VARIABLES and name != "broken_branch"):
+            out.append(name)
+    return out
+
+
+def disorder_statistics(ds: xr.Dataset) -> xr.Dataset:
+    """Means over disorder realisations with their standard errors.
+
+    For each observable ``X`` of :func:`disorder_variables`: ``X_seed_mean`` (mean over the
+    realisations whose value is finite: a missing or non-unique point is NaN and left out) and
+    ``X_seed_sem``, the standard error of that mean, ``std(ddof=1) / sqrt(n)`` (NaN for
+    n < 2); and ``n_seeds``, the number of realisations with a finite ``purity`` (a unique,
+    computed steady state) at each point.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A gathered study with a :data:`SEED_AXIS` dimension.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``ds`` with the statistics added (unchanged without a seed axis).
+    """
+    if SEED_AXIS not in ds.dims:
+        return ds
+    ds = ds.copy()
+    for name in disorder_variables(ds):
+        da = ds[name]
+        n = da.notnull().sum(SEED_AXIS)
+        mean = da.mean(SEED_AXIS, skipna=True).where(n > 0)
+        sem = (da.std(SEED_AXIS, ddof=1, skipna=True) / np.sqrt(n)).where(n > 1)
+        words = da.attrs.get("long_name", name)
+        ds[f"{name}_seed_mean"] = mean.assign_attrs(
+            long_name=f"mean over disorder realisations (seed) of: {words}",
+            units=da.attrs.get("units", "1"))
+        ds[f"{name}_seed_sem"] = sem.assign_attrs(
+            long_name=f"standard error of {name}_seed_mean: std over seeds (ddof = 1) / "
+                      "sqrt(number of seeds)", units=da.attrs.get("units", "1"))
+    if "purity" in ds:
+        ds["n_seeds"] = ds["purity"].notnull().sum(SEED_AXIS).astype(float).assign_attrs(
+            long_name="number of disorder realisations with a unique steady state", units="1")
+    return ds
 
 
 def expected_attrs(job: Job) -> dict:
@@ -166,6 +235,7 @@ def gather(study: str, jobs: list[Job], study_config: dict, root: str = ".") -> 
         out = xr.merge(parts, join="outer", compat="no_conflicts", combine_attrs="drop")
     else:
         out = xr.Dataset()
+    out = disorder_statistics(out)
     out.attrs.update({k: ", ".join(sorted(v)) for k, v in prov.items()})
     out.attrs.update(study_attrs(study, study_config, len(jobs), missing, nonunique, unchecked))
     if missing:

@@ -325,7 +325,7 @@ class Job:
     mpo: tuple = ()            # ((option, value), ...) for method mpo: chi, dt, order, tol, t_max
     symmetry: str = "auto"     # ed only: the Liouvillian sector (basis.py); auto = all that hold
     check_unique: bool = True  # ed, mpo: False is the explicit opt-out (files say unique = -1)
-    model: str | None = None   # a model file (params are then its parameters), ed only
+    model: str | None = None   # a model file (params are then its parameters), ed and mpo
 
     @property
     def path(self) -> str:
@@ -502,9 +502,9 @@ def _model_file(name: str, st: dict):
     if bad:
         raise StudyError(f"studies.{name}: {', '.join(bad)} do not apply to a model file "
                          "(set its parameters in fixed: and grid:)")
-    others = [m for m in st.get("methods") or [] if m != "ed"]
+    others = [m for m in st.get("methods") or [] if m not in ("ed", "mpo")]
     if others:
-        raise StudyError(f"studies.{name}.methods: a model file runs with ed only (not "
+        raise StudyError(f"studies.{name}.methods: a model file runs with ed or mpo only (not "
                          f"{', '.join(others)})")
     try:
         return modelfile.load(st["model"])
