@@ -438,18 +438,50 @@ def _genv_right(E: np.ndarray, A: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 class _Galerkin2:
-    """``theta -> P^+ L P theta`` at bond (b, b+1) (environments ``El``, ``Er`` of <x|L|x>)."""
+    """``theta -> P^+ L P theta`` at bond (b, b+1) (environments ``El``, ``Er`` of <x|L|x>).
+
+    The MPO of :func:`lindring.solvers.mpo.liouvillian_mpo` has, on the bond between the two
+    sites, channel 0 (nothing applied yet: identity on site b), channel 1 (a term completed at
+    or left of site b: identity on site b+1) and channels ``2 + k`` (the bond term
+    ``G_b = sum_k A_k (x) B_k`` half applied). So the local operator is a sum of three products::
+
+        P^+ L P = H_left (x) E_1  +  E_0 (x) H_right  +  E_0 (x) G_b (x) E_1
+
+    with ``E_0 = El[:, 0, :]`` and ``E_1`` (the right environment in channel 1) the projected
+    identities (exact identities in a canonical gauge), ``H_left`` = the left block and site b
+    (terms inside the block and across bond b-1, a ``4 Dl x 4 Dl`` matrix) and ``H_right`` = site
+    b+1 and the right block (``4 Dr x 4 Dr``). Built once per bond, they make an application two
+    GEMMs of ``(4D)^3`` and three of ``16 D^3`` (94 Mflop at D = 64, real), against four
+    tensordots over all MPO channels (200 Mflop and three transposed copies of an array of
+    ``16 D^2 w`` numbers).
+    """
 
     def __init__(self, El, w1, w2, Er, shape):
         self.El, self.w1, self.w2, self.Er = El, w1, w2, Er
         self.shape = shape
+        # the channel "completed" on the right bond of site b+1 (the chain's end keeps only it)
+        j1 = 0 if w2.shape[1] == 1 else 1
+        eye = np.eye(4)
+        if not (np.array_equal(w1[0, 0], eye) and not np.any(w1[1:, 0]) and not np.any(w1[1:, 2:])
+                and np.array_equal(w2[1, j1], eye) and not np.any(np.delete(w2[1], j1, axis=0))
+                and not np.any(np.delete(w2[2:], j1, axis=1))):
+            raise ValueError("_Galerkin2 needs the channel structure of liouvillian_mpo")
+        Dl, _, _, Dr = shape
+        self.E0 = El[:, 0, :]
+        self.E1T = Er[:, j1, :].T.copy()
+        self.G = np.einsum("moi,mpj->opij", w1[0, 2:], w2[2:, j1]).reshape(16, 16)
+        self.left = np.einsum("xua,uoi->xoai", El, w1[:, 1]).reshape(Dl * 4, Dl * 4)
+        self.right = np.einsum("vpj,yvb->pyjb", w2[0], Er).reshape(4 * Dr, 4 * Dr)
 
     def mv(self, theta):
-        t = np.tensordot(self.El, theta.reshape(self.shape), axes=(2, 0))   # a', u, i1, i2, b
-        t = np.tensordot(t, self.w1, axes=((1, 2), (0, 3)))                  # a', i2, b, m, o1
-        t = np.tensordot(t, self.w2, axes=((3, 1), (0, 3)))                  # a', b, o1, v, o2
-        t = np.tensordot(t, self.Er, axes=((1, 3), (2, 1)))                  # a', o1, o2, b'
-        return t.reshape(-1)
+        Dl, _, _, Dr = self.shape
+        T = theta.reshape(Dl * 4, 4 * Dr)
+        out = ((self.left @ T).reshape(Dl * 16, Dr) @ self.E1T).reshape(Dl, 16 * Dr)
+        mid = (T @ self.right.T).reshape(Dl, 16, Dr)
+        mid += (np.matmul(self.G, theta.reshape(Dl, 16, Dr)).reshape(Dl * 16, Dr)
+                @ self.E1T).reshape(Dl, 16, Dr)
+        out += self.E0 @ mid.reshape(Dl, 16 * Dr)
+        return out.reshape(-1)
 
 
 def _solve_galerkin(op: _Galerkin2, theta0: np.ndarray, c: np.ndarray, sigma: float, rtol: float,
