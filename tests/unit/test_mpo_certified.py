@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from dense_reference import (dense_liouvillian, dense_observables, dense_steady_state,
                              minimal_params)
-from test_mpo import ALL_TERMS, _dense_residual
+from test_mpo import ALL_TERMS, _dense_residual, _pauli_unitary
 
 from lindring.core.model import ModelError, make_params
 from lindring.core.basis import rowmajor_to_words
@@ -19,7 +19,8 @@ from lindring.solvers.mpo import (TEBD, MPOFailure, MPOThresholds, VectorisedMPS
                                   check_dt, default_dt, evolve_and_refine, global_checks,
                                   liouvillian_mpo, measure, mpo_observables, physical_bounds,
                                   rate_scale, refine_state, residual, spectrum_decision)
-from lindring.solvers.mpo_refine import local_spectrum, refine, relative_residual
+from lindring.solvers.mpo_refine import (_Galerkin2, _genv_left, _genv_right, local_spectrum, refine,
+                                        relative_residual)
 
 
 def IDENTITY_WORDS(L):
@@ -315,3 +316,50 @@ def test_unresolved_slow_mode_is_refused():
         mpo_observables(p, chi=16, progress=False, check_unique=False,
                         thresholds=MPOThresholds(agreement=1e-12))
     assert err.value.kind == "not converged" and "certified only to" in str(err.value)
+
+
+@pytest.mark.parametrize("basis", ["letters", "pauli"])
+@pytest.mark.parametrize("b", [0, 1, 3])
+def test_galerkin_operator_is_the_dense_projected_liouvillian(basis, b):
+    """The local operator of the Galerkin sweeps (split into left block, bond and right block)
+    applied to a two-site tensor equals P^+ L P theta with P the dense isometry of the MPS in
+    mixed canonical form around bond (b, b+1) and L the dense Liouvillian (every range-1 term,
+    complex couplings; L = 5, chain ends included)."""
+    L = 5
+    p = make_params(L, bc="open", **ALL_TERMS)
+    st = _random_mps(L, [1, 3, 7, 6, 2, 1], seed=11)
+    if basis == "pauli":
+        st = VectorisedMPS([a.real for a in st.A], basis="pauli")
+        gens = TEBD(p, chi=16, dt=0.1, order=4, basis="pauli").generators
+    else:
+        gens = bond_generators(p)
+    W = liouvillian_mpo(gens)
+    st.move_center(L - 1)                    # every tensor left-orthonormal, then
+    st.move_center(b)                        # right-orthonormal right of the bond
+    A = st.A
+    left = np.ones((1, 1))
+    for j in range(b):
+        left = np.tensordot(left, A[j], axes=(1, 0)).reshape(-1, A[j].shape[2])
+    right = np.ones((1, 1))
+    for j in range(L - 1, b + 1, -1):
+        right = np.tensordot(A[j], right, axes=(2, 0)).reshape(A[j].shape[0], -1)
+    Dl, Dr = left.shape[1], right.shape[0]
+    P = np.einsum("xa,ik,jl,by->xijyaklb", left, np.eye(4), np.eye(4), right).reshape(
+        4 ** L, Dl * 16 * Dr)
+    perm = rowmajor_to_words(L)
+    Lw = dense_liouvillian(L, "open", **ALL_TERMS)[np.ix_(perm, perm)]
+    if basis == "pauli":
+        U = _pauli_unitary(L)
+        Lw = U @ Lw @ U.conj().T
+    K = P.conj().T @ Lw @ P
+    El = np.ones((1, 1, 1))
+    for j in range(b):
+        El = _genv_left(El, A[j], W[j])
+    Er = np.ones((1, 1, 1))
+    for j in range(L - 1, b + 1, -1):
+        Er = _genv_right(Er, A[j], W[j])
+    rng = np.random.default_rng(5)
+    theta = rng.normal(size=(Dl, 4, 4, Dr)) + 1j * rng.normal(size=(Dl, 4, 4, Dr))
+    op = _Galerkin2(El, W[b], W[b + 1], Er, theta.shape)
+    ref = K @ theta.reshape(-1)
+    assert np.abs(op.mv(theta) - ref).max() < 1e-12 * np.abs(ref).max()

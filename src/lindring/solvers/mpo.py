@@ -27,6 +27,13 @@ identity (letters 0 and 3 weight 1) on all other sites and the transposed weight
 The residual ``||L x|| / ||x||`` of the final state (ED's quality measure, MODEL.md) is contracted
 exactly with an MPO of ``L = sum_b G_b`` (:func:`residual`), without dense vectors.
 
+The certified pipeline (:func:`mpo_observables`) keeps the state, the generators, the gates and the
+MPO of L in the normalised Pauli basis of each site (:mod:`lindring.core.pauli`; ``basis`` of
+:class:`VectorisedMPS`): there a Hermitian rho and every Liouvillian are real, so every contraction,
+SVD, QR and local solve is real (measured: 3x less time than in the complex letters). The local
+change of basis is unitary (same norms, canonical forms and truncations); the observables are
+measured after changing back to the letters.
+
 Range-2 dissipation and rings are refused (they need longer-range gates).
 """
 from __future__ import annotations
@@ -40,6 +47,7 @@ import scipy.linalg as sla
 
 from lindring.core import model
 from lindring.core.options import OPTIONS
+from lindring.core.pauli import letter_to_pauli, pauli_superoperator
 from lindring.core.schema import data_vars
 from lindring.solvers.liouvillian import local_terms
 
@@ -51,6 +59,12 @@ log = get_logger(__name__)
 IDENTITY_LETTERS = np.array([1.0, 0.0, 0.0, 1.0], dtype=complex)
 #: letter of the transposed operator (swap ket and bra: 1 <-> 2)
 TRANSPOSE_LETTERS = np.array([0, 2, 1, 3])
+#: the same identity in the normalised Pauli letters (1, sigma^x, sigma^y, sigma^z) / sqrt(2) of
+#: :mod:`lindring.core.pauli`: ``Tr rho_j = sqrt(2) x_0``
+IDENTITY_PAULI = np.array([math.sqrt(2.0), 0.0, 0.0, 0.0])
+#: local bases of a :class:`VectorisedMPS`: matrix-unit letters (complex components) or
+#: normalised Pauli letters (real components for a Hermitian rho, and every Liouvillian real)
+BASES = ("letters", "pauli")
 #: Suzuki's fourth-order composition of second-order steps: p, p, 1 - 4p, p, p
 _P4 = 1.0 / (4.0 - 4.0 ** (1.0 / 3.0))
 SUZUKI4 = (_P4, _P4, 1.0 - 4.0 * _P4, _P4, _P4)
@@ -131,32 +145,51 @@ class VectorisedMPS:
     Tensors ``A[j]`` have shape ``(D_left, 4, D_right)``; tensors left of ``center`` are left-
     orthonormal and those right of it right-orthonormal, so the SVD of a two-site block containing
     the centre gives the optimal truncation.
+
+    ``basis`` is the local basis of the physical index: ``letters`` (matrix units, ``a = 2k + b``,
+    complex tensors) or ``pauli`` (normalised Pauli letters of :mod:`lindring.core.pauli`). The
+    two differ by the unitary ``U`` of :func:`lindring.core.pauli.letter_to_pauli` on every site,
+    so norms, canonical forms and truncations are the same; in the Pauli basis a Hermitian rho
+    and every Liouvillian are real, so a state evolved and refined there keeps real tensors
+    (real arithmetic: about 3x less work per contraction than complex). Observables are
+    measured in the letters (:meth:`in_basis`).
     """
 
-    def __init__(self, tensors: list[np.ndarray], center: int = 0):
-        self.A = [np.asarray(t, dtype=complex) for t in tensors]
+    def __init__(self, tensors: list[np.ndarray], center: int = 0, basis: str = "letters"):
+        if basis not in BASES:
+            raise ValueError(f"unknown local basis {basis!r} (choose one of {BASES})")
+        self.A = []
+        for t in tensors:
+            t = np.asarray(t)
+            self.A.append(t.astype(np.result_type(t.dtype, np.float64), copy=False))
         self.L = len(self.A)
         self.center = center
+        self.basis = basis
         self.discarded = 0.0          # accumulated discarded relative weight
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
-    def product(cls, letters_per_site: list[np.ndarray]) -> "VectorisedMPS":
-        """Product state; each tensor is normalised and the overall norm sits on site 0."""
+    def product(cls, letters_per_site: list[np.ndarray], basis: str = "letters") -> "VectorisedMPS":
+        """Product state; each tensor is normalised and the overall norm sits on site 0.
+
+        ``letters_per_site`` are given in ``basis``."""
         tensors, scale = [], 1.0
         for v in letters_per_site:
-            v = np.asarray(v, dtype=complex)
+            v = np.asarray(v)
             n = np.linalg.norm(v)
             tensors.append((v / n).reshape(1, 4, 1))
             scale *= n
         tensors[0] = tensors[0] * scale
-        return cls(tensors, center=0)
+        return cls(tensors, center=0, basis=basis)
 
     @classmethod
-    def initial(cls, L: int, kind: str = "mixed") -> "VectorisedMPS":
+    def initial(cls, L: int, kind: str = "mixed", basis: str = "letters") -> "VectorisedMPS":
         """``mixed`` (identity / 2^L), ``vacuum`` (all |0><0|), ``full`` (all |1><1|) or ``random``
         (a product of pure states |psi_j><psi_j| with random Bloch vectors, fixed seed: it breaks
-        every symmetry, so it overlaps with every steady state)."""
+        every symmetry, so it overlaps with every steady state), in the local ``basis`` (real
+        tensors in the Pauli basis: every one of these is Hermitian)."""
+        if basis != "letters":
+            return cls.initial(L, kind).in_basis(basis)
         if kind == "random":
             rng = np.random.default_rng(20261130)
             letters = []
@@ -185,8 +218,43 @@ class VectorisedMPS:
     def max_bond(self) -> int:
         return max(self.bond_dims, default=1)
 
+    @property
+    def identity(self) -> np.ndarray:
+        """The vectorised one-site identity in this basis: ``Tr rho_j = identity . x_j``."""
+        return IDENTITY_PAULI if self.basis == "pauli" else IDENTITY_LETTERS
+
+    @property
+    def dtype(self):
+        """Common dtype of the tensors (float64 for a real state in the Pauli basis)."""
+        return np.result_type(*self.A)
+
+    def in_basis(self, basis: str) -> "VectorisedMPS":
+        """A copy in the local ``basis`` (``letters`` or ``pauli``; same centre, same bonds).
+
+        Components whose imaginary part is at rounding level (64 eps of the largest) are made
+        real, so a Hermitian product state in the letters becomes a real one in the Pauli basis.
+        """
+        if basis not in BASES:
+            raise ValueError(f"unknown local basis {basis!r} (choose one of {BASES})")
+        if basis == self.basis:
+            return self.copy()
+        U = letter_to_pauli(1)
+        T = U if basis == "pauli" else U.conj().T
+        tensors = []
+        for A in self.A:
+            B = np.tensordot(T, A, axes=(1, 1)).transpose(1, 0, 2)
+            if np.abs(B.imag).max(initial=0.0) <= 64 * np.finfo(float).eps * np.abs(B).max(initial=0.0):
+                B = B.real.copy()
+            tensors.append(B)
+        new = VectorisedMPS(tensors, self.center, basis)
+        new.discarded = self.discarded
+        return new
+
     def to_vector(self) -> np.ndarray:
-        """The full vector over words (small L only; site 0 most significant)."""
+        """The full vector over words of matrix-unit letters, whatever the basis (small L only;
+        site 0 most significant)."""
+        if self.basis != "letters":
+            return self.in_basis("letters").to_vector()
         x = np.ones((1, 1), dtype=complex)
         for t in self.A:
             x = np.tensordot(x, t, axes=(1, 0)).reshape(-1, t.shape[2])
@@ -210,15 +278,21 @@ class VectorisedMPS:
             self.center = c - 1
 
     def scale(self, factor) -> None:
+        """Multiply the state by ``factor`` (on the centre tensor); a real state stays real
+        when the factor is real (e.g. ``1 / trace`` of a real Pauli-basis state)."""
+        if np.isrealobj(self.A[self.center]) and np.imag(factor) == 0:
+            factor = float(np.real(factor))
         self.A[self.center] = self.A[self.center] * factor
 
     def copy(self) -> "VectorisedMPS":
-        new = VectorisedMPS([t.copy() for t in self.A], self.center)
+        new = VectorisedMPS([t.copy() for t in self.A], self.center, self.basis)
         new.discarded = self.discarded
         return new
 
     def minus(self, other: "VectorisedMPS") -> "VectorisedMPS":
         """The MPS of ``x - y`` (direct sum of the bond spaces; bond dimensions add)."""
+        if other.basis != self.basis:
+            other = other.in_basis(self.basis)
         L = self.L
         out = []
         for j, (a, b) in enumerate(zip(self.A, other.A)):
@@ -229,11 +303,12 @@ class VectorisedMPS:
             elif j == L - 1:
                 out.append(np.concatenate([a, b], axis=0))
             else:
-                t = np.zeros((a.shape[0] + b.shape[0], 4, a.shape[2] + b.shape[2]), dtype=complex)
+                t = np.zeros((a.shape[0] + b.shape[0], 4, a.shape[2] + b.shape[2]),
+                             dtype=np.result_type(a, b))
                 t[:a.shape[0], :, :a.shape[2]] = a
                 t[a.shape[0]:, :, a.shape[2]:] = b
                 out.append(t)
-        return VectorisedMPS(out, center=0)
+        return VectorisedMPS(out, center=0, basis=self.basis)
 
     # -- gates ------------------------------------------------------------------------------
     def apply_gate(self, b: int, gate: np.ndarray, chi: int, cutoff: float, right: bool) -> None:
@@ -276,27 +351,29 @@ class VectorisedMPS:
     def identity_envs(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """``left[j]``: sites < j contracted with the identity; ``right[j]``: sites >= j."""
         L = self.L
-        left = [np.ones(1, dtype=complex)]
+        one = self.identity
+        left = [np.ones(1, dtype=self.dtype)]
         for t in self.A:
-            left.append(left[-1] @ np.tensordot(t, IDENTITY_LETTERS, axes=(1, 0)))
+            left.append(left[-1] @ np.tensordot(t, one, axes=(1, 0)))
         right = [None] * (L + 1)
-        right[L] = np.ones(1, dtype=complex)
+        right[L] = np.ones(1, dtype=self.dtype)
         for j in range(L - 1, -1, -1):
-            right[j] = np.tensordot(self.A[j], IDENTITY_LETTERS, axes=(1, 0)) @ right[j + 1]
+            right[j] = np.tensordot(self.A[j], one, axes=(1, 0)) @ right[j + 1]
         return left, right
 
     def trace(self) -> complex:
-        env = np.ones(1, dtype=complex)
+        env = np.ones(1, dtype=self.dtype)
         for t in self.A:
-            env = env @ np.tensordot(t, IDENTITY_LETTERS, axes=(1, 0))
+            env = env @ np.tensordot(t, self.identity, axes=(1, 0))
         return complex(env[0])
 
     def _transfer(self, conj: bool, transpose: bool) -> complex:
-        """``sum_w f(x[w]) x[w']``: f = conj or identity, w' = w or the transposed word."""
-        env = np.ones((1, 1), dtype=complex)
+        """``sum_w f(x[w]) x[w']``: f = conj or identity, w' = w or the word of the transposed
+        operator (in the Pauli basis ``Tr rho^2 = sum_w x[w]^2``: no permutation)."""
+        env = np.ones((1, 1), dtype=self.dtype)
         for t in self.A:
             top = t.conj() if conj else t
-            bot = t[:, TRANSPOSE_LETTERS, :] if transpose else t
+            bot = t[:, TRANSPOSE_LETTERS, :] if transpose and self.basis == "letters" else t
             env = np.tensordot(env, top, axes=(0, 0))                     # (b, s, c)
             env = np.tensordot(env, bot, axes=((0, 1), (0, 1)))           # (c, d)
         return complex(env[0, 0])
@@ -364,6 +441,8 @@ def _model_file_observables(state: VectorisedMPS, p, left, right, reds, tr) -> d
 def measure(state: VectorisedMPS, p: model.Params) -> dict:
     """Observables of MODEL.md, normalised by the trace (``Tr(O rho)/Tr rho``); for a model
     file, its own observables and correlation functions instead of the paper's currents."""
+    if state.basis != "letters":
+        state = state.in_basis("letters")
     L = state.L
     left, right = state.identity_envs()
     tr = left[L][0]
@@ -410,7 +489,8 @@ def global_checks(state: VectorisedMPS) -> dict:
     ``||rho - rho^+||^2 = 2 (Tr rho^+ rho - Re Tr rho^2)`` is a difference of two nearly equal
     numbers: relative errors below ~1e-8 are not resolved (reported as 0 when rounding makes the
     difference negative). The per-bond check ``<sp_b sm_b+1> = conj<sm_b sp_b+1>`` of
-    :func:`measure` (``imag_error``) has no such floor.
+    :func:`measure` (``imag_error``) has no such floor. A state with real tensors in the Pauli
+    basis is Hermitian by construction: its ``hermiticity_error`` is 0.
     """
     tr = state.trace()
     n2 = state.norm2()
@@ -447,13 +527,14 @@ def liouvillian_mpo(generators: list[np.ndarray]) -> list[np.ndarray]:
     L = len(generators) + 1
     split = [operator_schmidt(G) for G in generators]
     width = [1] + [2 + len(A) for A, _ in split] + [1]        # width[j]: bond left of site j
-    eye = np.eye(4, dtype=complex)
+    dtype = np.result_type(np.float64, *generators)          # real generators: a real MPO
+    eye = np.eye(4, dtype=dtype)
     W = []
     for j in range(L):
         # full channel sets on both sides, the chain's ends sliced off below
         wl = 2 + (len(split[j - 1][0]) if j >= 1 else 0)
         wr = 2 + (len(split[j][0]) if j < L - 1 else 0)
-        w = np.zeros((wl, wr, 4, 4), dtype=complex)
+        w = np.zeros((wl, wr, 4, 4), dtype=dtype)
         w[0, 0] = eye                                            # still nothing applied
         w[1, 1] = eye                                            # a term already completed
         if j < L - 1:
@@ -511,10 +592,16 @@ def residual(state: VectorisedMPS, generators: list[np.ndarray]) -> float:
 
 # ----------------------------------------------------------------------------- evolution
 class TEBD:
-    """Second- (or fourth-) order TEBD of ``d|rho>>/dt = L|rho>>`` for an open chain."""
+    """Second- (or fourth-) order TEBD of ``d|rho>>/dt = L|rho>>`` for an open chain.
+
+    ``basis``: local basis of the state and of ``generators`` (``letters``, or ``pauli``: real
+    generators, gates and tensors; :class:`VectorisedMPS`). A given ``initial`` state is moved
+    to it.
+    """
 
     def __init__(self, p: model.Params, *, chi: int, dt: float, order: int,
-                 cutoff: float = OPTIONS["cutoff"].default, initial: str | VectorisedMPS = "mixed"):
+                 cutoff: float = OPTIONS["cutoff"].default, initial: str | VectorisedMPS = "mixed",
+                 basis: str = "letters"):
         check_supported(p)
         if chi < 1:
             raise model.ModelError(f"method 'mpo': chi must be >= 1, got {chi}")
@@ -524,9 +611,13 @@ class TEBD:
             raise model.ModelError(f"method 'mpo': order must be 2 or 4, got {order!r}")
         self.p, self.chi, self.dt, self.cutoff, self.order = p, int(chi), float(dt), float(cutoff), order
         self.generators = bond_generators(p)
+        if basis == "pauli":
+            self.generators = [pauli_superoperator(G, 2) for G in self.generators]
         self._gates: dict[tuple[int, float], np.ndarray] = {}
-        self.state = (initial if isinstance(initial, VectorisedMPS)
-                      else VectorisedMPS.initial(p.L, initial))
+        if isinstance(initial, VectorisedMPS):
+            self.state = initial if initial.basis == basis else initial.in_basis(basis)
+        else:
+            self.state = VectorisedMPS.initial(p.L, initial, basis)
         self.t = 0.0
         self.steps = 0
         self.trace_error = 0.0       # largest |Tr - 1| before renormalisation (per evolve call)
@@ -683,7 +774,8 @@ def evolve_and_refine(p: model.Params, initial: str, chi: int, dt: float, order:
                       cutoff: float, t_max: float, check_every: float, target: float,
                       max_sweeps: int, lsqr_iters: int, th: MPOThresholds, say,
                       dt_halvings: int = 2, do_refine: bool = True,
-                      handover: float = 0.0, chi_tebd: int | None = None) -> tuple:
+                      handover: float = 0.0, chi_tebd: int | None = None,
+                      basis: str = "pauli") -> tuple:
     """TEBD from ``initial`` until the residual stops falling, then refinement (mpo_refine).
 
     Returns ``(state, info)``. The evolution is checked after every interval of ``check_every``:
@@ -694,9 +786,11 @@ def evolve_and_refine(p: model.Params, initial: str, chi: int, dt: float, order:
     interval (the Trotter floor) ``dt_halvings`` times, dt being halved at each floor (the floor
     falls as dt^order), or at ``t_max``, or (``handover`` > 0) as soon as the relative residual
     is at most ``handover``. The evolution keeps at most ``chi_tebd`` (default ``chi``) states
-    per bond.
+    per bond. ``basis``: local basis of the state and of ``info["W"]`` (default ``pauli``: real
+    tensors throughout, :class:`VectorisedMPS`).
     """
-    run = TEBD(p, chi=chi_tebd or chi, dt=dt, cutoff=cutoff, order=order, initial=initial)
+    run = TEBD(p, chi=chi_tebd or chi, dt=dt, cutoff=cutoff, order=order, initial=initial,
+               basis=basis)
     W = liouvillian_mpo(run.generators)
     scale = rate_scale(run.generators)
     n_check = max(1, int(round(check_every / dt)))
