@@ -52,7 +52,7 @@ DIAGONAL_LETTERS = (0, 3)
 
 def letter(words: np.ndarray, site: int, L: int) -> np.ndarray:
     """The letter (2 ket + bra) of ``site`` in each word."""
-    return (words // (4 ** (L - 1 - site))) % 4
+    return (np.asarray(words, dtype=np.int64) >> (2 * (L - 1 - site))) & 3
 
 
 def transpose_words(words: np.ndarray, L: int) -> np.ndarray:
@@ -119,8 +119,37 @@ class FullBasis:
 
 def rotate(words: np.ndarray, L: int) -> np.ndarray:
     """Words translated by one site: the letter of site j moves to site j - 1 (mod L)."""
-    top = 4 ** (L - 1)
-    return (words % top) * 4 + words // top
+    return _rotate_by(words, 1, L)
+
+
+def _rotate_by(words: np.ndarray, m: int, L: int) -> np.ndarray:
+    """Words translated by ``m`` sites (the letter of site j to site j - m mod L), bitwise."""
+    words = np.asarray(words, dtype=np.int64)
+    return ((words << (2 * m)) & ((1 << (2 * L)) - 1)) | (words >> (2 * (L - m)))
+
+
+#: each byte (four letters) with its letters in reverse order
+_REVERSED_BYTE = np.array([sum(((b >> (2 * i)) & 3) << (2 * (3 - i)) for i in range(4))
+                           for b in range(256)], dtype=np.uint8)
+
+
+def reverse_letters(words: np.ndarray, L: int) -> np.ndarray:
+    """Words with their letters in reverse order (site j to site L - 1 - j), by a table of bytes:
+    the 64-bit word reversed four letters at a time, then shifted down to its L letters."""
+    w = np.ascontiguousarray(words, dtype=np.int64)
+    b = _REVERSED_BYTE[w.reshape(-1).view(np.uint8).reshape(-1, 8)[:, ::-1]]
+    return (np.ascontiguousarray(b).view(np.uint64).reshape(w.shape)
+            >> np.uint64(64 - 2 * L)).astype(np.int64)
+
+
+def parity_odd(words: np.ndarray) -> np.ndarray:
+    """1 where a word has an odd number of letters 1, 2 (ket and bra bits differ), else 0: the
+    eigenvalue (-1)^this of ``P rho P``. Bitwise: a letter is odd when its two bits differ."""
+    x = np.asarray(words, dtype=np.int64)
+    x = (x ^ (x >> 1)) & 0x5555555555555555
+    for k in (32, 16, 8, 4, 2):
+        x = x ^ (x >> k)
+    return x & 1
 
 
 def odd_letters(words: np.ndarray, L: int) -> np.ndarray:
@@ -135,9 +164,13 @@ def odd_letters(words: np.ndarray, L: int) -> np.ndarray:
 def representative(words: np.ndarray, L: int) -> np.ndarray:
     """The smallest word of each word's translation orbit (the basis label of momentum sectors)."""
     rep = np.array(words, dtype=np.int64, copy=True)
-    r = rep.copy()
-    for _ in range(L - 1):
-        r = rotate(r, L)
+    r, t = rep.copy(), np.empty_like(rep)
+    mask = (1 << (2 * L)) - 1
+    for _ in range(L - 1):          # r = rotate(r, L), in place
+        np.left_shift(r, 2, out=t)
+        t &= mask
+        np.right_shift(r, 2 * L - 2, out=r)
+        r |= t
         np.minimum(rep, r, out=rep)
     return rep
 
@@ -171,12 +204,8 @@ def momentum_sector_size(L: int, parity: bool = True) -> int:
 def reflect(words: np.ndarray, L: int, bc: str = "ring") -> np.ndarray:
     """Words reflected: the letter of site j moves to site ``-j mod L`` (ring) or ``L - 1 - j``
     (open chain)."""
-    words = np.asarray(words, dtype=np.int64)
-    out = np.zeros_like(words)
-    for site in range(L):
-        image = (-site) % L if bc == "ring" else L - 1 - site
-        out += letter(words, site, L) * 4 ** (L - 1 - image)
-    return out
+    out = reverse_letters(words, L)                           # j -> L - 1 - j
+    return _rotate_by(out, L - 1, L) if bc == "ring" else out  # then to L - j = -j (mod L)
 
 
 def dihedral_sector_size(L: int, parity: bool = True) -> int:
@@ -213,6 +242,10 @@ def sector_size(L: int, symmetry: str, bc: str = "ring") -> int:
     f = (1 if L % 2 else 2) if bc == "ring" else L % 2
     fixed = 4 ** (f + (L - f) // 2) // (2 if parity and f > 0 else 1)
     return (base + fixed) // 2
+
+
+#: words per block of :meth:`SectorBasis.locate`
+LOCATE_BLOCK = 1 << 15
 
 
 class SectorBasis:
@@ -263,6 +296,10 @@ class SectorBasis:
         return orbit_size(words, self.L) * np.where(same, 1, 2)
 
     def _representatives(self, comm, chunk):
+        """The sorted representatives (smallest word of each orbit) and their orbit sizes; each
+        rank filters a slice of the 4^L words, then an allgather. Vectorised over the words of a
+        chunk: a word stays while it is not above any of its images, which are tried one at a
+        time on the words left (most words fall at the first few images)."""
         L = self.L
         N = 4 ** L
         rank, nranks = (comm.Get_rank(), comm.Get_size()) if comm is not None else (0, 1)
@@ -271,11 +308,9 @@ class SectorBasis:
         for c0 in range(lo, hi, chunk):
             w = np.arange(c0, min(c0 + chunk, hi), dtype=np.int64)
             if self.parity:
-                w = w[odd_letters(w, L) % 2 == 0]
-            if self.momentum:        # cheap filter first: translation representatives
-                w = w[representative(w, L) == w]
-            if self.reflection:
-                w = w[self.representative(w) == w]
+                w = w[parity_odd(w) == 0]
+            for image in self._images():
+                w = w[w <= image(w)]
             reps.append(w)
             sizes.append(self.orbit_sizes(w))
         reps = np.concatenate(reps) if reps else np.zeros(0, np.int64)
@@ -285,22 +320,41 @@ class SectorBasis:
             sizes = np.concatenate(comm.allgather(sizes))
         return reps, sizes
 
+    def _images(self):
+        """Functions ``f(w)``, one per element of the group but the identity (translations by 1
+        .. L - 1 with momentum; the reflection, times each translation with momentum)."""
+        L, bc = self.L, self.bc
+        shifts = range(1, L) if self.momentum else ()
+        out = [lambda w, m=m: _rotate_by(w, m, L) for m in shifts]
+        if self.reflection:
+            out.append(lambda w: reflect(w, L, bc))
+            out += [lambda w, m=m: _rotate_by(reflect(w, L, bc), m, L) for m in shifts]
+        return out
+
     def words(self, index: np.ndarray) -> np.ndarray:
         """Word of each basis vector (the orbit representative with momentum or reflection)."""
         index = np.asarray(index, dtype=np.int64)
         if self.orbits:
             return self.reps[index]
         prefix, s = index // 2, index % 2
-        even = odd_letters(prefix, self.L - 1) % 2 == 0 if self.L > 1 else np.ones(index.shape, bool)
+        even = parity_odd(prefix) == 0
         last = np.where(even, 3 * s, 1 + s)
         return 4 * prefix + last
 
     def locate(self, words: np.ndarray):
-        """Basis index and coefficient ``<index|w>`` of each word (0: outside the sector)."""
+        """Basis index and coefficient ``<index|w>`` of each word (0: outside the sector).
+        Many words are located in blocks of ``LOCATE_BLOCK`` (the images of a block stay in
+        the cache: 2x faster than whole arrays at L = 12)."""
         words = np.asarray(words, dtype=np.int64)
+        if words.ndim == 1 and len(words) > LOCATE_BLOCK:
+            idx, coef = np.empty(len(words), np.int64), np.empty(len(words))
+            for b in range(0, len(words), LOCATE_BLOCK):
+                idx[b:b + LOCATE_BLOCK], coef[b:b + LOCATE_BLOCK] = \
+                    self.locate(words[b:b + LOCATE_BLOCK])
+            return idx, coef
         inside = np.ones(words.shape, dtype=bool)
         if self.parity:
-            inside = odd_letters(words, self.L) % 2 == 0
+            inside = parity_odd(words) == 0
         if not self.orbits:
             return np.where(inside, 2 * (words // 4) + (words % 4) // 2, 0), inside.astype(float)
         rep = self.representative(words)

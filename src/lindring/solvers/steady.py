@@ -297,23 +297,35 @@ class Probe:
     seconds: float
 
 
-def probe_tolerance(size: int) -> float:
+def probe_tolerance(size: int, real: bool = False) -> float:
     """Relative residual the probe solve must reach on a system of ``size`` rows: small enough
     that a Gaussian right-hand side has more than this of its norm outside the range of a
-    singular matrix except with probability ``PROBE_FAILURE`` (~ size * tol^2 for a complex
-    Gaussian against a complement of dimension 1)."""
+    singular matrix except with probability ``PROBE_FAILURE``.
+
+    Against a complement of dimension 1, the component of ``b`` there is one standard Gaussian
+    while ``||b|| ~ sqrt(size)``: for a complex one ``P(|z| < t sqrt(N)) ~ N t^2``, so
+    ``t = sqrt(PROBE_FAILURE / N)``; for a real one (``real``: a real matrix and a real ``b``,
+    the real PETSc build) ``P(|g| < t sqrt(N)) ~ t sqrt(2 N / pi)``, so
+    ``t = PROBE_FAILURE sqrt(pi / (2 N))``. Both at most ``PROBE_TOL_MAX``."""
+    if real:
+        return min(PROBE_TOL_MAX, PROBE_FAILURE * float(np.sqrt(np.pi / (2 * size))))
     return min(PROBE_TOL_MAX, float(np.sqrt(PROBE_FAILURE / size)))
 
 
 def gaussian_vector(v, seed: int = PROBE_SEED) -> None:
-    """Fill the PETSc Vec ``v`` with independent standard complex Gaussians, a function of the
-    global row index only (the same vector on any number of ranks): Box-Muller from a PCG64
-    stream advanced to the rank's first row."""
+    """Fill the PETSc Vec ``v`` with independent standard Gaussians (E |b_i|^2 = 1), complex in a
+    complex build and real in a real one, a function of the global row index only (the same
+    vector on any number of ranks): Box-Muller from a PCG64 stream advanced to the rank's first
+    row (the real ones are the real parts of the complex ones times sqrt 2)."""
     lo, hi = v.getOwnershipRange()
     bits = np.random.PCG64(seed)
     bits.advance(2 * lo)
     u = np.random.Generator(bits).random(2 * (hi - lo)).reshape(-1, 2)
-    v.setArray(np.sqrt(-2.0 * np.log1p(-u[:, 0])) * np.exp(2j * np.pi * u[:, 1]) / np.sqrt(2.0))
+    z = np.sqrt(-2.0 * np.log1p(-u[:, 0])) * np.exp(2j * np.pi * u[:, 1])
+    if np.iscomplexobj(v.getArray(readonly=True)):
+        v.setArray(z / np.sqrt(2.0))
+    else:
+        v.setArray(z.real)
 
 
 def probe_nonsingular(ksp, Lc, scale: float, max_it: int) -> Probe:
@@ -338,7 +350,7 @@ def probe_nonsingular(ksp, Lc, scale: float, max_it: int) -> Probe:
     Notes
     -----
     ``Lc`` is singular exactly when the kernel of L has dimension >= 2 (module docstring). For a
-    right-hand side ``b`` of independent complex Gaussians, the part of ``b`` outside the range
+    right-hand side ``b`` of independent Gaussians (complex, or real in the real build), the part of ``b`` outside the range
     of a singular ``Lc`` is, with probability ``1 - PROBE_FAILURE``, above
     :func:`probe_tolerance` of ``||b||``, and no solve can bring the residual below it; so a probe
     that converges decides "regular". Rounding does the same near a singular matrix: a residual
@@ -352,7 +364,7 @@ def probe_nonsingular(ksp, Lc, scale: float, max_it: int) -> Probe:
     PETSc, _ = init()
     t0 = time.time()
     size = Lc.getSize()[0]
-    tol = probe_tolerance(size)
+    tol = probe_tolerance(size, real=not np.iscomplexobj(PETSc.ScalarType()))
     b, y, r = Lc.createVecLeft(), Lc.createVecRight(), Lc.createVecLeft()
     try:
         gaussian_vector(b)
@@ -477,6 +489,7 @@ def _search(A, scale, deflate, tol, gap_tol, shift_invert, comm, t0):
     gap = slowest = float("nan")
     size = A.getSize()[0]
     ncv = min(tol.ncv, size)
+    real = not np.iscomplexobj(PETSc.ScalarType())
     for _ in range(64):
         eps = SLEPc.EPS().create(comm=comm)
         eps.setOperators(A)
@@ -528,10 +541,7 @@ def _search(A, scale, deflate, tol, gap_tol, shift_invert, comm, t0):
             # a search for one eigenvalue at a time, deflating each, was seen to miss: open
             # L = 5, delta = 0, mu = 1e4)
             for lam, i in on_axis:
-                v = A.createVecRight()
-                eps.getEigenvector(i, v)
-                v.normalize()
-                deflate.append(v)
+                deflate += _eigenvectors(eps, i, A, lam, real)
                 if abs(lam) < cutoff:
                     kernel_dim += 1
                     kernel_found.append(lam)
@@ -555,6 +565,25 @@ def _search(A, scale, deflate, tol, gap_tol, shift_invert, comm, t0):
                        f"{time.time() - t0:.1f}s; rightmost eigenvalues: "
                        + ", ".join(f"{z.real:.3e}{z.imag:+.3e}j" for z in lams[:6]))
     return KernelDecision(kernel_dim, gap, undamped, lams, kernel_found, slowest)
+
+
+def _eigenvectors(eps, i, A, lam, real: bool) -> list:
+    """The normalised eigenvector(s) of SLEPc's eigenpair ``i`` (eigenvalue ``lam``) to deflate.
+    In a complex build, the eigenvector; in a real build (a real matrix), the real and imaginary
+    parts of a complex one, which span the real invariant subspace of the conjugate pair
+    ``lam, conj(lam)`` (SLEPc returns both eigenvalues; deflating the subspace at the first
+    removes the second, and deflating it again at the second changes nothing)."""
+    vr, vi = A.createVecRight(), A.createVecRight()
+    eps.getEigenvector(i, vr, vi if real else None)
+    keep = (vr, vi) if real and lam.imag != 0 else (vr,)
+    out = []
+    for v in (vr, vi):
+        if any(v is k for k in keep) and v.norm() > 0:
+            v.normalize()
+            out.append(v)
+        else:
+            v.destroy()
+    return out
 
 
 def _progress_monitor_eps(comm, every_s=2.0):
