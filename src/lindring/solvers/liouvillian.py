@@ -12,6 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from lindring.core import model
+from lindring.core.basis import lookup_table
 from lindring.core.pauli import pauli_terms
 from lindring.core.terms import local_terms, rows_block  # noqa: F401  (re-exported)
 
@@ -66,6 +67,28 @@ def assemble(p: model.Params, basis, comm=None, chunk: int = 1 << 16,
     indptr = np.zeros(nloc + 1, dtype=np.int64)
     indices = np.empty(bound, dtype=np.int64)
     data = np.empty(bound, dtype=PETSc.ScalarType)
+    with lookup_table(basis):
+        offset, largest = _fill(p, basis, terms, starts, chunk_rows, trace_row, indptr, indices,
+                                data, start, bound)
+    scale = comm.tompi4py().allreduce(largest, op=_mpi_max())
+    if trace_row and start == 0 and nloc > 0:
+        data[:indptr[1]] *= scale
+    indices.resize(offset, refcheck=False)      # in place: the untouched tail is given back
+    data.resize(offset, refcheck=False)
+    if comm.getSize() == 1:
+        A = PETSc.Mat().createAIJWithArrays(size=(N, N), csr=(indptr, indices, data), comm=comm)
+    else:
+        A = PETSc.Mat().createAIJ(size=((nloc, N), (nloc, N)), csr=(indptr, indices, data),
+                                  comm=comm)
+        del indptr, indices, data
+    A.assemble()
+    return A, scale
+
+
+def _fill(p, basis, terms, starts, chunk_rows, trace_row, indptr, indices, data, start, bound):
+    """The rows of :func:`assemble`, chunk by chunk, into the local CSR arrays; returns the
+    entries written and the largest |element| outside row 0."""
+    N = basis.size
     offset, largest = 0, 0.0
     for c0 in starts:
         rows = chunk_rows(c0)
@@ -87,27 +110,18 @@ def assemble(p: model.Params, basis, comm=None, chunk: int = 1 << 16,
         data[offset:offset + n] = block.data
         offset += n
         del block, rest
-    scale = comm.tompi4py().allreduce(largest, op=_mpi_max())
-    if trace_row and start == 0 and nloc > 0:
-        data[:indptr[1]] *= scale
-    indices.resize(offset, refcheck=False)      # in place: the untouched tail is given back
-    data.resize(offset, refcheck=False)
-    if comm.getSize() == 1:
-        A = PETSc.Mat().createAIJWithArrays(size=(N, N), csr=(indptr, indices, data), comm=comm)
-    else:
-        A = PETSc.Mat().createAIJ(size=((nloc, N), (nloc, N)), csr=(indptr, indices, data),
-                                  comm=comm)
-        del indptr, indices, data
-    A.assemble()
-    return A, scale
+    return offset, largest
 
 
 def _with_diagonal(block: sp.csr_matrix, first_row: int) -> sp.csr_matrix:
     """``block`` (rows ``first_row, first_row + 1, ...``) with every diagonal entry stored, as an
     explicit zero where L has none: PETSc's ILU (the iterative solver's preconditioner) stops
     with "matrix is missing diagonal entry" otherwise (e.g. at alpha = 0, where rows of the
-    dark sector have no diagonal term)."""
+    dark sector have no diagonal term). Unchanged (no copy) where every diagonal entry is
+    nonzero, as in most rows of a dissipative L."""
     n = block.shape[0]
+    if np.all(block[:, first_row:first_row + n].diagonal() != 0):
+        return block
     coo = block.tocoo()
     rows = np.concatenate([coo.row, np.arange(n)])
     cols = np.concatenate([coo.col, first_row + np.arange(n)])

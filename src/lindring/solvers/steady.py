@@ -10,7 +10,8 @@ Solvers are chosen by name, like QuTiP's ``steadystate``:
     is one-dimensional.
 ``iterative``
     Restarted GMRES on the same system with a block-Jacobi/ILU preconditioner (all PETSc
-    ``-ksp_*``/``-pc_*`` options apply); memory stays at the size of the matrix.
+    ``-ksp_*``/``-pc_*`` options apply); the restart keeps the Krylov basis within the memory
+    of the matrix (:func:`gmres_restart`).
 ``auto``
     ``direct`` while the LU fits comfortably (4^L <= 4^AUTO_DIRECT_MAX_L), else ``iterative``.
 
@@ -59,7 +60,7 @@ class Tolerances:
     rtol: float = OPTIONS["rtol"].default  # KSP relative tolerance (iterative)
     residual_target: float = 1e-12  # iterative: refine until ||L' x - b|| / (scale ||x||) <= this
     max_it: int = OPTIONS["max_it"].default  # KSP iterations (iterative)
-    restart: int = 200           # GMRES restart (iterative)
+    restart: int | None = None   # GMRES restart (iterative); None: gmres_restart(), by memory
     kernel_tol: float = 1e-12    # |lambda| / scale below this counts as kernel
     eps_tol: float = 1e-10       # SLEPc residual / scale for the gap (--gap)
     margin: float = 10.0         # on the axis: residual below kernel_tol / margin * scale
@@ -79,6 +80,26 @@ class Tolerances:
         alpha 300, delta 1.5, mu 1 one of 5e-10 (7e-16 of the scale): both below the cutoff,
         both within a factor 10 of the rounding of true zeros; r/R = 2.5e-7 and 1.1e-5."""
         return self.kernel_tol ** (1 / 3)
+
+
+#: bounds of the GMRES restart chosen by :func:`gmres_restart`
+RESTART_MIN, RESTART_MAX = 30, 200
+#: vectors GMRES keeps beside its Krylov basis (PETSc: work vectors), for the budget
+KRYLOV_EXTRA = 5
+
+
+def gmres_restart(rows: int, nnz: int, value_bytes: int, index_bytes: int = 8) -> int:
+    """The GMRES restart whose Krylov basis (``restart + KRYLOV_EXTRA`` vectors of ``rows``
+    values) takes at most the memory of the matrix (``nnz`` values and indices), within
+    ``RESTART_MIN .. RESTART_MAX``: with the ILU(0) copy, the solve then holds at most three
+    times the matrix. Measured (benchmarks/README.md, issue 14; L = 12 Pauli sector, real build,
+    ILU(0)): GMRES(20) 116 iterations, (30) 74, (40) 67, (60) 51, (200) 51, at the same time per
+    iteration within 20 %; LGMRES(30) 84; BiCGStab, BiCGStab(2) and TFQMR break down on the
+    right-hand side ``e_0``. The rule gives 50 there (Pauli: 8-byte values, ~28 nonzeros per
+    row), 60 at L = 14 (2.5 GB of vectors, the 12 GB target kept) and ~85 for the complex
+    matrix units."""
+    m = int(nnz * (value_bytes + index_bytes) / (max(rows, 1) * value_bytes)) - KRYLOV_EXTRA
+    return max(RESTART_MIN, min(RESTART_MAX, m))
 
 
 def _progress_monitor(label, every_s=2.0):
@@ -159,7 +180,12 @@ def solve_iterative(Lc, tol: Tolerances, scale: float = 1.0, preconditioner=None
     ksp = PETSc.KSP().create(comm=Lc.getComm())
     ksp.setOperators(Lc)
     ksp.setType("gmres")
-    ksp.setGMRESRestart(tol.restart)
+    restart = tol.restart
+    if restart is None:
+        value = np.dtype(PETSc.ScalarType).itemsize
+        restart = gmres_restart(Lc.getSize()[0], int(Lc.getInfo(
+            PETSc.Mat.InfoType.GLOBAL_SUM)["nz_used"]), value, np.dtype(PETSc.IntType).itemsize)
+    ksp.setGMRESRestart(restart)
     if preconditioner is None:
         ksp.getPC().setType("bjacobi")
     else:
