@@ -86,19 +86,23 @@ class Tolerances:
 RESTART_MIN, RESTART_MAX = 30, 200
 #: vectors GMRES keeps beside its Krylov basis (PETSc: work vectors), for the budget
 KRYLOV_EXTRA = 5
+#: memory the Krylov basis may always take (bytes), however small the matrix
+KRYLOV_FLOOR_BYTES = 256 * 2 ** 20
 
 
 def gmres_restart(rows: int, nnz: int, value_bytes: int, index_bytes: int = 8) -> int:
     """The GMRES restart whose Krylov basis (``restart + KRYLOV_EXTRA`` vectors of ``rows``
-    values) takes at most the memory of the matrix (``nnz`` values and indices), within
-    ``RESTART_MIN .. RESTART_MAX``: with the ILU(0) copy, the solve then holds at most three
-    times the matrix. Measured (benchmarks/README.md, issue 14; L = 12 Pauli sector, real build,
+    values) takes at most the memory of the matrix (``nnz`` values and indices) or
+    ``KRYLOV_FLOOR_BYTES``, whichever is larger, within ``RESTART_MIN .. RESTART_MAX``: with the
+    ILU(0) copy, a large solve then holds at most three times the matrix, and a small one keeps
+    GMRES(200) (measured: at open L = 7, 16,384 rows, GMRES(30) left the probe solve at 3e-7
+    after the solve's 63 iterations, GMRES(200) converged it in 59). Measured (benchmarks/README.md, issue 14; L = 12 Pauli sector, real build,
     ILU(0)): GMRES(20) 116 iterations, (30) 74, (40) 67, (60) 51, (200) 51, at the same time per
     iteration within 20 %; LGMRES(30) 84; BiCGStab, BiCGStab(2) and TFQMR break down on the
-    right-hand side ``e_0``. The rule gives 50 there (Pauli: 8-byte values, ~28 nonzeros per
-    row), 60 at L = 14 (2.5 GB of vectors, the 12 GB target kept) and ~85 for the complex
-    matrix units."""
-    m = int(nnz * (value_bytes + index_bytes) / (max(rows, 1) * value_bytes)) - KRYLOV_EXTRA
+    right-hand side ``e_0``. The rule gives 86 there (the floor: 2.8 MB per vector), 55 at
+    L = 13 and 60 at L = 14 (2.5 GB of vectors, the 12 GB target kept)."""
+    budget = max(nnz * (value_bytes + index_bytes), KRYLOV_FLOOR_BYTES)
+    m = int(budget / (max(rows, 1) * value_bytes)) - KRYLOV_EXTRA
     return max(RESTART_MIN, min(RESTART_MAX, m))
 
 
