@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := python3-petsc4py-64-complex python3-slepc4py-64-complex python3-mpi4py \
+APT_PACKAGES := python3-petsc4py-64-complex python3-slepc4py-64-complex python3-petsc4py-64-real \
+                python3-slepc4py-64-real python3-mpi4py \
                 python3-venv openmpi-bin libopenblas0-serial
 # OpenMPI refuses to run as root without these (our CI and sandboxes run as root)
 export OMPI_ALLOW_RUN_AS_ROOT := 1
@@ -32,7 +33,9 @@ $(VENV)/.installed: $(VENV)/.apt pyproject.toml
 	@echo "installing lindring and its Python packages into $(VENV) (log: $(VENV)/pip.log)"
 	@$(PY) -m pip install --disable-pip-version-check "numpy<2" -e ".[workflow,test]" > $(VENV)/pip.log 2>&1 \
 	  || { tail -30 $(VENV)/pip.log; echo "pip install failed: see $(VENV)/pip.log"; exit 1; }
-	@$(PY) -c "from lindring.solvers.petsc import init; init()"
+	@for scalar in complex real; do \
+	  $(PY) -c "from lindring.solvers.petsc import init, loaded_scalar; init(scalar='$$scalar'); \
+	    assert loaded_scalar() == '$$scalar', 'no $$scalar-scalar PETSc build'" || exit 1; done
 	@touch $@
 
 # one line: what was found

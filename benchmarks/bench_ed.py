@@ -186,7 +186,7 @@ def _kill_group(pid: int) -> None:
 def run_measured(cmd: list[str], timeout: float, limit_mb: float, log: Path) -> dict:
     """Run ``cmd`` under /usr/bin/time with a timeout and a memory limit on the whole tree."""
     tfile = log.with_suffix(".time")
-    full = ["/usr/bin/time", "-f", "%e %M", "-o", str(tfile)] + cmd
+    full = ["/usr/bin/time", "-f", "%e %M %U %S", "-o", str(tfile)] + cmd
     env = dict(os.environ, **ENV)
     t0 = time.time()
     with open(log, "w") as fh:
@@ -206,8 +206,9 @@ def run_measured(cmd: list[str], timeout: float, limit_mb: float, log: Path) -> 
     wall = time.time() - t0
     res = dict(rc=rc, wall_s=wall, peak_mb_sampled_tree=sampler.peak_mb)
     try:
-        e, m = tfile.read_text().split()[-2:]
+        e, m, u, s = tfile.read_text().split()[-4:]
         res["wall_s"], res["time_maxrss_mb"] = float(e), float(m) / 1024
+        res["cpu_s"] = float(u) + float(s)      # user + system of the process and its children
     except (OSError, ValueError):
         pass
     if timed_out:

@@ -7,8 +7,12 @@ Model: minimal preset, ring, alpha = 2, delta = 1.5 (bench_ed.py). Configuration
     ``--basis matrix-units --symmetry parity+momentum``: the path of main before issue 14
     (complex matrix units, parity x momentum zero).
 ``new``
-    ``--basis auto --symmetry auto``: Pauli strings (a real matrix, stored in the complex PETSc
-    build) in parity x momentum zero x reflection-even.
+    ``--basis auto --symmetry auto``: Pauli strings (a real matrix) in parity x momentum zero x
+    reflection-even; since the real build is wired (series ``real``) the matrix is held in the
+    real-scalar PETSc build, before (rows without a series or ``restart40``) in the complex one.
+``default``
+    ``lindring solve --method ed --L ...`` with nothing else (the issue's targets): ``new`` with
+    ``--solver auto`` and every default.
 
 Each run is one ``lindring solve`` in its own process under bench_ed.run_measured (wall time,
 peak memory of the whole process tree sampled every 0.2 s, memory limit and timeout); the
@@ -38,12 +42,14 @@ sys.path.insert(0, str(HERE))
 from bench_ed import ALPHA, DELTA, VENV_BIN, run_measured  # noqa: E402
 
 CSV = HERE / "results" / "pauli.csv"
-CONFIGS = {"old": ["--basis", "matrix-units", "--symmetry", "parity+momentum"],
-           "new": ["--basis", "auto", "--symmetry", "auto"]}
+CONFIGS = {"old": ["--solver", "iterative", "--basis", "matrix-units", "--symmetry",
+                   "parity+momentum"],
+           "new": ["--solver", "iterative", "--basis", "auto", "--symmetry", "auto"],
+           "default": []}
 FIELDS = ["L", "ranks", "config", "series", "status", "operator_basis", "symmetry", "wall_s", "solve_s", "assembly_s",
           "peak_mb_sampled_tree", "time_maxrss_mb", "basis_size", "nnz", "iterations",
           "probe_iterations", "uniqueness", "residual", "current_eta0", "sz0", "load_before",
-          "petsc", "note"]
+          "petsc", "note", "cpu_s", "petsc_scalar", "uniqueness_s", "load_after"]
 
 
 def _load() -> str:
@@ -56,14 +62,15 @@ def run(L: int, ranks: int, config: str, series: str, petsc: list[str], timeout:
     out = work / f"L{L}_n{ranks}_{config}_{series or 'default'}.nc"
     cmd = [str(VENV_BIN / "lindring"), "solve", "--method", "ed", "--bc", "ring", "--L", str(L),
            "--preset", "minimal", "--alpha", str(ALPHA), "--delta", str(DELTA),
-           "--solver", "iterative", *CONFIGS[config], "--force", "-o", str(out), *petsc]
+           *CONFIGS[config], "--force", "-o", str(out), *petsc]
     if ranks > 1:
         cmd = [shutil.which("mpiexec") or "mpiexec", "-n", str(ranks)] + cmd
     row = dict(L=L, ranks=ranks, config=config, series=series, load_before=_load(),
                petsc=" ".join(petsc))
     log = out.with_suffix(".log")
     res = run_measured(cmd, timeout, mem_gb * 1024, log)
-    row.update(status=res["status"], wall_s=round(res["wall_s"], 2),
+    row.update(status=res["status"], wall_s=round(res["wall_s"], 2), load_after=_load(),
+               cpu_s=round(res.get("cpu_s", float("nan")), 1),
                peak_mb_sampled_tree=round(res["peak_mb_sampled_tree"]),
                time_maxrss_mb=round(res.get("time_maxrss_mb", float("nan"))))
     if res["status"] == "ok" and out.exists():
@@ -74,6 +81,8 @@ def run(L: int, ranks: int, config: str, series: str, petsc: list[str], timeout:
                        assembly_s=round(float(a.get("assembly_seconds", float("nan"))), 2),
                        basis_size=a.get("basis_size"), nnz=a.get("nnz"),
                        operator_basis=a.get("operator_basis", "matrix-units"),
+                       petsc_scalar=a.get("petsc_scalar", "complex"),
+                       uniqueness_s=round(float(a.get("uniqueness_seconds", float("nan"))), 2),
                        symmetry=a.get("symmetry"),
                        iterations=a.get("solver_iterations"),
                        probe_iterations=a.get("probe_iterations"),
@@ -108,19 +117,24 @@ def save(rows: dict) -> None:
 
 
 def table(rows: dict) -> str:
-    head = ("| L | ranks | path | series | rows | nonzeros | wall s | solve s | peak MB | "
-            "GMRES its | probe its | residual | current_eta[0] | load |\n"
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    head = ("| L | ranks | path | series | rows | nonzeros | wall s | CPU s | assembly s | "
+            "solve s | probe s | peak MB | GMRES its | probe its | residual | current_eta[0] | "
+            "load |\n" + "|---" * 17 + "|")
     lines = [head]
     for k in sorted(rows, key=lambda k: (int(k[0]), int(k[1]), k[3], k[2] != "old")):
         r = rows[k]
-        path = {"old": "complex, matrix units, P x k=0", "new": "Pauli, P x k=0 x R"}[r["config"]]
+        path = {"old": "complex, matrix units, P x k=0", "new": "Pauli, P x k=0 x R",
+                "default": "default (Pauli, P x k=0 x R)"}[r["config"]]
+        if r.get("petsc_scalar"):
+            path += f", {r['petsc_scalar']} build"
         lines.append(f"| {r['L']} | {r['ranks']} | {path} | {r['series'] or '-'} | "
                      f"{r.get('basis_size') or '-'} | {r.get('nnz') or '-'} | {r['wall_s']} | "
-                     f"{r.get('solve_s') or '-'} | {r['peak_mb_sampled_tree']} | "
+                     f"{r.get('cpu_s') or '-'} | {r.get('assembly_s') or '-'} | "
+                     f"{r.get('solve_s') or '-'} | {r.get('uniqueness_s') or '-'} | "
+                     f"{r['peak_mb_sampled_tree']} | "
                      f"{r.get('iterations') or '-'} | {r.get('probe_iterations') or '-'} | "
                      f"{r.get('residual') or r['status']} | {r.get('current_eta0') or '-'} | "
-                     f"{r['load_before']} |")
+                     f"{r['load_before']}{' -> ' + r['load_after'] if r.get('load_after') else ''} |")
     return "\n".join(lines)
 
 

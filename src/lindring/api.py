@@ -198,6 +198,7 @@ def prepare(method: str, L: int, bc: str = "ring", preset: str | None = None, ra
     if output is not None:
         check_output_path(output)
     if method == "ed":
+        from lindring.solvers.methods import petsc_scalar
         from lindring.solvers.petsc import initial_options
         from lindring.solvers.petsc_options import check_petsc_options
         before = initial_options()
@@ -207,7 +208,7 @@ def prepare(method: str, L: int, bc: str = "ring", preset: str | None = None, ra
                 f"process initialised PETSc with ({' '.join(before) or 'none'}); PETSc reads its "
                 "options once per process: run this point in a new process (or give the same "
                 "options)")
-        check_petsc_options(petsc_options)
+        check_petsc_options(petsc_options, scalar=petsc_scalar(values["basis"]))
     if method in ("ed", "mpo") and not force:
         _refuse_if_too_large(method, p, values)
     return p, values
@@ -319,12 +320,14 @@ def compute(method: str, p: model.Params, values: dict, petsc_options: Sequence[
     from lindring.solvers.methods import run_method
     from lindring.io.results import build_dataset
     if method == "ed":
+        from lindring.solvers.methods import petsc_scalar
         from lindring.solvers.petsc import init
-        init(list(petsc_options))
+        init(list(petsc_options), scalar=petsc_scalar(values["basis"]))
     comm = MPI.COMM_WORLD
     t0 = time.time()
     data_vars, attrs = run_method(method, p, **method_arguments(method, values))
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    from lindring.solvers.builds import child_peak_mb     # a solve in a child world (builds.py)
+    peak_mb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, child_peak_mb())
     attrs.update(wall_seconds=time.time() - t0, mpi_ranks=comm.Get_size(),
                  peak_memory_mb_max_rank=comm.allreduce(peak_mb, op=MPI.MAX),
                  peak_memory_mb_total=comm.allreduce(peak_mb, op=MPI.SUM),

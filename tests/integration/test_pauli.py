@@ -279,6 +279,7 @@ def test_pauli_observables_equal_the_complex_path(L, bc, rng, kw):
     full, fattrs = _ed(p, solver="direct", symmetry="none", basis="matrix-units")
     pauli, attrs = _ed(p, solver="direct")
     assert fattrs["operator_basis"] == "matrix-units" and attrs["operator_basis"] == "pauli"
+    assert fattrs["petsc_scalar"] == "complex" and attrs["petsc_scalar"] == "real"
     assert attrs["symmetry"] == resolve_symmetry(p, "auto")
     assert ("reflection" in attrs["symmetry"]) == reflection_symmetric(p)[0]
     for k in OBS:
@@ -323,7 +324,45 @@ def test_cli_writes_the_operator_basis(tmp_path):
         run_cli([*args, "--basis", basis, "-o", out])
         with xr.open_dataset(out) as ds:
             assert ds.attrs["operator_basis"] == ("pauli" if basis == "auto" else basis)
+            assert ds.attrs["petsc_scalar"] == ("real" if basis == "auto" else "complex")
             assert ds.attrs["symmetry"] == "parity+momentum+reflection"
+
+
+REAL_AND_COMPLEX = """
+import sys, numpy as np, lindring
+from mpi4py import MPI
+kw = dict(L=7, bc=sys.argv[1], preset="minimal", alpha=2, delta=1.5, solver="iterative",
+          symmetry="none" if sys.argv[1] == "open" else "auto")
+first = lindring.solve("ed", basis="matrix-units", **kw)     # loads the complex build
+second = lindring.solve("ed", **kw)                          # the real one, in a child world
+assert first.attrs["petsc_scalar"] == "complex", first.attrs["petsc_scalar"]
+assert second.attrs["petsc_scalar"] == "real", second.attrs["petsc_scalar"]
+assert second.attrs["mpi_ranks"] == MPI.COMM_WORLD.Get_size()
+for k in ("current_eta", "current_J", "sz", "purity", "purity_pair", "negativity_pair"):
+    np.testing.assert_allclose(second[k].values, first[k].values, atol=1e-10, rtol=0, err_msg=k)
+print("rank", MPI.COMM_WORLD.Get_rank(), "agree", second.attrs["uniqueness_method"])
+"""
+
+
+@pytest.mark.parametrize("bc,ranks", [("ring", 1), ("open", 2)])
+def test_real_build_is_taken_and_agrees_with_the_complex_one(tmp_path, bc, ranks):
+    """The Pauli path runs in the real-scalar PETSc build (attribute petsc_scalar), the matrix
+    units in the complex one, and they agree to 1e-10; a process that loaded the complex build
+    first solves the Pauli point in a child MPI world of as many ranks (solvers/builds.py), here
+    on 1 and 2 ranks under real mpiexec."""
+    import os
+    import subprocess
+    import sys
+    from conftest import MPI_ENV
+    script = tmp_path / "both.py"
+    script.write_text(REAL_AND_COMPLEX)
+    cmd = [sys.executable, str(script), bc]
+    if ranks > 1:
+        cmd = ["mpiexec", "-n", str(ranks)] + cmd
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
+                         env=dict(os.environ, **MPI_ENV))
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.count("agree probe solve") == ranks
 
 
 @pytest.mark.parametrize("solver", ["direct", "iterative"])

@@ -161,6 +161,8 @@ def _attributes() -> dict[str, Attribute]:
          ("ed", "ground"), _NONE),
         ("symmetry", "symmetry sector solved in", _ED, _NONE),
         ("operator_basis", "operator basis of the Liouvillian: pauli or matrix-units", _ED, _NONE),
+        ("petsc_scalar", "scalar type of the PETSc build that solved it: real (Pauli basis) or "
+         "complex (matrix units)", _ED, _NONE),
         ("pauli_fallback", "why the Pauli solve failed and the matrix units were used (empty: "
          "it did not)", _ED, ""),
         ("preconditioner", "preconditioner that solved it: ilu or heff (empty: direct solver)",

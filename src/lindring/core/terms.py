@@ -48,44 +48,70 @@ def rows_block(p: model.Params, basis, rows: np.ndarray, terms=None) -> sp.csr_m
     Row ``r`` is the full-space row of its word, each column word ``w`` moved to its basis index
     with the coefficient ``<index|w>`` (``basis.locate``), times ``basis.row_scale`` (1 in the full
     space and the parity sector, ``sqrt(n_R)`` for momentum orbits; see :mod:`lindring.core.basis`).
+    Vectorised over the rows: for each term, every row's nonzeros come from the row of the local
+    superoperator at the row's letters on the term's sites (:func:`_term_entries`); one
+    ``locate`` for all of them.
     """
     terms = local_terms(p) if terms is None else terms
-    L = p.L
     words = basis.words(rows)
-    out_r, out_c, out_v = [], [], []
-    local = np.arange(len(rows), dtype=np.int64)
+    parts = [_term_entries(words, sites, S, p.L) for sites, S in terms]
+    r = np.concatenate([e[0] for e in parts]) if parts else np.zeros(0, np.int64)
+    w = np.concatenate([e[1] for e in parts]) if parts else np.zeros(0, np.int64)
+    dtype = np.result_type(*[S for _, S in terms], np.float64)
+    v = np.concatenate([e[2] for e in parts]) if parts else np.zeros(0, dtype)
+    del parts
+    col, coef = basis.locate(w)
+    del w
+    v = v * coef * basis.row_scale(rows)[r]
+    keep = coef != 0
+    if not keep.all():
+        r, col, v = r[keep], col[keep], v[keep]
+    block = sp.coo_matrix((v, (r, col)), shape=(len(rows), basis.size)).tocsr()
+    block.sum_duplicates()
+    block.eliminate_zeros()
+    return block
+
+
+def nonzero_bound(basis, rows: np.ndarray, terms, L: int) -> np.ndarray:
+    """An upper bound of the stored entries of each row of :func:`rows_block` with its diagonal
+    (the PETSc assembly stores every diagonal entry): one for the diagonal, and for each term the
+    off-diagonal nonzeros of the local superoperator's row at the row's letters. Without
+    ``locate``, so cheap; entries of two terms that land on the same column make it an
+    overestimate (measured: 14-20 % at L = 8)."""
+    words = basis.words(rows)
+    bound = np.ones(len(words), dtype=np.int64)
     for sites, S in terms:
         pattern = np.zeros(len(words), dtype=np.int64)
         for s in sites:
             pattern = 4 * pattern + letter(words, s, L)
-        for pat in range(S.shape[0]):
-            cols = np.flatnonzero(S[pat])
-            if cols.size == 0:
-                continue
-            sel = pattern == pat
-            if not sel.any():
-                continue
-            w_sel, r_sel = words[sel], local[sel]
-            for q in cols:
-                shift = 0
-                pq, pp = q, pat
-                for s in reversed(sites):
-                    shift += ((pq % 4) - (pp % 4)) * 4 ** (L - 1 - s)
-                    pq //= 4
-                    pp //= 4
-                col, coef = basis.locate(w_sel + shift)
-                keep = coef != 0
-                out_r.append(r_sel[keep])
-                out_c.append(col[keep])
-                out_v.append(S[pat, q] * coef[keep])
-    r = np.concatenate(out_r) if out_r else np.zeros(0, np.int64)
-    c = np.concatenate(out_c) if out_c else np.zeros(0, np.int64)
-    v = np.concatenate(out_v) if out_v else np.zeros(0, complex)
-    v = v * basis.row_scale(rows)[r]
-    block = sp.coo_matrix((v, (r, c)), shape=(len(rows), basis.size)).tocsr()
-    block.sum_duplicates()
-    block.eliminate_zeros()
-    return block
+        off = (S != 0) & ~np.eye(len(S), dtype=bool)
+        bound += off.sum(axis=1)[pattern]
+    return bound
+
+
+def _term_entries(words: np.ndarray, sites: tuple[int, ...], S: np.ndarray, L: int):
+    """The nonzeros of the local superoperator ``S`` on ``sites`` in the rows of ``words``:
+    ``(row position, column word, value)``, without a loop over rows or letters. The row of
+    ``S`` is the pattern of the word's letters on ``sites`` (``sites[0]`` most significant), and
+    each nonzero ``S[pattern, q]`` changes those letters to ``q``: the column word is the row's
+    word plus the difference of the two patterns placed on the sites."""
+    k = len(sites)
+    pattern = np.zeros(len(words), dtype=np.int64)
+    for s in sites:
+        pattern = 4 * pattern + letter(words, s, L)
+    Ssp = sp.csr_matrix(S)
+    # the word change of each (pattern, q): sum over the sites of (q_s - pattern_s) 4^(L-1-s)
+    place = np.zeros((4 ** k, 4 ** k), dtype=np.int64)
+    for j, s in enumerate(sites):
+        digit = (np.arange(4 ** k) >> (2 * (k - 1 - j))) & 3
+        place += (digit[None, :] - digit[:, None]) << (2 * (L - 1 - s))
+    counts = np.diff(Ssp.indptr)[pattern]
+    position = np.repeat(np.arange(len(words), dtype=np.int64), counts)
+    first = np.repeat(Ssp.indptr[pattern] - np.cumsum(counts) + counts, counts)
+    entry = first + np.arange(len(position), dtype=np.int64)
+    q = Ssp.indices[entry]
+    row_pattern = pattern[position]
+    return position, words[position] + place[row_pattern, q], Ssp.data[entry]
 
 
 def swap_sites(S: np.ndarray) -> np.ndarray:

@@ -271,6 +271,8 @@ class EffectiveHamiltonianPC:
         if x.getComm().getRank() == 0:
             values = self.root.getArray()
             c = self._apply_sector(values)
+            if not np.iscomplexobj(values):    # the real build: a Pauli basis, where L0^-1 is
+                c = c.real                     # real (it preserves Hermiticity, as L does)
             self.root.getArray()[:] = c
         self.scatter.scatter(self.root, y, insert, reverse)
 

@@ -12,6 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from lindring.core import model
+from lindring.core.basis import lookup_table
 from lindring.core.pauli import pauli_terms
 from lindring.core.terms import local_terms, rows_block  # noqa: F401  (re-exported)
 
@@ -24,11 +25,16 @@ def terms_for(p: model.Params, basis):
     return local_terms(p)
 
 
-def assemble(p: model.Params, basis, comm=None, chunk: int = 1 << 17,
+def assemble(p: model.Params, basis, comm=None, chunk: int = 1 << 16,
              trace_row: bool = False):
     """Distributed PETSc AIJ matrix of the Liouvillian, and its scale.
 
-    Each rank builds its own contiguous range of rows in chunks of ``chunk`` rows. With
+    Each rank builds its own contiguous range of rows in chunks of ``chunk`` rows, written one
+    after the other into one local CSR array, sized beforehand by an upper bound of the entries
+    per row (:func:`lindring.core.terms.nonzero_bound`; the pages beyond the entries actually
+    written are never touched, and the arrays are shrunk in place at the end). On one rank PETSc
+    uses these arrays as its matrix (``MatCreateSeqAIJWithArrays``: no second copy); on several,
+    PETSc copies them into its diagonal and off-diagonal blocks, and they are freed after. With
     ``trace_row=True`` the first row is replaced by ``scale`` times the trace functional (the
     trace-constrained system ``L' x = scale e_0`` whose solution is the steady state normalised
     to ``Tr rho = 1``; the factor makes ``L'`` homogeneous in the rates, see steady.py).
@@ -36,11 +42,12 @@ def assemble(p: model.Params, basis, comm=None, chunk: int = 1 << 17,
     Returns
     -------
     (A, scale)
-        ``A`` a PETSc Mat (basis.size x basis.size, complex scalars; real values in a Pauli
-        basis, benchmarks/README.md); ``scale`` the largest |matrix
-        element| of L over all rows but the first (a rate, in the units of the parameters),
-        the same on every rank.
+        ``A`` a PETSc Mat (basis.size x basis.size) of the loaded build's scalars (real in the
+        Pauli basis: :mod:`lindring.solvers.petsc`); ``scale`` the largest |matrix element| of
+        L over all rows but the first (a rate, in the units of the parameters), the same on
+        every rank.
     """
+    from lindring.core.terms import nonzero_bound
     from lindring.solvers.petsc import init
     PETSc, _ = init()
     comm = comm or PETSc.COMM_WORLD
@@ -49,12 +56,42 @@ def assemble(p: model.Params, basis, comm=None, chunk: int = 1 << 17,
     start = comm.tompi4py().exscan(nloc) if comm.getSize() > 1 else 0
     start = start or 0
     terms = terms_for(p, basis)
-    indptr = [np.zeros(1, dtype=np.int64)]
-    indices, data = [], []
-    offset = 0
-    largest = 0.0
-    for c0 in range(start, start + nloc, chunk):
-        rows = np.arange(c0, min(c0 + chunk, start + nloc), dtype=np.int64)
+    starts = range(start, start + nloc, chunk)
+
+    def chunk_rows(c0):
+        return np.arange(c0, min(c0 + chunk, start + nloc), dtype=np.int64)
+
+    bound = sum(int(nonzero_bound(basis, chunk_rows(c0), terms, p.L).sum()) for c0 in starts)
+    if trace_row and start == 0:
+        bound += len(basis.trace_support()[0])
+    indptr = np.zeros(nloc + 1, dtype=np.int64)
+    indices = np.empty(bound, dtype=np.int64)
+    data = np.empty(bound, dtype=PETSc.ScalarType)
+    with lookup_table(basis):
+        offset, largest = _fill(p, basis, terms, starts, chunk_rows, trace_row, indptr, indices,
+                                data, start, bound)
+    scale = comm.tompi4py().allreduce(largest, op=_mpi_max())
+    if trace_row and start == 0 and nloc > 0:
+        data[:indptr[1]] *= scale
+    indices.resize(offset, refcheck=False)      # in place: the untouched tail is given back
+    data.resize(offset, refcheck=False)
+    if comm.getSize() == 1:
+        A = PETSc.Mat().createAIJWithArrays(size=(N, N), csr=(indptr, indices, data), comm=comm)
+    else:
+        A = PETSc.Mat().createAIJ(size=((nloc, N), (nloc, N)), csr=(indptr, indices, data),
+                                  comm=comm)
+        del indptr, indices, data
+    A.assemble()
+    return A, scale
+
+
+def _fill(p, basis, terms, starts, chunk_rows, trace_row, indptr, indices, data, start, bound):
+    """The rows of :func:`assemble`, chunk by chunk, into the local CSR arrays; returns the
+    entries written and the largest |element| outside row 0."""
+    N = basis.size
+    offset, largest = 0, 0.0
+    for c0 in starts:
+        rows = chunk_rows(c0)
         block = rows_block(p, basis, rows, terms)
         rest = block[1:] if c0 == 0 else block
         if rest.nnz:
@@ -64,31 +101,31 @@ def assemble(p: model.Params, basis, comm=None, chunk: int = 1 << 17,
             first = sp.csr_matrix((w, (np.zeros_like(cols), cols)), shape=(1, N))
             block = sp.vstack([first, block[1:]], format="csr")
         block = _with_diagonal(block, c0)
-        indptr.append(block.indptr[1:].astype(np.int64) + offset)
-        offset += block.nnz
-        indices.append(block.indices.astype(np.int64))
-        data.append(block.data.astype(complex))
-    scale = comm.tompi4py().allreduce(largest, op=_mpi_max())
-    if trace_row and start == 0 and nloc > 0:
-        data[0][:indptr[1][0]] *= scale
-    indptr = np.concatenate(indptr)
-    indices = np.concatenate(indices) if indices else np.zeros(0, np.int64)
-    data = np.concatenate(data) if data else np.zeros(0, complex)
-    A = PETSc.Mat().createAIJ(size=((nloc, N), (nloc, N)), csr=(indptr, indices, data), comm=comm)
-    A.assemble()
-    return A, scale
+        n = block.nnz
+        if offset + n > bound:      # cannot happen (nonzero_bound); a clear message if it does
+            raise RuntimeError(f"assembly: {offset + n} entries exceed the bound {bound}")
+        lo = c0 - start
+        indptr[lo + 1:lo + 1 + len(rows)] = block.indptr[1:] + offset
+        indices[offset:offset + n] = block.indices
+        data[offset:offset + n] = block.data
+        offset += n
+        del block, rest
+    return offset, largest
 
 
 def _with_diagonal(block: sp.csr_matrix, first_row: int) -> sp.csr_matrix:
     """``block`` (rows ``first_row, first_row + 1, ...``) with every diagonal entry stored, as an
     explicit zero where L has none: PETSc's ILU (the iterative solver's preconditioner) stops
     with "matrix is missing diagonal entry" otherwise (e.g. at alpha = 0, where rows of the
-    dark sector have no diagonal term)."""
+    dark sector have no diagonal term). Unchanged (no copy) where every diagonal entry is
+    nonzero, as in most rows of a dissipative L."""
     n = block.shape[0]
+    if np.all(block[:, first_row:first_row + n].diagonal() != 0):
+        return block
     coo = block.tocoo()
     rows = np.concatenate([coo.row, np.arange(n)])
     cols = np.concatenate([coo.col, first_row + np.arange(n)])
-    values = np.concatenate([coo.data, np.zeros(n, dtype=complex)])
+    values = np.concatenate([coo.data, np.zeros(n, dtype=coo.data.dtype)])
     return sp.csr_matrix((values, (rows, cols)), shape=block.shape)   # zeros stay stored
 
 
@@ -105,7 +142,7 @@ class _RowZeroRestored:
         PETSc, _ = init()
         self.Ac = Ac
         row0 = rows_block(p, basis, np.zeros(1, dtype=np.int64), terms_for(p, basis))
-        self.weights = np.asarray(row0.data, dtype=complex)
+        self.weights = np.asarray(row0.data, dtype=PETSc.ScalarType)
         index = np.asarray(row0.indices).astype(PETSc.IntType)
         x = Ac.createVecRight()
         self.entries = PETSc.Vec().createSeq(len(index), comm=PETSc.COMM_SELF)

@@ -167,8 +167,9 @@ def run_ed(p: model.Params, solver=OPTIONS["solver"].default, tol: Tolerances | 
         units ``|k><b|`` of :mod:`lindring.core.basis` (5 L + 1). ``auto`` is ``pauli``: every
         steady state (momentum zero) is a real vector of Pauli components, whatever the
         couplings; where the Pauli solve or its verification fails, ``auto`` solves again in
-        the matrix units (attribute ``pauli_fallback``: why; empty otherwise). Both are held in
-        the complex PETSc build (benchmarks/README.md: the decision).
+        the matrix units (attribute ``pauli_fallback``: why; empty otherwise). The Pauli basis
+        is solved in the real-scalar PETSc build, the matrix units in the complex one
+        (attribute ``petsc_scalar``; :mod:`lindring.solvers.petsc`, benchmarks/README.md).
     preconditioner : {"auto", "heff", "ilu"}
         Of the iterative solver: ``heff`` inverts the no-jump Liouvillian from the effective
         Hamiltonian (:mod:`lindring.solvers.heff`), robust across regimes, dense work on rank 0,
@@ -216,12 +217,26 @@ def run_ed(p: model.Params, solver=OPTIONS["solver"].default, tol: Tolerances | 
         return data, attrs
 
 
+def petsc_scalar(basis: str) -> str:
+    """The scalar type ("real" or "complex") of the PETSc build that solves in the operator
+    basis ``basis`` (a ``--basis`` value): :data:`lindring.solvers.petsc.SCALAR_OF_BASIS`."""
+    from lindring.solvers.petsc import SCALAR_OF_BASIS
+    return SCALAR_OF_BASIS[resolve_operator_basis(basis)]
+
+
 def _run_ed_in(operator_basis, p, sector, solver, tol, thresholds, gap, check_unique,
                preconditioner):
-    """:func:`run_ed` in one operator basis (``pauli`` or ``matrix-units``)."""
+    """:func:`run_ed` in one operator basis (``pauli`` or ``matrix-units``), in the PETSc build
+    of that basis: in this process if it has that build loaded (or none yet), else in a child
+    MPI world (:func:`lindring.solvers.builds.call_in_build`)."""
     from lindring.solvers.liouvillian import assemble, liouvillian_from_constrained
-    from lindring.solvers.petsc import init
-    PETSc, _ = init()
+    from lindring.solvers.petsc import choose_scalar, init, loaded_scalar
+    wanted = petsc_scalar(operator_basis)
+    PETSc, _ = init(scalar=wanted)
+    if loaded_scalar() != choose_scalar(wanted):
+        from lindring.solvers.builds import call_in_build
+        return call_in_build(wanted, f"{__name__}:_run_ed_in", operator_basis, p, sector, solver,
+                             tol, thresholds, gap, check_unique, preconditioner)
     comm = PETSc.COMM_WORLD.tompi4py()
     t0 = time.time()
     basis = make_basis(p.L, sector, comm, bc=p.bc)
@@ -234,7 +249,7 @@ def _run_ed_in(operator_basis, p, sector, solver, tol, thresholds, gap, check_un
     name = resolve_solver(solver, p.L, basis.size)
     chain = preconditioner_chain(preconditioner, p) if name == "iterative" else [""]
     attrs = dict(solver=name, symmetry=basis.name, operator_basis=operator_basis,
-                 pauli_fallback="", preconditioner=chain[0], rtol=tol.rtol,
+                 petsc_scalar=loaded_scalar(), pauli_fallback="", preconditioner=chain[0], rtol=tol.rtol,
                  kernel_tol=tol.kernel_tol,
                  residual_target=tol.residual_target,
                  uniqueness_checked=int(check_unique or gap),

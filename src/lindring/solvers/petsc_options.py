@@ -73,8 +73,9 @@ def repeated_options(petsc_opts: list[str]) -> list[str]:
     return sorted({n for n in names if names.count(n) > 1})
 
 
-def check_petsc_options(petsc_opts: list[str]) -> None:
-    """Initialise PETSc with ``petsc_opts`` and refuse unknown ones before any compute.
+def check_petsc_options(petsc_opts: list[str], scalar: str | None = None) -> None:
+    """Initialise PETSc with ``petsc_opts`` (the build of ``scalar`` scalars, if none is loaded:
+    :func:`lindring.solvers.petsc.init`) and refuse unknown ones before any compute.
 
     Raises
     ------
@@ -87,7 +88,7 @@ def check_petsc_options(petsc_opts: list[str]) -> None:
         raise PetscOptionsError(f"PETSc option(s) {', '.join(repeated)} given twice (PETSc would "
                                 "silently keep one); give each once")
     from lindring.solvers.petsc import init
-    PETSc, SLEPc = init(petsc_opts)
+    PETSc, SLEPc = init(petsc_opts, scalar=scalar)
     if not petsc_opts:
         return
     comm = PETSc.COMM_SELF

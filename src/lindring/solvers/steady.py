@@ -10,7 +10,8 @@ Solvers are chosen by name, like QuTiP's ``steadystate``:
     is one-dimensional.
 ``iterative``
     Restarted GMRES on the same system with a block-Jacobi/ILU preconditioner (all PETSc
-    ``-ksp_*``/``-pc_*`` options apply); memory stays at the size of the matrix.
+    ``-ksp_*``/``-pc_*`` options apply); the restart keeps the Krylov basis within the memory
+    of the matrix (:func:`gmres_restart`).
 ``auto``
     ``direct`` while the LU fits comfortably (4^L <= 4^AUTO_DIRECT_MAX_L), else ``iterative``.
 
@@ -59,7 +60,7 @@ class Tolerances:
     rtol: float = OPTIONS["rtol"].default  # KSP relative tolerance (iterative)
     residual_target: float = 1e-12  # iterative: refine until ||L' x - b|| / (scale ||x||) <= this
     max_it: int = OPTIONS["max_it"].default  # KSP iterations (iterative)
-    restart: int = 200           # GMRES restart (iterative)
+    restart: int | None = None   # GMRES restart (iterative); None: gmres_restart(), by memory
     kernel_tol: float = 1e-12    # |lambda| / scale below this counts as kernel
     eps_tol: float = 1e-10       # SLEPc residual / scale for the gap (--gap)
     margin: float = 10.0         # on the axis: residual below kernel_tol / margin * scale
@@ -79,6 +80,30 @@ class Tolerances:
         alpha 300, delta 1.5, mu 1 one of 5e-10 (7e-16 of the scale): both below the cutoff,
         both within a factor 10 of the rounding of true zeros; r/R = 2.5e-7 and 1.1e-5."""
         return self.kernel_tol ** (1 / 3)
+
+
+#: bounds of the GMRES restart chosen by :func:`gmres_restart`
+RESTART_MIN, RESTART_MAX = 30, 200
+#: vectors GMRES keeps beside its Krylov basis (PETSc: work vectors), for the budget
+KRYLOV_EXTRA = 5
+#: memory the Krylov basis may always take (bytes), however small the matrix
+KRYLOV_FLOOR_BYTES = 256 * 2 ** 20
+
+
+def gmres_restart(rows: int, nnz: int, value_bytes: int, index_bytes: int = 8) -> int:
+    """The GMRES restart whose Krylov basis (``restart + KRYLOV_EXTRA`` vectors of ``rows``
+    values) takes at most the memory of the matrix (``nnz`` values and indices) or
+    ``KRYLOV_FLOOR_BYTES``, whichever is larger, within ``RESTART_MIN .. RESTART_MAX``: with the
+    ILU(0) copy, a large solve then holds at most three times the matrix, and a small one keeps
+    GMRES(200) (measured: at open L = 7, 16,384 rows, GMRES(30) left the probe solve at 3e-7
+    after the solve's 63 iterations, GMRES(200) converged it in 59). Measured (benchmarks/README.md, issue 14; L = 12 Pauli sector, real build,
+    ILU(0)): GMRES(20) 116 iterations, (30) 74, (40) 67, (60) 51, (200) 51, at the same time per
+    iteration within 20 %; LGMRES(30) 84; BiCGStab, BiCGStab(2) and TFQMR break down on the
+    right-hand side ``e_0``. The rule gives 86 there (the floor: 2.8 MB per vector), 55 at
+    L = 13 and 60 at L = 14 (2.5 GB of vectors, the 12 GB target kept)."""
+    budget = max(nnz * (value_bytes + index_bytes), KRYLOV_FLOOR_BYTES)
+    m = int(budget / (max(rows, 1) * value_bytes)) - KRYLOV_EXTRA
+    return max(RESTART_MIN, min(RESTART_MAX, m))
 
 
 def _progress_monitor(label, every_s=2.0):
@@ -159,7 +184,12 @@ def solve_iterative(Lc, tol: Tolerances, scale: float = 1.0, preconditioner=None
     ksp = PETSc.KSP().create(comm=Lc.getComm())
     ksp.setOperators(Lc)
     ksp.setType("gmres")
-    ksp.setGMRESRestart(tol.restart)
+    restart = tol.restart
+    if restart is None:
+        value = np.dtype(PETSc.ScalarType).itemsize
+        restart = gmres_restart(Lc.getSize()[0], int(Lc.getInfo(
+            PETSc.Mat.InfoType.GLOBAL_SUM)["nz_used"]), value, np.dtype(PETSc.IntType).itemsize)
+    ksp.setGMRESRestart(restart)
     if preconditioner is None:
         ksp.getPC().setType("bjacobi")
     else:
@@ -297,23 +327,35 @@ class Probe:
     seconds: float
 
 
-def probe_tolerance(size: int) -> float:
+def probe_tolerance(size: int, real: bool = False) -> float:
     """Relative residual the probe solve must reach on a system of ``size`` rows: small enough
     that a Gaussian right-hand side has more than this of its norm outside the range of a
-    singular matrix except with probability ``PROBE_FAILURE`` (~ size * tol^2 for a complex
-    Gaussian against a complement of dimension 1)."""
+    singular matrix except with probability ``PROBE_FAILURE``.
+
+    Against a complement of dimension 1, the component of ``b`` there is one standard Gaussian
+    while ``||b|| ~ sqrt(size)``: for a complex one ``P(|z| < t sqrt(N)) ~ N t^2``, so
+    ``t = sqrt(PROBE_FAILURE / N)``; for a real one (``real``: a real matrix and a real ``b``,
+    the real PETSc build) ``P(|g| < t sqrt(N)) ~ t sqrt(2 N / pi)``, so
+    ``t = PROBE_FAILURE sqrt(pi / (2 N))``. Both at most ``PROBE_TOL_MAX``."""
+    if real:
+        return min(PROBE_TOL_MAX, PROBE_FAILURE * float(np.sqrt(np.pi / (2 * size))))
     return min(PROBE_TOL_MAX, float(np.sqrt(PROBE_FAILURE / size)))
 
 
 def gaussian_vector(v, seed: int = PROBE_SEED) -> None:
-    """Fill the PETSc Vec ``v`` with independent standard complex Gaussians, a function of the
-    global row index only (the same vector on any number of ranks): Box-Muller from a PCG64
-    stream advanced to the rank's first row."""
+    """Fill the PETSc Vec ``v`` with independent standard Gaussians (E |b_i|^2 = 1), complex in a
+    complex build and real in a real one, a function of the global row index only (the same
+    vector on any number of ranks): Box-Muller from a PCG64 stream advanced to the rank's first
+    row (the real ones are the real parts of the complex ones times sqrt 2)."""
     lo, hi = v.getOwnershipRange()
     bits = np.random.PCG64(seed)
     bits.advance(2 * lo)
     u = np.random.Generator(bits).random(2 * (hi - lo)).reshape(-1, 2)
-    v.setArray(np.sqrt(-2.0 * np.log1p(-u[:, 0])) * np.exp(2j * np.pi * u[:, 1]) / np.sqrt(2.0))
+    z = np.sqrt(-2.0 * np.log1p(-u[:, 0])) * np.exp(2j * np.pi * u[:, 1])
+    if np.iscomplexobj(v.getArray(readonly=True)):
+        v.setArray(z / np.sqrt(2.0))
+    else:
+        v.setArray(z.real)
 
 
 def probe_nonsingular(ksp, Lc, scale: float, max_it: int) -> Probe:
@@ -338,7 +380,7 @@ def probe_nonsingular(ksp, Lc, scale: float, max_it: int) -> Probe:
     Notes
     -----
     ``Lc`` is singular exactly when the kernel of L has dimension >= 2 (module docstring). For a
-    right-hand side ``b`` of independent complex Gaussians, the part of ``b`` outside the range
+    right-hand side ``b`` of independent Gaussians (complex, or real in the real build), the part of ``b`` outside the range
     of a singular ``Lc`` is, with probability ``1 - PROBE_FAILURE``, above
     :func:`probe_tolerance` of ``||b||``, and no solve can bring the residual below it; so a probe
     that converges decides "regular". Rounding does the same near a singular matrix: a residual
@@ -352,7 +394,7 @@ def probe_nonsingular(ksp, Lc, scale: float, max_it: int) -> Probe:
     PETSc, _ = init()
     t0 = time.time()
     size = Lc.getSize()[0]
-    tol = probe_tolerance(size)
+    tol = probe_tolerance(size, real=not np.iscomplexobj(PETSc.ScalarType()))
     b, y, r = Lc.createVecLeft(), Lc.createVecRight(), Lc.createVecLeft()
     try:
         gaussian_vector(b)
@@ -477,6 +519,7 @@ def _search(A, scale, deflate, tol, gap_tol, shift_invert, comm, t0):
     gap = slowest = float("nan")
     size = A.getSize()[0]
     ncv = min(tol.ncv, size)
+    real = not np.iscomplexobj(PETSc.ScalarType())
     for _ in range(64):
         eps = SLEPc.EPS().create(comm=comm)
         eps.setOperators(A)
@@ -528,10 +571,7 @@ def _search(A, scale, deflate, tol, gap_tol, shift_invert, comm, t0):
             # a search for one eigenvalue at a time, deflating each, was seen to miss: open
             # L = 5, delta = 0, mu = 1e4)
             for lam, i in on_axis:
-                v = A.createVecRight()
-                eps.getEigenvector(i, v)
-                v.normalize()
-                deflate.append(v)
+                deflate += _eigenvectors(eps, i, A, lam, real)
                 if abs(lam) < cutoff:
                     kernel_dim += 1
                     kernel_found.append(lam)
@@ -555,6 +595,25 @@ def _search(A, scale, deflate, tol, gap_tol, shift_invert, comm, t0):
                        f"{time.time() - t0:.1f}s; rightmost eigenvalues: "
                        + ", ".join(f"{z.real:.3e}{z.imag:+.3e}j" for z in lams[:6]))
     return KernelDecision(kernel_dim, gap, undamped, lams, kernel_found, slowest)
+
+
+def _eigenvectors(eps, i, A, lam, real: bool) -> list:
+    """The normalised eigenvector(s) of SLEPc's eigenpair ``i`` (eigenvalue ``lam``) to deflate.
+    In a complex build, the eigenvector; in a real build (a real matrix), the real and imaginary
+    parts of a complex one, which span the real invariant subspace of the conjugate pair
+    ``lam, conj(lam)`` (SLEPc returns both eigenvalues; deflating the subspace at the first
+    removes the second, and deflating it again at the second changes nothing)."""
+    vr, vi = A.createVecRight(), A.createVecRight()
+    eps.getEigenvector(i, vr, vi if real else None)
+    keep = (vr, vi) if real and lam.imag != 0 else (vr,)
+    out = []
+    for v in (vr, vi):
+        if any(v is k for k in keep) and v.norm() > 0:
+            v.normalize()
+            out.append(v)
+        else:
+            v.destroy()
+    return out
 
 
 def _progress_monitor_eps(comm, every_s=2.0):

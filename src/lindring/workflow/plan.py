@@ -5,15 +5,16 @@ auto``: parity, on rings momentum, reflection where the terms allow it, basis.py
 auto``: Pauli strings, pauli.py); its number of rows is counted exactly. The number of nonzeros
 comes from the model itself: the Liouvillian rows of a random sample of basis vectors are built
 (the same code as the assembly) and their mean length is scaled to the whole basis. Memory is
-that of the PETSc AIJ matrix (16-byte complex value and 8-byte index per nonzero), counted twice
-(one matrix is in PETSc at a time, but the numpy CSR arrays handed to PETSc at assembly count
-too: with the matrix once the model was 19 % below the measured peak at L = 12; with it twice it
-is 15, 9 and 3 % above the measured peaks at L = 10, 11, 12, benchmarks/README.md), plus the solver:
+that of the PETSc AIJ matrix (an 8-byte index and a value per nonzero: 8 bytes in the real
+PETSc build that solves the Pauli basis, 16 in the complex one of the matrix units,
+:data:`lindring.solvers.petsc.SCALAR_OF_BASIS`; the assembly writes the rows straight into the
+arrays PETSc keeps, so the matrix is held once), plus the solver:
 
 - ``direct``: MUMPS LU; the fill-in of this Liouvillian is close to dense at small L
   (measured: 250 MB at L = 6), modelled as ``FILL_FACTOR`` times the matrix, growing with L;
-- ``iterative``: GMRES(restart) Krylov basis, ``restart + 5`` vectors of 16 bytes per row, and
-  an ILU(0) copy of the matrix for block Jacobi.
+- ``iterative``: GMRES(restart) Krylov basis, ``restart + 5`` vectors of one value per row
+  (``restart``: :func:`lindring.solvers.steady.gmres_restart`, the one the solve takes), and an
+  ILU(0) copy of the matrix for block Jacobi.
 
 Ranks are chosen so that each stays under ``mem_per_rank_mb``. Runtime is a generous
 estimate from the measured throughput (benchmarks/README.md), never less than 10 minutes.
@@ -29,9 +30,13 @@ from lindring.core import model
 from lindring.core.basis import FullBasis, SectorBasis, odd_letters, resolve_symmetry, sector_size
 from lindring.core.pauli import pauli_terms
 from lindring.solvers.liouvillian import local_terms, rows_block
-from lindring.solvers.steady import resolve_solver
+from lindring.solvers.petsc import SCALAR_OF_BASIS
+from lindring.solvers.steady import KRYLOV_EXTRA, gmres_restart, resolve_solver
 
-BYTES_PER_NNZ = 16 + 8
+#: bytes of a value in the PETSc build of each scalar type
+SCALAR_BYTES = {"real": 8, "complex": 16}
+#: bytes of an index
+INDEX_BYTES = 8
 #: MUMPS fill relative to the matrix: measured ~100 at L = 6 (4096 rows), grows ~ with the rows
 FILL_FACTOR_L6 = 100.0
 #: Python, PETSc and MPI start-up per rank
@@ -117,9 +122,11 @@ def estimate_nnz(p: model.Params, sample: int = 2048, seed: int = 0,
 
 
 def plan_ed(p: model.Params, solver: str, mem_per_rank_mb: float, max_tasks: int,
-            restart: int = 200, symmetry: str = "auto", basis: str = "auto") -> Plan:
+            restart: int | None = None, symmetry: str = "auto", basis: str = "auto") -> Plan:
     """Resources for one ``ed`` job in its symmetry sector and operator basis (``auto``:
     ``pauli``, as ``lindring solve``; see the module docstring)."""
+    value_bytes = SCALAR_BYTES[SCALAR_OF_BASIS["matrix-units" if basis == "matrix-units"
+                                                else "pauli"]]
     sector = resolve_symmetry(p, symmetry)
     rows, nnz = estimate_nnz(p, symmetry=sector,
                              basis="matrix-units" if basis == "matrix-units" else "pauli")
@@ -129,13 +136,15 @@ def plan_ed(p: model.Params, solver: str, mem_per_rank_mb: float, max_tasks: int
             f"rows and 10^{len(str(nnz)) - 1} nonzeros, beyond the floating-point range of any memory or time estimate; no "
             "machine can hold it")
     solver = resolve_solver(solver, p.L, rows)
-    matrix_mb = nnz * BYTES_PER_NNZ / 2 ** 20
+    matrix_mb = nnz * (value_bytes + INDEX_BYTES) / 2 ** 20
     if solver == "direct":
         fill = FILL_FACTOR_L6 * rows / 4.0 ** 6     # grows with the number of rows
         solver_mb = matrix_mb * fill
     else:
-        solver_mb = (restart + 5) * rows * 16 / 2 ** 20 + matrix_mb
-    total = 2 * matrix_mb + solver_mb    # the matrix twice: see the module docstring
+        if restart is None:
+            restart = gmres_restart(rows, nnz, value_bytes, INDEX_BYTES)
+        solver_mb = (restart + KRYLOV_EXTRA) * rows * value_bytes / 2 ** 20 + matrix_mb
+    total = matrix_mb + solver_mb
     tasks = 1
     while tasks < max_tasks and total / tasks + BASE_MB > mem_per_rank_mb:
         tasks *= 2
