@@ -92,13 +92,17 @@ def _commutes(H: sp.csr_matrix, S: sp.spmatrix) -> bool:
     return H.nnz == 0 or sp.linalg.norm(H @ S - S @ H) <= SYMMETRY_TOL * norm
 
 
-def translation(L: int) -> sp.csr_matrix:
-    """The cyclic translation of the ring's 2^L states, ``|s_0 ... s_{L-1}> -> |s_1 ... s_0>``
-    (site 0 most significant bit), as a sparse permutation matrix."""
-    s = np.arange(2 ** L, dtype=np.int64)
+def translate(states: np.ndarray, L: int) -> np.ndarray:
+    """The ring's states translated by one site, ``|s_0 ... s_{L-1}> -> |s_1 ... s_0>`` (site 0
+    most significant bit; :func:`lindring.core.basis.rotate` is the same for operator words)."""
     top = 2 ** (L - 1)
-    image = (s % top) * 2 + s // top
-    return sp.csr_matrix((np.ones(2 ** L), (image, s)), shape=(2 ** L, 2 ** L))
+    return (states % top) * 2 + states // top
+
+
+def translation(L: int) -> sp.csr_matrix:
+    """:func:`translate` as a sparse 2^L x 2^L permutation matrix."""
+    s = np.arange(2 ** L, dtype=np.int64)
+    return sp.csr_matrix((np.ones(2 ** L), (translate(s, L), s)), shape=(2 ** L, 2 ** L))
 
 
 def hilbert_blocks(H: sp.csr_matrix, L: int, bc: str) -> list[sp.csc_matrix]:
@@ -120,11 +124,9 @@ def hilbert_blocks(H: sp.csr_matrix, L: int, bc: str) -> list[sp.csc_matrix]:
     if bc != "ring" or not _commutes(H, translation(L)):
         return [sp.identity(D, dtype=complex, format="csc")[:, labels == q]
                 for q in np.unique(labels)]
-    top = 2 ** (L - 1)
     images = [s]                               # T^n s for n = 0 .. L-1
     for _ in range(L - 1):
-        t = images[-1]
-        images.append((t % top) * 2 + t // top)
+        images.append(translate(images[-1], L))
     images = np.array(images)                  # (L, D)
     rep = images.min(axis=0)
     period = np.argmax(images[1:] == s[None, :], axis=0) + 1
