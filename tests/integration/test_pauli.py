@@ -381,6 +381,11 @@ def test_pauli_scale_and_probe_against_the_dense_pauli_matrix(solver):
     Lc = Lp.copy()
     Lc[0, :] = 0
     Lc[0, 0] = scale * 2 ** (L / 2)
+    # trace preservation: the identity's row of L is zero in the Pauli basis, so the trace-row
+    # system is the deflated operator L + scale 2^(L/2) |1><1| (issue 14, item 3)
+    np.testing.assert_allclose(Lp[0], 0, atol=1e-13 * scale)
+    e0 = np.eye(4 ** L)[0]
+    np.testing.assert_allclose(Lc, Lp + scale * 2 ** (L / 2) * np.outer(e0, e0), atol=1e-13 * scale)
     sigma_min = np.linalg.svd(Lc, compute_uv=False)[-1]
     assert sigma_min / 4 ** L / 3 <= attrs["slowest_rate"] <= 3 * sigma_min
 
