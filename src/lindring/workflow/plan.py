@@ -48,8 +48,8 @@ ranks. Measured CPU seconds per iteration (all ranks): L = 12 0.043, 0.041, 0.03
 ``PLANNED_ITERATIONS``, the most measured (L = 10 67 + 40, L = 12 79 + 47, L = 13 54 + 36, L = 14
 113 + 55; they change little with the ranks: 78-82 + 47-51 at L = 12 on 1-8 ranks); the
 basis enumeration takes ``ENUMERATION_S_PER_WORD 4^L / R``, the assembly ``ASSEMBLY_S_PER_NNZ z``
-(``ASSEMBLY_S_PER_NNZ_NO_TABLE`` without the word table, L >= 15), the ILU(0) set-up
-``ILU_S_PER_NNZ z``. The expected time is their sum; the job asks for ``RUNTIME_FACTOR`` times
+plus ``TABLE_S_PER_WORD 4^L`` for the word table each rank builds (``ASSEMBLY_S_PER_NNZ_NO_TABLE
+z`` without it, L >= 15), the ILU(0) set-up ``ILU_S_PER_NNZ z``. The expected time is their sum; the job asks for ``RUNTIME_FACTOR`` times
 that (a shared machine, a full node's smaller bandwidth per core, more iterations than
 measured), at least 10 minutes. Calibration and the table: benchmarks/README.md, "Ranks and the
 plan (issue 14)".
@@ -126,6 +126,8 @@ PLANNED_ITERATIONS = 170
 #: without the table at L = 12, larger for the deeper searches of larger sectors; 6.3e-8 and
 #: 8.0e-8 per nonzero of the ILU(0))
 ENUMERATION_S_PER_WORD = 2.5e-8
+#: CPU seconds per word of the word table, built whole on every rank (L = 12: ~0.5 s per rank)
+TABLE_S_PER_WORD = 3e-8
 ASSEMBLY_S_PER_NNZ = 2e-7
 ASSEMBLY_S_PER_NNZ_NO_TABLE = 4.5e-7
 ILU_S_PER_NNZ = 8e-8
@@ -350,7 +352,8 @@ def runtime(L: int, rows: int, nnz: int, ranks: int, restart: int, value_bytes: 
     table = orbits and 4 ** L <= LOOKUP_MAX_WORDS
     out = dict(enumeration=ENUMERATION_S_PER_WORD * 4.0 ** L / ranks if orbits else 0.0,
                assembly=(ASSEMBLY_S_PER_NNZ if table or not orbits else
-                         ASSEMBLY_S_PER_NNZ_NO_TABLE) * z,
+                         ASSEMBLY_S_PER_NNZ_NO_TABLE) * z
+               + (TABLE_S_PER_WORD * 4.0 ** L if table else 0.0),
                ilu=ILU_S_PER_NNZ * z, per_iteration=per_it,
                iterations=PLANNED_ITERATIONS * per_it, fixed=FIXED_SECONDS)
     out["total"] = sum(v for k, v in out.items() if k != "per_iteration")
