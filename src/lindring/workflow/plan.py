@@ -32,19 +32,20 @@ real, 16 complex), ``i = 8`` the index size, ``m`` the GMRES restart of the solv
   GHOST_NNZ_FRACTION z)`` of them.
 
 The peak of a rank is the largest phase. Measured against the model (benchmarks/bench_ranks.py,
-the L = 12 ring, peak of the largest rank): 1 rank 675 MB (model 750: GMRES allocates its
+the L = 12 ring, peak of the largest rank): 1 rank 675 MB (model 780: GMRES allocates its
 vectors as it goes, 79 iterations of a restart of 90, and reuses the assembly's freed heap), 2
-ranks 476 (471), 4 ranks 435 (420), 8 ranks 364 (348); L = 13 one rank 2,074 (2,102); L = 14 one
-rank 8,306 (7,912). Ranks grow (1, 2, 4, ...) until the peak fits ``mem_per_rank_mb``; the basis
-and the start-up do not shrink with R, so some sizes fit no number of ranks (the plan says so).
+ranks 476 (486), 4 ranks 435 (435), 8 ranks 364 (358); L = 13 2,074 and 1,201 on 1 and 2 ranks
+(2,211, 1,261); L = 14 8,306 and 4,563 on 1 and 2 ranks (8,315, 4,526). Ranks grow (1, 2,
+4, ...) until the peak fits ``mem_per_rank_mb``; the basis and the start-up do not shrink with R,
+so some sizes fit no number of ranks (the plan says so).
 
 **Runtime** (:func:`runtime`): one GMRES iteration streams the matrix and the ILU factor once each
 and ``m + 1 + VECTOR_SWEEPS`` vectors (classical Gram-Schmidt reads on average half the Krylov
 basis twice), ``(2 (v + i) z + v n (m + 1 + VECTOR_SWEEPS)) / BANDWIDTH`` seconds per rank, plus
 the ghost values over the network (``NET_BANDWIDTH``, assumed: not measurable here) on several
 ranks. Measured CPU seconds per iteration (all ranks): L = 12 0.043, 0.041, 0.033, 0.048 on 1, 2,
-4, 8 ranks (14 GB/s: the 2.8 MB vectors stay in the cache), L = 13 one rank 0.27 (7 GB/s);
-``BANDWIDTH`` is the larger sizes'. The iterations of the solve and the probe are
+4, 8 ranks (14 GB/s: the 2.8 MB vectors stay in the cache), L = 13 0.27 and 0.25 on 1 and 2
+ranks (7 GB/s), L = 14 1.36 on 2 ranks (5.6 GB/s); ``BANDWIDTH`` is the largest sizes'. The iterations of the solve and the probe are
 ``PLANNED_ITERATIONS``, the most measured (L = 10 67 + 40, L = 12 79 + 47, L = 13 54 + 36, L = 14
 113 + 55; they change little with the ranks: 78-82 + 47-51 at L = 12 on 1-8 ranks); the
 basis enumeration takes ``ENUMERATION_S_PER_WORD 4^L / R``, the assembly ``ASSEMBLY_S_PER_NNZ z``
@@ -90,13 +91,14 @@ BASIS_ROW_BYTES, BASIS_SLICE_ROW_BYTES = 16, 32
 #: bytes per word of the word table (int32, every rank, while assembling; 4^L <= LOOKUP_MAX_WORDS)
 TABLE_WORD_BYTES = 4
 #: rows per chunk of the assembly (:func:`lindring.solvers.liouvillian.assemble`), and the bytes
-#: its work arrays take per entry of a chunk (L = 12, one rank: 165 MB for 65,536 rows of 27.8)
-ASSEMBLY_CHUNK_ROWS, ASSEMBLY_WORK_ENTRY_BYTES = 1 << 16, 91
-#: PETSc AIJ bytes per row beside values and column indices (row starts, lengths, diagonal)
-MATRIX_ROW_BYTES = 32
-#: the ILU(0) factor's bytes per row beside values and indices (row starts, diagonal,
-#: permutations, work vector)
-ILU_ROW_BYTES = 40
+#: its work arrays take per entry of a chunk (fitted to the assembly peaks at L = 12 on 1, 4, 8
+#: ranks: ~180 MB for 65,536 rows of 27.8 entries)
+ASSEMBLY_CHUNK_ROWS, ASSEMBLY_WORK_ENTRY_BYTES = 1 << 16, 100
+#: PETSc AIJ bytes per row beside values and column indices (row starts, lengths, diagonal), and
+#: those of the ILU(0) factor (row starts, diagonal, permutations, work vectors): together
+#: fitted to L = 14 on 1 and 2 ranks (8,306 and 4,563 MB), where GMRES allocates its whole Krylov
+#: basis (at L = 12, 13 the solves end before the restart and allocate fewer vectors)
+MATRIX_ROW_BYTES, ILU_ROW_BYTES = 64, 96
 #: vectors beside GMRES's (steady state, right-hand side, the probe's three, the refinement's)
 OTHER_VECTORS = 6
 #: vectors beside the Krylov basis of GMRES(m) in the model
@@ -110,9 +112,10 @@ GHOST_BYTES = 32
 GHOST_NNZ_FRACTION, GHOST_ROW_FRACTION = 0.3, 0.5
 
 # ---- runtime
-#: bytes per second one rank streams in a GMRES iteration (L = 13, one rank, 0.27 CPU s per
-#: iteration of 1.9 GB; at L = 12 14 GB/s, its vectors staying in the cache)
-BANDWIDTH = 7e9
+#: bytes per second one rank streams in a GMRES iteration (L = 14 on 2 ranks: 1.36 CPU s per
+#: iteration of 7.6 GB, 5.6 GB/s; L = 13: 7 GB/s; L = 12: 14 GB/s, its vectors staying in the
+#: cache)
+BANDWIDTH = 6e9
 #: vector reads and writes of an iteration beside the Gram-Schmidt (product, preconditioner,
 #: updates)
 VECTOR_SWEEPS = 8
