@@ -69,7 +69,7 @@ from lindring.core import model
 from lindring.core.basis import (LOOKUP_MAX_WORDS, SectorBasis, diagonal_words, make_basis,
                                  parity_odd, resolve_symmetry, sector_size)
 from lindring.core.pauli import pauli_terms
-from lindring.solvers.liouvillian import local_terms, rows_block
+from lindring.solvers.liouvillian import CHUNK_ROWS, local_terms, rows_block
 from lindring.solvers.petsc import SCALAR_OF_BASIS
 from lindring.solvers.steady import KRYLOV_EXTRA, gmres_restart, resolve_solver
 
@@ -90,10 +90,9 @@ BASE_MB = 150.0
 BASIS_ROW_BYTES, BASIS_SLICE_ROW_BYTES = 16, 32
 #: bytes per word of the word table (int32, every rank, while assembling; 4^L <= LOOKUP_MAX_WORDS)
 TABLE_WORD_BYTES = 4
-#: rows per chunk of the assembly (:func:`lindring.solvers.liouvillian.assemble`), and the bytes
-#: its work arrays take per entry of a chunk (fitted to the assembly peaks at L = 12 on 1, 4, 8
-#: ranks: ~180 MB for 65,536 rows of 27.8 entries)
-ASSEMBLY_CHUNK_ROWS, ASSEMBLY_WORK_ENTRY_BYTES = 1 << 16, 100
+#: bytes the assembly's work arrays take per entry of a chunk of ``CHUNK_ROWS`` rows (fitted to
+#: the assembly peaks at L = 12 on 1, 4, 8 ranks: ~180 MB for 65,536 rows of 27.8 entries)
+ASSEMBLY_WORK_ENTRY_BYTES = 100
 #: PETSc AIJ bytes per row beside values and column indices (row starts, lengths, diagonal), and
 #: those of the ILU(0) factor (row starts, diagonal, permutations, work vectors): together
 #: fitted to L = 14 on 1 and 2 ranks (8,306 and 4,563 MB), where GMRES allocates its whole Krylov
@@ -123,14 +122,14 @@ VECTOR_SWEEPS = 8
 NET_BANDWIDTH = 5e9
 #: iterations of the solve plus the probe: the most measured (L = 14: 113 + 55 = 168)
 PLANNED_ITERATIONS = 170
+#: CPU seconds per word of the word table, built whole on every rank (L = 12: ~0.5 s per rank)
+TABLE_S_PER_WORD = 3e-8
 #: CPU seconds per word scanned by the basis enumeration, per nonzero assembled (with and without
 #: the word table) and per nonzero of the ILU(0) set-up
 #: (L = 12 and 13, one rank: 2.3e-8 and 2.4e-8 per word, 1.9e-7 and 1.8e-7 per nonzero, 3.0e-7
 #: without the table at L = 12, larger for the deeper searches of larger sectors; 6.3e-8 and
 #: 8.0e-8 per nonzero of the ILU(0))
 ENUMERATION_S_PER_WORD = 2.5e-8
-#: CPU seconds per word of the word table, built whole on every rank (L = 12: ~0.5 s per rank)
-TABLE_S_PER_WORD = 3e-8
 ASSEMBLY_S_PER_NNZ = 2e-7
 ASSEMBLY_S_PER_NNZ_NO_TABLE = 4.5e-7
 ILU_S_PER_NNZ = 8e-8
@@ -328,7 +327,7 @@ def rank_memory(L: int, rows: int, nnz: int, ranks: int, restart: int, value_byt
     basis_peak = (BASIS_ROW_BYTES * rows + BASIS_SLICE_ROW_BYTES * n) / MB if orbits else 0.0
     table = TABLE_WORD_BYTES * 4.0 ** L / MB if orbits and 4 ** L <= LOOKUP_MAX_WORDS else 0.0
     csr = (entry * z + 8 * n) / MB
-    work = ASSEMBLY_WORK_ENTRY_BYTES * min(ASSEMBLY_CHUNK_ROWS, n) * nnz / rows / MB
+    work = ASSEMBLY_WORK_ENTRY_BYTES * min(CHUNK_ROWS, n) * nnz / rows / MB
     # filling the rows (the table, the CSR arrays, a chunk's work), then on several ranks
     # PETSc's copy of the CSR arrays (the table already freed)
     assembly = max(table + csr + work, 2 * csr if ranks > 1 else 0.0)
