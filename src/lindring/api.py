@@ -17,6 +17,7 @@ exit status 2) before any compute, an unknown keyword ``TypeError``; a solver th
 from __future__ import annotations
 
 import logging
+import math
 import os
 import resource
 import sys
@@ -269,8 +270,11 @@ def _refuse_if_too_large(method: str, p: model.Params, values: dict) -> None:
     if method == "mpo":
         plan_ = plan_mpo(p.L, values["chi"])
     else:
+        # the memory of this job's own ranks (each holds the basis and start-up: memory in
+        # all grows with the ranks)
         plan_ = plan_ed(p, values["solver"], mem_per_rank_mb=float("inf"), max_tasks=1,
-                        symmetry=values["symmetry"], basis=values["basis"])
+                        symmetry=values["symmetry"], basis=values["basis"],
+                        ranks=MPI.COMM_WORLD.Get_size())
     reason = check_fits(plan_, MPI.COMM_WORLD.Get_size(), available_memory_mb())
     if reason:
         raise model.ModelError(reason)
@@ -422,7 +426,8 @@ def plan(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = N
          range: int = 1,
          mem_per_rank_mb: float = registry.PLAN_SETTINGS["mem_per_rank_mb"].default,
          max_tasks: int = registry.PLAN_SETTINGS["max_tasks"].default,
-         model=None, parameters: dict | None = None, **values):
+         model=None, parameters: dict | None = None, mem_per_node_mb: float | None = None,
+         **values):
     """The resources of one job, as ``lindring plan`` prints them, and whether they fit.
 
     The point and its options are checked exactly as :func:`solve` checks them (the same
@@ -442,6 +447,9 @@ def plan(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = N
         local terms then size the sector and the nonzeros).
     parameters : dict, optional
         The model file's parameters, as for :func:`solve`.
+    mem_per_node_mb : float, optional
+        Memory of one node of the cluster (MB): the plan then says how many of its ranks fit a
+        node (``ranks_per_node``) and how many nodes the job needs (``nodes``); ``ed`` only.
     **values
         Physical parameters and options of ``method``, as for :func:`solve`; the plan uses
         ``solver`` and ``symmetry`` (``ed``) or ``chi`` (``mpo``).
@@ -475,12 +483,30 @@ def plan(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = N
         model_error("parameters={...} are the parameters of a model file: give model=FILE")
     p, opts = check_point(method, L, bc, preset, range, params, given, model_file=model,
                           model_values=parameters)
+    if mem_per_node_mb is not None:
+        mem_per_node_mb = _check_node_memory(mem_per_node_mb, mem_per_rank_mb)
     if method == "mpo":
         plan_ = plan_mpo(p.L, opts["chi"])
     else:
         plan_ = plan_ed(p, opts["solver"], mem_per_rank_mb=mem_per_rank_mb, max_tasks=max_tasks,
-                        symmetry=opts["symmetry"], basis=opts["basis"])
+                        symmetry=opts["symmetry"], basis=opts["basis"],
+                        mem_per_node_mb=mem_per_node_mb)
     return assess(plan_, mem_per_rank_mb, max_tasks, available_memory_mb())
+
+
+def _check_node_memory(value, mem_per_rank_mb: float) -> float:
+    """``mem_per_node_mb`` as a float: finite, positive and at least one rank's budget;
+    ModelError naming it otherwise."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        model_error(f"--mem-per-node-mb must be a number of MB, got {value!r}")
+    if not (math.isfinite(value) and value > 0):
+        model_error(f"--mem-per-node-mb must be a positive number of MB, got {value:g}")
+    if value < mem_per_rank_mb:
+        model_error(f"--mem-per-node-mb {value:g} is below --mem-per-rank-mb "
+                    f"{mem_per_rank_mb:g}: a node must hold at least one rank")
+    return value
 
 
 def gather(study: str, configfile="config/config.yaml", output=None):

@@ -250,6 +250,10 @@ def build_parser() -> argparse.ArgumentParser:
     for opt in PLAN_SETTINGS.values():
         pl.add_argument(opt.flag, dest=opt.name, type=_finite(float if opt.kind == "real" else int),
                         default=opt.default, metavar="X", help=opt.describe())
+    pl.add_argument("--mem-per-node-mb", type=_finite(float), default=None, metavar="X",
+                    help="ed: memory of one node of a cluster (MB): also say how many ranks of "
+                         "the plan fit a node and how many nodes the job needs (default: not "
+                         "said)")
     pl.add_argument("--json", action="store_true",
                     help="print the plan as JSON (memory in MB, runtime in minutes) (default off)")
 
@@ -330,6 +334,42 @@ def cmd_solve(args, petsc_opts) -> None:
                 print(f"  {k} = {ds[k].values}")
 
 
+def print_ed_plan(plan, bc: str) -> None:
+    """The lines of ``lindring plan`` for an ``ed`` job (the numbers of
+    :class:`lindring.workflow.plan.Plan`)."""
+    from lindring.workflow.plan import EXTRA_VECTORS, PLANNED_ITERATIONS, RUNTIME_FACTOR
+    counted = "counted" if plan.nnz_exact else "sampled"
+    print(f"ed, {bc}, L={plan.L}, sector {plan.symmetry}, solver {plan.solver}: "
+          f"{plan.rows} rows, {plan.nnz} nonzeros ({plan.nnz / plan.rows:.1f} per row, {counted})")
+    print(f"memory {plan.mem_mb_total:.0f} MB in all -> {plan.tasks} MPI rank(s) of "
+          f"{plan.mem_mb_per_task:.0f} MB; job request mem_mb={plan.mem_mb}, "
+          f"runtime={plan.runtime_min} min")
+    parts = plan.memory_parts_mb
+    if "solve" in parts:
+        held = (f"; every rank holds the basis ({parts['basis_held']:.0f} MB) and start-up "
+                f"({parts['base']:.0f} MB)" if parts["basis_held"] else "")
+        print(f"  per rank at its peak: basis {parts['basis']:.0f} MB, assembly "
+              f"{parts['assembly']:.0f} MB (word table {parts['table']:.0f}), solve "
+              f"{parts['solve']:.0f} MB (matrix {parts['matrix']:.0f}, ILU(0) {parts['ilu']:.0f}, "
+              f"{plan.restart} + {EXTRA_VECTORS} vectors {parts['vectors']:.0f}, ghosts "
+              f"{parts['ghosts']:.0f}){held}; least in all {plan.min_mem_mb_total:.0f} MB")
+        t = plan.time_parts_s
+        print(f"  expected {plan.expected_min:.1f} min: {PLANNED_ITERATIONS} GMRES({plan.restart}) "
+              f"and probe iterations of {t['per_iteration']:.3g} s, basis {t['enumeration']:.0f} s,"
+              f" assembly {t['assembly']:.0f} s, ILU(0) {t['ilu']:.0f} s (per rank; the "
+              f"request is {RUNTIME_FACTOR:g}x that)")
+    if plan.mem_per_node_mb:
+        if plan.min_mem_mb_total and plan.min_mem_mb_total > plan.mem_per_node_mb:
+            print(f"  no number of ranks fits one node of {plan.mem_per_node_mb:.0f} MB: the job "
+                  f"needs at least {plan.min_mem_mb_total:.0f} MB in all")
+        if plan.ranks_per_node:
+            print(f"  nodes of {plan.mem_per_node_mb:.0f} MB: {plan.ranks_per_node} rank(s) of "
+                  f"{plan.mem_mb_per_task:.0f} MB per node -> {plan.nodes} node(s)")
+        else:
+            print(f"  nodes of {plan.mem_per_node_mb:.0f} MB: not one rank of "
+                  f"{plan.mem_mb_per_task:.0f} MB fits a node")
+
+
 def cmd_plan(args) -> None:
     """``lindring plan``: :func:`lindring.api.plan` (what solve refuses: status 2); a plan that
     does not fit the budget or this machine is printed with a ``DOES NOT FIT`` line (status 0)."""
@@ -345,7 +385,7 @@ def cmd_plan(args) -> None:
         plan = api.plan(args.method, L=args.L, bc=args.bc, preset=args.preset, range=args.range,
                         mem_per_rank_mb=args.mem_per_rank_mb, max_tasks=args.max_tasks,
                         model=args.model, parameters=model_values if args.model else None,
-                        **params, **given)
+                        mem_per_node_mb=args.mem_per_node_mb, **params, **given)
     except (model.ModelError, ValueError) as err:
         _fail(EXIT_BAD_INPUT, str(err))
     if args.json:
@@ -356,11 +396,7 @@ def cmd_plan(args) -> None:
               f"{plan.mem_mb_total:.0f} MB, one rank; job request mem_mb={plan.mem_mb}, "
               f"runtime={plan.runtime_min} min")
     else:
-        print(f"ed, {args.bc}, L={plan.L}, sector {plan.symmetry}, solver {plan.solver}: "
-              f"{plan.rows} rows, {plan.nnz} nonzeros ({plan.nnz / plan.rows:.1f} per row)")
-        print(f"memory {plan.mem_mb_total:.0f} MB in all -> {plan.tasks} MPI rank(s) of "
-              f"{plan.mem_mb_per_task:.0f} MB; job request mem_mb={plan.mem_mb}, "
-              f"runtime={plan.runtime_min} min")
+        print_ed_plan(plan, args.bc)
     for problem in plan.problems:
         print(f"DOES NOT FIT {problem}")
 

@@ -262,13 +262,18 @@ def test_plan_of_a_model_file_counts_its_own_liouvillian(model_file, L, bc, valu
     from the file's terms (counted by numpy on the dense matrix), and with symmetry auto the
     parity sector holds half of the 4^L operators."""
     from lindring.core import modelfile
-    from lindring.core.basis import FullBasis
+    from lindring.core.basis import FullBasis, diagonal_words
     from lindring.solvers.liouvillian import rows_block
     full = lindring.plan("ed", L=L, bc=bc, model=model_file, parameters=values,
                          symmetry="none", basis="matrix-units")
     point = modelfile.build(modelfile.load(model_file), L, bc, values)
     A = rows_block(point, FullBasis(L), np.arange(4 ** L, dtype=np.int64)).toarray()
-    assert (full.rows, full.nnz) == (A.shape[0], np.count_nonzero(A))
+    # as the solve assembles it: row 0 the trace functional (the 2^L diagonal words |s><s|),
+    # every diagonal entry stored
+    A[0] = 0
+    A[0, diagonal_words(L)] = 1
+    stored = (A != 0) | np.eye(4 ** L, dtype=bool)
+    assert (full.rows, full.nnz, full.nnz_exact) == (A.shape[0], np.count_nonzero(stored), True)
     auto = lindring.plan("ed", L=L, bc=bc, model=model_file, parameters=values)
     assert auto.symmetry == "parity" and auto.rows == 4 ** L // 2
     proc = run_cli(["plan", "--model", model_file, "--bc", bc, "--L", L, "--json"]

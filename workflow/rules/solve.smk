@@ -7,7 +7,7 @@
 import shlex
 import subprocess
 
-from lindring.workflow.plan import over_budget, plan_ed, plan_mpo
+from lindring.workflow.plan import beyond_the_code, over_budget, plan_ed, plan_mpo
 from lindring.io.results import PHYSICS_VERSION
 from lindring.core import model as _model
 
@@ -67,7 +67,8 @@ def _check_resources():
             continue
         if plan is None:
             continue
-        reason = over_budget(plan, config["mem_per_rank_mb"], config["max_tasks"])
+        reason = (over_budget(plan, config["mem_per_rank_mb"], config["max_tasks"])
+                  or (beyond_the_code(plan) if job.method == "ed" else None))
         if reason:
             problems.append(f"{job.path}: {reason}")
         elif isinstance(budget, (int, float)) and plan.mem_mb > budget:

@@ -318,8 +318,7 @@ class SectorBasis:
         reps = np.concatenate(reps) if reps else np.zeros(0, np.int64)
         sizes = np.concatenate(sizes) if sizes else np.zeros(0, np.int64)
         if comm is not None and nranks > 1:
-            reps = np.concatenate(comm.allgather(reps))
-            sizes = np.concatenate(comm.allgather(sizes))
+            reps, sizes = _allgather_rows(comm, reps), _allgather_rows(comm, sizes)
         return reps, sizes
 
     def _images(self):
@@ -417,6 +416,21 @@ class SectorBasis:
         first[:, 1:] = images[:, 1:] != images[:, :-1]
         rows = np.broadcast_to(np.arange(len(reps))[:, None], images.shape)
         return images[first], amp[rows[first]]
+
+
+def _allgather_rows(comm, local: np.ndarray) -> np.ndarray:
+    """The ranks' int64 arrays, concatenated in rank order on every rank (``comm``: mpi4py).
+    MPI's buffer ``Allgatherv`` into one array: counts in elements, so up to 2^31 - 1 of them
+    (a pickled ``allgather`` stops at 2^31 bytes in all, 268 M rows, and holds three copies)."""
+    counts = np.array(comm.allgather(len(local)), dtype=np.int64)
+    if counts.sum() >= 2 ** 31:
+        raise ValueError(f"{counts.sum()} rows: more than MPI's 2^31 - 1 elements per gather")
+    out = np.empty(int(counts.sum()), dtype=np.int64)
+    displs = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    # the MPI datatype follows from the arrays' type (int64)
+    comm.Allgatherv(np.ascontiguousarray(local, dtype=np.int64),
+                    [out, (counts.tolist(), displs.tolist())])
+    return out
 
 
 #: largest number of words (4^L) for which :func:`lookup_table` builds a table (4 bytes each:

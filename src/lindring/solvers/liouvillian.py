@@ -25,7 +25,11 @@ def terms_for(p: model.Params, basis):
     return local_terms(p)
 
 
-def assemble(p: model.Params, basis, comm=None, chunk: int = 1 << 16,
+#: rows per chunk of :func:`assemble` (its work arrays scale with it; lindring.workflow.plan)
+CHUNK_ROWS = 1 << 16
+
+
+def assemble(p: model.Params, basis, comm=None, chunk: int = CHUNK_ROWS,
              trace_row: bool = False):
     """Distributed PETSc AIJ matrix of the Liouvillian, and its scale.
 

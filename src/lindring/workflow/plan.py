@@ -1,23 +1,62 @@
-"""Resource model of an ``ed`` job: rows, nonzeros, memory, MPI ranks and runtime.
+"""Resource model of an ``ed`` job: rows, nonzeros, memory per MPI rank, ranks and runtime.
 
 The job runs in the symmetry sector and operator basis that ``lindring solve`` picks (``--symmetry
 auto``: parity, on rings momentum, reflection where the terms allow it, basis.py; ``--basis
-auto``: Pauli strings, pauli.py); its number of rows is counted exactly. The number of nonzeros
-comes from the model itself: the Liouvillian rows of a random sample of basis vectors are built
-(the same code as the assembly) and their mean length is scaled to the whole basis. Memory is
-that of the PETSc AIJ matrix (an 8-byte index and a value per nonzero: 8 bytes in the real
-PETSc build that solves the Pauli basis, 16 in the complex one of the matrix units,
-:data:`lindring.solvers.petsc.SCALAR_OF_BASIS`; the assembly writes the rows straight into the
-arrays PETSc keeps, so the matrix is held once), plus the solver:
+auto``: Pauli strings, pauli.py, a real matrix held in the real-scalar PETSc build).
 
-- ``direct``: MUMPS LU; the fill-in of this Liouvillian is close to dense at small L
-  (measured: 250 MB at L = 6), modelled as ``FILL_FACTOR`` times the matrix, growing with L;
-- ``iterative``: GMRES(restart) Krylov basis, ``restart + 5`` vectors of one value per row
-  (``restart``: :func:`lindring.solvers.steady.gmres_restart`, the one the solve takes), and an
-  ILU(0) copy of the matrix for block Jacobi.
+**Rows** are counted exactly (Burnside, :func:`lindring.core.basis.sector_size`; parity x
+momentum zero x reflection-even has 352,786 rows at L = 12, 4,806,366 at L = 14 and 67,160,083 at
+L = 16). **Nonzeros** are those of the matrix the solve assembles (:func:`count_nonzeros`): the
+rows of the sector built from the model's terms (the assembly's :func:`rows_block`, columns
+labelled by their orbit's smallest word, so nothing is enumerated), every diagonal entry stored,
+row 0 the trace row; all rows while the sector has at most ``EXACT_ROWS`` of them (then exact),
+else a random sample of ``SAMPLE_ROWS`` rows (the mean row length, orbits weighted by the inverse
+of their size; 0.1-0.3 % from the assembled count at L = 10-14).
 
-Ranks are chosen so that each stays under ``mem_per_rank_mb``. Runtime is a generous
-estimate from the measured throughput (benchmarks/README.md), never less than 10 minutes.
+**Memory per rank** on R ranks (:func:`rank_memory`): the rank with the most rows, ``n = ceil(N /
+R)`` of the N rows and ``z = imbalance(R) nnz n / N`` of the nonzeros (PETSc splits the rows
+evenly, the later rows are longer: :func:`nnz_imbalance`), in bytes, ``v`` the value size (8
+real, 16 complex), ``i = 8`` the index size, ``m`` the GMRES restart of the solve
+(:func:`lindring.solvers.steady.gmres_restart`). Three phases, each on top of the start-up
+``BASE_MB`` (Python, numpy, petsc4py, slepc4py, mpi4py, lindring):
+
+- the basis, held on **every** rank from then on (sectors with orbits): the representatives and
+  orbit sizes, ``16 N``, and ``32 n`` more while the ranks' slices are gathered;
+- the assembly: while the rows are filled, the word table (``4 * 4^L`` on every rank, L <= 14,
+  basis.LOOKUP_MAX_WORDS), the rank's CSR arrays ``(v + i) z + 8 n`` and the work arrays of one
+  chunk of rows (``ASSEMBLY_WORK_ENTRY_BYTES`` per entry); after, on several ranks, PETSc's copy
+  of the CSR arrays into its diagonal and off-diagonal blocks (twice the arrays for a moment);
+- the solve: the matrix ``(v + i) z + MATRIX_ROW_BYTES n``, the ILU(0) factor of its diagonal
+  block (counted as the whole: ``(v + i) z + ILU_ROW_BYTES n``), ``m + EXTRA_VECTORS`` vectors of
+  ``v n``, and the ghost values of the product, ``GHOST_BYTES`` each, ``min(GHOST_ROW_FRACTION N,
+  GHOST_NNZ_FRACTION z)`` of them.
+
+The peak of a rank is the largest phase. Measured against the model (benchmarks/bench_ranks.py,
+the L = 12 ring, peak of the largest rank): 1 rank 675 MB (model 780: GMRES allocates its
+vectors as it goes, 79 iterations of a restart of 90, and reuses the assembly's freed heap), 2
+ranks 476 (486), 4 ranks 435 (435), 8 ranks 364 (358); L = 13 2,074 and 1,201 on 1 and 2 ranks
+(2,211, 1,261); L = 14 8,306 and 4,563 on 1 and 2 ranks (8,315, 4,526). Ranks grow (1, 2,
+4, ...) until the peak fits ``mem_per_rank_mb``; the basis and the start-up do not shrink with R,
+so some sizes fit no number of ranks (the plan says so).
+
+**Runtime** (:func:`runtime`): one GMRES iteration streams the matrix and the ILU factor once each
+and ``m + 1 + VECTOR_SWEEPS`` vectors (classical Gram-Schmidt reads on average half the Krylov
+basis twice), ``(2 (v + i) z + v n (m + 1 + VECTOR_SWEEPS)) / BANDWIDTH`` seconds per rank, plus
+the ghost values over the network (``NET_BANDWIDTH``, assumed: not measurable here) on several
+ranks. Measured CPU seconds per iteration (all ranks): L = 12 0.043, 0.041, 0.033, 0.048 on 1, 2,
+4, 8 ranks (14 GB/s: the 2.8 MB vectors stay in the cache), L = 13 0.27 and 0.25 on 1 and 2
+ranks (7 GB/s), L = 14 1.36 on 2 ranks (5.6 GB/s); ``BANDWIDTH`` is the largest sizes'. The iterations of the solve and the probe are
+``PLANNED_ITERATIONS``, the most measured (L = 10 67 + 40, L = 12 79 + 47, L = 13 54 + 36, L = 14
+113 + 55; they change little with the ranks: 78-82 + 47-51 at L = 12 on 1-8 ranks); the
+basis enumeration takes ``ENUMERATION_S_PER_WORD 4^L / R``, the assembly ``ASSEMBLY_S_PER_NNZ z``
+plus ``TABLE_S_PER_WORD 4^L`` for the word table each rank builds (``ASSEMBLY_S_PER_NNZ_NO_TABLE
+z`` without it, L >= 15), the ILU(0) set-up ``ILU_S_PER_NNZ z``. The expected time is their sum; the job asks for ``RUNTIME_FACTOR`` times
+that (a shared machine, a full node's smaller bandwidth per core, more iterations than
+measured), at least 10 minutes. Calibration and the table: benchmarks/README.md, "Ranks and the
+plan (issue 14)".
+
+The direct solver (MUMPS LU, small L only) is modelled as ``FILL_FACTOR`` times the matrix,
+growing with the rows (measured: 250 MB at L = 6).
 """
 from __future__ import annotations
 
@@ -27,22 +66,78 @@ import math
 import numpy as np
 
 from lindring.core import model
-from lindring.core.basis import FullBasis, SectorBasis, odd_letters, resolve_symmetry, sector_size
+from lindring.core.basis import (LOOKUP_MAX_WORDS, SectorBasis, diagonal_words, make_basis,
+                                 parity_odd, resolve_symmetry, sector_size)
 from lindring.core.pauli import pauli_terms
-from lindring.solvers.liouvillian import local_terms, rows_block
+from lindring.solvers.liouvillian import CHUNK_ROWS, local_terms, rows_block
 from lindring.solvers.petsc import SCALAR_OF_BASIS
 from lindring.solvers.steady import KRYLOV_EXTRA, gmres_restart, resolve_solver
 
+MB = 2 ** 20
 #: bytes of a value in the PETSc build of each scalar type
 SCALAR_BYTES = {"real": 8, "complex": 16}
 #: bytes of an index
 INDEX_BYTES = 8
 #: MUMPS fill relative to the matrix: measured ~100 at L = 6 (4096 rows), grows ~ with the rows
 FILL_FACTOR_L6 = 100.0
-#: Python, PETSc and MPI start-up per rank
-BASE_MB = 250.0
-#: seconds per nonzero per GMRES iteration (measured on this machine, one rank: L = 9, 12M nonzeros, 0.5 s per iteration)
-SECONDS_PER_NNZ_IT = 4.5e-8
+
+# ---- memory per rank (benchmarks/README.md, "Ranks and the plan (issue 14)")
+#: Python, numpy, PETSc, SLEPc, MPI and lindring per rank (VmRSS after the L = 12 basis, 157 MB
+#: on 1, 2, 4 and 8 ranks, less its 6 MB of basis)
+BASE_MB = 150.0
+#: bytes per row of the basis on every rank (int64 representative and orbit size), and per row
+#: of a rank's own slice while the slices are gathered (its pieces and their concatenation)
+BASIS_ROW_BYTES, BASIS_SLICE_ROW_BYTES = 16, 32
+#: bytes per word of the word table (int32, every rank, while assembling; 4^L <= LOOKUP_MAX_WORDS)
+TABLE_WORD_BYTES = 4
+#: bytes the assembly's work arrays take per entry of a chunk of ``CHUNK_ROWS`` rows (fitted to
+#: the assembly peaks at L = 12 on 1, 4, 8 ranks: ~180 MB for 65,536 rows of 27.8 entries)
+ASSEMBLY_WORK_ENTRY_BYTES = 100
+#: PETSc AIJ bytes per row beside values and column indices (row starts, lengths, diagonal), and
+#: those of the ILU(0) factor (row starts, diagonal, permutations, work vectors): together
+#: fitted to L = 14 on 1 and 2 ranks (8,306 and 4,563 MB), where GMRES allocates its whole Krylov
+#: basis (at L = 12, 13 the solves end before the restart and allocate fewer vectors)
+MATRIX_ROW_BYTES, ILU_ROW_BYTES = 64, 96
+#: vectors beside GMRES's (steady state, right-hand side, the probe's three, the refinement's)
+OTHER_VECTORS = 6
+#: vectors beside the Krylov basis of GMRES(m) in the model
+EXTRA_VECTORS = KRYLOV_EXTRA + OTHER_VECTORS
+#: bytes per ghost value of the product on several ranks (the value, its index on both sides of
+#: the scatter, the off-diagonal block's column map)
+GHOST_BYTES = 32
+#: ghost values per rank at most, per local nonzero and per row of the whole vector (L = 12, 2, 4
+#: and 8 ranks: 137 k, 174 k, 161 k values received per rank and product, 0.39-0.49 of N, 0.03,
+#: 0.06, 0.11 of the rank's nonzeros, the fraction growing with the ranks)
+GHOST_NNZ_FRACTION, GHOST_ROW_FRACTION = 0.3, 0.5
+
+# ---- runtime
+#: bytes per second one rank streams in a GMRES iteration (L = 14 on 2 ranks: 1.36 CPU s per
+#: iteration of 7.6 GB, 5.6 GB/s; L = 13: 7 GB/s; L = 12: 14 GB/s, its vectors staying in the
+#: cache)
+BANDWIDTH = 6e9
+#: vector reads and writes of an iteration beside the Gram-Schmidt (product, preconditioner,
+#: updates)
+VECTOR_SWEEPS = 8
+#: bytes per second between ranks on a cluster's network (assumed; not measurable here)
+NET_BANDWIDTH = 5e9
+#: iterations of the solve plus the probe: the most measured (L = 14: 113 + 55 = 168)
+PLANNED_ITERATIONS = 170
+#: CPU seconds per word of the word table, built whole on every rank (L = 12: ~0.5 s per rank)
+TABLE_S_PER_WORD = 3e-8
+#: CPU seconds per word scanned by the basis enumeration, per nonzero assembled (with and without
+#: the word table) and per nonzero of the ILU(0) set-up
+#: (L = 12 and 13, one rank: 2.3e-8 and 2.4e-8 per word, 1.9e-7 and 1.8e-7 per nonzero, 3.0e-7
+#: without the table at L = 12, larger for the deeper searches of larger sectors; 6.3e-8 and
+#: 8.0e-8 per nonzero of the ILU(0))
+ENUMERATION_S_PER_WORD = 2.5e-8
+ASSEMBLY_S_PER_NNZ = 2e-7
+ASSEMBLY_S_PER_NNZ_NO_TABLE = 4.5e-7
+ILU_S_PER_NNZ = 8e-8
+#: start-up, observables and file per job (seconds; ~1.5 s CPU here)
+FIXED_SECONDS = 5.0
+#: the job's runtime request over the expected time (other load, slower memory per core on a
+#: full node, more iterations than measured)
+RUNTIME_FACTOR = 3.0
 
 
 @dataclasses.dataclass
@@ -62,6 +157,17 @@ class Plan:
     fits_budget: bool | None = None     # each rank within mem_per_rank_mb
     fits_here: bool | None = None       # the whole job within this machine's available memory
     available_mb: float | None = None   # MemAvailable here when assessed
+    nnz_exact: bool = False             # nnz counted over every row (else sampled)
+    restart: int | None = None          # GMRES restart (iterative)
+    expected_min: float | None = None   # the runtime model's expectation (runtime_min: the request)
+    #: peak MB of the largest rank by phase ("basis", "assembly", "solve") and part
+    memory_parts_mb: dict = dataclasses.field(default_factory=dict)
+    #: seconds by part (enumeration, assembly, ilu, iterations, per_iteration, fixed)
+    time_parts_s: dict = dataclasses.field(default_factory=dict)
+    min_mem_mb_total: float | None = None  # the least memory in all over 1, 2, 4, ... ranks
+    mem_per_node_mb: float | None = None   # given: nodes of this size
+    ranks_per_node: int | None = None      # ranks of mem_mb_per_task that fit one node
+    nodes: int | None = None               # nodes the job needs
 
     def as_dict(self):
         return dataclasses.asdict(self)
@@ -74,18 +180,88 @@ MAX_WORD_L = 31
 #: size at which the nonzeros per row are sampled for larger L and scaled by L / SAMPLE_L
 #: (measured: 101.0 per row at L = 20 and 156.0 at L = 31, ring: 5.05 and 5.03 per site)
 SAMPLE_L = 24
+#: sectors of at most this many rows are counted row by row (exact), larger ones sampled
+EXACT_ROWS = 8192
+#: rows sampled in a larger sector
+SAMPLE_ROWS = 8192
 
 
-def estimate_nnz(p: model.Params, sample: int = 2048, seed: int = 0,
-                 symmetry: str = "none", basis: str = "matrix-units") -> tuple[int, int]:
-    """Rows and nonzeros of the Liouvillian in a sector, from the exact row lengths of a random
-    sample of rows.
+class _OrbitColumns:
+    """The sector's rows with each column labelled by its orbit's smallest word instead of its
+    basis index (what :func:`rows_block` needs of a basis, without enumerating the sector): the
+    same entries as the assembled rows, in a column space of ``4^L`` labels."""
 
-    The sample is drawn among the words of the sector (parity-even ones with parity); with
-    momentum or reflection each sampled word stands for its orbit, and the nonzeros of its row
-    are the distinct orbits among the columns of its full-space row. The number of orbits is
-    counted (Burnside, :func:`basis.sector_size`), not enumerated, so the plan is cheap for any
-    L. ``basis`` is the operator basis (``pauli`` or ``matrix-units``).
+    def __init__(self, L: int, parity: bool, group: SectorBasis | None):
+        self.L, self.parity, self.group = L, parity, group
+        self.size = 4 ** L
+
+    def words(self, index):
+        return np.asarray(index, dtype=np.int64)     # rows are given by their word
+
+    def locate(self, words):
+        words = np.asarray(words, dtype=np.int64)
+        inside = parity_odd(words) == 0 if self.parity else np.ones(words.shape, bool)
+        if self.group is None:
+            return words, inside.astype(float)
+        coef = np.where(inside, 1.0 / np.sqrt(self.group.orbit_sizes(words)), 0.0)
+        return self.group.representative(words), coef
+
+    def row_scale(self, index):
+        if self.group is None:
+            return np.ones(np.shape(index))
+        return np.sqrt(self.group.orbit_sizes(np.asarray(index, dtype=np.int64)))
+
+
+def _row_lengths(p, terms, cols: _OrbitColumns, words: np.ndarray) -> np.ndarray:
+    """Stored entries of the assembled rows of ``words`` (sector representatives): the
+    Liouvillian's nonzeros plus the diagonal where it has none (the assembly stores every
+    diagonal entry)."""
+    out = np.empty(len(words), dtype=np.int64)
+    for b in range(0, len(words), 4096):
+        w = words[b:b + 4096]
+        block = rows_block(p, cols, w, terms)
+        has_diag = np.asarray(block[np.arange(len(w)), w]).ravel() != 0
+        out[b:b + 4096] = np.diff(block.indptr) + ~has_diag
+    return out
+
+
+def _trace_row_length(p, basis: str, parity: bool, group) -> int:
+    """Entries of row 0 of the solved matrix, the trace functional: the identity string alone
+    in the Pauli basis; the orbits of the diagonal words |s><s| in the matrix units."""
+    if basis == "pauli":
+        return 1
+    if p.L > 20:      # at most the 2^L diagonal words; one row of many
+        return 2 ** p.L
+    w = diagonal_words(p.L)
+    return len(np.unique(group.representative(w))) if group is not None else len(w)
+
+
+def count_nonzeros(p: model.Params, symmetry: str = "none", basis: str = "pauli",
+                   sample: int = SAMPLE_ROWS, seed: int = 0) -> tuple[int, int, bool, float]:
+    """Rows and stored nonzeros of the matrix ``lindring solve`` assembles in a sector.
+
+    Parameters
+    ----------
+    p : model.Params
+    symmetry : str
+        A resolved sector name (:func:`lindring.core.basis.resolve_symmetry`).
+    basis : {"pauli", "matrix-units"}
+        The operator basis.
+    sample : int
+        Rows sampled where the sector has more than ``EXACT_ROWS``.
+    seed : int
+
+    Returns
+    -------
+    rows : int
+        Exact (Burnside).
+    nnz : int
+        The assembled matrix's entries: the Liouvillian's nonzeros, every diagonal entry, row 0
+        the trace functional. Exact (every row built) up to ``EXACT_ROWS`` rows, else the mean
+        of ``sample`` random rows times the rows.
+    exact : bool
+    rel_error : float
+        The sample's standard error of the mean row length, relative (0 when exact).
     """
     parts = symmetry.split("+")
     parity, orbits = "parity" in parts, "momentum" in parts or "reflection" in parts
@@ -94,69 +270,179 @@ def estimate_nnz(p: model.Params, sample: int = 2048, seed: int = 0,
         # words of L letters do not fit int64: the nonzeros per row grow like L (each site and
         # bond adds its terms), so sample at SAMPLE_L and scale; the rows are exact (Python ints)
         q = dataclasses.replace(p, L=SAMPLE_L)
-        rows_q, nnz_q = estimate_nnz(q, sample, seed, symmetry, basis)
-        return rows, nnz_q * p.L * rows // (rows_q * SAMPLE_L)     # integers: any L
-    full = FullBasis(p.L)
-    rng = np.random.default_rng(seed)
-    if 4 ** p.L <= 2 * sample:
-        words = np.arange(4 ** p.L, dtype=np.int64)
-    else:
-        words = np.unique(rng.integers(0, 4 ** p.L, size=2 * sample, dtype=np.int64))
-    if parity:
-        words = words[odd_letters(words, p.L) % 2 == 0]
+        rows_q, nnz_q, _, err = count_nonzeros(q, symmetry, basis, sample, seed)
+        return rows, nnz_q * p.L * rows // (rows_q * SAMPLE_L), False, err
     group = SectorBasis(p.L, parity, "momentum" in parts, reflection="reflection" in parts,
                         bc=p.bc, enumerate=False) if orbits else None
-    if orbits:
-        words = np.unique(group.representative(words))
-    if len(words) > sample:
-        words = np.sort(rng.choice(words, size=sample, replace=False))
+    cols = _OrbitColumns(p.L, parity, group)
     terms = pauli_terms(p) if basis == "pauli" else local_terms(p)
-    block = rows_block(p, full, words, terms).tocoo()
-    if orbits:
-        cols = group.representative(block.col)
-        pairs = np.unique(np.stack([block.row.astype(np.int64), cols]), axis=1)
-        nnz_sample = pairs.shape[1]
-    else:
-        nnz_sample = block.nnz
-    return rows, int(round(nnz_sample / len(words) * rows))
+    trace = _trace_row_length(p, basis, parity, group)
+    if rows <= EXACT_ROWS:
+        words = make_basis(p.L, symmetry, bc=p.bc).words(np.arange(rows))
+        lengths = _row_lengths(p, terms, cols, words[1:])       # row 0: the trace row
+        return rows, int(lengths.sum()) + trace, True, 0.0
+    # even words drawn uniformly stand for their orbits with probability ~ orbit size: weight
+    # each by 1 / orbit size (the mean over orbits, i.e. over the sector's rows)
+    rng = np.random.default_rng(seed)
+    words = rng.integers(1, 4 ** p.L, size=2 * sample, dtype=np.int64)
+    if parity:
+        words = words[parity_odd(words) == 0]
+    words = words[:sample]
+    weight = 1.0 / group.orbit_sizes(words) if group is not None else np.ones(len(words))
+    if group is not None:
+        words = group.representative(words)
+    lengths = _row_lengths(p, terms, cols, words).astype(float)
+    mean = float(np.sum(weight * lengths) / np.sum(weight))
+    spread = float(np.sqrt(np.sum(weight * (lengths - mean) ** 2) / np.sum(weight)))
+    rel_error = spread / math.sqrt(len(words)) / mean if mean > 0 else 0.0
+    return rows, int(round(mean * (rows - 1))) + trace, False, rel_error
+
+
+def nnz_imbalance(ranks: int) -> float:
+    """The most nonzeros of one of ``ranks`` ranks over the mean: PETSc splits the rows evenly,
+    and the rows of the sector (in the order of their smallest word) grow longer towards the
+    end. Measured at L = 12 (and 10) by splitting the row lengths: 1.09, 1.13, 1.16, 1.19, 1.21,
+    1.25, 1.27 on 2, 4, 8, 16, 64, 128, 256 ranks; the assembled matrix on 2, 4, 8 ranks: 1.09,
+    1.13, 1.16."""
+    return 1.0 if ranks <= 1 else min(1.3, 1.05 + 0.035 * math.log2(ranks))
+
+
+def _largest_rank(rows: int, nnz: float, ranks: int) -> tuple[int, float, float]:
+    """Rows, nonzeros and ghost values of the largest of ``ranks`` ranks."""
+    n = -(-rows // ranks)
+    z = min(nnz, nnz_imbalance(ranks) * nnz * n / rows)
+    ghosts = min(GHOST_ROW_FRACTION * rows, GHOST_NNZ_FRACTION * z) if ranks > 1 else 0.0
+    return n, z, ghosts
+
+
+def rank_memory(L: int, rows: int, nnz: int, ranks: int, restart: int, value_bytes: int,
+                orbits: bool) -> dict:
+    """Peak memory (MB) of the largest of ``ranks`` ranks by phase, and ``peak`` (the module
+    docstring's model): ``basis``, ``assembly``, ``solve`` (each including what stays from
+    before: the start-up and the basis), the parts ``base``, ``basis_held``, ``table``,
+    ``matrix``, ``ilu``, ``vectors``, ``ghosts``, and ``peak``."""
+    n, z, ghosts = _largest_rank(rows, nnz, ranks)
+    entry = value_bytes + INDEX_BYTES
+    basis_held = BASIS_ROW_BYTES * rows / MB if orbits else 0.0
+    basis_peak = (BASIS_ROW_BYTES * rows + BASIS_SLICE_ROW_BYTES * n) / MB if orbits else 0.0
+    table = TABLE_WORD_BYTES * 4.0 ** L / MB if orbits and 4 ** L <= LOOKUP_MAX_WORDS else 0.0
+    csr = (entry * z + 8 * n) / MB
+    work = ASSEMBLY_WORK_ENTRY_BYTES * min(CHUNK_ROWS, n) * nnz / rows / MB
+    # filling the rows (the table, the CSR arrays, a chunk's work), then on several ranks
+    # PETSc's copy of the CSR arrays (the table already freed)
+    assembly = max(table + csr + work, 2 * csr if ranks > 1 else 0.0)
+    parts = dict(base=BASE_MB, basis_held=basis_held, table=table,
+                 matrix=(entry * z + MATRIX_ROW_BYTES * n) / MB,
+                 ilu=(entry * z + ILU_ROW_BYTES * n) / MB,
+                 vectors=(restart + EXTRA_VECTORS) * value_bytes * n / MB,
+                 ghosts=GHOST_BYTES * ghosts / MB)
+    solve = parts["matrix"] + parts["ilu"] + parts["vectors"] + parts["ghosts"]
+    phases = dict(basis=BASE_MB + basis_peak, assembly=BASE_MB + basis_held + assembly,
+                  solve=BASE_MB + basis_held + solve)
+    return dict(parts, **phases, peak=max(phases.values()))
+
+
+def runtime(L: int, rows: int, nnz: int, ranks: int, restart: int, value_bytes: int,
+            orbits: bool) -> dict:
+    """Expected seconds of an iterative solve on ``ranks`` ranks by part (the module docstring's
+    model): ``enumeration``, ``assembly``, ``ilu``, ``per_iteration``, ``iterations`` (all of
+    them), ``fixed``, and ``total``."""
+    n, z, ghosts = _largest_rank(rows, nnz, ranks)
+    entry = value_bytes + INDEX_BYTES
+    per_it = ((2 * entry * z + value_bytes * n * (restart + 1 + VECTOR_SWEEPS)) / BANDWIDTH
+              + value_bytes * ghosts / NET_BANDWIDTH)
+    table = orbits and 4 ** L <= LOOKUP_MAX_WORDS
+    out = dict(enumeration=ENUMERATION_S_PER_WORD * 4.0 ** L / ranks if orbits else 0.0,
+               assembly=(ASSEMBLY_S_PER_NNZ if table or not orbits else
+                         ASSEMBLY_S_PER_NNZ_NO_TABLE) * z
+               + (TABLE_S_PER_WORD * 4.0 ** L if table else 0.0),
+               ilu=ILU_S_PER_NNZ * z, per_iteration=per_it,
+               iterations=PLANNED_ITERATIONS * per_it, fixed=FIXED_SECONDS)
+    out["total"] = sum(v for k, v in out.items() if k != "per_iteration")
+    return out
 
 
 def plan_ed(p: model.Params, solver: str, mem_per_rank_mb: float, max_tasks: int,
-            restart: int | None = None, symmetry: str = "auto", basis: str = "auto") -> Plan:
+            restart: int | None = None, symmetry: str = "auto", basis: str = "auto",
+            ranks: int | None = None, mem_per_node_mb: float | None = None) -> Plan:
     """Resources for one ``ed`` job in its symmetry sector and operator basis (``auto``:
-    ``pauli``, as ``lindring solve``; see the module docstring)."""
-    value_bytes = SCALAR_BYTES[SCALAR_OF_BASIS["matrix-units" if basis == "matrix-units"
-                                                else "pauli"]]
+    ``pauli``, as ``lindring solve``; see the module docstring).
+
+    Parameters
+    ----------
+    p : model.Params
+    solver : str
+        ``auto``, ``direct`` or ``iterative``.
+    mem_per_rank_mb : float
+        Budget per MPI rank: ranks double (1, 2, 4, ...) until the peak of the largest rank fits,
+        up to ``max_tasks``.
+    max_tasks : int
+    restart : int, optional
+        GMRES restart (default the solve's, by memory).
+    symmetry, basis : str
+        As for ``lindring solve``.
+    ranks : int, optional
+        Plan for exactly this many ranks (the job's own, when it checks itself).
+    mem_per_node_mb : float, optional
+        Nodes of this memory: how many ranks of the plan fit one, and how many nodes it needs.
+
+    Raises
+    ------
+    lindring.core.model.ModelError
+        Beyond any floating-point estimate.
+    """
+    operator_basis = "matrix-units" if basis == "matrix-units" else "pauli"
+    value_bytes = SCALAR_BYTES[SCALAR_OF_BASIS[operator_basis]]
     sector = resolve_symmetry(p, symmetry)
-    rows, nnz = estimate_nnz(p, symmetry=sector,
-                             basis="matrix-units" if basis == "matrix-units" else "pauli")
+    rows, nnz, exact, rel_error = count_nonzeros(p, sector, operator_basis)
     if nnz > MAX_PLANNED_NNZ:
         raise model.ModelError(
             f"L = {p.L}: the Liouvillian in sector {sector} has about 10^{len(str(rows)) - 1} "
             f"rows and 10^{len(str(nnz)) - 1} nonzeros, beyond the floating-point range of any memory or time estimate; no "
             "machine can hold it")
     solver = resolve_solver(solver, p.L, rows)
-    matrix_mb = nnz * (value_bytes + INDEX_BYTES) / 2 ** 20
+    orbits = "momentum" in sector or "reflection" in sector
+    # memory from the upper end of the sample's estimate (3 standard errors)
+    nnz_mem = nnz * (1 + 3 * rel_error)
     if solver == "direct":
+        matrix_mb = nnz_mem * (value_bytes + INDEX_BYTES) / MB
         fill = FILL_FACTOR_L6 * rows / 4.0 ** 6     # grows with the number of rows
-        solver_mb = matrix_mb * fill
+        total = matrix_mb * (1 + fill)
+        tasks = ranks or 1
+        while ranks is None and tasks < max_tasks and total / tasks + BASE_MB > mem_per_rank_mb:
+            tasks *= 2
+        per_task = total / tasks + BASE_MB
+        seconds = 30 + 2e-6 * rows * rows ** 0.5
+        mem = dict(peak=per_task)
+        times, min_total, restart = dict(total=seconds), total + BASE_MB, None
     else:
         if restart is None:
-            restart = gmres_restart(rows, nnz, value_bytes, INDEX_BYTES)
-        solver_mb = (restart + KRYLOV_EXTRA) * rows * value_bytes / 2 ** 20 + matrix_mb
-    total = matrix_mb + solver_mb
-    tasks = 1
-    while tasks < max_tasks and total / tasks + BASE_MB > mem_per_rank_mb:
-        tasks *= 2
-    per_task = total / tasks + BASE_MB
-    iterations = 250  # measured: 190-225 GMRES iterations for L = 7..9 (minimal model)
-    seconds = SECONDS_PER_NNZ_IT * nnz * iterations / tasks + 30
-    if solver == "direct" or rows <= 4 ** 8:
-        seconds += 2e-6 * rows * (rows ** 0.5)  # LU / shift-and-invert for the uniqueness check
-    return Plan(L=p.L, solver=solver, symmetry=sector, rows=rows, nnz=nnz, mem_mb_total=round(total + BASE_MB * tasks, 1),
-                tasks=tasks, mem_mb_per_task=round(per_task, 1),
+            restart = gmres_restart(rows, int(nnz), value_bytes, INDEX_BYTES)
+
+        def mem_on(r):
+            return rank_memory(p.L, rows, nnz_mem, r, restart, value_bytes, orbits)
+        tasks = ranks or 1
+        while ranks is None and tasks < max_tasks and mem_on(tasks)["peak"] > mem_per_rank_mb:
+            tasks = min(2 * tasks, max_tasks)
+        mem = mem_on(tasks)
+        per_task = mem["peak"]
+        min_total = min(mem_on(2 ** k)["peak"] * 2 ** k for k in range(11))
+        times = runtime(p.L, rows, nnz, tasks, restart, value_bytes, orbits)
+        seconds = times["total"]
+    ranks_per_node = nodes = None
+    if mem_per_node_mb:
+        ranks_per_node = int(mem_per_node_mb // per_task)
+        nodes = -(-tasks // ranks_per_node) if ranks_per_node else None
+    return Plan(L=p.L, solver=solver, symmetry=sector, rows=rows, nnz=int(nnz),
+                mem_mb_total=round(per_task * tasks, 1), tasks=tasks,
+                mem_mb_per_task=round(per_task, 1),
                 mem_mb=int(math.ceil(per_task * tasks * 1.2)),
-                runtime_min=max(10, int(math.ceil(3 * seconds / 60))))
+                runtime_min=max(10, int(math.ceil(RUNTIME_FACTOR * seconds / 60))),
+                nnz_exact=exact, restart=restart, expected_min=round(seconds / 60, 2),
+                memory_parts_mb={k: round(v, 1) for k, v in mem.items()},
+                time_parts_s={k: round(v, 3) for k, v in times.items()},
+                min_mem_mb_total=round(min_total, 1), mem_per_node_mb=mem_per_node_mb,
+                ranks_per_node=ranks_per_node, nodes=nodes)
 
 
 #: measured MPO throughput: L = 20, chi = 32, fourth order, dt = 0.1 took 184 s (one core)
@@ -211,8 +497,31 @@ def over_budget(plan: Plan, mem_per_rank_mb: float, max_tasks: int) -> str | Non
     plan doubles its ranks up to ``max_tasks`` to get there, :func:`plan_ed`)."""
     if plan.mem_mb_per_task <= mem_per_rank_mb:
         return None
-    return (f"needs {plan.mem_mb_per_task:.0f} MB per rank on {plan.tasks} rank(s), above "
-            f"mem_per_rank_mb = {mem_per_rank_mb:g} (max_tasks = {max_tasks})")
+    why = (f"needs {plan.mem_mb_per_task:.0f} MB per rank on {plan.tasks} rank(s), above "
+           f"mem_per_rank_mb = {mem_per_rank_mb:g} (max_tasks = {max_tasks})")
+    parts = plan.memory_parts_mb
+    held = parts.get("base", 0.0) + parts.get("basis_held", 0.0)
+    if held > mem_per_rank_mb:
+        why += (f"; every rank holds the sector's basis and the start-up ({held:.0f} MB), so "
+                "no number of ranks fits (a basis shared per node or distributed over the "
+                "ranks would be needed: not implemented)")
+    return why
+
+
+#: most rows the basis enumeration gathers onto every rank (one MPI call, counts are ints)
+MAX_GATHERED_ROWS = 2 ** 31 - 1
+
+
+def beyond_the_code(plan: Plan) -> str | None:
+    """``None``, or why today's code cannot run the plan whatever the memory: a sector with
+    orbits of more than ``MAX_GATHERED_ROWS`` rows (from L = 19 on the ring's dihedral sector)
+    cannot be gathered onto every rank (:func:`lindring.core.basis._allgather_rows`)."""
+    orbits = "momentum" in plan.symmetry or "reflection" in plan.symmetry
+    if orbits and plan.rows > MAX_GATHERED_ROWS:
+        return (f"the sector's {plan.rows} rows exceed the {MAX_GATHERED_ROWS} that the basis "
+                "enumeration gathers onto every rank (one MPI call): today's code cannot "
+                "enumerate this sector")
+    return None
 
 
 def assess(plan: Plan, mem_per_rank_mb: float, max_tasks: int, available_mb: float) -> Plan:
@@ -224,6 +533,10 @@ def assess(plan: Plan, mem_per_rank_mb: float, max_tasks: int, available_mb: flo
     plan.fits_here = plan.mem_mb_total <= available_mb
     plan.available_mb = None if math.isinf(available_mb) else round(available_mb, 1)
     plan.problems = [f"the budget per rank: {budget}"] if budget else []
+    code = beyond_the_code(plan)
+    if code:
+        plan.fits_budget = False
+        plan.problems.append(f"the code: {code}")
     if not plan.fits_here:
         plan.problems.append(
             f"this machine: needs {plan.mem_mb_total:.0f} MB in all on {plan.tasks} "
