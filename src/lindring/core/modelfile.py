@@ -10,6 +10,7 @@ A model file (YAML, checked against :data:`SCHEMA`) declares::
       Delta: 1
     fields:                             # optional: site-dependent couplings, usable by name
       alpha_j: {random: {center: alpha, width: w, seed: seed}}   # center (1 + width u_j)
+      h_j: {random: {center: 0, width: W, relative: false}}      # center + width u_j
       mu_j: {values: [1, 1.2, 0.9]}                               # one value per site
     hamiltonian:                        # terms of H, each summed over its placements
       - name: exchange
@@ -25,10 +26,13 @@ A model file (YAML, checked against :data:`SCHEMA`) declares::
         sum: [[2, sx_0 sy_1], [-2, sy_0 sx_1]]
     correlations:                       # against distance d = 1, 2, ...: <A_i B_{i+d}>
       - name: C_zz
-        left: sz                        # A and B: sx, sy, sz or n (Hermitian)
+        left: sz                        # A and B: sx, sy, sz, n, sp or sm
         right: sz
         site: 0                         # the reference site i (default 0)
         connected: true                 # subtract <A_i> <B_{i+d}> (default false)
+      - name: G_pm                      # with sp or sm the value is complex: written as two
+        left: sp                        #   real variables G_pm_re and G_pm_im
+        right: sm
 
 A *product* is a string of one-site factors ``op_k`` (``op`` one of ``sx sy sz sp sm n id``,
 ``k`` the offset from the placement's site: a non-negative integer or the name of an integer
@@ -102,8 +106,11 @@ _TERM = {
         "hermitian_conjugate": {"type": "boolean"},
     },
 }
-#: one-site operators a correlation function may take (Hermitian: its value is real)
-CORRELATION_OPERATORS = ("sx", "sy", "sz", "n")
+#: one-site operators a correlation function may take; with ``sp`` or ``sm`` its value is
+#: complex and written as two real variables, ``<name>_re`` and ``<name>_im``
+CORRELATION_OPERATORS = ("sx", "sy", "sz", "n", "sp", "sm")
+#: the operators whose correlations are complex-valued
+NON_HERMITIAN = ("sp", "sm")
 _CORRELATION = {
     "type": "object", "additionalProperties": False, "required": ["name", "left", "right"],
     "properties": {
@@ -146,6 +153,7 @@ SCHEMA = {
                             "properties": {"distribution": {"enum": ["uniform"]},
                                            "center": {"type": ["number", "string"]},
                                            "width": {"type": ["number", "string"]},
+                                           "relative": {"type": "boolean"},
                                            "seed": {"type": "string", "pattern": f"^{_NAME}$"}}}}}]}},
         "hamiltonian": {"type": "array", "items": _TERM},
         "jumps": {"type": "array", "items": _TERM},
@@ -399,16 +407,19 @@ def _check_static(mf: ModelFile) -> None:
     for i, c in enumerate(mf.data.get("correlations") or []):
         from lindring.core.schema import VARIABLES
         where = f"correlations/{i} ({c['name']})"
-        if c["name"] in VARIABLES or c["name"] in RESERVED_OUTPUT:
-            raise ModelFileError(f"{mf.path}: {where}: {c['name']!r} is a variable lindring "
-                                 "always writes; give the correlation another name")
-        if (True, c["name"]) in seen:
-            raise ModelFileError(f"{mf.path}: {where}: the name {c['name']!r} is used twice")
-        seen[(True, c["name"])] = where
+        for out in correlation_outputs(c["name"], c["left"], c["right"]):
+            if out in VARIABLES or out in RESERVED_OUTPUT:
+                raise ModelFileError(f"{mf.path}: {where}: {out!r} is a variable lindring "
+                                     "always writes; give the correlation another name")
+            if (True, out) in seen:
+                raise ModelFileError(f"{mf.path}: {where}: the name {out!r} is used twice"
+                                     f" (also by {seen[(True, out)]})")
+            seen[(True, out)] = where
     for kind, where, t in _terms(mf):
         key = (kind == "observables", t["name"])
         if key in seen:
-            raise ModelFileError(f"{mf.path}: {where}: the name {t['name']!r} is used twice")
+            raise ModelFileError(f"{mf.path}: {where}: the name {t['name']!r} is used twice"
+                                 f" (also by {seen[key]})")
         seen[key] = where
         if kind == "observables":
             from lindring.core.schema import VARIABLES
@@ -553,6 +564,46 @@ class ModelPoint:
                             f"{t.start} (site-dependent couplings)")
         return None
 
+    def terms_on(self, sites) -> str:
+        """The named terms placed on exactly ``sites`` (any order), in words."""
+        names = []
+        for t in self.terms:
+            if set(t.sites) == set(sites) and len(t.sites) == len(sites):
+                word = f"{t.kind} term {t.name!r}"
+                if word not in names:
+                    names.append(word)
+        return ", ".join(names) or "no term"
+
+    def reflection_suspects(self, sites, mirror) -> str:
+        """Words for a refused reflection (:func:`lindring.core.terms.reflection_symmetric`,
+        which found the model's terms on ``sites`` unequal to the reflected ones from
+        ``mirror``): the named terms there that are not their own mirror images (their
+        placements, reflected, are not the same local superoperators), else every term on
+        ``sites`` and ``mirror``."""
+        from lindring.core.terms import _canonical
+        L = self.L
+        image = (lambda j: (-j) % L) if self.bc == "ring" else (lambda j: L - 1 - j)
+        groups: dict = {}
+        for t in self.terms:
+            groups.setdefault((t.kind, t.name), []).append(t)
+        touched = set(sites) | set(mirror)
+        suspects = []
+        for (kind, name), ts in groups.items():
+            if not any(set(t.sites) & touched for t in ts):
+                continue
+            own = _canonical([(t.sites, local_superoperator(t)) for t in ts])
+            ref = _canonical([(tuple(image(j) for j in t.sites), local_superoperator(t))
+                              for t in ts])
+            scale = max(float(np.abs(S).max()) for S in own.values())
+            if set(own) != set(ref) or any(
+                    np.abs(own[k] - ref[k]).max() > CHECK_TOL * max(scale, 1e-300) for k in own):
+                suspects.append(f"{kind} term {name!r}")
+        if suspects:
+            return (f"{', '.join(suspects)}: not {'its' if len(suspects) == 1 else 'their'} own "
+                    f"mirror image{'' if len(suspects) == 1 else 's'}")
+        return (f"{self.terms_on(sites)} there, reflected, differ from {self.terms_on(mirror)} on "
+                f"its mirror image {tuple(mirror)}")
+
     def symmetries(self) -> tuple[bool, bool]:
         """(parity, momentum) as :func:`lindring.core.basis.symmetries_of`."""
         return self.parity_breaker() is None, self.translation_breaker() is None and self.L >= 3
@@ -574,7 +625,10 @@ class ModelPoint:
             words = description or f"<{name}> of model {self.file.name}"
             out[name] = Variable(f"{words} (model file)", "1", dims, ("ed", "mpo"))
         for c in self.correlations:
-            out[c.name] = Variable(f"{c.words()} (model file)", "1", ("distance",), ("ed", "mpo"))
+            parts = ("",) if len(c.outputs) == 1 else ("real part", "imaginary part")
+            for name, part in zip(c.outputs, parts):
+                out[name] = Variable(f"{c.words(part)} (model file)", "1", ("distance",),
+                                     ("ed", "mpo"))
         return out
 
     def as_attrs(self) -> dict:
@@ -605,12 +659,37 @@ class Correlation:
         """The 2 x 2 matrices of A and B (MODEL.md conventions)."""
         return OPERATORS[self.left], OPERATORS[self.right]
 
-    def words(self) -> str:
-        """What the correlation is, for the file's long name."""
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """The names of the variables written: ``(name,)``, or ``(name_re, name_im)`` for a
+        complex-valued correlation (:func:`correlation_outputs`)."""
+        return correlation_outputs(self.name, self.left, self.right)
+
+    def split(self, values) -> dict:
+        """Output name -> real array of the complex values ``<A_i B_j> [- <A_i><B_j>]`` (one
+        per pair): the real part under ``name`` when A and B are Hermitian (the imaginary part
+        is rounding), else the real and imaginary parts under ``name_re``, ``name_im``."""
+        values = np.asarray(values, dtype=complex)
+        if len(self.outputs) == 1:
+            return {self.name: values.real.copy()}
+        return {self.outputs[0]: values.real.copy(), self.outputs[1]: values.imag.copy()}
+
+    def words(self, part: str = "") -> str:
+        """What the correlation (``part``: ``real part`` or ``imaginary part`` of a complex
+        one) is, for the file's long name."""
         i = self.site
         text = (f"<{self.left}_{i} {self.right}_{i}+d>" + (f" - <{self.left}_{i}><{self.right}_{i}+d>"
                                                           if self.connected else ""))
+        text = f"{part} of {text}" if part else text
         return (self.description + ": " if self.description else "") + f"{text} against distance d"
+
+
+def correlation_outputs(name: str, left: str, right: str) -> tuple[str, ...]:
+    """The variables a correlation function writes: ``(name,)`` when both operators are
+    Hermitian (its value is real), ``(name_re, name_im)`` when one is ``sp`` or ``sm``."""
+    if left in NON_HERMITIAN or right in NON_HERMITIAN:
+        return f"{name}_re", f"{name}_im"
+    return (name,)
 
 
 def _correlations(mf: ModelFile, L: int, bc: str) -> list[Correlation]:
@@ -675,7 +754,8 @@ def _integer(values: dict, name: str, where: str) -> int:
 
 def _fields(mf: ModelFile, values: dict, L: int) -> dict:
     """Site-dependent couplings: lists (one per site) and uniform random draws,
-    ``center (1 + width u_j)`` with ``u_j`` uniform in [-1, 1) from numpy's PCG64 seeded with
+    ``center (1 + width u_j)`` (``relative``, the default) or ``center + width u_j``
+    (``relative: false``) with ``u_j`` uniform in [-1, 1) from numpy's PCG64 seeded with
     ``[seed, index of the field in the file]``."""
     out = {}
     names = dict(values, L=complex(L))
@@ -697,7 +777,10 @@ def _fields(mf: ModelFile, values: dict, L: int) -> dict:
             if seed < 0:
                 raise ModelFileError(f"{where}/random/seed: {seed_name} = {seed} must be >= 0")
             u = np.random.Generator(np.random.PCG64([seed, index])).uniform(-1.0, 1.0, L)
-            out[fname] = center * (1.0 + width.real * u)
+            if r.get("relative", True):
+                out[fname] = center * (1.0 + width.real * u)
+            else:
+                out[fname] = center + width.real * u
     return out
 
 

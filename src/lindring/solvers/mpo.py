@@ -87,6 +87,11 @@ def check_supported(p: model.Params) -> None:
     if p.bc != "open":
         raise model.ModelError(f"method 'mpo' supports only open chains (bc='open'), got bc={p.bc!r}; "
                                "use 'ed' for rings")
+    if p.range > 1 and hasattr(p, "terms"):          # a model file: name the term
+        t = next(t for t in p.terms if max(t.offsets) > 1)
+        raise model.ModelError(f"method 'mpo' supports only nearest-neighbour terms, got range = "
+                               f"{p.range}: {t.kind} term {t.name!r} acts on sites {t.sites}; use "
+                               "--method ed")
     if p.range > 1:
         raise model.ModelError(f"method 'mpo' supports only nearest-neighbour dissipation (range = 1), "
                                f"got range = {p.range}; range 2 needs next-nearest-neighbour gates")
@@ -397,9 +402,9 @@ def observable_bounds(p) -> dict:
         return {"current_eta": abs(p.eta), "current_J": 2 * abs(p.J)}
     out = {name: max(float(np.linalg.norm(t.operator, 2)) for t in placed)
            for name, _, placed in p.observables}
-    for c in p.correlations:
+    for c in p.correlations:       # each part of a complex one is bounded by its modulus
         a, b = (float(np.linalg.norm(o, 2)) for o in c.operators)
-        out[c.name] = (2.0 if c.connected else 1.0) * a * b
+        out.update({name: (2.0 if c.connected else 1.0) * a * b for name in c.outputs})
     return out
 
 
@@ -475,6 +480,9 @@ def measure(state: VectorisedMPS, p: model.Params) -> dict:
     named = (_model_file_observables(state, p, left, right, reds, tr) if model_file
              else dict(current_eta=cur_eta, current_J=cur_J))
     named = {k: v / tr for k, v in named.items()}
+    for c in (p.correlations if model_file else ()):
+        if len(c.outputs) == 2:          # a complex one: its real and imaginary parts
+            named.update(c.split(named.pop(c.name)))
     sz = sz / tr
     # reduced state of sites (0, 1): letters (2 k0 + b0, 2 k1 + b1) -> rho[k0 k1, b0 b1]
     rp = (rho_pair / tr).reshape(2, 2, 2, 2).transpose(0, 2, 1, 3).reshape(4, 4)
