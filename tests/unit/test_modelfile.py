@@ -136,6 +136,17 @@ def test_values_are_checked_before_building():
         modelfile.build(mf, 3, "ring", {})
     with pytest.raises(modelfile.ModelFileError, match="not found"):
         modelfile.load("models/nonexistent.yaml")
+    # the magnitudes of the paper's parameters hold for every coefficient, field and parameter
+    for text, message in ((GOOD.replace("[[h, sx_0]]", "[[1e200, sx_0]]"),
+                           r"hamiltonian/0 \(field\)/sum/0 at site 0 \('?1e\+?200'?\): \|"),
+                          (GOOD.replace("[[h, sx_0]]", "[[h*h, sx_0]]").replace("h: 0.5", "h: 1e60"),
+                           r"hamiltonian/0 \(field\)/sum/0 at site 0 \('h\*h'\)"),
+                          (GOOD.replace('"sqrt(g)"', '"g*1e-120"'), r"jumps/0 \(decay\)/sum/0"),
+                          (GOOD.replace("hamiltonian:", "fields: {f: {values: [1, 1e-101, 1]}}\n"
+                                        "hamiltonian:"), "fields/f at site 1")):
+        with pytest.raises(modelfile.ModelFileError, match=message + ".*outside"):
+            modelfile.build(modelfile.loads(text), 3, "open", {})
+    assert modelfile.build(modelfile.loads(GOOD.replace("h: 0.5", "h: 0")), 3, "open", {})
 
 
 # ----------------------------------------------------------------------------- random models
@@ -367,6 +378,30 @@ def test_disordered_ring_draws_and_its_clean_limit():
         assert np.abs(t.operator - f).max() < 1e-15
     with pytest.raises(modelfile.ModelFileError, match="'seed' must be an integer"):
         modelfile.build(dis, 5, "ring", dict(seed=1.5))
+
+
+@pytest.mark.parametrize("alpha, delta, w", [(2, 1.5, 0), ("1+0.5j", "0.3-0.4j", 0),
+                                             ("1+0.5j", "0.3-0.4j", 0.3), ("-0.5j", 2, 0.2)])
+def test_disordered_ring_current_is_eq_14_on_each_pair(alpha, delta, w):
+    """The I_eta of models/disordered_ring.yaml is Eq. 14's operator -eta_b sp_{b+1} sm_b + h.c.
+    with eta_b = alpha_b conj(gamma_b) - delta_b conj(beta_b) (MODEL.md, Eq. 7) of each pair's
+    f_b = alpha_b sm_b + beta_b sp_b + gamma_b sm_{b+1} + delta_b sp_{b+1}: gamma_b =
+    conj(alpha_b), beta_b = conj(delta_b), so eta_b = alpha_b^2 - delta_b^2, complex amplitudes
+    included; at w = 0 today's current_eta_operator."""
+    dis = modelfile.load("models/disordered_ring.yaml")
+    point = modelfile.build(dis, 5, "ring", dict(alpha=alpha, delta=delta, w=w, seed=7))
+    (name, _, placed), = point.observables
+    assert name == "I_eta"
+    for t in placed:
+        a, d = point.fields["alpha_j"][t.start], point.fields["delta_j"][t.start]
+        beta, gamma = np.conj(d), np.conj(a)
+        eta = a * np.conj(gamma) - d * np.conj(beta)
+        op = -eta * np.kron(dr.SM, dr.SP)
+        np.testing.assert_allclose(t.operator, op + op.conj().T, rtol=0, atol=1e-14)
+    if w == 0:
+        p = model.make_params(5, "ring", preset="minimal", alpha=complex(alpha), delta=complex(delta))
+        for t in placed:
+            np.testing.assert_allclose(t.operator, model.current_eta_operator(p), rtol=0, atol=1e-14)
 
 
 # ----------------------------------------------------------------------------- XX chain

@@ -720,6 +720,16 @@ def local_superoperator(t: Term) -> np.ndarray:
     return superoperator(None, [t.operator], k)
 
 
+def check_magnitude(value: complex, where: str) -> None:
+    """Refuse a value outside the magnitudes of :mod:`lindring.core.model` (``|v|`` in
+    [MIN_MAGNITUDE, MAX_MAGNITUDE] or 0), the rule of the paper's parameters, applied to a
+    model file's parameters, fields and every coefficient at every placement (a coefficient
+    ``g*g`` of parameters within range may leave it)."""
+    if abs(value) > model.MAX_MAGNITUDE or 0 < abs(value) < model.MIN_MAGNITUDE:
+        raise ModelFileError(f"{where}: |{value}| is outside [{model.MIN_MAGNITUDE:g}, "
+                             f"{model.MAX_MAGNITUDE:g}] (or 0)")
+
+
 def _resolve_values(mf: ModelFile, given: dict, L: int) -> dict:
     params = mf.parameters
     unknown = sorted(set(given) - set(params))
@@ -832,6 +842,7 @@ def _place(mf: ModelFile, kind: str, where: str, t: dict, values: dict, fields: 
         op = 0
         for i, ((coef, _), prod) in enumerate(zip(t["sum"], products)):
             c = evaluate(coef, names, f"{where}/sum/{i}")
+            check_magnitude(c, f"{where}/sum/{i} at site {j} ({coef!r})")
             mat = np.ones((1, 1), dtype=complex)
             for k in offsets:
                 mat = np.kron(mat, prod.get(k, model.ID2))
@@ -886,10 +897,11 @@ def build(mf: ModelFile, L: int, bc: str, values: dict | None = None) -> ModelPo
         raise ModelFileError(f"model {mf.name} is for bc {', '.join(allowed)}, not {bc!r}")
     vals = _resolve_values(mf, given, L)
     for name, v in vals.items():
-        if abs(v) > model.MAX_MAGNITUDE or 0 < abs(v) < model.MIN_MAGNITUDE:
-            raise ModelFileError(f"parameter {name!r}: |{v}| is outside [{model.MIN_MAGNITUDE:g}, "
-                                 f"{model.MAX_MAGNITUDE:g}] (or 0)")
+        check_magnitude(v, f"parameter {name!r}")
     fields = _fields(mf, vals, L)
+    for name, v in fields.items():
+        for j, x in enumerate(v):
+            check_magnitude(x, f"{mf.path}: fields/{name} at site {j}")
     terms, observables = [], []
     for kind, where, t in _terms(mf):
         placed = _place(mf, kind, f"{mf.path}: {where}", t, vals, fields, L, bc)
