@@ -14,7 +14,8 @@ import numpy as np
 import xarray as xr
 
 import lindring
-from conftest import ROOT
+from conftest import ROOT, run_cli
+from lindring.report.quicklook import fmt
 from test_workflow import planned, snakemake
 
 #: a folder and a file name that a shell would split, expand and run
@@ -45,6 +46,18 @@ def test_a_users_model_file_sweeps_through_snakemake(tmp_path):
                                                err_msg=name)
         assert "G_pm_re_seed_mean" in ds and (ds.n_seeds.sel(L=3, h=0.5).values == 2).all()
         assert not np.allclose(ds.mx.sel(seed=0).values, ds.mx.sel(seed=1).values)
+    # lindring show of the gathered study: the model file and its own observables, each with
+    # the smallest and largest value of the file (numpy here)
+    text = run_cli(["show", tmp_path / "results" / "ising.nc"]).stdout
+    assert f"model file: {NAME}" in text and "no current in this study" not in text
+    with xr.open_dataset(tmp_path / "results" / "ising.nc") as ds:
+        for name, dim in (("mx", "site"), ("zz", "bond"), ("C_xx", "distance"),
+                          ("G_pm_im", "distance")):
+            line = next(l for l in text.splitlines() if l.strip().startswith(name + " "))
+            v = ds[name].sel(technique="ed").values
+            assert f"ED {fmt(np.nanmin(v))} .. {fmt(np.nanmax(v))}" in line, line
+            assert line.endswith(f"(per {dim})")
+        assert "n_seeds" not in text and "_seed_mean" not in text
     assert planned(snakemake(tmp_path, cfg, "-n")) == {}
     # an edited model file reruns its own jobs (its sha256 is in the rule's params), and no other
     model.write_text(model.read_text().replace("g: {default: 0.5", "g: {default: 0.6"))
