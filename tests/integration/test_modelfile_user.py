@@ -38,18 +38,21 @@ def _ising_dense(L, bc, J, g, h, w, kappa, seed):
     return rho, kdim, op
 
 
-@pytest.mark.parametrize("L, bc, values, sector", [
-    (4, "ring", dict(J=1.0, g=0.7, h=0.3, kappa=0.8), "momentum+reflection"),
-    (4, "open", dict(J=-0.6, g=1.1, h=-1e-05, kappa=1.5), "reflection"),
-    (4, "ring", dict(J=1.0, g=0.7, h=0.2, w=0.5, seed=3, kappa=0.8), "none"),
-    (3, "open", dict(J=1.3, g=0.4, w=1.0, seed=11, kappa=0.3), "none"),
+@pytest.mark.parametrize("L, bc, values, sector, options", [
+    (4, "ring", dict(J=1.0, g=0.7, h=0.3, kappa=0.8), "momentum+reflection", {}),
+    (4, "ring", dict(J=1.0, g=0.7, h=0.3, kappa=0.8), "none",
+     dict(symmetry="none", basis="matrix-units")),
+    (4, "open", dict(J=-0.6, g=1.1, h=-1e-05, kappa=1.5), "reflection", {}),
+    (4, "ring", dict(J=1.0, g=0.7, h=0.2, w=0.5, seed=3, kappa=0.8), "none", {}),
+    (3, "open", dict(J=1.3, g=0.4, w=1.0, seed=11, kappa=0.3), "none", {}),
 ])
-def test_dissipative_ising_against_the_dense_reference(L, bc, values, sector):
+def test_dissipative_ising_against_the_dense_reference(L, bc, values, sector, options):
     """Every observable of a user's model file (one-site, two-site, a connected Hermitian
     correlation and a complex one) against numpy on the dense steady state, in the sector
     ``auto`` finds (the transverse field breaks parity; a random field breaks translation and
-    reflection)."""
-    ds = lindring.solve("ed", L=L, bc=bc, model=ISING, parameters=values)
+    reflection) in the Pauli basis, and in the full space of matrix units."""
+    ds = lindring.solve("ed", L=L, bc=bc, model=ISING, parameters=values, **options)
+    assert ds.attrs["operator_basis"] == options.get("basis", "pauli")
     full = dict(J=1, g=0.5, h=0, w=0, kappa=1, seed=0) | values
     rho, kdim, op = _ising_dense(L, bc, **full)
     assert kdim == 1 and ds.attrs["unique"] == 1
