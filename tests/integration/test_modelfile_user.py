@@ -187,18 +187,27 @@ def test_ed_and_mpo_take_the_same_nonunique_decision_on_a_model_file(tmp_path):
 
 def test_complex_correlation_by_mpo_against_ed(tmp_path):
     """<sp_0 sm_d> of the boundary-driven XXZ chain: its imaginary part carries the current
-    (at d = 1, j_spin_0 = -8 Im<sp_0 sm_1>), by MPO against ED, both parts to 1e-9."""
+    (at d = 1, j_spin_0 = -8 Im<sp_0 sm_1>), and a connected <sm_1 sp_1+d> from the second
+    site, by MPO against ED, both parts to 1e-9 (ED's complex correlations are checked against
+    the dense reference in tests/unit/test_modelfile.py)."""
     path = tmp_path / "xxz.yaml"
-    path.write_text(XXZ.read_text() + "  - {name: G_pm, left: sp, right: sm}\n")
+    path.write_text(XXZ.read_text() + "  - {name: G_pm, left: sp, right: sm}\n"
+                    "  - {name: G_mp, left: sm, right: sp, site: 1, connected: true}\n")
     values = dict(J=0.8, Delta=0.6, Gamma=1.3, drive=0.4)
     ed = lindring.solve("ed", L=4, bc="open", model=path, parameters=values)
     mpo = lindring.solve("mpo", L=4, bc="open", model=path, parameters=values, chi=16)
     assert ed.attrs["unique"] == mpo.attrs["unique"] == 1
-    for name in ("G_pm_re", "G_pm_im", "C_zz", "j_spin"):
+    for name in ("G_pm_re", "G_pm_im", "G_mp_re", "G_mp_im", "C_zz", "j_spin"):
         assert mpo[name].dims == ed[name].dims
         np.testing.assert_allclose(mpo[name].values, ed[name].values, rtol=0, atol=1e-9)
     # the operator identity 2 (sx_0 sy_1 - sy_0 sx_1) = 4i (sp_0 sm_1 - sm_0 sp_1), so that
     # <j_spin_0> = -8 Im<sp_0 sm_1> (MODEL.md's sp, sm)
     assert float(ed.j_spin[0]) == pytest.approx(-8 * float(ed.G_pm_im[0]), abs=1e-12)
     assert abs(float(ed.G_pm_im[0])) > 1e-3
+    # one distance dimension for the file: d = 3 from site 1 leaves the chain of 4 sites (NaN)
+    for ds in (ed, mpo):
+        assert list(ds.distance.values) == [1, 2, 3]
+        assert np.isnan(ds.G_mp_re.values[2]) and np.isfinite(ds.G_mp_re.values[:2]).all()
+        assert np.isfinite(ds.C_zz.values).all()
+    assert np.abs(ed.G_mp_im.values[:2]).max() > 1e-3
     assert float(mpo.imag_error) < 1e-8     # the complex parts do not count as rounding

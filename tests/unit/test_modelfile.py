@@ -568,6 +568,23 @@ def test_a_correlation_whose_site_leaves_no_distance_is_refused():
     with pytest.raises(modelfile.ModelFileError, match="site 3 leaves no distance"):
         modelfile.build(modelfile.loads(text, "xxz"), 4, "open")
     assert len(modelfile.build(modelfile.loads(text, "xxz"), 6, "open").correlations[0].pairs) == 2
+    # two correlations from different sites share the file's distance dimension: the one from
+    # the later site is NaN where its distance leaves the open chain
+    two = modelfile.loads(mf.text + "  - {name: C_xx, left: sx, right: sx, site: 3}\n", "xxz")
+    point = modelfile.build(two, 6, "open")
+    assert [len(c.pairs) for c in point.correlations] == [5, 2]
+    assert {c.length for c in point.correlations} == {5}
+    out = point.correlations[1].split([0.5 + 1e-17j, -0.25])
+    np.testing.assert_array_equal(out["C_xx"], [0.5, -0.25, np.nan, np.nan, np.nan])
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(64, 64)) + 1j * rng.normal(size=(64, 64))
+    rho = X @ X.conj().T
+    rho /= np.trace(rho)
+    state = LocalState(np.arange(4 ** 6), _words_vector(rho, 6), 6, _OneRank())
+    obs = model_observables(state, point)
+    ref = [dr.expect(dr.site_op(dr.SX, 3, 6) @ dr.site_op(dr.SX, j, 6), rho).real for j in (4, 5)]
+    np.testing.assert_allclose(obs["C_xx"][:2], ref, rtol=0, atol=1e-13)
+    assert np.isnan(obs["C_xx"][2:]).all() and obs["C_zz"].shape == (5,)
 
 
 # ----------------------------------------------------------------------------- symmetries

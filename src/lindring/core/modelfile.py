@@ -41,7 +41,8 @@ placed at site ``j`` acts on sites ``j + k`` (mod L on rings); ``where: all`` pl
 ``j`` whose sites exist (L placements on a ring, L - range on an open chain), ``first`` at 0,
 ``last`` at L - 1 - range, ``sites`` at the listed ones. A correlation is written against the
 distance ``d = 1 .. L - 1 - site`` on an open chain and ``d = 1 .. L - 1`` on a ring (sites
-mod L): the dimension ``distance`` of the file. Coefficients are numbers or
+mod L): the dimension ``distance`` of the file, as long as the longest of the file's
+correlations (NaN where a correlation from a later site leaves the open chain). Coefficients are numbers or
 arithmetic expressions (:func:`evaluate`): numbers, ``j`` complex literals (``0.5j``),
 ``+ - * / **``, parentheses, ``sqrt exp cos sin conj abs re im``, ``pi``, ``L`` (the number
 of sites), the parameters and the fields (a field takes its value at the placement's site
@@ -653,6 +654,7 @@ class Correlation:
     site: int
     connected: bool
     pairs: tuple       # ((i, j) for d = 1, 2, ...)
+    length: int = 0    # the file's distance dimension: d = 1 .. length (NaN beyond the pairs)
 
     @property
     def operators(self) -> tuple[np.ndarray, np.ndarray]:
@@ -670,6 +672,8 @@ class Correlation:
         per pair): the real part under ``name`` when A and B are Hermitian (the imaginary part
         is rounding), else the real and imaginary parts under ``name_re``, ``name_im``."""
         values = np.asarray(values, dtype=complex)
+        pad = max(self.length - len(values), 0)     # distances that leave an open chain
+        values = np.concatenate([values, np.full(pad, np.nan + 0j)])
         if len(self.outputs) == 1:
             return {self.name: values.real.copy()}
         return {self.outputs[0]: values.real.copy(), self.outputs[1]: values.imag.copy()}
@@ -704,7 +708,8 @@ def _correlations(mf: ModelFile, L: int, bc: str) -> list[Correlation]:
         pairs = tuple((i, (i + d) % L) for d in range(1, d_max + 1))
         out.append(Correlation(c["name"], c.get("description", ""), c["left"], c["right"], i,
                                bool(c.get("connected", False)), pairs))
-    return out
+    length = max((len(c.pairs) for c in out), default=0)    # one distance dimension
+    return [dataclasses.replace(c, length=length) for c in out]
 
 
 def _offsets(t: Term) -> tuple:
