@@ -206,6 +206,12 @@ def test_disordered_ring_runs_in_the_parity_sector_and_its_clean_limit():
     clean = lindring.solve("ed", L=4, bc="ring", model=DISORDERED, parameters=dict(w=0))
     ref = lindring.solve("ed", L=4, bc="ring", preset="minimal", alpha=2, delta=1.5)
     np.testing.assert_allclose(clean.I_eta.values, ref.current_eta.values, atol=1e-12)
+    # complex amplitudes: eta = alpha^2 - delta^2, not |alpha|^2 - |delta|^2
+    clean = lindring.solve("ed", L=4, bc="ring", model=DISORDERED,
+                           parameters=dict(w=0, alpha="1+0.5j", delta="0.3-0.4j"))
+    ref = lindring.solve("ed", L=4, bc="ring", preset="minimal", alpha=1 + 0.5j, delta=0.3 - 0.4j)
+    np.testing.assert_allclose(clean.I_eta.values, ref.current_eta.values, atol=1e-12)
+    assert abs(float(ref.current_eta[0])) > 0.1
 
 
 @pytest.mark.parametrize("args, message", [

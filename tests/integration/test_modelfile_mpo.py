@@ -68,7 +68,8 @@ def test_paper_model_file_by_mpo_equals_todays_mpo(today, values):
 
 @pytest.mark.parametrize("args, message", [
     (["--model", PAPER, "--bc", "ring"], "does not support bc='ring'"),
-    (["--model", PAPER, "--bc", "open", "--set", "range=2"], "range = 2"),
+    (["--model", PAPER, "--bc", "open", "--set", "range=2"],
+     "range = 2: jumps term 'f' acts on sites (0, 2)"),
     (["--model", XXZ, "--bc", "open", "--chi", 1], "--chi must be >= 2"),
 ])
 def test_mpo_of_a_model_file_refuses_before_compute(tmp_path, args, message):

@@ -136,11 +136,24 @@ def test_values_are_checked_before_building():
         modelfile.build(mf, 3, "ring", {})
     with pytest.raises(modelfile.ModelFileError, match="not found"):
         modelfile.load("models/nonexistent.yaml")
+    # the magnitudes of the paper's parameters hold for every coefficient, field and parameter
+    for text, message in ((GOOD.replace("[[h, sx_0]]", "[[1e200, sx_0]]"),
+                           r"hamiltonian/0 \(field\)/sum/0 at site 0 \('?1e\+?200'?\): \|"),
+                          (GOOD.replace("[[h, sx_0]]", "[[h*h, sx_0]]").replace("h: 0.5", "h: 1e60"),
+                           r"hamiltonian/0 \(field\)/sum/0 at site 0 \('h\*h'\)"),
+                          (GOOD.replace('"sqrt(g)"', '"g*1e-120"'), r"jumps/0 \(decay\)/sum/0"),
+                          (GOOD.replace("hamiltonian:", "fields: {f: {values: [1, 1e-101, 1]}}\n"
+                                        "hamiltonian:"), "fields/f at site 1")):
+        with pytest.raises(modelfile.ModelFileError, match=message + ".*outside"):
+            modelfile.build(modelfile.loads(text), 3, "open", {})
+    assert modelfile.build(modelfile.loads(GOOD.replace("h: 0.5", "h: 0")), 3, "open", {})
 
 
 # ----------------------------------------------------------------------------- random models
-def _random_model(rng, L, bc):
-    """A random model file's text and, independently, its dense H and jump operators."""
+def _random_model(rng, L, bc, uniform=False):
+    """A random model file's text and, independently, its dense H and jump operators
+    (``uniform``: real constant coefficients, every term on all sites, so that the
+    symmetries may hold)."""
     names = ["sx", "sy", "sz", "sp", "sm", "n", "id"]
     params = {"a": complex(*rng.normal(size=2)), "b": float(rng.normal()), "r2": 2}
     fields = {"f": rng.normal(size=L) + 1j * rng.normal(size=L)}
@@ -148,6 +161,9 @@ def _random_model(rng, L, bc):
     def coef():
         """(text, value function of the placement j) for a random coefficient."""
         kind = rng.integers(4)
+        if uniform:
+            x = float(np.round(rng.normal(), 6))
+            return f"{x}", lambda j: x
         if kind == 0:
             z = complex(*np.round(rng.normal(size=2), 6))
             return f"{z.real}{z.imag:+}j", lambda j: z
@@ -176,7 +192,7 @@ def _random_model(rng, L, bc):
                 ftext = " ".join("sm_r2" if (op, o) == ("sm", 2) else f"{op}_{o}" for op, o in factors)
                 texts.append(f'["{text}", "{ftext}"]')
             n_all = L if bc == "ring" else L - span
-            where = rng.choice(["all", "first", "last", "sites"])
+            where = "all" if uniform else rng.choice(["all", "first", "last", "sites"])
             starts = {"all": list(range(n_all)), "first": [0], "last": [n_all - 1],
                       "sites": sorted(set(int(x) for x in rng.integers(0, n_all, size=2)))}[where]
             where_text = f"{{sites: {starts}}}" if where == "sites" else where
@@ -279,6 +295,38 @@ def test_paper_model_file_gives_todays_liouvillian(bc, L, today, values):
     assert point.symmetries()[1] == (bc == "ring")
 
 
+@pytest.mark.parametrize("seed", range(24))
+def test_paper_model_file_at_random_points_gives_todays_liouvillian(seed):
+    """Random points of the paper's model (every parameter, complex where the model allows it,
+    some zero, ring and open, range 1 and 2, L = 3..6): models/paper.yaml's local terms equal
+    today's ``local_terms`` to 1e-12, and so do the symmetries found (parity, momentum,
+    reflection with its reason)."""
+    from lindring.core.basis import symmetries_of
+    rng = np.random.default_rng(500 + seed)
+    bc = ["ring", "open"][seed % 2]
+    rng2 = 1 + (seed // 2) % 2
+    L = int(rng.integers(3 if rng2 == 1 else 4, 7))
+    kw = {}
+    for name in model.PHYSICAL_PARAMS:
+        if rng.random() < 0.25 and name not in ("alpha", "mu"):
+            kw[name] = 0.0
+        elif name in model.COMPLEX_PARAMS:
+            kw[name] = complex(*np.round(rng.normal(size=2), 3))
+        else:
+            kw[name] = float(np.round(rng.normal(), 3))
+    kw["kappa"] = abs(kw["kappa"])
+    p = model.make_params(L, bc, range=rng2, **kw)
+    values = {k: str(v).strip("()") if isinstance(v, complex) else v for k, v in kw.items()}
+    point = modelfile.build(modelfile.load("models/paper.yaml"), L, bc, dict(values, range=rng2))
+    ref, got = dict(local_terms(p)), dict(point.local_terms())
+    assert sorted(ref) == sorted(got)
+    scale = max(np.abs(S).max() for S in ref.values())
+    assert max(np.abs(ref[s] - got[s]).max() for s in ref) <= 1e-12 * scale
+    a, b = symmetries_of(p), symmetries_of(point)
+    assert {k: a[k] for k in ("parity", "momentum", "reflection")} == \
+        {k: b[k] for k in ("parity", "momentum", "reflection")}
+
+
 def test_symmetries_are_found_from_the_terms_and_refusals_name_the_term():
     from lindring.core.basis import resolve_symmetry
     paper = modelfile.load("models/paper.yaml")
@@ -330,6 +378,30 @@ def test_disordered_ring_draws_and_its_clean_limit():
         assert np.abs(t.operator - f).max() < 1e-15
     with pytest.raises(modelfile.ModelFileError, match="'seed' must be an integer"):
         modelfile.build(dis, 5, "ring", dict(seed=1.5))
+
+
+@pytest.mark.parametrize("alpha, delta, w", [(2, 1.5, 0), ("1+0.5j", "0.3-0.4j", 0),
+                                             ("1+0.5j", "0.3-0.4j", 0.3), ("-0.5j", 2, 0.2)])
+def test_disordered_ring_current_is_eq_14_on_each_pair(alpha, delta, w):
+    """The I_eta of models/disordered_ring.yaml is Eq. 14's operator -eta_b sp_{b+1} sm_b + h.c.
+    with eta_b = alpha_b conj(gamma_b) - delta_b conj(beta_b) (MODEL.md, Eq. 7) of each pair's
+    f_b = alpha_b sm_b + beta_b sp_b + gamma_b sm_{b+1} + delta_b sp_{b+1}: gamma_b =
+    conj(alpha_b), beta_b = conj(delta_b), so eta_b = alpha_b^2 - delta_b^2, complex amplitudes
+    included; at w = 0 today's current_eta_operator."""
+    dis = modelfile.load("models/disordered_ring.yaml")
+    point = modelfile.build(dis, 5, "ring", dict(alpha=alpha, delta=delta, w=w, seed=7))
+    (name, _, placed), = point.observables
+    assert name == "I_eta"
+    for t in placed:
+        a, d = point.fields["alpha_j"][t.start], point.fields["delta_j"][t.start]
+        beta, gamma = np.conj(d), np.conj(a)
+        eta = a * np.conj(gamma) - d * np.conj(beta)
+        op = -eta * np.kron(dr.SM, dr.SP)
+        np.testing.assert_allclose(t.operator, op + op.conj().T, rtol=0, atol=1e-14)
+    if w == 0:
+        p = model.make_params(5, "ring", preset="minimal", alpha=complex(alpha), delta=complex(delta))
+        for t in placed:
+            np.testing.assert_allclose(t.operator, model.current_eta_operator(p), rtol=0, atol=1e-14)
 
 
 # ----------------------------------------------------------------------------- XX chain
@@ -394,6 +466,8 @@ correlations:
   - {name: C_zz, left: sz, right: sz, site: SITE, connected: true}
   - {name: G_xy, left: sx, right: sy, site: SITE}
   - {name: N_nn, left: n, right: n, site: SITE, description: density-density}
+  - {name: G_pm, left: sp, right: sm, site: SITE}
+  - {name: G_zm, left: sz, right: sm, site: SITE, connected: true}
 """
 
 
@@ -417,11 +491,11 @@ def test_correlations_against_distance_against_the_dense_reference(L, bc, site):
     obs = model_observables(state, point)
     sx, sy, sz, n = dr.SX, dr.SY, dr.SZ, dr.NUM
 
-    def ev(*ops):
+    def ev(*ops, part=np.real):
         O = np.eye(2 ** L, dtype=complex)
         for op, j in ops:
             O = O @ dr.site_op(op, j, L)
-        return dr.expect(O, rho).real
+        return part(dr.expect(O, rho))
 
     dmax = L - 1 if bc == "ring" else L - 1 - site
     js = [(site + d) % L for d in range(1, dmax + 1)]
@@ -432,6 +506,17 @@ def test_correlations_against_distance_against_the_dense_reference(L, bc, site):
     np.testing.assert_allclose(obs["G_xy"], gxy, rtol=0, atol=1e-11)
     np.testing.assert_allclose(obs["N_nn"], nnn, rtol=0, atol=1e-11)
     assert np.ptp(czz) > 1e-4 or np.abs(czz).max() > 1e-4     # not trivially zero
+    # sp, sm: complex values, written as real and imaginary parts (both nonzero here: a flux)
+    gpm = np.array([ev((dr.SP, site), (dr.SM, j), part=complex) for j in js])
+    gzm = np.array([ev((sz, site), (dr.SM, j), part=complex)
+                    - ev((sz, site), part=complex) * ev((dr.SM, j), part=complex) for j in js])
+    assert "G_pm" not in obs and "G_zm" not in obs
+    for name, ref in (("G_pm", gpm), ("G_zm", gzm)):
+        np.testing.assert_allclose(obs[name + "_re"], ref.real, rtol=0, atol=1e-11)
+        np.testing.assert_allclose(obs[name + "_im"], ref.imag, rtol=0, atol=1e-11)
+        assert np.abs(ref.imag).max() > 1e-4 and np.abs(ref.real).max() > 1e-4
+        assert point.output_variables()[name + "_im"].dims == ("distance",)
+        assert "imaginary part of" in point.output_variables()[name + "_im"].long_name
     assert point.output_variables()["C_zz"].dims == ("distance",)
     assert "density-density" in point.output_variables()["N_nn"].long_name
 
@@ -451,7 +536,16 @@ def _words_vector(rho, L):
 
 
 @pytest.mark.parametrize("entry, message", [
-    ("{name: C, left: sp, right: sz}", "correlations/0"),
+    ("{name: C, left: sq, right: sz}", "correlations/0/left"),
+    ("{name: C, left: sp sm, right: sz}", "correlations/0/left"),
+    ("{name: C, left: sp, right: sz}\n  - {name: C_re, left: sz, right: sz}",
+     "'C_re' is used twice"),
+    ("{name: j_spin_re, left: sz, right: sz}\n  - {name: j_spin, left: sp, right: sm}",
+     "'j_spin_re' is used twice"),
+    ("{name: negativity_pair_re, left: sz, right: sz}\n  - {name: negativity_pair, left: sp, right: sm}",
+     "used twice"),
+    ("{name: sz_re, left: sz, right: sz}", None),      # not reserved: only sz itself
+    ("{name: purity, left: sp, right: sm}", None),     # purity_re, purity_im: not reserved
     ("{name: C, left: sz}", "'right' is a required property"),
     ("{name: sz, left: sz, right: sz}", "always writes"),
     ("{name: C, left: sz, right: sz, site: -1}", "correlations/0/site"),
@@ -461,6 +555,9 @@ def test_bad_correlations_are_refused_naming_the_key(entry, message):
     from pathlib import Path
     text = (Path(__file__).resolve().parents[2] / "models" / "boundary_driven_xxz.yaml").read_text()
     text = text[:text.index("correlations:")] + f"correlations:\n  - {entry}\n"
+    if message is None:
+        modelfile.loads(text, "xxz")
+        return
     with pytest.raises(modelfile.ModelFileError, match=message):
         modelfile.loads(text, "xxz")
 
@@ -471,3 +568,120 @@ def test_a_correlation_whose_site_leaves_no_distance_is_refused():
     with pytest.raises(modelfile.ModelFileError, match="site 3 leaves no distance"):
         modelfile.build(modelfile.loads(text, "xxz"), 4, "open")
     assert len(modelfile.build(modelfile.loads(text, "xxz"), 6, "open").correlations[0].pairs) == 2
+    # two correlations from different sites share the file's distance dimension: the one from
+    # the later site is NaN where its distance leaves the open chain
+    two = modelfile.loads(mf.text + "  - {name: C_xx, left: sx, right: sx, site: 3}\n", "xxz")
+    point = modelfile.build(two, 6, "open")
+    assert [len(c.pairs) for c in point.correlations] == [5, 2]
+    assert {c.length for c in point.correlations} == {5}
+    out = point.correlations[1].split([0.5 + 1e-17j, -0.25])
+    np.testing.assert_array_equal(out["C_xx"], [0.5, -0.25, np.nan, np.nan, np.nan])
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(64, 64)) + 1j * rng.normal(size=(64, 64))
+    rho = X @ X.conj().T
+    rho /= np.trace(rho)
+    state = LocalState(np.arange(4 ** 6), _words_vector(rho, 6), 6, _OneRank())
+    obs = model_observables(state, point)
+    ref = [dr.expect(dr.site_op(dr.SX, 3, 6) @ dr.site_op(dr.SX, j, 6), rho).real for j in (4, 5)]
+    np.testing.assert_allclose(obs["C_xx"][:2], ref, rtol=0, atol=1e-13)
+    assert np.isnan(obs["C_xx"][2:]).all() and obs["C_zz"].shape == (5,)
+
+
+# ----------------------------------------------------------------------------- symmetries
+def _parity_superop(L):
+    """rho -> P rho P (P = prod sigma^z), on row-major vectorised rho."""
+    P = np.eye(1)
+    for _ in range(L):
+        P = np.kron(P, dr.SZ)
+    return np.kron(P, P.conj())
+
+
+def _site_permutation_superop(L, image):
+    """rho -> U rho U^+ for the unitary U that moves site j to image(j)."""
+    U = np.zeros((2 ** L, 2 ** L))
+    for s in range(2 ** L):
+        bits = [(s >> (L - 1 - j)) & 1 for j in range(L)]
+        t = 0
+        for j in range(L):
+            t |= bits[j] << (L - 1 - image(j))
+        U[t, s] = 1
+    return np.kron(U, U)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_symmetries_found_from_the_terms_commute_with_the_dense_liouvillian(seed):
+    """Parity, translation and reflection, wherever a random model file's point (or its
+    symmetric variant: every term on all sites, real couplings) says they hold, commute with
+    the dense Liouvillian built independently (tests/dense_reference.py); where one is refused,
+    the reason names a term of the file (issue 16, item 3)."""
+    from lindring.core.basis import symmetries_of
+    rng = np.random.default_rng(1000 + seed)
+    L = int(rng.integers(3, 6))
+    bc = ["ring", "open"][seed % 2]
+    text, H, jumps = _random_model(rng, L, bc, uniform=seed >= 6)
+    point = modelfile.build(modelfile.loads(text, f"random{seed}"), L, bc)
+    dense = dr.lindblad_superop(H, jumps)
+    assert np.abs(to_words(dense, L) - assembled(point)).max() <= 1e-12 * np.abs(dense).max()
+    scale = np.abs(dense).max()
+    ops = {"parity": _parity_superop(L),
+           "reflection": _site_permutation_superop(
+               L, (lambda j: (-j) % L) if bc == "ring" else (lambda j: L - 1 - j))}
+    if bc == "ring":
+        ops["momentum"] = _site_permutation_superop(L, lambda j: (j + 1) % L)
+    has = symmetries_of(point)
+    names = {t.name for t in point.terms}
+    for sym, S in ops.items():
+        if has[sym]:
+            assert np.abs(S @ dense - dense @ S).max() <= 1e-12 * scale, sym
+        elif sym != "momentum" or bc == "ring":
+            assert any(f"'{n}'" in has["why_not"][sym] for n in names), has["why_not"][sym]
+
+
+def test_a_refused_reflection_names_the_terms():
+    from lindring.core.basis import resolve_symmetry
+    xxz = modelfile.load("models/boundary_driven_xxz.yaml")
+    driven = modelfile.build(xxz, 4, "open", dict(drive=0.5))
+    with pytest.raises(ValueError, match=r"\(the site \(0,\): jumps term 'up_first', jumps term "
+                                         r"'down_first', jumps term 'up_last', jumps term "
+                                         r"'down_last': not their own mirror images\)"):
+        resolve_symmetry(driven, "reflection")
+    # a random field: the one term that breaks it is named
+    ising = modelfile.load("models/dissipative_ising.yaml")
+    with pytest.raises(ValueError, match=r"\(the site \(1,\): hamiltonian term 'longitudinal': "
+                                         r"not its own mirror image\)"):
+        resolve_symmetry(modelfile.build(ising, 4, "ring", dict(w=0.2)), "reflection")
+    # terms that are not mirror images one by one, but whose sum is: the reflection holds
+    text = GOOD.replace("[[h, sx_0]]", "[[h, sx_0]], where: first}\n  - {name: field2, "
+                                      "sum: [[h, sx_0]], where: last")
+    both = modelfile.build(modelfile.loads(text), 4, "open")
+    assert "reflection" in resolve_symmetry(both, "auto")
+    # no bias: the two baths are mirror images, and the reflection holds
+    assert resolve_symmetry(modelfile.build(xxz, 4, "open", dict(drive=0)), "auto") == \
+        "parity+reflection"
+
+
+def test_random_fields_relative_and_absolute_widths():
+    """A random field is center (1 + width u_j) (default) or center + width u_j (relative:
+    false), u_j uniform in [-1, 1) from numpy's PCG64 seeded with [seed, index of the field]."""
+    text = """
+name: fields
+parameters: {h: 0, W: 0.4, J: 2, seed: 3}
+fields:
+  J_j: {random: {center: J, width: W, seed: seed}}
+  h_j: {random: {center: h, width: W, relative: false, seed: seed}}
+hamiltonian:
+  - {name: field, sum: [[h_j, sz_0]]}
+  - {name: zz, sum: [[J_j, sz_0 sz_1]]}
+jumps:
+  - {name: decay, sum: [[1, sm_0]]}
+"""
+    point = modelfile.build(modelfile.loads(text), 5, "ring")
+    u0 = np.random.Generator(np.random.PCG64([3, 0])).uniform(-1, 1, 5)
+    u1 = np.random.Generator(np.random.PCG64([3, 1])).uniform(-1, 1, 5)
+    np.testing.assert_array_equal(point.fields["J_j"], 2 * (1 + 0.4 * u0))
+    np.testing.assert_array_equal(point.fields["h_j"], 0.4 * u1)
+    for t in point.terms:
+        if t.name == "field":
+            np.testing.assert_allclose(t.operator, 0.4 * u1[t.start] * dr.SZ, atol=1e-15)
+    with pytest.raises(modelfile.ModelFileError, match="fields/h_j"):
+        modelfile.loads(text.replace("relative: false", "relative: no-such"))

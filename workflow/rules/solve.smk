@@ -1,7 +1,8 @@
 # One job per (study, method, L, point): `lindring solve`, MPI ranks and memory from `lindring plan`.
 #
 # Reruns follow the physics: the rule's params are the job's `lindring solve` arguments (every
-# parameter and every option that changes the result) and the physics version of lindring; the
+# parameter and every option that changes the result), the physics version of lindring and the
+# sha256 of a model file (an edited model file reruns its jobs); the
 # launcher, the ranks and the memory are resources, which never trigger a rerun. The command is
 # an argument list run without a shell: no text of the config is ever interpreted by a shell.
 import shlex
@@ -84,6 +85,21 @@ if workflow.is_main_process:
     _check_resources()
 
 
+_MODEL_SHA = {}
+
+
+def _physics(job):
+    """The physics version of lindring, and for a model-file job the sha256 of its file (the
+    file's text is its physics: an edited model file reruns its jobs, as a changed parameter
+    does). One value either way, so that the paper's jobs keep their recorded params."""
+    if job.model is None:
+        return PHYSICS_VERSION
+    if job.model not in _MODEL_SHA:
+        from lindring.core import modelfile
+        _MODEL_SHA[job.model] = modelfile.load(job.model).sha256
+    return f"{PHYSICS_VERSION}, model sha256 {_MODEL_SHA[job.model]}"
+
+
 def _tasks(wildcards):
     plan = _plan(wildcards)
     return plan.tasks if plan else 1
@@ -111,7 +127,7 @@ rule solve:
         L=r"\d+",
     params:
         args=lambda wc: job_of(wc).cli_args(),
-        physics_version=PHYSICS_VERSION,
+        physics_version=lambda wc: _physics(job_of(wc)),
     threads: lambda wc: _tasks(wc)
     resources:
         tasks=_tasks,

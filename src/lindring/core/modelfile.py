@@ -10,6 +10,7 @@ A model file (YAML, checked against :data:`SCHEMA`) declares::
       Delta: 1
     fields:                             # optional: site-dependent couplings, usable by name
       alpha_j: {random: {center: alpha, width: w, seed: seed}}   # center (1 + width u_j)
+      h_j: {random: {center: 0, width: W, relative: false}}      # center + width u_j
       mu_j: {values: [1, 1.2, 0.9]}                               # one value per site
     hamiltonian:                        # terms of H, each summed over its placements
       - name: exchange
@@ -25,10 +26,13 @@ A model file (YAML, checked against :data:`SCHEMA`) declares::
         sum: [[2, sx_0 sy_1], [-2, sy_0 sx_1]]
     correlations:                       # against distance d = 1, 2, ...: <A_i B_{i+d}>
       - name: C_zz
-        left: sz                        # A and B: sx, sy, sz or n (Hermitian)
+        left: sz                        # A and B: sx, sy, sz, n, sp or sm
         right: sz
         site: 0                         # the reference site i (default 0)
         connected: true                 # subtract <A_i> <B_{i+d}> (default false)
+      - name: G_pm                      # with sp or sm the value is complex: written as two
+        left: sp                        #   real variables G_pm_re and G_pm_im
+        right: sm
 
 A *product* is a string of one-site factors ``op_k`` (``op`` one of ``sx sy sz sp sm n id``,
 ``k`` the offset from the placement's site: a non-negative integer or the name of an integer
@@ -37,7 +41,8 @@ placed at site ``j`` acts on sites ``j + k`` (mod L on rings); ``where: all`` pl
 ``j`` whose sites exist (L placements on a ring, L - range on an open chain), ``first`` at 0,
 ``last`` at L - 1 - range, ``sites`` at the listed ones. A correlation is written against the
 distance ``d = 1 .. L - 1 - site`` on an open chain and ``d = 1 .. L - 1`` on a ring (sites
-mod L): the dimension ``distance`` of the file. Coefficients are numbers or
+mod L): the dimension ``distance`` of the file, as long as the longest of the file's
+correlations (NaN where a correlation from a later site leaves the open chain). Coefficients are numbers or
 arithmetic expressions (:func:`evaluate`): numbers, ``j`` complex literals (``0.5j``),
 ``+ - * / **``, parentheses, ``sqrt exp cos sin conj abs re im``, ``pi``, ``L`` (the number
 of sites), the parameters and the fields (a field takes its value at the placement's site
@@ -102,8 +107,11 @@ _TERM = {
         "hermitian_conjugate": {"type": "boolean"},
     },
 }
-#: one-site operators a correlation function may take (Hermitian: its value is real)
-CORRELATION_OPERATORS = ("sx", "sy", "sz", "n")
+#: one-site operators a correlation function may take; with ``sp`` or ``sm`` its value is
+#: complex and written as two real variables, ``<name>_re`` and ``<name>_im``
+CORRELATION_OPERATORS = ("sx", "sy", "sz", "n", "sp", "sm")
+#: the operators whose correlations are complex-valued
+NON_HERMITIAN = ("sp", "sm")
 _CORRELATION = {
     "type": "object", "additionalProperties": False, "required": ["name", "left", "right"],
     "properties": {
@@ -146,6 +154,7 @@ SCHEMA = {
                             "properties": {"distribution": {"enum": ["uniform"]},
                                            "center": {"type": ["number", "string"]},
                                            "width": {"type": ["number", "string"]},
+                                           "relative": {"type": "boolean"},
                                            "seed": {"type": "string", "pattern": f"^{_NAME}$"}}}}}]}},
         "hamiltonian": {"type": "array", "items": _TERM},
         "jumps": {"type": "array", "items": _TERM},
@@ -399,16 +408,19 @@ def _check_static(mf: ModelFile) -> None:
     for i, c in enumerate(mf.data.get("correlations") or []):
         from lindring.core.schema import VARIABLES
         where = f"correlations/{i} ({c['name']})"
-        if c["name"] in VARIABLES or c["name"] in RESERVED_OUTPUT:
-            raise ModelFileError(f"{mf.path}: {where}: {c['name']!r} is a variable lindring "
-                                 "always writes; give the correlation another name")
-        if (True, c["name"]) in seen:
-            raise ModelFileError(f"{mf.path}: {where}: the name {c['name']!r} is used twice")
-        seen[(True, c["name"])] = where
+        for out in correlation_outputs(c["name"], c["left"], c["right"]):
+            if out in VARIABLES or out in RESERVED_OUTPUT:
+                raise ModelFileError(f"{mf.path}: {where}: {out!r} is a variable lindring "
+                                     "always writes; give the correlation another name")
+            if (True, out) in seen:
+                raise ModelFileError(f"{mf.path}: {where}: the name {out!r} is used twice"
+                                     f" (also by {seen[(True, out)]})")
+            seen[(True, out)] = where
     for kind, where, t in _terms(mf):
         key = (kind == "observables", t["name"])
         if key in seen:
-            raise ModelFileError(f"{mf.path}: {where}: the name {t['name']!r} is used twice")
+            raise ModelFileError(f"{mf.path}: {where}: the name {t['name']!r} is used twice"
+                                 f" (also by {seen[key]})")
         seen[key] = where
         if kind == "observables":
             from lindring.core.schema import VARIABLES
@@ -553,6 +565,46 @@ class ModelPoint:
                             f"{t.start} (site-dependent couplings)")
         return None
 
+    def terms_on(self, sites) -> str:
+        """The named terms placed on exactly ``sites`` (any order), in words."""
+        names = []
+        for t in self.terms:
+            if set(t.sites) == set(sites) and len(t.sites) == len(sites):
+                word = f"{t.kind} term {t.name!r}"
+                if word not in names:
+                    names.append(word)
+        return ", ".join(names) or "no term"
+
+    def reflection_suspects(self, sites, mirror) -> str:
+        """Words for a refused reflection (:func:`lindring.core.terms.reflection_symmetric`,
+        which found the model's terms on ``sites`` unequal to the reflected ones from
+        ``mirror``): the named terms there that are not their own mirror images (their
+        placements, reflected, are not the same local superoperators), else every term on
+        ``sites`` and ``mirror``."""
+        from lindring.core.terms import _canonical
+        L = self.L
+        image = (lambda j: (-j) % L) if self.bc == "ring" else (lambda j: L - 1 - j)
+        groups: dict = {}
+        for t in self.terms:
+            groups.setdefault((t.kind, t.name), []).append(t)
+        touched = set(sites) | set(mirror)
+        suspects = []
+        for (kind, name), ts in groups.items():
+            if not any(set(t.sites) & touched for t in ts):
+                continue
+            own = _canonical([(t.sites, local_superoperator(t)) for t in ts])
+            ref = _canonical([(tuple(image(j) for j in t.sites), local_superoperator(t))
+                              for t in ts])
+            scale = max(float(np.abs(S).max()) for S in own.values())
+            if set(own) != set(ref) or any(
+                    np.abs(own[k] - ref[k]).max() > CHECK_TOL * max(scale, 1e-300) for k in own):
+                suspects.append(f"{kind} term {name!r}")
+        if suspects:
+            return (f"{', '.join(suspects)}: not {'its' if len(suspects) == 1 else 'their'} own "
+                    f"mirror image{'' if len(suspects) == 1 else 's'}")
+        return (f"{self.terms_on(sites)} there, reflected, differ from {self.terms_on(mirror)} on "
+                f"its mirror image {tuple(mirror)}")
+
     def symmetries(self) -> tuple[bool, bool]:
         """(parity, momentum) as :func:`lindring.core.basis.symmetries_of`."""
         return self.parity_breaker() is None, self.translation_breaker() is None and self.L >= 3
@@ -574,7 +626,10 @@ class ModelPoint:
             words = description or f"<{name}> of model {self.file.name}"
             out[name] = Variable(f"{words} (model file)", "1", dims, ("ed", "mpo"))
         for c in self.correlations:
-            out[c.name] = Variable(f"{c.words()} (model file)", "1", ("distance",), ("ed", "mpo"))
+            parts = ("",) if len(c.outputs) == 1 else ("real part", "imaginary part")
+            for name, part in zip(c.outputs, parts):
+                out[name] = Variable(f"{c.words(part)} (model file)", "1", ("distance",),
+                                     ("ed", "mpo"))
         return out
 
     def as_attrs(self) -> dict:
@@ -599,18 +654,46 @@ class Correlation:
     site: int
     connected: bool
     pairs: tuple       # ((i, j) for d = 1, 2, ...)
+    length: int = 0    # the file's distance dimension: d = 1 .. length (NaN beyond the pairs)
 
     @property
     def operators(self) -> tuple[np.ndarray, np.ndarray]:
         """The 2 x 2 matrices of A and B (MODEL.md conventions)."""
         return OPERATORS[self.left], OPERATORS[self.right]
 
-    def words(self) -> str:
-        """What the correlation is, for the file's long name."""
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """The names of the variables written: ``(name,)``, or ``(name_re, name_im)`` for a
+        complex-valued correlation (:func:`correlation_outputs`)."""
+        return correlation_outputs(self.name, self.left, self.right)
+
+    def split(self, values) -> dict:
+        """Output name -> real array of the complex values ``<A_i B_j> [- <A_i><B_j>]`` (one
+        per pair): the real part under ``name`` when A and B are Hermitian (the imaginary part
+        is rounding), else the real and imaginary parts under ``name_re``, ``name_im``."""
+        values = np.asarray(values, dtype=complex)
+        pad = max(self.length - len(values), 0)     # distances that leave an open chain
+        values = np.concatenate([values, np.full(pad, np.nan + 0j)])
+        if len(self.outputs) == 1:
+            return {self.name: values.real.copy()}
+        return {self.outputs[0]: values.real.copy(), self.outputs[1]: values.imag.copy()}
+
+    def words(self, part: str = "") -> str:
+        """What the correlation (``part``: ``real part`` or ``imaginary part`` of a complex
+        one) is, for the file's long name."""
         i = self.site
         text = (f"<{self.left}_{i} {self.right}_{i}+d>" + (f" - <{self.left}_{i}><{self.right}_{i}+d>"
                                                           if self.connected else ""))
+        text = f"{part} of {text}" if part else text
         return (self.description + ": " if self.description else "") + f"{text} against distance d"
+
+
+def correlation_outputs(name: str, left: str, right: str) -> tuple[str, ...]:
+    """The variables a correlation function writes: ``(name,)`` when both operators are
+    Hermitian (its value is real), ``(name_re, name_im)`` when one is ``sp`` or ``sm``."""
+    if left in NON_HERMITIAN or right in NON_HERMITIAN:
+        return f"{name}_re", f"{name}_im"
+    return (name,)
 
 
 def _correlations(mf: ModelFile, L: int, bc: str) -> list[Correlation]:
@@ -625,7 +708,8 @@ def _correlations(mf: ModelFile, L: int, bc: str) -> list[Correlation]:
         pairs = tuple((i, (i + d) % L) for d in range(1, d_max + 1))
         out.append(Correlation(c["name"], c.get("description", ""), c["left"], c["right"], i,
                                bool(c.get("connected", False)), pairs))
-    return out
+    length = max((len(c.pairs) for c in out), default=0)    # one distance dimension
+    return [dataclasses.replace(c, length=length) for c in out]
 
 
 def _offsets(t: Term) -> tuple:
@@ -639,6 +723,16 @@ def local_superoperator(t: Term) -> np.ndarray:
     if t.kind == "hamiltonian":
         return superoperator(t.operator, [], k)
     return superoperator(None, [t.operator], k)
+
+
+def check_magnitude(value: complex, where: str) -> None:
+    """Refuse a value outside the magnitudes of :mod:`lindring.core.model` (``|v|`` in
+    [MIN_MAGNITUDE, MAX_MAGNITUDE] or 0), the rule of the paper's parameters, applied to a
+    model file's parameters, fields and every coefficient at every placement (a coefficient
+    ``g*g`` of parameters within range may leave it)."""
+    if abs(value) > model.MAX_MAGNITUDE or 0 < abs(value) < model.MIN_MAGNITUDE:
+        raise ModelFileError(f"{where}: |{value}| is outside [{model.MIN_MAGNITUDE:g}, "
+                             f"{model.MAX_MAGNITUDE:g}] (or 0)")
 
 
 def _resolve_values(mf: ModelFile, given: dict, L: int) -> dict:
@@ -675,7 +769,8 @@ def _integer(values: dict, name: str, where: str) -> int:
 
 def _fields(mf: ModelFile, values: dict, L: int) -> dict:
     """Site-dependent couplings: lists (one per site) and uniform random draws,
-    ``center (1 + width u_j)`` with ``u_j`` uniform in [-1, 1) from numpy's PCG64 seeded with
+    ``center (1 + width u_j)`` (``relative``, the default) or ``center + width u_j``
+    (``relative: false``) with ``u_j`` uniform in [-1, 1) from numpy's PCG64 seeded with
     ``[seed, index of the field in the file]``."""
     out = {}
     names = dict(values, L=complex(L))
@@ -697,7 +792,10 @@ def _fields(mf: ModelFile, values: dict, L: int) -> dict:
             if seed < 0:
                 raise ModelFileError(f"{where}/random/seed: {seed_name} = {seed} must be >= 0")
             u = np.random.Generator(np.random.PCG64([seed, index])).uniform(-1.0, 1.0, L)
-            out[fname] = center * (1.0 + width.real * u)
+            if r.get("relative", True):
+                out[fname] = center * (1.0 + width.real * u)
+            else:
+                out[fname] = center + width.real * u
     return out
 
 
@@ -749,6 +847,7 @@ def _place(mf: ModelFile, kind: str, where: str, t: dict, values: dict, fields: 
         op = 0
         for i, ((coef, _), prod) in enumerate(zip(t["sum"], products)):
             c = evaluate(coef, names, f"{where}/sum/{i}")
+            check_magnitude(c, f"{where}/sum/{i} at site {j} ({coef!r})")
             mat = np.ones((1, 1), dtype=complex)
             for k in offsets:
                 mat = np.kron(mat, prod.get(k, model.ID2))
@@ -803,10 +902,11 @@ def build(mf: ModelFile, L: int, bc: str, values: dict | None = None) -> ModelPo
         raise ModelFileError(f"model {mf.name} is for bc {', '.join(allowed)}, not {bc!r}")
     vals = _resolve_values(mf, given, L)
     for name, v in vals.items():
-        if abs(v) > model.MAX_MAGNITUDE or 0 < abs(v) < model.MIN_MAGNITUDE:
-            raise ModelFileError(f"parameter {name!r}: |{v}| is outside [{model.MIN_MAGNITUDE:g}, "
-                                 f"{model.MAX_MAGNITUDE:g}] (or 0)")
+        check_magnitude(v, f"parameter {name!r}")
     fields = _fields(mf, vals, L)
+    for name, v in fields.items():
+        for j, x in enumerate(v):
+            check_magnitude(x, f"{mf.path}: fields/{name} at site {j}")
     terms, observables = [], []
     for kind, where, t in _terms(mf):
         placed = _place(mf, kind, f"{mf.path}: {where}", t, vals, fields, L, bc)

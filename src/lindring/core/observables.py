@@ -114,7 +114,7 @@ def model_observables(state: LocalState, point) -> dict:
     for name, _, placed in point.observables:
         out[name] = np.array([state.expectation(t.sites, t.operator).real for t in placed])
     for c in getattr(point, "correlations", ()):
-        out[c.name] = correlation(state, c)
+        out.update(c.split(correlation(state, c)))
     rho_pair = state.reduced((0, 1))
     out.update(purity=state.norm2(), purity_pair=purity(rho_pair),
                negativity_pair=negativity(rho_pair, 2))
@@ -124,16 +124,17 @@ def model_observables(state: LocalState, point) -> dict:
 def correlation(state: LocalState, c) -> np.ndarray:
     """A model file's correlation function against distance
     (:class:`lindring.core.modelfile.Correlation`): ``<A_i B_j> [- <A_i><B_j>]`` for each of its
-    pairs ``(i, j)``, from the two-site reduced states; real (A and B are Hermitian)."""
+    pairs ``(i, j)``, from the two-site reduced states; complex (real up to rounding when A and
+    B are Hermitian; :meth:`~lindring.core.modelfile.Correlation.split` writes it)."""
     A, B = c.operators
     AB = np.kron(A, B)
     out = []
     for i, j in c.pairs:
-        value = state.expectation((i, j), AB).real
+        value = state.expectation((i, j), AB)
         if c.connected:
-            value -= state.expectation((i,), A).real * state.expectation((j,), B).real
+            value -= state.expectation((i,), A) * state.expectation((j,), B)
         out.append(value)
-    return np.array(out)
+    return np.array(out, dtype=complex)
 
 
 def gathered_density_matrix(state: LocalState) -> np.ndarray | None:

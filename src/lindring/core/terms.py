@@ -170,8 +170,8 @@ def reflection_symmetric(p: model.Params, rtol: float = 1e-13) -> tuple[bool, st
         a, b = terms.get(sites, 0), reflected.get(sites, 0)
         if np.max(np.abs(np.asarray(a) - np.asarray(b)), initial=0.0) > rtol * scale:
             what = "site" if len(sites) == 1 else "pair"
-            suspects = ("a term of the model file" if hasattr(p, "local_terms")
-                        else _suspects(p))
+            suspects = (p.reflection_suspects(sites, tuple(sorted(image(j) for j in sites)))
+                        if hasattr(p, "reflection_suspects") else _suspects(p))
             return False, (f"the reflection {'j -> -j' if p.bc == 'ring' else 'j -> L-1-j'} does "
                            f"not map the model's terms onto themselves (the {what} {sites}: "
                            f"{suspects})")

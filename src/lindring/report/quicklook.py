@@ -273,6 +273,27 @@ def fixed_text(ds: xr.Dataset) -> str:
     return ", ".join(parts)
 
 
+def model_lines(ds: xr.Dataset) -> list[str]:
+    """A model-file study: its file and each of the model's own observables
+    (:func:`lindring.workflow.gather.model_variables`) with its dimensions and, per technique,
+    the smallest and largest value over the points, sites, bonds and distances."""
+    from lindring.workflow.gather import model_variables
+    lines = [f"  model file: {ds.attrs['model_file']}"]
+    for name in model_variables(ds):
+        da = ds[name]
+        where = [d for d in da.dims if d in ("site", "bond", "distance")]
+        parts = []
+        for t in techniques(ds) or [None]:
+            vals = np.asarray((da.sel(technique=t) if t is not None else da).values, dtype=float)
+            vals = vals[np.isfinite(vals)]
+            label = TECHNIQUES.get(t, t) + " " if t is not None else ""
+            parts.append(f"{label}{fmt(vals.min())} .. {fmt(vals.max())}" if vals.size
+                         else f"{label}NaN")
+        dims = f" (per {', '.join(where)})" if where else ""
+        lines.append(f"    {name:<16} {'; '.join(parts)}{dims}")
+    return lines
+
+
 def study_lines(name: str, ds: xr.Dataset, scaling: xr.Dataset | None = None,
                 description: str = "") -> list[str]:
     """The summary of one gathered study (see the module docstring)."""
@@ -282,8 +303,12 @@ def study_lines(name: str, ds: xr.Dataset, scaling: xr.Dataset | None = None,
     if description:
         lines.append(f"  ({description})")
     from lindring.analysis.scaling import current_parts
+    if "model_file" in ds.attrs:
+        lines += model_lines(ds)
     if not current_parts(ds):
-        lines.append("  (no current in this study)")
+        lines.append("  (no current in this study)" if "model_file" not in ds.attrs else
+                     "  (no current of the paper's model in this study: see the model's own "
+                     "observables)")
     else:
         varying = [a for a in axes(ds) if ds.sizes[a] > 1]
         lines.append(f"  {current_name(ds)}:")

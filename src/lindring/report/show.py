@@ -53,6 +53,23 @@ def _param(attrs: dict, name: str):
     return attrs.get(name)
 
 
+def model_file_parameters(attrs: dict) -> list[tuple[str, complex]]:
+    """A model file's parameters and their values in a point file, in the file's order.
+
+    The names are those of the ``parameters:`` of the model text the file keeps
+    (``model_text``); the values its ``<name>_re``, ``<name>_im`` attributes. The paper's
+    parameters, which the output schema gives every file (NaN where a model file does not set
+    them), are not the model's unless it declares them.
+    """
+    import yaml
+    try:
+        names = list((yaml.safe_load(str(attrs.get("model_text", ""))) or {})["parameters"])
+    except (yaml.YAMLError, KeyError, TypeError):
+        names = []
+    return [(n, complex(float(attrs[f"{n}_re"]), float(attrs.get(f"{n}_im", 0.0))))
+            for n in names if f"{n}_re" in attrs]
+
+
 def _num(v) -> str:
     if isinstance(v, complex):
         return q.fmt(v.real, 6) if v.imag == 0 else str(v).strip("()")
@@ -83,7 +100,7 @@ def point_text(ds: xr.Dataset, path: str = "") -> str:
     a = ds.attrs
     method = str(a.get("method", "?"))
     head = f"{path}: one point, {METHODS.get(method, method)}; {a.get('bc', '?')}, L = {a.get('L')}"
-    if int(a.get("range", 1)) != 1:
+    if "model" not in a and int(a.get("range", 1)) != 1:     # a model file: a parameter
         head += f", dissipation range {a['range']}"
     lines = [head]
     how = [f"{k} {a[k]}" for k in ("solver", "operator_basis", "symmetry", "spectrum_sector",
@@ -95,21 +112,20 @@ def point_text(ds: xr.Dataset, path: str = "") -> str:
         lines.append(f"  options: {a['options']}")
     if str(a.get("petsc_options", "none")) != "none":
         lines.append(f"  PETSc options: {a['petsc_options']}")
-    if "model" in a:              # a model file's point: its own parameters (re/im pairs)
-        names = [k[:-3] for k in a if k.endswith("_re") and f"{k[:-3]}_im" in a]
-        values = ", ".join(f"{n} = {_num(complex(a[n + '_re'], a[n + '_im']))}" for n in names)
+    if "model" in a:              # a model file's point: its own parameters, nothing of the paper's
+        values = ", ".join(f"{n} = {_num(v)}" for n, v in model_file_parameters(a))
         lines.append(f"  model: {a['model']} (file {a.get('model_file', '?')}, sha256 "
                      f"{str(a.get('model_sha256', '?'))[:12]}); set: "
                      f"{a.get('model_parameters_set', 'none')}")
         lines.append(f"  parameters: {values or 'none'}")
-    params = [] if "model" in a else [(n, _param(a, n)) for n in model.PHYSICAL_PARAMS]
-    nonzero = [f"{n} = {_num(v)}" for n, v in params if v not in (None, 0, 0.0, 0j)]
-    zero = [n for n, v in params if v in (0, 0.0, 0j)]
-    preset = f"preset {a['preset']}; " if str(a.get("preset", "none")) != "none" else ""
-    if "model" not in a:
+    else:
+        params = [(n, _param(a, n)) for n in model.PHYSICAL_PARAMS]
+        nonzero = [f"{n} = {_num(v)}" for n, v in params if v not in (None, 0, 0.0, 0j)]
+        zero = [n for n, v in params if v in (0, 0.0, 0j)]
+        preset = f"preset {a['preset']}; " if str(a.get("preset", "none")) != "none" else ""
         lines.append(f"  parameters: {preset}{', '.join(nonzero) or 'all 0'}"
                      + (f" (0: {', '.join(zero)})" if zero else ""))
-    eta = _param(a, "eta")
+    eta = None if "model" in a else _param(a, "eta")     # the paper's Eq. 7 only
     if eta is not None:
         lines.append(f"  eta = alpha conj(gamma) - delta conj(beta) = {_num(eta)}")
     unique = a.get("unique")

@@ -109,7 +109,8 @@ def _nan_observables(p: model.Params) -> dict:
         out = dict(sz=np.full(p.L, np.nan), purity=np.nan, purity_pair=np.nan,
                    negativity_pair=np.nan)
         out.update({name: np.full(len(placed), np.nan) for name, _, placed in p.observables})
-        out.update({c.name: np.full(len(c.pairs), np.nan) for c in p.correlations})
+        out.update({name: np.full(c.length, np.nan) for c in p.correlations
+                    for name in c.outputs})
         return out
     nb = p.n_bonds
     out = dict(current_eta=np.full(nb, np.nan), current_J=np.full(nb, np.nan),

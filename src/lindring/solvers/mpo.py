@@ -87,6 +87,11 @@ def check_supported(p: model.Params) -> None:
     if p.bc != "open":
         raise model.ModelError(f"method 'mpo' supports only open chains (bc='open'), got bc={p.bc!r}; "
                                "use 'ed' for rings")
+    if p.range > 1 and hasattr(p, "terms"):          # a model file: name the term
+        t = next(t for t in p.terms if max(t.offsets) > 1)
+        raise model.ModelError(f"method 'mpo' supports only nearest-neighbour terms, got range = "
+                               f"{p.range}: {t.kind} term {t.name!r} acts on sites {t.sites}; use "
+                               "--method ed")
     if p.range > 1:
         raise model.ModelError(f"method 'mpo' supports only nearest-neighbour dissipation (range = 1), "
                                f"got range = {p.range}; range 2 needs next-nearest-neighbour gates")
@@ -397,9 +402,20 @@ def observable_bounds(p) -> dict:
         return {"current_eta": abs(p.eta), "current_J": 2 * abs(p.J)}
     out = {name: max(float(np.linalg.norm(t.operator, 2)) for t in placed)
            for name, _, placed in p.observables}
-    for c in p.correlations:
+    for c in p.correlations:       # each part of a complex one is bounded by its modulus
         a, b = (float(np.linalg.norm(o, 2)) for o in c.operators)
-        out[c.name] = (2.0 if c.connected else 1.0) * a * b
+        out.update({name: (2.0 if c.connected else 1.0) * a * b for name in c.outputs})
+    return out
+
+
+def _defined(p, obs: dict) -> dict:
+    """The written observables (:func:`observable_bounds`) without the NaN that pads a model
+    file's correlation on the distances that leave the open chain
+    (:class:`lindring.core.modelfile.Correlation`)."""
+    out = {name: np.asarray(obs[name]) for name in observable_bounds(p)}
+    for c in getattr(p, "correlations", ()):
+        for name in c.outputs:
+            out[name] = out[name][:len(c.pairs)]
     return out
 
 
@@ -475,10 +491,17 @@ def measure(state: VectorisedMPS, p: model.Params) -> dict:
     named = (_model_file_observables(state, p, left, right, reds, tr) if model_file
              else dict(current_eta=cur_eta, current_J=cur_J))
     named = {k: v / tr for k, v in named.items()}
+    imag_corr = 0.0
+    for c in (p.correlations if model_file else ()):
+        values = named.pop(c.name)       # real parts, or real and imaginary parts of a complex
+        if len(c.outputs) == 1:          # one, on the file's distance dimension (NaN-padded)
+            imag_corr = max(imag_corr, float(np.abs(values.imag).max(initial=0.0)))
+        named.update(c.split(values))
     sz = sz / tr
     # reduced state of sites (0, 1): letters (2 k0 + b0, 2 k1 + b1) -> rho[k0 k1, b0 b1]
     rp = (rho_pair / tr).reshape(2, 2, 2, 2).transpose(0, 2, 1, 3).reshape(4, 4)
-    imag = max([np.abs(sz.imag).max()] + [np.abs(v.imag).max(initial=0.0) for v in named.values()])
+    imag = max([np.abs(sz.imag).max(), imag_corr]
+               + [np.abs(v.imag).max(initial=0.0) for v in named.values()])
     return dict({k: v.real for k, v in named.items()}, sz=sz.real, trace=tr,
                 rho_pair=rp, imag=float(imag), pair_hermiticity=float(herm))
 
@@ -756,8 +779,9 @@ def physical_bounds(obs: dict, purity: float, p: model.Params, slack: float) -> 
     pp = float(np.sum(ev ** 2))
     if not 0 < pp <= 1 + slack:
         bad.append(f"two-site purity = {pp:.6g} not in (0, 1]")
+    defined = _defined(p, obs)
     for name, bound in observable_bounds(p).items():
-        c = np.abs(obs[name]).max(initial=0.0)
+        c = np.abs(defined[name]).max(initial=0.0)
         if not c <= bound * (1 + slack) + slack:
             bad.append(f"|{name}| = {c:.6g} > {bound:.6g} (operator norm)")
     if not np.all(np.isfinite(obs["sz"])):
@@ -922,8 +946,9 @@ def _agreement(a: dict, b: dict, p: model.Params) -> float:
     divided by its operator-norm bound, :func:`observable_bounds`)."""
     d = np.abs(a["sz"] - b["sz"]).max()
     for name, bound in observable_bounds(p).items():
-        if bound > 0 and len(a[name]):
-            d = max(d, np.abs(a[name] - b[name]).max() / bound)
+        da, db = _defined(p, a)[name], _defined(p, b)[name]
+        if bound > 0 and len(da):
+            d = max(d, np.abs(da - db).max() / bound)
     return float(d)
 
 

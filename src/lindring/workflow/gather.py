@@ -60,20 +60,26 @@ DISORDER_OBSERVABLES = ("current_eta", "current_eta_pair", "current_J", "sz", "p
                         "purity_pair", "negativity_pair", "negativity_half", "gap")
 
 
+def model_variables(ds: xr.Dataset) -> list[str]:
+    """A model file's own observables in a gathered dataset: the real variables the output
+    schema does not declare, never the per-point costs, ``broken_branch``, ``n_seeds`` or
+    disorder statistics."""
+    from lindring.core.schema import VARIABLES
+    return [name for name, da in ds.data_vars.items()
+            if da.dtype.kind == "f" and name not in VARIABLES and name not in PER_POINT_ATTRS
+            and name not in ("broken_branch", "n_seeds")
+            and not name.endswith(("_seed_mean", "_seed_sem"))]
+
+
 def disorder_variables(ds: xr.Dataset) -> list[str]:
     """The observables of a gathered dataset that vary along :data:`SEED_AXIS`: those of
-    :data:`DISORDER_OBSERVABLES` and a model file's own (any variable the output schema does not
-    declare), never verification figures, costs or earlier disorder statistics."""
-    from lindring.core.schema import VARIABLES
-    out = []
-    for name, da in ds.data_vars.items():
-        if SEED_AXIS not in da.dims or da.dtype.kind != "f":
-            continue
-        if name.endswith(("_seed_mean", "_seed_sem")) or name in PER_POINT_ATTRS:
-            continue
-        if name in DISORDER_OBSERVABLES or (name not in VARIABLES and name != "broken_branch"):
-            out.append(name)
-    return out
+    :data:`DISORDER_OBSERVABLES` and a model file's own (:func:`model_variables`), never
+    verification figures, costs or earlier disorder statistics."""
+    own = set(model_variables(ds))
+    return [name for name, da in ds.data_vars.items()
+            if SEED_AXIS in da.dims and da.dtype.kind == "f"
+            and (name in own or (name in DISORDER_OBSERVABLES
+                                 and not name.endswith(("_seed_mean", "_seed_sem"))))]
 
 
 def disorder_statistics(ds: xr.Dataset) -> xr.Dataset:
