@@ -1,0 +1,156 @@
+"""Warm starts on the Fig. 4 theta scan (issue 14, item 5): each point solved cold and warm
+(``--initial-guess`` = the saved state of the previous theta of the same r, as a one-core
+warm-started sweep finds it), with the iterations of the solve and of the probe (uniqueness),
+their times, the CPU time of the whole process and the guess's starting residual.
+
+    nice -n 10 .venv/bin/python benchmarks/bench_warm.py --L 4 --solver iterative
+    nice -n 10 .venv/bin/python benchmarks/bench_warm.py --L 10 --r 2 --theta-num 25 --skip-ends
+
+theta runs over Fig. 4's 25 values (0 to pi/2, step pi/48; ``--theta-num``), r over 1, 2, 5
+(``--r``). ``--skip-ends`` leaves out theta = 0 and pi/2 (non-unique on even rings: the
+spectrum search, not the linear solve, decides them). Appends to
+benchmarks/results/warm_start.csv (``--csv``) and prints a markdown summary per (L, r).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+HERE = Path(__file__).resolve().parent
+LINDRING = str(Path(sys.executable).parent / "lindring")
+FIELDS = ["L", "r", "theta", "start", "solver", "rows", "its", "probe_its", "guess_residual",
+          "solve_s", "uniqueness_s", "wall_s", "cpu_s", "uniqueness_method", "current_eta",
+          "max_diff_vs_cold", "load1", "commit"]
+OBSERVABLES = ("current_eta", "current_J", "sz", "purity", "purity_pair", "negativity_pair")
+
+
+def solve(out: Path, L: int, r: float, theta: float, solver: str, ranks: int, extra=()):
+    """One ``lindring solve`` process; its file's dataset and the process's CPU seconds."""
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", OMPI_MCA_rmaps_base_oversubscribe="1")
+    alpha, delta = r * math.cos(theta), r * math.sin(theta)
+    cmd = [LINDRING, "solve", "--quiet", "--method", "ed", "--L", str(L), "--preset", "minimal",
+           f"--alpha={alpha!r}", f"--delta={delta!r}", f"--solver={solver}", "-o", str(out),
+           *map(str, extra)]
+    if ranks > 1:
+        cmd = ["mpiexec", "-n", str(ranks)] + cmd
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.time()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if proc.returncode != 0:
+        print(f"FAILED L={L} r={r} theta={theta}: {proc.stderr[-500:]}", file=sys.stderr)
+        return None, cpu, time.time() - t0
+    with xr.open_dataset(out) as ds:
+        return ds.load(), cpu, time.time() - t0
+
+
+def row(ds, L, r, theta, start, solver, cpu, wall, cold=None, commit=""):
+    diff = float("nan")
+    if cold is not None and ds is not None:
+        diff = max(float(np.nanmax(np.abs(ds[k].values - cold[k].values))) for k in OBSERVABLES)
+    a = ds.attrs if ds is not None else {}
+    return dict(L=L, r=r, theta=round(theta, 6), start=start, solver=solver,
+                rows=a.get("basis_size", ""), its=a.get("solver_iterations", ""),
+                probe_its=a.get("probe_iterations", ""),
+                guess_residual=a.get("initial_guess_residual", ""),
+                solve_s=a.get("solve_seconds", ""), uniqueness_s=a.get("uniqueness_seconds", ""),
+                wall_s=round(wall, 2), cpu_s=round(cpu, 2),
+                uniqueness_method=a.get("uniqueness_method", ""),
+                current_eta=float(ds.current_eta.mean()) if ds is not None else "",
+                max_diff_vs_cold=diff, load1=round(os.getloadavg()[0], 1), commit=commit)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--L", type=int, default=4)
+    ap.add_argument("--r", type=float, nargs="+", default=[1.0, 2.0, 5.0])
+    ap.add_argument("--theta-num", type=int, default=25)
+    ap.add_argument("--skip-ends", action="store_true")
+    ap.add_argument("--solver", default="iterative")
+    ap.add_argument("--ranks", type=int, default=1)
+    ap.add_argument("--csv", default=str(HERE / "results" / "warm_start.csv"))
+    args = ap.parse_args()
+    commit = subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip()
+    thetas = list(np.linspace(0, math.pi / 2, args.theta_num))
+    if args.skip_ends:
+        thetas = thetas[1:-1]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for r in args.r:
+            previous = None        # the state of the previous theta of this r (warm sweep)
+            for i, theta in enumerate(thetas):
+                cold, cpu, wall = solve(tmp / "cold.nc", args.L, r, theta, args.solver,
+                                        args.ranks)
+                rows.append(row(cold, args.L, r, theta, "cold", args.solver, cpu, wall,
+                                commit=commit))
+                state = tmp / f"state{i}.nc"
+                extra = ["--save-state", state]
+                if previous is not None:
+                    extra += ["--initial-guess", previous, "--initial-guess-fallback"]
+                warm, cpu, wall = solve(tmp / "warm.nc", args.L, r, theta, args.solver,
+                                        args.ranks, extra)
+                rows.append(row(warm, args.L, r, theta, "warm" if previous else "warm-first",
+                                args.solver, cpu, wall, cold=cold, commit=commit))
+                previous = state if state.exists() else previous
+                print(f"L={args.L} r={r} theta={theta:.4f}: cold its {rows[-2]['its']} "
+                      f"probe {rows[-2]['probe_its']} cpu {rows[-2]['cpu_s']}; warm its "
+                      f"{rows[-1]['its']} probe {rows[-1]['probe_its']} cpu {rows[-1]['cpu_s']} "
+                      f"guess residual {rows[-1]['guess_residual']} diff "
+                      f"{rows[-1]['max_diff_vs_cold']:.1e}", flush=True)
+    path = Path(args.csv)
+    new = not path.exists()
+    with open(path, "a", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=FIELDS)
+        if new:
+            w.writeheader()
+        w.writerows(rows)
+    summarise(rows)
+
+
+def _num(x):
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def summarise(rows):
+    print("\n| L | r | points | its cold / warm | probe its cold / warm | solve s cold / warm "
+          "| uniqueness s cold / warm | CPU s cold / warm | guess residual (median) | "
+          "max diff |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    keys = sorted({(x["L"], x["r"]) for x in rows})
+    for L, r in keys:
+        cold = [x for x in rows if (x["L"], x["r"]) == (L, r) and x["start"] == "cold"]
+        warm = [x for x in rows if (x["L"], x["r"]) == (L, r) and x["start"] == "warm"]
+        thetas = {x["theta"] for x in warm}
+        cold = [x for x in cold if x["theta"] in thetas]      # the pairs where warm had a guess
+
+        def tot(xs, k):
+            return np.nansum([_num(x[k]) for x in xs])
+        print(f"| {L} | {r:g} | {len(warm)} | {tot(cold, 'its'):.0f} / {tot(warm, 'its'):.0f} | "
+              f"{tot(cold, 'probe_its'):.0f} / {tot(warm, 'probe_its'):.0f} | "
+              f"{tot(cold, 'solve_s'):.1f} / {tot(warm, 'solve_s'):.1f} | "
+              f"{tot(cold, 'uniqueness_s'):.1f} / {tot(warm, 'uniqueness_s'):.1f} | "
+              f"{tot(cold, 'cpu_s'):.1f} / {tot(warm, 'cpu_s'):.1f} | "
+              f"{np.nanmedian([_num(x['guess_residual']) for x in warm]):.1e} | "
+              f"{np.nanmax([_num(x['max_diff_vs_cold']) for x in warm] + [0]):.1e} |")
+
+
+if __name__ == "__main__":
+    main()
