@@ -17,8 +17,9 @@ The file describes itself::
 
 A guess is used only where it is a vector of the same space, row by row: the same L, boundary,
 operator basis, sector, row count and fingerprint (:func:`mismatches`). There is no mapping
-between bases or sectors: every point of a sweep solves in the same space, except where a
-scanned parameter breaks a symmetry (``eps_x`` on or off), and a cold start is right there.
+between bases or sectors: the points of a sweep solve in the same space, except where a
+scanned parameter breaks a symmetry (``eps_x`` on or off), and the workflow takes its
+neighbours in the same sector only (:mod:`lindring.workflow.warm`).
 The guess changes only where GMRES starts: the solve still converges to its own tolerance and
 is verified as any other, so a guess from another point can cost iterations, never accuracy.
 
