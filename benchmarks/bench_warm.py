@@ -4,7 +4,8 @@ warm-started sweep finds it), with the iterations of the solve and of the probe 
 their times, the CPU time of the whole process and the guess's starting residual.
 
     nice -n 10 .venv/bin/python benchmarks/bench_warm.py --L 4 --solver iterative
-    nice -n 10 .venv/bin/python benchmarks/bench_warm.py --L 10 --r 2 --theta-num 25 --skip-ends
+    nice -n 10 .venv/bin/python benchmarks/bench_warm.py --L 10 --r 2 --skip-ends
+    nice -n 10 .venv/bin/python benchmarks/bench_warm.py --L 12 --r 2 --theta-index 8 12
 
 theta runs over Fig. 4's 25 values (0 to pi/2, step pi/48; ``--theta-num``), r over 1, 2, 5
 (``--r``). ``--skip-ends`` leaves out theta = 0 and pi/2 (non-unique on even rings: the
@@ -27,11 +28,14 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from lindring.core.model import polar
+from lindring.workflow.studies import canonical, format_value
+
 HERE = Path(__file__).resolve().parent
 LINDRING = str(Path(sys.executable).parent / "lindring")
 FIELDS = ["L", "r", "theta", "start", "solver", "rows", "its", "probe_its", "guess_residual",
           "solve_s", "uniqueness_s", "wall_s", "cpu_s", "uniqueness_method", "current_eta",
-          "max_diff_vs_cold", "load1", "commit"]
+          "max_diff_vs_cold", "max_rel_diff_vs_cold", "error_estimate", "load1", "commit"]
 OBSERVABLES = ("current_eta", "current_J", "sz", "purity", "purity_pair", "negativity_pair")
 
 
@@ -39,9 +43,10 @@ def solve(out: Path, L: int, r: float, theta: float, solver: str, ranks: int, ex
     """One ``lindring solve`` process; its file's dataset and the process's CPU seconds."""
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
                OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", OMPI_MCA_rmaps_base_oversubscribe="1")
-    alpha, delta = r * math.cos(theta), r * math.sin(theta)
+    # the point as the workflow writes it (theta = pi/2 is alpha = 0 exactly, not 6e-17)
+    alpha, delta = (format_value(canonical(v, abs(r))) for v in polar(r, theta))
     cmd = [LINDRING, "solve", "--quiet", "--method", "ed", "--L", str(L), "--preset", "minimal",
-           f"--alpha={alpha!r}", f"--delta={delta!r}", f"--solver={solver}", "-o", str(out),
+           f"--alpha={alpha}", f"--delta={delta}", f"--solver={solver}", "-o", str(out),
            *map(str, extra)]
     if ranks > 1:
         cmd = ["mpiexec", "-n", str(ranks)] + cmd
@@ -58,9 +63,13 @@ def solve(out: Path, L: int, r: float, theta: float, solver: str, ranks: int, ex
 
 
 def row(ds, L, r, theta, start, solver, cpu, wall, cold=None, commit=""):
-    diff = float("nan")
-    if cold is not None and ds is not None:
-        diff = max(float(np.nanmax(np.abs(ds[k].values - cold[k].values))) for k in OBSERVABLES)
+    diff = rel = float("nan")
+    if cold is not None and ds is not None and np.isfinite(cold["purity"].values):
+        diffs = {k: float(np.nanmax(np.abs(ds[k].values - cold[k].values))) for k in OBSERVABLES}
+        diff = max(diffs.values())
+        # relative to the observable's size (current_eta ~ |eta| = r^2 at r = 5 is ~10)
+        rel = max(d / max(float(np.nanmax(np.abs(cold[k].values))), 1.0)
+                  for k, d in diffs.items())
     a = ds.attrs if ds is not None else {}
     return dict(L=L, r=r, theta=round(theta, 6), start=start, solver=solver,
                 rows=a.get("basis_size", ""), its=a.get("solver_iterations", ""),
@@ -70,7 +79,8 @@ def row(ds, L, r, theta, start, solver, cpu, wall, cold=None, commit=""):
                 wall_s=round(wall, 2), cpu_s=round(cpu, 2),
                 uniqueness_method=a.get("uniqueness_method", ""),
                 current_eta=float(ds.current_eta.mean()) if ds is not None else "",
-                max_diff_vs_cold=diff, load1=round(os.getloadavg()[0], 1), commit=commit)
+                max_diff_vs_cold=diff, max_rel_diff_vs_cold=rel,
+                error_estimate=float(ds["error_estimate"]) if ds is not None else "", load1=round(os.getloadavg()[0], 1), commit=commit)
 
 
 def main():
@@ -79,16 +89,26 @@ def main():
     ap.add_argument("--r", type=float, nargs="+", default=[1.0, 2.0, 5.0])
     ap.add_argument("--theta-num", type=int, default=25)
     ap.add_argument("--skip-ends", action="store_true")
+    ap.add_argument("--theta-index", type=int, nargs=2, metavar=("FIRST", "LAST"),
+                    help="only the thetas of these indices (inclusive) of the theta-num values")
     ap.add_argument("--solver", default="iterative")
     ap.add_argument("--ranks", type=int, default=1)
     ap.add_argument("--csv", default=str(HERE / "results" / "warm_start.csv"))
     args = ap.parse_args()
     commit = subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()
-    thetas = list(np.linspace(0, math.pi / 2, args.theta_num))
+    thetas = [canonical(t, math.pi / 2) for t in np.linspace(0, math.pi / 2, args.theta_num)]
+    if args.theta_index:
+        thetas = thetas[args.theta_index[0]:args.theta_index[1] + 1]
     if args.skip_ends:
-        thetas = thetas[1:-1]
+        thetas = [t for t in thetas if 0 < t < math.pi / 2 - 1e-12]
     rows = []
+    path = Path(args.csv)
+    new = not path.exists()
+    out = open(path, "a", newline="")          # a row per solve as it comes (a run may be cut)
+    writer = csv.DictWriter(out, fieldnames=FIELDS)
+    if new:
+        writer.writeheader()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for r in args.r:
@@ -107,18 +127,14 @@ def main():
                 rows.append(row(warm, args.L, r, theta, "warm" if previous else "warm-first",
                                 args.solver, cpu, wall, cold=cold, commit=commit))
                 previous = state if state.exists() else previous
+                writer.writerows(rows[-2:])
+                out.flush()
                 print(f"L={args.L} r={r} theta={theta:.4f}: cold its {rows[-2]['its']} "
                       f"probe {rows[-2]['probe_its']} cpu {rows[-2]['cpu_s']}; warm its "
                       f"{rows[-1]['its']} probe {rows[-1]['probe_its']} cpu {rows[-1]['cpu_s']} "
                       f"guess residual {rows[-1]['guess_residual']} diff "
                       f"{rows[-1]['max_diff_vs_cold']:.1e}", flush=True)
-    path = Path(args.csv)
-    new = not path.exists()
-    with open(path, "a", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=FIELDS)
-        if new:
-            w.writeheader()
-        w.writerows(rows)
+    out.close()
     summarise(rows)
 
 
