@@ -249,7 +249,10 @@ def check_warm_start(method: str, p, values: dict, warm, output=None) -> None:
     if warm.fallback and warm.path is None:
         raise model.ModelError("--initial-guess-fallback needs --initial-guess FILE")
     if warm.save is not None:
-        check_output_path(warm.save)
+        try:
+            check_output_path(warm.save)
+        except model.ModelError as err:
+            raise model.ModelError(f"--save-state: {err}") from None
         if output is not None and os.path.abspath(warm.save) == os.path.abspath(os.fspath(output)):
             raise model.ModelError(f"--save-state {warm.save} is the output file; give the state "
                                    "its own file (e.g. point.state.nc)")
