@@ -93,6 +93,9 @@ def main():
                     help="only the thetas of these indices (inclusive) of the theta-num values")
     ap.add_argument("--solver", default="iterative")
     ap.add_argument("--ranks", type=int, default=1)
+    ap.add_argument("--extrapolate", action="store_true",
+                    help="warm start from the linear extrapolation 2 x(theta_-1) - x(theta_-2) "
+                         "of the two previous states (trace 1 still) where there are two")
     ap.add_argument("--csv", default=str(HERE / "results" / "warm_start.csv"))
     args = ap.parse_args()
     commit = subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"],
@@ -113,6 +116,7 @@ def main():
         tmp = Path(tmp)
         for r in args.r:
             previous = None        # the state of the previous theta of this r (warm sweep)
+            before = None          # and the one before (--extrapolate)
             for i, theta in enumerate(thetas):
                 cold, cpu, wall = solve(tmp / "cold.nc", args.L, r, theta, args.solver,
                                         args.ranks)
@@ -120,13 +124,17 @@ def main():
                                 commit=commit))
                 state = tmp / f"state{i}.nc"
                 extra = ["--save-state", state]
-                if previous is not None:
-                    extra += ["--initial-guess", previous, "--initial-guess-fallback"]
+                guess, start = previous, "warm"
+                if args.extrapolate and previous is not None and before is not None:
+                    guess, start = extrapolate(before, previous, tmp / f"extra{i}.nc"), "extrapolated"
+                if guess is not None:
+                    extra += ["--initial-guess", guess, "--initial-guess-fallback"]
                 warm, cpu, wall = solve(tmp / "warm.nc", args.L, r, theta, args.solver,
                                         args.ranks, extra)
-                rows.append(row(warm, args.L, r, theta, "warm" if previous else "warm-first",
+                rows.append(row(warm, args.L, r, theta, start if previous else "warm-first",
                                 args.solver, cpu, wall, cold=cold, commit=commit))
-                previous = state if state.exists() else previous
+                if state.exists():
+                    before, previous = previous, state
                 writer.writerows(rows[-2:])
                 out.flush()
                 print(f"L={args.L} r={r} theta={theta:.4f}: cold its {rows[-2]['its']} "
@@ -136,6 +144,17 @@ def main():
                       f"{rows[-1]['max_diff_vs_cold']:.1e}", flush=True)
     out.close()
     summarise(rows)
+
+
+def extrapolate(x0_path, x1_path, out):
+    """A state file holding 2 x1 - x0 (the linear extrapolation in theta of two states of the
+    same space, equally spaced; trace 1), for ``--initial-guess``."""
+    from lindring.io import state
+    h0, h1 = state.read_header(x0_path), state.read_header(x1_path)
+    values = 2 * state.read_values(h1) - state.read_values(h0)
+    state.write_state(out, values, {k: h1[k] for k in state.MATCHED},
+                      {k: v for k, v in h1.items() if k.endswith(("_re", "_im")) or k == "mu"})
+    return out
 
 
 def _num(x):
@@ -153,7 +172,8 @@ def summarise(rows):
     keys = sorted({(x["L"], x["r"]) for x in rows})
     for L, r in keys:
         cold = [x for x in rows if (x["L"], x["r"]) == (L, r) and x["start"] == "cold"]
-        warm = [x for x in rows if (x["L"], x["r"]) == (L, r) and x["start"] == "warm"]
+        warm = [x for x in rows if (x["L"], x["r"]) == (L, r)
+                and x["start"] in ("warm", "extrapolated")]
         thetas = {x["theta"] for x in warm}
         cold = [x for x in cold if x["theta"] in thetas]      # the pairs where warm had a guess
 
