@@ -175,10 +175,10 @@ def check_point(method: str, L: int, bc: str = "ring", preset: str | None = None
 def prepare(method: str, L: int, bc: str = "ring", preset: str | None = None, range: int = 1,
             params: dict | None = None, options: dict | None = None,
             petsc_options: Sequence[str] = (), output=None, force: bool = False,
-            model_file=None, model_values: dict | None = None):
+            model_file=None, model_values: dict | None = None, warm=None):
     """Check a point, its options and its output before any compute (collective under MPI):
     :func:`check_point` (a model file with ``model_file``, ``model_values``), then the output,
-    the PETSc options and the memory.
+    the warm start (``warm``: :func:`check_warm_start`), the PETSc options and the memory.
 
     Returns ``(params, options)`` as :func:`check_point`; raises
     :class:`lindring.core.model.ModelError` naming the parameter, option or output at fault,
@@ -198,6 +198,7 @@ def prepare(method: str, L: int, bc: str = "ring", preset: str | None = None, ra
                             model_values)
     if output is not None:
         check_output_path(output)
+    check_warm_start(method, p, values, warm, output)
     if method == "ed":
         from lindring.solvers.methods import petsc_scalar
         from lindring.solvers.petsc import initial_options
@@ -213,6 +214,68 @@ def prepare(method: str, L: int, bc: str = "ring", preset: str | None = None, ra
     if method in ("ed", "mpo") and not force:
         _refuse_if_too_large(method, p, values)
     return p, values
+
+
+def warm_start(initial_guess=None, fallback: bool = False, save_state=None):
+    """The :class:`lindring.io.state.WarmStart` of ``--initial-guess``,
+    ``--initial-guess-fallback`` and ``--save-state`` (``None`` when none is given)."""
+    if initial_guess is None and save_state is None and not fallback:
+        return None
+    from lindring.io.state import WarmStart
+    return WarmStart(path=None if initial_guess is None else os.fspath(initial_guess),
+                     fallback=bool(fallback),
+                     save=None if save_state is None else os.fspath(save_state))
+
+
+def check_warm_start(method: str, p, values: dict, warm, output=None) -> None:
+    """Refuse, before any compute, a warm start that cannot work (collective under MPI).
+
+    ``--initial-guess`` and ``--save-state`` are options of ``ed``; the state file to save
+    must be writable and not the output; the fallback needs a guess. A guess without the
+    fallback must be a state file (:func:`lindring.io.state.read_header`) of the same L,
+    boundary, operator basis (``auto``: pauli) and symmetry sector as this solve; its rows and
+    basis fingerprint are checked once the sector is built (before assembly). With the
+    fallback, every problem becomes a warning and a cold start, at compute.
+
+    Raises
+    ------
+    lindring.core.model.ModelError
+        Naming the option and the problem.
+    """
+    if warm is None:
+        return
+    if method != "ed":
+        raise model.ModelError(f"not an option of --method {method}: --initial-guess, "
+                               "--save-state (options of --method ed)")
+    if warm.fallback and warm.path is None:
+        raise model.ModelError("--initial-guess-fallback needs --initial-guess FILE")
+    if warm.save is not None:
+        try:
+            check_output_path(warm.save)
+        except model.ModelError as err:
+            raise model.ModelError(f"--save-state: {err}") from None
+        if output is not None and os.path.abspath(warm.save) == os.path.abspath(os.fspath(output)):
+            raise model.ModelError(f"--save-state {warm.save} is the output file; give the state "
+                                   "its own file (e.g. point.state.nc)")
+    if warm.path is None or warm.fallback:
+        return
+    from mpi4py import MPI
+    from lindring.core.basis import resolve_symmetry
+    from lindring.io import state as state_io
+    from lindring.solvers.methods import resolve_operator_basis
+    comm = MPI.COMM_WORLD
+    error = None
+    if comm.Get_rank() == 0:
+        try:
+            header = state_io.read_header(warm.path)
+            state_io.check_header(header, dict(
+                L=p.L, bc=p.bc, operator_basis=resolve_operator_basis(values["basis"]),
+                symmetry=resolve_symmetry(p, values["symmetry"])))
+        except state_io.StateError as err:
+            error = str(err)
+    error = comm.bcast(error, root=0)
+    if error:
+        raise model.ModelError(f"--initial-guess: {error}")
 
 
 def check_output_path(path) -> None:
@@ -313,8 +376,10 @@ def method_arguments(method: str, values: dict) -> dict:
     return {}
 
 
-def compute(method: str, p: model.Params, values: dict, petsc_options: Sequence[str] = ()):
-    """Compute a prepared point (:func:`prepare`) and return its dataset, on every rank.
+def compute(method: str, p: model.Params, values: dict, petsc_options: Sequence[str] = (),
+            warm=None):
+    """Compute a prepared point (:func:`prepare`) and return its dataset, on every rank
+    (``warm``: the warm start of an ``ed`` point, :func:`warm_start`).
 
     Raises
     ------
@@ -329,7 +394,8 @@ def compute(method: str, p: model.Params, values: dict, petsc_options: Sequence[
         init(list(petsc_options), scalar=petsc_scalar(values["basis"]))
     comm = MPI.COMM_WORLD
     t0 = time.time()
-    data_vars, attrs = run_method(method, p, **method_arguments(method, values))
+    extra = {"warm": warm} if warm is not None else {}
+    data_vars, attrs = run_method(method, p, **method_arguments(method, values), **extra)
     from lindring.solvers.builds import child_peak_mb     # a solve in a child world (builds.py)
     peak_mb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, child_peak_mb())
     attrs.update(wall_seconds=time.time() - t0, mpi_ranks=comm.Get_size(),
@@ -347,7 +413,8 @@ def compute(method: str, p: model.Params, values: dict, petsc_options: Sequence[
 
 def solve(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = None,
           range: int = 1, output=None, petsc_options: Sequence[str] = (), force: bool = False,
-          model=None, parameters: dict | None = None, **values):
+          model=None, parameters: dict | None = None, initial_guess=None,
+          initial_guess_fallback: bool = False, save_state=None, **values):
     """The steady state (or ground state, or mean field) of one point, as a dataset.
 
     Parameters
@@ -377,6 +444,15 @@ def solve(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = 
     parameters : dict, optional
         The model file's parameters (``{"Delta": 0.5, "drive": "0.2"}``: numbers or the text of
         real or complex literals); the others take the file's defaults.
+    initial_guess : str or path, optional
+        ``ed``: a state file (``save_state`` of another point in the same space: L, boundary,
+        operator basis, sector) to start the iterative solve from. The result is the same to
+        the solver's tolerance; only the iterations change (attributes ``initial_guess``,
+        ``initial_guess_residual``). A guess that does not fit raises ``ModelError``...
+    initial_guess_fallback : bool
+        ... unless this is set: then a warning and a cold start (``initial_guess_note``).
+    save_state : str or path, optional
+        ``ed``: write the verified steady state there (:mod:`lindring.io.state`).
     **values
         Physical parameters (``alpha=2, delta=1.5, mu=...``; complex ones as Python complex
         numbers or strings such as ``"1+0.5j"``) and options of :mod:`lindring.core.options`
@@ -403,10 +479,11 @@ def solve(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = 
     params, given = _split_keywords("solve", values)
     if parameters is not None and model is None:
         raise model_error("parameters={...} are the parameters of a model file: give model=FILE")
+    warm = warm_start(initial_guess, initial_guess_fallback, save_state)
     p, opts = prepare(method, L, bc, preset, range, params, given, petsc_options, output, force,
-                      model_file=model, model_values=parameters)
+                      model_file=model, model_values=parameters, warm=warm)
     clear_output(output)
-    ds = compute(method, p, opts, petsc_options)
+    ds = compute(method, p, opts, petsc_options, warm=warm)
     if output is not None:
         from mpi4py import MPI
         if MPI.COMM_WORLD.Get_rank() == 0:

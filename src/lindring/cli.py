@@ -230,6 +230,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ed, mpo: run even when the plan says the point does not fit the memory "
                         "available here (default off)")
     _add_model_file_args(s)
+    s.add_argument("--initial-guess", metavar="FILE", default=None,
+                   help="ed: start the iterative solve from the steady state in FILE (written "
+                        "by --save-state at another point of the same L, boundary, operator "
+                        "basis and sector; a mismatch is an error); the result is the same to "
+                        "the solver's tolerance, only the iterations change (default: from zero)")
+    s.add_argument("--initial-guess-fallback", action="store_true",
+                   help="ed: a --initial-guess that cannot be used (missing, corrupt, of another "
+                        "space) gives a warning and a cold start instead of an error (default off)")
+    s.add_argument("--save-state", metavar="FILE", default=None,
+                   help="ed: also write the verified steady state to FILE (a small NetCDF file "
+                        "for --initial-guess) (default: not written)")
     s.add_argument("-o", "--output", required=True,
                    help="NetCDF file to write (required; a missing folder is created)")
 
@@ -308,16 +319,17 @@ def cmd_solve(args, petsc_opts) -> None:
     try:
         params = {name: getattr(args, name) for name in model.PHYSICAL_PARAMS}
         model_values = parse_set_values(args.set_values)
+        warm = api.warm_start(args.initial_guess, args.initial_guess_fallback, args.save_state)
         p, values = api.prepare(args.method, args.L, args.bc, args.preset, args.range, params,
                                 solve_options(args), petsc_opts, args.output, args.force,
-                                model_file=args.model, model_values=model_values)
+                                model_file=args.model, model_values=model_values, warm=warm)
     except (model.ModelError, ValueError) as err:
         _fail(EXIT_BAD_INPUT, str(err))
     comm = MPI.COMM_WORLD
     out = Path(args.output)
     api.clear_output(out)    # a failed rerun must not leave an old file that looks like its result
     try:
-        ds = api.compute(args.method, p, values, petsc_opts)
+        ds = api.compute(args.method, p, values, petsc_opts, warm=warm)
     except model.ModelError as err:
         _fail(EXIT_BAD_INPUT, str(err))
     except (SolverError, VerificationError) as err:

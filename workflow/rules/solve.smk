@@ -9,6 +9,7 @@ import shlex
 import subprocess
 
 from lindring.workflow.plan import beyond_the_code, over_budget, plan_ed, plan_mpo
+from lindring.workflow import warm as _warm
 from lindring.io.results import PHYSICS_VERSION
 from lindring.core import model as _model
 
@@ -135,8 +136,16 @@ rule solve:
         mem_mb=lambda wc: getattr(_plan(wc), "mem_mb", 1000),
         runtime=lambda wc: getattr(_plan(wc), "runtime_min", 10),
     run:
-        command = solve_command(params.args, output[0], resources.mpi, resources.tasks)
+        # warm starts (config warm_start): chosen now, from the points finished now; not params,
+        # so turning them on or off reruns nothing (lindring.workflow.warm)
+        job, args, note = job_of(wildcards), list(params.args), None
+        if job.method == "ed" and _warm.enabled(config, job.study):
+            extra, note = _warm.warm_arguments(job, JOBS[job.study])
+            args += extra
+        command = solve_command(args, output[0], resources.mpi, resources.tasks)
         with open(log[0], "w") as fh:
+            if note:
+                fh.write(f"# {note}\n")
             fh.write("$ " + shlex.join(command) + "\n")
             fh.flush()
             code = subprocess.run(command, stdout=fh, stderr=subprocess.STDOUT).returncode

@@ -455,6 +455,29 @@ def lookup_table(basis):
             inner._lookup = None
 
 
+def basis_fingerprint(basis, lo: int, hi: int, comm=None) -> str:
+    """A fingerprint of the words of the basis rows and their order: ``sum_i h(i, w_i) mod
+    2^64`` over all rows ``i`` (this rank: ``lo .. hi``), ``h`` an integer hash. Two bases
+    with the same rows in the same order agree; a change of the sector's enumeration (another
+    lindring version) changes it. Collective over ``comm``.
+
+    Returns
+    -------
+    str
+        16 hexadecimal digits.
+    """
+    index = np.arange(lo, hi, dtype=np.int64)
+    with np.errstate(over="ignore"):
+        w = np.asarray(basis.words(index), dtype=np.int64).astype(np.uint64)
+        i = index.astype(np.uint64)
+        h = (w + np.uint64(0x9E3779B97F4A7C15)) * np.uint64(0xBF58476D1CE4E5B9)
+        h ^= (i + np.uint64(1)) * np.uint64(0x94D049BB133111EB)
+        h ^= h >> np.uint64(31)
+        local = int(h.sum(dtype=np.uint64))
+    total = comm.allreduce(local) if comm is not None else local
+    return f"{total % 2 ** 64:016x}"
+
+
 #: the names accepted by ``--symmetry``
 SYMMETRIES = ("auto", "none", "parity", "momentum", "parity+momentum", "reflection",
               "parity+reflection", "momentum+reflection", "parity+momentum+reflection")

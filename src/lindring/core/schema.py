@@ -187,6 +187,14 @@ def _attributes() -> dict[str, Attribute]:
         ("solve_seconds", "time of the linear solve (s)", _ED, np.nan),
         ("ksp_type", "PETSc KSP type of the solve (none: it failed)", _ED, _NONE),
         ("pc_type", "PETSc PC type of the solve (none: it failed)", _ED, _NONE),
+        ("initial_guess", "the state file the iterative solve started from (--initial-guess) "
+         "and the point it was saved at (none: a cold start from zero)", _ED, _NONE),
+        ("initial_guess_residual", "||L' x0 - b|| / ||b|| of the initial guess, the residual "
+         "GMRES started from (NaN: a cold start, where it is 1)", _ED, np.nan),
+        ("initial_guess_note", "why a given initial guess was not used (empty: none given, or "
+         "used)", _ED, ""),
+        ("saved_state", "the state file the steady state was saved to (--save-state; none: not "
+         "saved)", _ED, _NONE),
         ("probe_iterations", "iterations of the probe solve (-1: no probe)", _ED, _NO),
         ("probe_residual", "relative residual of the probe solve (NaN: no probe)", _ED, np.nan),
         ("probe_tol", "tolerance of the probe solve (NaN: no probe)", _ED, np.nan),

@@ -15,11 +15,12 @@ import numpy as np
 from lindring.core import model
 from lindring.core.options import OPTIONS
 from lindring.core.schema import data_vars
-from lindring.core.basis import make_basis, resolve_symmetry, transpose_words
+from lindring.core.basis import basis_fingerprint, make_basis, resolve_symmetry, transpose_words
 from lindring.core.pauli import PauliBasis, PauliState, density_matrix
 from lindring.core.observables import (GATHER_MAX_L, LocalState, gathered_density_matrix, negativity,
                           model_observables, steady_observables)
-from lindring.solvers.steady import (SolverError, Tolerances, decide_kernel, probe_nonsingular, refine,
+from lindring.solvers.steady import (SolverError, Tolerances, decide_kernel, probe_budget,
+                     probe_nonsingular, refine,
                      resolve_solver,
                      steady_state)
 
@@ -139,10 +140,66 @@ def _hermiticity_error(x, basis, rows, values) -> float:
     return float(np.vdot(d, d).real)
 
 
+def state_space(basis, operator_basis: str, p, comm) -> dict:
+    """The space a steady state of this solve lives in, as a state file records it
+    (:data:`lindring.io.state.MATCHED`): L, boundary, operator basis, sector, rows and the
+    fingerprint of the rows (:func:`lindring.core.basis.basis_fingerprint`). Collective."""
+    n, r = comm.Get_size(), comm.Get_rank()
+    lo, hi = basis.size * r // n, basis.size * (r + 1) // n
+    return dict(L=p.L, bc=p.bc, operator_basis=operator_basis, symmetry=basis.name,
+                rows=int(basis.size), basis_fingerprint=basis_fingerprint(basis, lo, hi, comm))
+
+
+def _vector_from_zero(A, values):
+    """A vector of ``A``'s column layout filled with ``values``, held whole on rank 0 (``None``
+    on the others): PETSc's scatter from rank 0."""
+    from lindring.solvers.petsc import init
+    PETSc, _ = init()
+    x = A.createVecRight()
+    scatter, seq = PETSc.Scatter.toZero(x)
+    try:
+        if values is not None:
+            seq.setArray(np.asarray(values).astype(PETSc.ScalarType))
+        scatter.scatter(seq, x, PETSc.InsertMode.INSERT_VALUES, PETSc.ScatterMode.REVERSE)
+    finally:
+        scatter.destroy()
+        seq.destroy()
+    return x
+
+
+def _gather_to_zero(x):
+    """The whole distributed vector ``x`` as a numpy array on rank 0 (``None`` elsewhere)."""
+    from lindring.solvers.petsc import init
+    PETSc, _ = init()
+    scatter, seq = PETSc.Scatter.toZero(x)
+    try:
+        scatter.scatter(x, seq, PETSc.InsertMode.INSERT_VALUES, PETSc.ScatterMode.FORWARD)
+        return seq.getArray().copy() if x.getComm().getRank() == 0 else None
+    finally:
+        scatter.destroy()
+        seq.destroy()
+
+
+def _guess_residual(Ac, x0, scale: float) -> float:
+    """``||Ac x0 - b|| / ||b||`` of an initial guess (``b = scale e_0``): the residual GMRES
+    starts from, relative to what its tolerance ``rtol`` is measured against."""
+    from lindring.solvers.steady import _rhs
+    b = _rhs(Ac, scale)
+    r = b.duplicate()
+    try:
+        Ac.mult(x0, r)
+        r.axpy(-1.0, b)
+        return float(r.norm() / b.norm())
+    finally:
+        b.destroy()
+        r.destroy()
+
+
 def run_ed(p: model.Params, solver=OPTIONS["solver"].default, tol: Tolerances | None = None,
            thresholds: Thresholds | None = None, gap=OPTIONS["gap"].default,
            check_unique=OPTIONS["check_unique"].default, symmetry=OPTIONS["symmetry"].default,
-           basis=OPTIONS["basis"].default, preconditioner=OPTIONS["preconditioner"].default):
+           basis=OPTIONS["basis"].default, preconditioner=OPTIONS["preconditioner"].default,
+           warm=None):
     """Exact steady state of Eq. 11 on a ring or open chain (distributed over MPI ranks).
 
     Parameters
@@ -177,6 +234,10 @@ def run_ed(p: model.Params, solver=OPTIONS["solver"].default, tol: Tolerances | 
         ``O(8^L)`` per application; ``ilu`` block Jacobi with ILU(0); ``auto`` ILU(0) first,
         then heff (where :func:`heff.affordable`) where ILU has not converged in
         ``ILU_BUDGET`` iterations (:func:`preconditioner_chain`).
+    warm : lindring.io.state.WarmStart, optional
+        A state file to start the iterative solve from (``--initial-guess``) and one to save
+        the steady state to (``--save-state``); its ``load`` and ``store`` read and write them
+        (:mod:`lindring.io.state`).
 
     Returns
     -------
@@ -203,9 +264,9 @@ def run_ed(p: model.Params, solver=OPTIONS["solver"].default, tol: Tolerances | 
     operator_basis = resolve_operator_basis(basis)
     args = (p, sector, solver, tol, thresholds, gap, check_unique, preconditioner)
     if basis != "auto":
-        return _run_ed_in(operator_basis, *args)
+        return _run_ed_in(operator_basis, *args, warm)
     try:
-        return _run_ed_in("pauli", *args)
+        return _run_ed_in("pauli", *args, warm)
     except (SolverError, VerificationError) as err:
         # the complex path where the real one fails: ILU(0) on the Pauli matrix, whose largest
         # Hamiltonian entries (mu, J) rotate x into y off the diagonal, is weaker than on the
@@ -213,7 +274,9 @@ def run_ed(p: model.Params, solver=OPTIONS["solver"].default, tol: Tolerances | 
         # converges in the matrix units; benchmarks/README.md)
         log.warning(f"[basis] the real Pauli path failed ({err}); solving again in the "
                     "complex matrix units")
-        data, attrs = _run_ed_in("matrix-units", *args)
+        # a guess saved in the Pauli basis does not fit the matrix units: a cold start there
+        data, attrs = _run_ed_in("matrix-units", *args,
+                                 warm and dataclasses.replace(warm, fallback=True))
         attrs["pauli_fallback"] = str(err)
         return data, attrs
 
@@ -226,7 +289,7 @@ def petsc_scalar(basis: str) -> str:
 
 
 def _run_ed_in(operator_basis, p, sector, solver, tol, thresholds, gap, check_unique,
-               preconditioner):
+               preconditioner, warm=None):
     """:func:`run_ed` in one operator basis (``pauli`` or ``matrix-units``), in the PETSc build
     of that basis: in this process if it has that build loaded (or none yet), else in a child
     MPI world (:func:`lindring.solvers.builds.call_in_build`)."""
@@ -237,7 +300,7 @@ def _run_ed_in(operator_basis, p, sector, solver, tol, thresholds, gap, check_un
     if loaded_scalar() != choose_scalar(wanted):
         from lindring.solvers.builds import call_in_build
         return call_in_build(wanted, f"{__name__}:_run_ed_in", operator_basis, p, sector, solver,
-                             tol, thresholds, gap, check_unique, preconditioner)
+                             tol, thresholds, gap, check_unique, preconditioner, warm)
     comm = PETSc.COMM_WORLD.tompi4py()
     t0 = time.time()
     basis = make_basis(p.L, sector, comm, bc=p.bc)
@@ -249,13 +312,15 @@ def _run_ed_in(operator_basis, p, sector, solver, tol, thresholds, gap, check_un
     check_unique = bool(check_unique)
     name = resolve_solver(solver, p.L, basis.size)
     chain = preconditioner_chain(preconditioner, p) if name == "iterative" else [""]
+    space = state_space(basis, operator_basis, p, comm) if warm else None
+    guess, source, note = warm.load(space, name, comm) if warm and warm.path else (None, None, "")
     attrs = dict(solver=name, symmetry=basis.name, operator_basis=operator_basis,
                  petsc_scalar=loaded_scalar(), pauli_fallback="", preconditioner=chain[0], rtol=tol.rtol,
                  kernel_tol=tol.kernel_tol,
                  residual_target=tol.residual_target,
                  uniqueness_checked=int(check_unique or gap),
                  spectrum_sector=_sector_description(sector) if (check_unique or gap) else "",
-                 **thresholds.as_attrs())
+                 initial_guess_note=note, **thresholds.as_attrs())
 
     t0 = time.time()
     Ac, scale = assemble(p, basis, trace_row=True)    # trace row x scale (steady.py)
@@ -268,22 +333,32 @@ def _run_ed_in(operator_basis, p, sector, solver, tol, thresholds, gap, check_un
     log.info(f"[assemble] {basis.size} rows, {nnz} nonzeros, scale {scale:.3e} "
                f"in {time.time() - t0:.1f}s on {comm.Get_size()} rank(s)")
     held = [A, Ac]
+    x0 = None
+    if source is not None:
+        x0 = _vector_from_zero(Ac, guess)        # rank 0 holds the values; every rank its rows
+        held.append(x0)
+        attrs.update(initial_guess=source,
+                     initial_guess_residual=_guess_residual(Ac, x0, scale))
+        log.info(f"[warm start] from {attrs['initial_guess']}: relative residual "
+                 f"||L' x0 - b|| / ||b|| = {attrs['initial_guess_residual']:.2e}")
     try:
         return _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_unique,
-                                attrs, comm, held, chain)
+                                attrs, comm, held, chain, x0=x0,
+                                save=(warm, space) if warm and warm.save else None)
     finally:
         for obj in held:       # PETSc objects freed here, not after PETSc's finalisation
             obj.destroy()      # (an exception's traceback would keep them alive until exit)
 
 
 def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_unique, attrs,
-                     comm, held, chain=("",)):
-    """The part of :func:`run_ed` after assembly: solve, decide the kernel, verify."""
+                     comm, held, chain=("",), x0=None, save=None):
+    """The part of :func:`run_ed` after assembly: solve (from ``x0`` if given), decide the
+    kernel, verify, and (``save``: ``(warm start, space)``) save the verified steady state."""
     from lindring.solvers.liouvillian import assemble
 
     x, ksp, solve_error = None, None, None
     try:
-        x, sinfo, ksp = _solve_with(chain, p, basis, Ac, scale, name, tol, attrs)
+        x, sinfo, ksp = _solve_with(chain, p, basis, Ac, scale, name, tol, attrs, x0)
         held += [x, ksp]
         attrs.update(sinfo)
     except SolverError as err:
@@ -302,7 +377,9 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
         if check_unique and not gap and x is not None:
             # cheap first: one more solve with the same preconditioner (or LU) decides
             # "regular" when it converges and the error it implies passes (steady.py)
-            probe = probe_nonsingular(ksp, Ac, scale, max_it=sinfo["solver_iterations"])
+            budget = probe_budget(sinfo["solver_iterations"], attrs.get("initial_guess_residual"),
+                                  tol.rtol)          # a warm solve took fewer than a cold one
+            probe = probe_nonsingular(ksp, Ac, scale, max_it=budget)
             attrs.update(probe_iterations=probe.iterations, probe_residual=probe.residual,
                          probe_tol=probe.tol)
             if probe.converged and name == "iterative":
@@ -409,6 +486,8 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
                    "|Tr-1| {trace_error:.2e}  herm {hermiticity_error:.2e}  "
                    "min eig {min_eigenvalue:.2e}".format(**checks))
         verify(checks, thresholds, solver=name)
+        if save is not None:            # verified: (warm start, space)
+            attrs["saved_state"] = save[0].store(_gather_to_zero(x), save[1], p, comm)
     obs.update(checks)
     obs["kernel_dim"] = kernel_dim
     obs["gap"] = gap_value
@@ -436,10 +515,10 @@ def preconditioner_chain(name: str, p) -> list[str]:
     return [name]
 
 
-def _solve_with(chain, p, basis, Ac, scale, name, tol, attrs):
+def _solve_with(chain, p, basis, Ac, scale, name, tol, attrs, x0=None):
     """:func:`steady_state` with each preconditioner of ``chain`` in turn (all but the last
-    with at most ``ILU_BUDGET`` iterations); the one that converged is ``attrs["preconditioner"]``.
-    Raises the last :class:`SolverError`."""
+    with at most ``ILU_BUDGET`` iterations), each from the initial guess ``x0`` (or zero); the
+    one that converged is ``attrs["preconditioner"]``. Raises the last :class:`SolverError`."""
     spent, t0 = 0, time.time()
     for i, kind in enumerate(chain):
         last = i == len(chain) - 1
@@ -449,7 +528,7 @@ def _solve_with(chain, p, basis, Ac, scale, name, tol, attrs):
             pc = EffectiveHamiltonianPC(p, basis, scale)
         attempt = tol if last else dataclasses.replace(tol, max_it=min(tol.max_it, ILU_BUDGET))
         try:
-            x, info, ksp = steady_state(Ac, name, p.L, attempt, scale, preconditioner=pc)
+            x, info, ksp = steady_state(Ac, name, p.L, attempt, scale, preconditioner=pc, x0=x0)
         except SolverError as err:
             if last:
                 raise

@@ -176,10 +176,13 @@ def solve_direct(Lc, tol: Tolerances, scale: float = 1.0):
         raise
 
 
-def solve_iterative(Lc, tol: Tolerances, scale: float = 1.0, preconditioner=None):
+def solve_iterative(Lc, tol: Tolerances, scale: float = 1.0, preconditioner=None, x0=None):
     """Steady state by preconditioned GMRES on the trace-constrained matrix ``Lc``: block
     Jacobi with ILU(0) per rank, or ``preconditioner``, a petsc4py ``python`` PC context (e.g.
-    :class:`lindring.solvers.heff.EffectiveHamiltonianPC`)."""
+    :class:`lindring.solvers.heff.EffectiveHamiltonianPC`). ``x0``: a PETSc Vec to start from
+    (a warm start, ``KSPSetInitialGuessNonzero``; copied, not changed), else zero. The
+    convergence test is PETSc's default, ``||r|| <= rtol ||b||``, whatever the start: a guess
+    changes the iterations, not the accuracy."""
     PETSc, _ = init()
     ksp = PETSc.KSP().create(comm=Lc.getComm())
     ksp.setOperators(Lc)
@@ -201,7 +204,7 @@ def solve_iterative(Lc, tol: Tolerances, scale: float = 1.0, preconditioner=None
     ksp.setMonitor(_progress_monitor(ksp.getType()))
     ksp.setFromOptions()
     try:
-        return _solve(ksp, Lc, "iterative", scale, refine_to=tol.residual_target), ksp
+        return _solve(ksp, Lc, "iterative", scale, refine_to=tol.residual_target, x0=x0), ksp
     except BaseException:
         ksp.destroy()      # not kept alive by the traceback past PETSc's finalisation
         raise
@@ -217,11 +220,15 @@ def _rhs(Lc, scale):
     return b
 
 
-def _solve(ksp, Lc, label, scale, refine_to=None):
-    """Solve ``Lc x = scale e_0``, then (with ``refine_to``) :func:`refine` x.
+def _solve(ksp, Lc, label, scale, refine_to=None, x0=None):
+    """Solve ``Lc x = scale e_0`` (from ``x0`` if given: iterative solvers only), then (with
+    ``refine_to``) :func:`refine` x.
 
     Raises :class:`SolverError` naming the PETSc error or the KSP reason."""
     x = Lc.createVecRight()
+    if x0 is not None:
+        x0.copy(x)
+        ksp.setInitialGuessNonzero(True)
     b = _rhs(Lc, scale)
     t0 = time.time()
     try:
@@ -285,18 +292,19 @@ def refine(ksp, Lc, x, scale, target, label="iterative", attempts=4, max_it=None
 
 
 def steady_state(Lc, solver: str, L: int, tol: Tolerances | None = None, scale: float = 1.0,
-                 preconditioner=None):
+                 preconditioner=None, x0=None):
     """The steady state (trace 1) from the trace-constrained Liouvillian ``Lc``.
 
     ``Lc`` is L with its first row replaced by ``scale`` times the trace functional
     (:func:`lindring.solvers.liouvillian.assemble`); returns ``(x, info, ksp)`` with ``x`` a distributed
     PETSc vector and ``ksp`` the solver, set up (for :func:`probe_nonsingular`; the caller
-    destroys both); ``preconditioner`` goes to :func:`solve_iterative`. Raises
+    destroys both); ``preconditioner`` and the initial guess ``x0`` go to
+    :func:`solve_iterative` (the direct solver has no use for a guess). Raises
     :class:`SolverError`."""
     tol = tol or Tolerances()
     name = resolve_solver(solver, L)
     if name == "iterative":
-        (x, info), ksp = solve_iterative(Lc, tol, scale, preconditioner)
+        (x, info), ksp = solve_iterative(Lc, tol, scale, preconditioner, x0)
     else:
         (x, info), ksp = solve_direct(Lc, tol, scale)
     info["solver"] = name
@@ -356,6 +364,22 @@ def gaussian_vector(v, seed: int = PROBE_SEED) -> None:
         v.setArray(z / np.sqrt(2.0))
     else:
         v.setArray(z.real)
+
+
+def probe_budget(iterations: int, guess_residual: float | None, rtol: float) -> int:
+    """The iterations the probe may take after a solve of ``iterations`` (its limit: a regular
+    system converges the probe in about as many as a solve from zero, a singular one never).
+
+    A warm-started solve (``guess_residual`` = ||L' x0 - b|| / ||b|| < 1) took fewer than a
+    cold one; at the same rate per iteration a cold solve reduces the residual from 1 rather
+    than from ``guess_residual`` to ``rtol``, ``iterations x log(rtol) / log(rtol /
+    guess_residual)`` (at most 10x), which the probe, started from zero, gets instead: with the
+    warm solve's own count the probe would run out of iterations and send a unique point to the
+    costly spectrum search."""
+    if guess_residual is None or not 0 < guess_residual < 1 or not 0 < rtol < guess_residual:
+        return int(iterations)
+    factor = min(10.0, float(np.log(rtol) / np.log(rtol / guess_residual)))
+    return int(np.ceil(iterations * max(factor, 1.0)))
 
 
 def probe_nonsingular(ksp, Lc, scale: float, max_it: int) -> Probe:

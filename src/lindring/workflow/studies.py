@@ -199,6 +199,18 @@ def study_defaults() -> dict:
     return defaults
 
 
+def config_default(key: str):
+    """The default of a top-level key of the config (``warm_start``, ``mpi_launcher``, ...),
+    read from the schema (the one place it is written)."""
+    return _schema()["properties"][key]["default"]
+
+
+@functools.lru_cache(maxsize=1)
+def _schema() -> dict:
+    import yaml
+    return yaml.safe_load(SCHEMA.read_text())
+
+
 def check_name(name, where: str) -> None:
     """Refuse a name that would become an unsafe path (see :data:`NAME_PATTERN`)."""
     if not isinstance(name, str) or not re.fullmatch(NAME_PATTERN, name):
