@@ -268,6 +268,14 @@ def regime(p: Params) -> str:
     return "; ".join(words) or "rates of one order"
 
 
+def largest_jump_rate(p: Params) -> float:
+    """The largest jump rate of ``p`` (:func:`rates_and_jumps`; 0 without jumps), in the units of
+    the parameters: the scale of every relaxation rate of the Liouvillian, whatever the
+    Hamiltonian's couplings."""
+    r, jumps = rates_and_jumps(p)
+    return max((v for k, v in r.items() if k in jumps), default=0.0)
+
+
 def unresolved_rates(p: Params, resolution: float) -> list[str]:
     """Names of the nonzero parameters (of a model file: its terms) whose rate is below
     ``resolution`` times the largest jump rate: a slow mode they make next to that rate may lie

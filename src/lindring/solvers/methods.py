@@ -19,8 +19,8 @@ from lindring.core.basis import basis_fingerprint, make_basis, resolve_symmetry,
 from lindring.core.pauli import PauliBasis, PauliState, density_matrix
 from lindring.core.observables import (GATHER_MAX_L, LocalState, gathered_density_matrix, negativity,
                           model_observables, steady_observables)
-from lindring.solvers.steady import (SolverError, Tolerances, decide_kernel, probe_budget,
-                     probe_nonsingular, refine,
+from lindring.solvers.steady import (PrecisionError, SolverError, Tolerances, decide_kernel,
+                     probe_budget, probe_nonsingular, refine,
                      resolve_solver,
                      steady_state)
 
@@ -267,6 +267,8 @@ def run_ed(p: model.Params, solver=OPTIONS["solver"].default, tol: Tolerances | 
         return _run_ed_in(operator_basis, *args, warm)
     try:
         return _run_ed_in("pauli", *args, warm)
+    except PrecisionError:
+        raise                            # the same in every basis
     except (SolverError, VerificationError) as err:
         # the complex path where the real one fails: ILU(0) on the Pauli matrix, whose largest
         # Hamiltonian entries (mu, J) rotate x into y off the diagonal, is weaker than on the
@@ -422,9 +424,21 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
                     "point fits, or rescale the rates")
         if kernel_dim > 1:
             resolution = tol.rate_resolution
+            jump = model.largest_jump_rate(p)
+            if jump < tol.kernel_tol / resolution * scale:
+                # every relaxation rate is O(jump): below the cutoff x 1/resolution it cannot be
+                # told from the kernel (mu = 1e15 beside alpha = 1 claimed a kernel of 10)
+                raise PrecisionError(
+                    "double precision cannot decide whether the steady state is unique: the "
+                    f"Liouvillian has {kernel_dim} eigenvalues within {tol.kernel_tol:g} x scale "
+                    f"({scale:.3e}) of zero, but its largest jump rate ({jump:.3e}) is only "
+                    f"{jump / scale:.1e} of that scale ({model.regime(p)}): every relaxation "
+                    "rate is of the order of the jump rates, so none can be told from zero. "
+                    "Rescale the parameters so that the largest coupling is less than "
+                    f"{resolution / tol.kernel_tol:g} times the largest jump rate")
             unresolved = model.unresolved_rates(p, resolution)
             if unresolved:
-                raise SolverError(
+                raise PrecisionError(
                     "double precision cannot decide whether the steady state is unique: the "
                     f"Liouvillian has {kernel_dim} eigenvalues within {tol.kernel_tol:g} x scale "
                     f"({scale:.3e}) of zero, and {', '.join(unresolved)} "

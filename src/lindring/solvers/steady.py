@@ -54,6 +54,11 @@ class SolverError(RuntimeError):
     """The solver did not converge or the problem is ill-posed."""
 
 
+class PrecisionError(SolverError):
+    """Double precision cannot decide the question at this point in any operator basis (rates
+    too far apart for the kernel cutoff): not retried in another basis."""
+
+
 @dataclasses.dataclass
 class Tolerances:
     """Solver tolerances, each relative to the scale of L (its largest matrix element)."""
