@@ -159,6 +159,8 @@ def check_point(method: str, L: int, bc: str = "ring", preset: str | None = None
     """
     from lindring.solvers.methods import check_point as check_method_point
     values = registry.resolve(method, options or {})
+    if (options or {}).get("gap_sectors") is not None and not values["gap"]:
+        raise model.ModelError("--gap-sectors applies to the gap: give --gap too")
     if model_file is not None:       # a model file (its own parameters: model_values)
         p = model_point(method, L, bc, model_file, model_values, preset, range, params)
     else:
@@ -289,7 +291,8 @@ def method_arguments(method: str, values: dict) -> dict:
     if method == "ed":
         from lindring.solvers.methods import Thresholds
         from lindring.solvers.steady import Tolerances
-        return dict(solver=values["solver"], gap=values["gap"], check_unique=values["check_unique"],
+        return dict(solver=values["solver"], gap=values["gap"], gap_sectors=values["gap_sectors"],
+                    check_unique=values["check_unique"],
                     symmetry=values["symmetry"], basis=values["basis"],
                     preconditioner=values["preconditioner"],
                     tol=Tolerances(rtol=values["rtol"], max_it=values["max_it"]),

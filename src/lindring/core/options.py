@@ -110,6 +110,10 @@ OPTIONS: dict[str, Option] = {o.name: o for o in [
     Option("max_it", "int", 20000, _ED, "iterative solver's iterations", "iterations",
            minimum=1, inclusive=True),
     Option("gap", "bool", False, _ED, "converge the Liouvillian gap (SLEPc) and write it"),
+    Option("gap_sectors", "choice", "all", _ED, "with --gap: the sectors the gap is searched in: "
+           "all (every parity, momentum and reflection: the physical gap, written with the "
+           "sector it lives in) or solved (the steady state's sector only, cheaper)",
+           choices=("all", "solved")),
     Option("check_unique", "bool", True, _BOTH, "decide the dimension of the Liouvillian "
            "kernel (--no-check-unique: the file says unique = -1)"),
     Option("max_residual", "real", 1e-10, _ED, "largest residual ||L rho|| / (scale ||rho||) "

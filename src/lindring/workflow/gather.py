@@ -123,7 +123,10 @@ def expected_attrs(job: Job) -> dict:
     expected.update(method=job.method, physics_version=results.PHYSICS_VERSION)
     options = defaults(job.method)
     if job.method == "ed":
-        options.update(solver=job.solver, symmetry=job.symmetry, check_unique=job.check_unique)
+        options.update(solver=job.solver, symmetry=job.symmetry, check_unique=job.check_unique,
+                       gap=job.gap)
+        if job.gap_sectors is not None:
+            options["gap_sectors"] = job.gap_sectors
         if job.max_residual is not None:
             options["max_residual"] = job.max_residual
     if job.method == "mpo":
