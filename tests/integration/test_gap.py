@@ -11,7 +11,8 @@ from conftest import run_cli
 from dense_reference import dense_liouvillian
 from lindring.core import model
 from lindring.core.pauli import pauli_terms
-from lindring.core.sectors import CharacterBasis, RealForm, sector_labels
+from lindring.core.basis import symmetries_of
+from lindring.core.sectors import CharacterBasis, MirrorRealForm, RealForm, sector_labels
 from lindring.core.terms import rows_block
 from lindring.solvers.methods import run_ed
 
@@ -42,7 +43,7 @@ def _ed(p, **kw):
     return {k: v for k, (_, v) in data.items()}, attrs
 
 
-SPECTRUM_CASES = [(4, "ring", MINIMAL), (4, "ring", GENERAL), (5, "ring", TWISTED),
+SPECTRUM_CASES = [(4, "ring", MINIMAL), (5, "ring", MINIMAL), (4, "ring", GENERAL), (5, "ring", TWISTED),
                   (5, "ring", FLUX), (4, "open", MINIMAL), (5, "open", FLUX)]
 
 
@@ -72,6 +73,16 @@ def test_sectors_together_have_the_dense_spectrum(L, bc, kw):
             both = np.concatenate([ev, ev.conj()])
             c = np.abs(np.linalg.eigvals(R)[:, None] - both[None, :])
             assert c[linear_sum_assignment(c)].max() < 1e-8
+            if symmetries_of(p)["reflection"]:
+                # real by the reflection: the sector's own size and eigenvalues, S unitary
+                mirror = MirrorRealForm(basis)
+                S = mirror.S.toarray()
+                np.testing.assert_allclose(S.conj().T @ S, np.eye(basis.size), atol=1e-12)
+                R = mirror.rows_block(p, np.arange(basis.size), pauli_terms(p))
+                assert R.dtype == float and (mirror.nonzero_bound(
+                    np.arange(basis.size), pauli_terms(p)) >= np.diff(R.indptr)).all()
+                c = np.abs(np.linalg.eigvals(R.toarray())[:, None] - ev[None, :])
+                assert c[linear_sum_assignment(c)].max() < 1e-8
     ours = np.concatenate(ours)
     assert rows == 4 ** L
     ref = np.linalg.eigvals(_dense(p))

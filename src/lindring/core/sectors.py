@@ -244,3 +244,75 @@ class RealForm:
         from lindring.core.terms import nonzero_bound
         return 2 * nonzero_bound(self.inner, np.asarray(rows, dtype=np.int64) // 2, terms,
                                  self.L)
+
+
+class MirrorRealForm:
+    """A complex sector (``0 < k < pi``) of a reflection-symmetric model as a real matrix of the
+    sector's own size, with the sector's eigenvalues only (no doubling, unlike :class:`RealForm`).
+
+    The antiunitary ``C = R K`` (the reflection R after complex conjugation K of the Pauli
+    components) commutes with L (L is real and commutes with R) and maps the sector k to itself
+    (R maps k to -k, K maps -k back to k), with ``C^2 = 1``. In a basis of vectors fixed by C
+    every matrix element ``<e|L|e'>`` is real. On the orbit vectors ``|a>`` of the sector,
+    ``C|a> = phi_a |b>`` with ``b`` the orbit of ``R r_a = T^s r_b`` and ``phi_a = w^-s``
+    (``w = exp(2 pi i m / L)``); the fixed vectors are ``(|a> + phi_a |b>) / sqrt 2`` and
+    ``i (|a> - phi_a |b>) / sqrt 2`` (at the places a < b) where b != a, ``sqrt(phi_a) |a>``
+    where b = a: the columns of a unitary S, and the matrix is ``S^+ M S``. Rows and a bound of
+    their entries for :func:`lindring.solvers.liouvillian.assemble`, like :class:`RealForm`."""
+    operator_basis = "pauli"
+
+    def __init__(self, inner: CharacterBasis):
+        self.inner, self.L, self.size = inner, inner.L, inner.size
+        self.name = inner.name + " (real by the reflection)"
+        n = inner.size
+        r = reflect(inner.reps, inner.L, inner.bc)
+        b, coef = inner.locate(r)
+        if np.any(coef == 0):
+            raise ValueError("the reflection does not map the sector onto itself")
+        phi = np.conj(coef * np.sqrt(inner.orbit[b]))        # C|a> = phi_a |b>
+        a = np.arange(n)
+        low, high, self_ = a < b, a > b, a == b
+        s2 = 1 / np.sqrt(2)
+        # each index writes its own column: a < b the column (|a> + phi_a |b>)/sqrt2, a > b
+        # (the pair's second) the column i (|b> - phi_b |a>)/sqrt2, a = b sqrt(phi_a) |a>
+        rows = [a[low], b[low], b[high], a[high], a[self_]]
+        cols = [a[low], a[low], a[high], a[high], a[self_]]
+        vals = [np.full(low.sum(), s2 + 0j), phi[low] * s2,
+                np.full(high.sum(), 1j * s2), -1j * phi[b[high]] * s2, np.sqrt(phi[self_])]
+        self.S = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                               shape=(n, n))
+        self.SH = self.S.conj().T.tocsr()
+
+    def words(self, index):
+        return self.inner.words(index)
+
+    def rows_block(self, p, rows: np.ndarray, terms) -> sp.csr_matrix:
+        """Rows ``rows`` of ``S^+ M S`` (real), all columns.
+
+        Raises
+        ------
+        ValueError
+            If an entry has an imaginary part above rounding (the model is not reflection
+            symmetric, or the sector's phases are wrong): never silently dropped."""
+        from lindring.core.terms import rows_block
+        rows = np.asarray(rows, dtype=np.int64)
+        SH = self.SH[rows]
+        needed = np.unique(SH.indices)
+        M = rows_block(p, self.inner, needed, terms)
+        block = (SH[:, needed] @ M @ self.S).tocsr()
+        big = float(np.abs(block.data).max()) if block.nnz else 0.0
+        noise = 64 * np.finfo(float).eps * max(big, 1e-300)
+        if np.abs(block.data.imag).max(initial=0.0) > noise * 1e3:
+            raise ValueError("the sector's matrix is not real in the reflection's basis "
+                             f"(imaginary part {np.abs(block.data.imag).max():.3e} of {big:.3e})")
+        block = sp.csr_matrix((np.where(np.abs(block.data) > noise, block.data.real, 0.0),
+                               block.indices, block.indptr), shape=block.shape)
+        block.eliminate_zeros()
+        return block
+
+    def nonzero_bound(self, rows: np.ndarray, terms) -> np.ndarray:
+        """Twice the bounds of the (one or two) complex rows each row combines."""
+        from lindring.core.terms import nonzero_bound
+        SH = self.SH[np.asarray(rows, dtype=np.int64)]
+        bound = nonzero_bound(self.inner, SH.indices.astype(np.int64), terms, self.L)
+        return 2 * np.add.reduceat(bound, SH.indptr[:-1]) + 1

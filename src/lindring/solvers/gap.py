@@ -24,7 +24,9 @@ import time
 import numpy as np
 
 from lindring.core.diagnostics import get_logger
-from lindring.core.sectors import CharacterBasis, RealForm, SectorLabel, sector_labels
+from lindring.core.basis import symmetries_of
+from lindring.core.sectors import (CharacterBasis, MirrorRealForm, RealForm, SectorLabel,
+                                   sector_labels)
 from lindring.solvers.steady import SolverError, Tolerances, decide_kernel
 
 log = get_logger(__name__)
@@ -145,6 +147,7 @@ def gap_over_sectors(p, scale: float, tol: Tolerances | None = None, comm=None,
     known = known or {}
     t0 = time.time()
     real_build = not np.iscomplexobj(PETSc.ScalarType())
+    mirror = symmetries_of(p)["reflection"]
     out = []
     for label in sector_labels(p):
         t1 = time.time()
@@ -158,7 +161,7 @@ def gap_over_sectors(p, scale: float, tol: Tolerances | None = None, comm=None,
         if basis.size <= DENSE_MAX_ROWS:
             found = _dense_sector(p, basis, scale, tol)
         else:
-            found = _krylov_sector(p, basis, scale, tol, comm, real_build)
+            found = _krylov_sector(p, basis, scale, tol, real_build, mirror)
         found.seconds = time.time() - t1
         out.append(found)
         log.info(f"[gap] {label.describe(p.L)}: {found.rows} rows, "
@@ -204,16 +207,22 @@ def _dense_sector(p, basis: CharacterBasis, scale: float, tol: Tolerances) -> Se
                      how="dense")
 
 
-def _krylov_sector(p, basis: CharacterBasis, scale: float, tol: Tolerances, comm,
-                   real_build: bool) -> SectorGap:
+def _krylov_sector(p, basis: CharacterBasis, scale: float, tol: Tolerances, real_build: bool,
+                   mirror: bool) -> SectorGap:
     """A sector's gap by SLEPc Krylov-Schur (:func:`decide_kernel`), assembled in this
-    process's build (the real form of a +-k pair in the real build)."""
+    process's build; in the real build a ``0 < k < pi`` sector real by the reflection
+    (``mirror``: :class:`MirrorRealForm`), else as the real form of the pair +-k
+    (:class:`RealForm`: measured 8-15x slower at ring L = 10, its eigenvalues doubled)."""
     from lindring.solvers.liouvillian import assemble
-    held = RealForm(basis) if real_build and basis.label.is_complex(p.L) else basis
+    held = basis
+    if real_build and basis.label.is_complex(p.L):
+        # real: by the reflection where the model has it (the sector's own size), else the
+        # real form of +-k (twice the rows, every eigenvalue with its conjugate)
+        held = MirrorRealForm(basis) if mirror else RealForm(basis)
     A, _ = assemble(p, held)            # on PETSc's world, as the steady state
     try:
         d = decide_kernel(A, scale, tol=tol, gap_tol=tol.eps_tol)
-        twice = 2 if basis.label.is_complex(p.L) and held is basis else 1
+        twice = 2 if basis.label.is_complex(p.L) and not isinstance(held, RealForm) else 1
         return SectorGap(basis.label, held.size, d.gap, twice * d.kernel_dim,
                          twice * len(d.undamped), how="Krylov-Schur")
     except SolverError as err:
