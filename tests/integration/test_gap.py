@@ -293,3 +293,16 @@ def test_study_gap_keys_reach_the_command_and_the_gather(tmp_path):
     ds = gather("s", [job], dict(st, methods=["ed"], gap=True), root=str(tmp_path))
     assert float(ds.gap.squeeze()) == pytest.approx(0.068, abs=5e-4)
     assert float(ds.gap_parity.squeeze()) in (1.0, -1.0)
+
+
+@pytest.mark.parametrize("L,bc,a,d", [(4, "ring", 1.0, 0.0), (2, "open", 2.0, 1.0)])
+def test_non_unique_points_gap_and_kernel_over_all_sectors(L, bc, a, d):
+    """Where the steady state is not unique (the dark magnon of an even ring at theta = 0, with
+    undamped coherences; the open pair): the gap over all sectors is still the dense one, and
+    the kernel summed over the sectors is the dense kernel's dimension."""
+    p = model.make_params(L, bc=bc, preset="minimal", alpha=a, delta=d)
+    obs, attrs = _ed(p, gap=True)
+    ev = np.linalg.eigvals(_dense(p))
+    assert obs["gap"] == pytest.approx(_dense_gap(ev), abs=1e-8)
+    assert attrs["gap_kernel_dim"] == np.sum(np.abs(ev) < 1e-9) == obs["kernel_dim"] == 2
+    assert attrs["unique"] == 0 and attrs["gap_complete"] == 1
