@@ -303,3 +303,18 @@ def test_non_unique_points_gap_and_kernel_over_all_sectors(L, bc, a, d):
     assert obs["gap"] == pytest.approx(_dense_gap(ev), abs=1e-8)
     assert attrs["gap_kernel_dim"] == np.sum(np.abs(ev) < 1e-9) == obs["kernel_dim"] == 2
     assert attrs["unique"] == 0 and attrs["gap_complete"] == 1
+
+
+def test_gap_in_the_complex_build(tmp_path):
+    """--basis matrix-units runs in the complex PETSc build: there a 0 < k < pi sector is held as
+    the complex matrix of k itself (no real form); the gap is the dense one (ring L = 5, sectors
+    above the dense size)."""
+    out = tmp_path / "c.nc"
+    run_cli(["solve", "--L", 5, "--preset", "minimal", "--alpha=2+0.6j", "--delta", 1.5,
+             "--basis", "matrix-units", "--gap", "-o", out])
+    p = model.make_params(5, bc="ring", **TWISTED)
+    with xr.open_dataset(out) as ds:
+        assert ds.attrs["petsc_scalar"] == "complex"
+        assert float(ds["gap"]) == pytest.approx(_dense_gap(np.linalg.eigvals(_dense(p))),
+                                                  abs=1e-8)
+        assert "k = +-2pi*1/5" in ds.attrs["gap_by_sector"] and ds.attrs["gap_complete"] == 1
