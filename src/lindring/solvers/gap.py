@@ -8,13 +8,17 @@ may live in another, so ``gap_sectors = all`` (the default) searches every secto
 reflections where they split) and reports the smallest gap and its sector; ``solved`` keeps the
 solved sector's gap (cheaper: measured in benchmarks/README.md, "Gap over all sectors").
 
-Each sector is assembled in the Pauli basis (a real matrix; a ``0 < k < pi`` pair as its real
-form, :class:`lindring.core.sectors.RealForm`, in the real PETSc build) and searched with SLEPc
-Krylov-Schur (:func:`decide_kernel`); a sector of at most ``DENSE_MAX_ROWS`` rows is diagonalised
-densely. A sector whose search does not converge is named in ``gap_failures``, and the gap is
-then NaN (``gap_complete = 0``): a minimum over fewer sectors is never reported as the gap. Kernel
-vectors found outside the solved sector mean a steady state that is not unique in the full space
-(a steady coherence between sectors): counted in ``gap_kernel_elsewhere`` and warned about.
+Each sector is assembled in the Pauli basis and searched with SLEPc Krylov-Schur
+(:func:`decide_kernel`), one after the other, each matrix freed before the next; a sector of at
+most ``DENSE_MAX_ROWS`` rows is diagonalised densely. In the real PETSc build a ``0 < k < pi``
+sector is made real by the reflection where the model has it
+(:class:`lindring.core.sectors.MirrorRealForm`: its own size and eigenvalues), else held as the
+real form of the pair +-k (:class:`lindring.core.sectors.RealForm`); in the complex build as the
+complex matrix of k. A sector whose search does not converge is named in ``gap_failures``, and
+the gap is then NaN (``gap_complete = 0``, a warning): a minimum over fewer sectors is never
+reported as the gap. The kernel summed over every sector (``gap_kernel_dim``) above 1 means a
+steady state that is not unique in the full space even where its sector's kernel is 1 (a steady
+coherence in another sector): warned about by :func:`lindring.solvers.methods.run_ed`.
 """
 from __future__ import annotations
 
@@ -38,7 +42,7 @@ DENSE_MAX_ROWS = 32
 
 @dataclasses.dataclass
 class SectorGap:
-    """One sector's search: its label, rows (of the real form for +-k), ``gap`` (inf: every
+    """One sector's search: its label, the rows of the matrix searched, ``gap`` (inf: every
     eigenvalue on the imaginary axis; NaN: failed), kernel and undamped eigenvalues found,
     ``how`` (``dense``, ``Krylov-Schur``, ``steady-state solve``), ``error`` (empty: converged)."""
     label: SectorLabel
@@ -118,7 +122,7 @@ def gap_of_solved_sector(p, sector: str, solved: SectorGap) -> GapResult:
                      [solved], p.L)
 
 
-def gap_over_sectors(p, scale: float, tol: Tolerances | None = None, comm=None,
+def gap_over_sectors(p, scale: float, tol: Tolerances | None = None,
                      known: dict | None = None) -> GapResult:
     """The gap over every sector of ``p`` (:func:`lindring.core.sectors.sector_labels`).
 
@@ -129,8 +133,6 @@ def gap_over_sectors(p, scale: float, tol: Tolerances | None = None, comm=None,
         The scale of L (largest |matrix element|, a rate) of the steady-state solve: every
         tolerance is relative to it (:class:`Tolerances`: ``kernel_tol``, ``eps_tol``).
     tol : Tolerances
-    comm : mpi4py communicator
-        Of the PETSc build loaded in this process (default: PETSc's world).
     known : dict, optional
         ``SectorLabel -> SectorGap`` of sectors already searched (the steady state's, by its
         solve): not searched again.
@@ -142,7 +144,7 @@ def gap_over_sectors(p, scale: float, tol: Tolerances | None = None, comm=None,
     """
     from lindring.solvers.petsc import init
     PETSc, _ = init()
-    comm = comm or PETSc.COMM_WORLD.tompi4py()
+    comm = PETSc.COMM_WORLD.tompi4py()     # the world of the steady state's solve
     tol = tol or Tolerances()
     known = known or {}
     t0 = time.time()
@@ -203,7 +205,7 @@ def _dense_sector(p, basis: CharacterBasis, scale: float, tol: Tolerances) -> Se
     M = rows_block(p, basis, np.arange(basis.size), pauli_terms(p)).toarray()
     twice = 2 if basis.label.is_complex(p.L) else 1
     kernel, undamped, gap = _decide(np.linalg.eigvals(M), scale, tol)
-    return SectorGap(basis.label, twice * basis.size, gap, twice * kernel, twice * undamped,
+    return SectorGap(basis.label, basis.size, gap, twice * kernel, twice * undamped,
                      how="dense")
 
 
