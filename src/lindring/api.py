@@ -159,8 +159,6 @@ def check_point(method: str, L: int, bc: str = "ring", preset: str | None = None
     """
     from lindring.solvers.methods import check_point as check_method_point
     values = registry.resolve(method, options or {})
-    if (options or {}).get("gap_sectors") is not None and not values["gap"]:
-        raise model.ModelError("--gap-sectors applies to the gap: give --gap too")
     if model_file is not None:       # a model file (its own parameters: model_values)
         p = model_point(method, L, bc, model_file, model_values, preset, range, params)
     else:

@@ -234,7 +234,8 @@ def test_gap_sectors_option_is_checked_and_written(tmp_path):
     assert proc.returncode == 2 and "--gap-sectors" in proc.stderr and "solved" in proc.stderr
     proc = run_cli(["solve", "--L", 4, "--preset", "minimal", "--alpha", 2, "--delta", 1.5,
                     "--gap-sectors", "solved", "-o", out], check=False)
-    assert proc.returncode == 2 and "give --gap too" in proc.stderr and not out.exists()
+    assert proc.returncode == 2 and "--gap-sectors applies with --gap only" in proc.stderr
+    assert not out.exists()
     run_cli(["solve", "--L", 4, "--preset", "minimal", "--alpha", 2, "--delta", 1.5, "--gap",
              "-o", out])
     with xr.open_dataset(out) as ds:
@@ -318,3 +319,20 @@ def test_gap_in_the_complex_build(tmp_path):
         assert float(ds["gap"]) == pytest.approx(_dense_gap(np.linalg.eigvals(_dense(p))),
                                                   abs=1e-8)
         assert "k = +-2pi*1/5" in ds.attrs["gap_by_sector"] and ds.attrs["gap_complete"] == 1
+
+
+def test_gather_takes_files_from_before_gap_sectors():
+    """A file written before --gap-sectors existed (no gap_sectors in its options) belongs to
+    its point where the gap was not asked for (the option shapes nothing then), not where it
+    was (its gap covered the solved sector only)."""
+    from lindring.workflow.gather import check_point_file, expected_attrs
+    from lindring.workflow.studies import expand_study
+    st = dict(methods=["ed"], bc="ring", L=[4], preset="minimal",
+              grid=dict(alpha=[2.0], delta=[1.5]))
+    for gap in (False, True):
+        job = expand_study("s", dict(st, gap=gap))[0]
+        attrs = expected_attrs(job)
+        assert check_point_file(job, attrs) == []
+        old = dict(attrs, options=" ".join(o for o in attrs["options"].split()
+                                           if not o.startswith("gap_sectors=")))
+        assert (check_point_file(job, old) == []) == (not gap)
