@@ -356,7 +356,8 @@ def method_arguments(method: str, values: dict) -> dict:
     if method == "ed":
         from lindring.solvers.methods import Thresholds
         from lindring.solvers.steady import Tolerances
-        return dict(solver=values["solver"], gap=values["gap"], check_unique=values["check_unique"],
+        return dict(solver=values["solver"], gap=values["gap"], gap_sectors=values["gap_sectors"],
+                    check_unique=values["check_unique"],
                     symmetry=values["symmetry"], basis=values["basis"],
                     preconditioner=values["preconditioner"],
                     tol=Tolerances(rtol=values["rtol"], max_it=values["max_it"]),

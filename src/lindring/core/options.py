@@ -24,7 +24,8 @@ class Option:
 
     ``kind`` is ``"real"``, ``"int"``, ``"bool"`` or ``"choice"`` (then ``choices``);
     ``minimum`` with ``inclusive`` and ``below`` (exclusive upper bound) give the valid range;
-    ``why`` explains the lower bound in the refusal message."""
+    ``why`` explains the lower bound in the refusal message; ``requires`` names a bool option
+    without which this one shapes nothing (given alone, it is refused)."""
     name: str
     kind: str
     default: object
@@ -37,6 +38,7 @@ class Option:
     below: float | None = None
     why: str = ""
     default_text: str = ""      # how the help states a default computed at run time
+    requires: str = ""          # a bool option this one needs on (it shapes nothing without it)
 
     @property
     def flag(self) -> str:
@@ -110,6 +112,10 @@ OPTIONS: dict[str, Option] = {o.name: o for o in [
     Option("max_it", "int", 20000, _ED, "iterative solver's iterations", "iterations",
            minimum=1, inclusive=True),
     Option("gap", "bool", False, _ED, "converge the Liouvillian gap (SLEPc) and write it"),
+    Option("gap_sectors", "choice", "all", _ED, "with --gap: the sectors the gap is searched in: "
+           "all (every parity, momentum and reflection: the physical gap, written with the "
+           "sector it lives in) or solved (the steady state's sector only, cheaper)",
+           choices=("all", "solved"), requires="gap"),
     Option("check_unique", "bool", True, _BOTH, "decide the dimension of the Liouvillian "
            "kernel (--no-check-unique: the file says unique = -1)"),
     Option("max_residual", "real", 1e-10, _ED, "largest residual ||L rho|| / (scale ||rho||) "
@@ -184,7 +190,8 @@ def resolve(method: str, given: dict) -> dict:
     ------
     lindring.core.model.ModelError
         For an unknown method, an option that is not one of ``method`` (naming the methods it
-        belongs to) or a value of the wrong kind or out of range.
+        belongs to), a value of the wrong kind or out of range, or an option given without the
+        one it ``requires``.
     """
     if method not in METHODS:
         raise ModelError(f"unknown method {method!r} (one of {', '.join(METHODS)})")
@@ -202,6 +209,11 @@ def resolve(method: str, given: dict) -> dict:
                          f"(an option of --method {' / '.join(users)})")
     values = defaults(method)
     values.update({k: OPTIONS[k].check(v) for k, v in given.items()})
+    idle = [k for k in given if OPTIONS[k].requires and not values[OPTIONS[k].requires]]
+    if idle:
+        raise ModelError(f"{', '.join(OPTIONS[k].flag for k in idle)} applies with "
+                         f"{', '.join(OPTIONS[OPTIONS[k].requires].flag for k in idle)} only: "
+                         "give that too")
     return values
 
 

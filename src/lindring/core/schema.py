@@ -82,8 +82,16 @@ VARIABLES: dict[str, Variable] = {
     "min_eigenvalue": Variable("smallest eigenvalue of rho (small L only)", "1", (), ("ed",)),
     "kernel_dim": Variable("dimension of the Liouvillian kernel (-1: not checked)", "1", (),
                            _CHECKED, fill=-1),
-    "gap": Variable("Liouvillian gap: -Re(lambda) of the rightmost nonzero eigenvalue (NaN: not "
-                    "computed)", "1", (), ("ed",)),
+    "gap": Variable("Liouvillian gap: -Re(lambda) of the rightmost eigenvalue off the imaginary "
+                    "axis, over the sectors of gap_sectors (NaN: not computed, or a sector's "
+                    "search did not converge: gap_complete)", "1", (), ("ed",)),
+    "gap_parity": Variable("parity of the sector of the gap: +1 even, -1 odd, 0 not split (not "
+                           "a symmetry of the model, or the full space solved; NaN: no gap)", "1", (), ("ed",)),
+    "gap_momentum": Variable("|k| of the momentum sector of the gap (the pair +-k), 2 pi m / L "
+                             "(NaN: no translation symmetry, or no gap)", "rad", (), ("ed",)),
+    "gap_reflection": Variable("reflection of the sector of the gap: +1 even, -1 odd, 0 not split "
+                               "(not a symmetry, or 0 < |k| < pi; NaN: no gap)", "1", (),
+                               ("ed",)),
 }
 #: suffixes of variants of a variable: the method that writes them, their meaning, and the
 #: variables that have them
@@ -173,7 +181,20 @@ def _attributes() -> dict[str, Attribute]:
         ("residual_target", "residual the solve refines to", _ED, np.nan),
         ("uniqueness_checked", "ed: 1 if the kernel dimension was decided; mpo: how", ("ed", "mpo"),
          _NO),
-        ("spectrum_sector", "what the uniqueness decision and the gap covered", _ED, _NONE),
+        ("spectrum_sector", "what the uniqueness decision covered (and the gap with "
+         "gap_sectors = solved)", _ED, _NONE),
+        ("gap_sectors", "sectors the gap was searched in: all (every parity, momentum, "
+         "reflection) or solved (none: no gap)", _ED, _NONE),
+        ("gap_sector", "the sector of the gap, in words (ties named)", _ED, _NONE),
+        ("gap_complete", "1: every sector's search converged; 0: not (gap NaN, gap_failures); "
+         "-1: no gap", _ED, _NO),
+        ("gap_failures", "the sectors whose search did not converge, and why", _ED, ""),
+        ("gap_by_sector", "the gap of each sector searched (rows, how)", _ED, ""),
+        ("gap_sectors_searched", "number of sectors in the gap (-1: no gap)", _ED, _NO),
+        ("gap_kernel_dim", "dimension of the Liouvillian kernel summed over the sectors "
+         "searched (the full space with gap_sectors = all; > 1: the steady state is not unique "
+         "there; -1: not known)", _ED, _NO),
+        ("gap_seconds", "time of the search of the other sectors (s)", _ED, np.nan),
         *[(name, OPTIONS[name].help, ("ed", "mpo") if name in ("max_trace_error",
                                                                "max_hermiticity_error") else _ED,
            np.nan)

@@ -35,7 +35,8 @@ POINT_CHECKS = (("residual", "max_residual", "<= "), ("error_estimate", "max_err
 PROVENANCE = ("lindring_version", "git_commit", "physics_version", "petsc_version",
               "slepc_version", "mpi_library", "mpi_ranks", "wall_seconds",
               "peak_memory_mb_max_rank", "created")
-SKIP_VARS = {v for v, _, _ in POINT_CHECKS} | {"kernel_dim", "gap", "slowest_rate"}
+SKIP_VARS = {v for v, _, _ in POINT_CHECKS} | {"kernel_dim", "gap", "slowest_rate",
+                                                "gap_parity", "gap_momentum", "gap_reflection"}
 
 
 def kind(ds: xr.Dataset) -> str:
@@ -160,7 +161,11 @@ def point_text(ds: xr.Dataset, path: str = "") -> str:
         checks.append(f"scale of L {q.fmt(a['liouvillian_scale'], 4)}")
     for var in ("gap", "slowest_rate"):
         if var in ds and math.isfinite(float(ds[var])):
-            checks.append(f"{var} {q.fmt(float(ds[var]), 4)}")
+            where = (f" ({a['gap_sectors']} sectors: {a['gap_sector']})"
+                     if var == "gap" and str(a.get("gap_sector", "none")) != "none" else "")
+            checks.append(f"{var} {q.fmt(float(ds[var]), 4)}{where}")
+        elif var == "gap" and a.get("gap_complete") == 0:
+            checks.append(f"gap not known: {a.get('gap_failures', '')}")
         elif var in a and str(a[var]) not in ("nan", "none"):
             try:
                 checks.append(f"{var} {q.fmt(float(a[var]), 4)}")

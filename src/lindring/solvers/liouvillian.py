@@ -41,7 +41,9 @@ def assemble(p: model.Params, basis, comm=None, chunk: int = CHUNK_ROWS,
     PETSc copies them into its diagonal and off-diagonal blocks, and they are freed after. With
     ``trace_row=True`` the first row is replaced by ``scale`` times the trace functional (the
     trace-constrained system ``L' x = scale e_0`` whose solution is the steady state normalised
-    to ``Tr rho = 1``; the factor makes ``L'`` homogeneous in the rates, see steady.py).
+    to ``Tr rho = 1``; the factor makes ``L'`` homogeneous in the rates, see steady.py). A
+    basis with its own ``rows_block(p, rows, terms)`` and ``nonzero_bound(rows, terms)`` (the
+    real form of a complex sector, :class:`lindring.core.sectors.RealForm`) gives its rows.
 
     Returns
     -------
@@ -65,7 +67,10 @@ def assemble(p: model.Params, basis, comm=None, chunk: int = CHUNK_ROWS,
     def chunk_rows(c0):
         return np.arange(c0, min(c0 + chunk, start + nloc), dtype=np.int64)
 
-    bound = sum(int(nonzero_bound(basis, chunk_rows(c0), terms, p.L).sum()) for c0 in starts)
+    if hasattr(basis, "nonzero_bound"):        # a basis that builds its own rows (sectors.py)
+        bound = sum(int(basis.nonzero_bound(chunk_rows(c0), terms).sum()) for c0 in starts)
+    else:
+        bound = sum(int(nonzero_bound(basis, chunk_rows(c0), terms, p.L).sum()) for c0 in starts)
     if trace_row and start == 0:
         bound += len(basis.trace_support()[0])
     indptr = np.zeros(nloc + 1, dtype=np.int64)
@@ -96,7 +101,8 @@ def _fill(p, basis, terms, starts, chunk_rows, trace_row, indptr, indices, data,
     offset, largest = 0, 0.0
     for c0 in starts:
         rows = chunk_rows(c0)
-        block = rows_block(p, basis, rows, terms)
+        block = (basis.rows_block(p, rows, terms) if hasattr(basis, "rows_block")
+                 else rows_block(p, basis, rows, terms))
         rest = block[1:] if c0 == 0 else block
         if rest.nnz:
             largest = max(largest, float(np.abs(rest.data).max()))
@@ -105,6 +111,9 @@ def _fill(p, basis, terms, starts, chunk_rows, trace_row, indptr, indices, data,
             first = sp.csr_matrix((w, (np.zeros_like(cols), cols)), shape=(1, N))
             block = sp.vstack([first, block[1:]], format="csr")
         block = _with_diagonal(block, c0)
+        if np.iscomplexobj(block.data) and not np.iscomplexobj(data):
+            raise ValueError("a complex matrix cannot be held in the real PETSc build: use the "
+                             "real form of the sector (lindring.core.sectors.RealForm)")
         n = block.nnz
         if offset + n > bound:      # cannot happen (nonzero_bound); a clear message if it does
             raise RuntimeError(f"assembly: {offset + n} entries exceed the bound {bound}")

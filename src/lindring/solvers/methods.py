@@ -199,7 +199,7 @@ def run_ed(p: model.Params, solver=OPTIONS["solver"].default, tol: Tolerances | 
            thresholds: Thresholds | None = None, gap=OPTIONS["gap"].default,
            check_unique=OPTIONS["check_unique"].default, symmetry=OPTIONS["symmetry"].default,
            basis=OPTIONS["basis"].default, preconditioner=OPTIONS["preconditioner"].default,
-           warm=None):
+           gap_sectors=OPTIONS["gap_sectors"].default, warm=None):
     """Exact steady state of Eq. 11 on a ring or open chain (distributed over MPI ranks).
 
     Parameters
@@ -211,14 +211,19 @@ def run_ed(p: model.Params, solver=OPTIONS["solver"].default, tol: Tolerances | 
     thresholds : Thresholds
         Acceptance thresholds of the steady state (:func:`verify`).
     gap : bool
-        Converge the gap (-Re of the rightmost nonzero eigenvalue) to ``tol.eps_tol``.
+        Converge the gap (-Re of the rightmost eigenvalue off the imaginary axis) to
+        ``tol.eps_tol``.
+    gap_sectors : {"all", "solved"}
+        With ``gap``: search every symmetry sector (the physical gap, with the sector it lives
+        in: :mod:`lindring.solvers.gap`) or the solved sector only.
     check_unique : bool
         Decide the dimension of the kernel (default). ``False`` is an explicit opt-out: the file
         then says ``unique = -1`` and ``kernel_dim = -1``.
     symmetry : str
         ``auto``, ``none``, ``parity``, ``momentum``, ``parity+momentum``: the sector of the
         Liouvillian to solve in (basis.py); ``auto`` takes every symmetry the model has. The
-        uniqueness decision and the gap cover that sector only (attribute ``spectrum_sector``).
+        uniqueness decision covers that sector only (attribute ``spectrum_sector``), and so
+        does the gap with ``gap_sectors = solved``.
     basis : {"auto", "pauli", "matrix-units"}
         Operator basis (attribute ``operator_basis``): Pauli strings (:mod:`lindring.core.pauli`,
         a real Liouvillian, 2.25 L + 1 nonzeros per row in the minimal model) or the matrix
@@ -262,7 +267,8 @@ def run_ed(p: model.Params, solver=OPTIONS["solver"].default, tol: Tolerances | 
     except ValueError as err:
         raise model.ModelError(str(err)) from None
     operator_basis = resolve_operator_basis(basis)
-    args = (p, sector, solver, tol, thresholds, gap, check_unique, preconditioner)
+    gap_sectors = OPTIONS["gap_sectors"].check(gap_sectors)
+    args = (p, sector, solver, tol, thresholds, gap, check_unique, preconditioner, gap_sectors)
     if basis != "auto":
         return _run_ed_in(operator_basis, *args, warm)
     try:
@@ -291,7 +297,7 @@ def petsc_scalar(basis: str) -> str:
 
 
 def _run_ed_in(operator_basis, p, sector, solver, tol, thresholds, gap, check_unique,
-               preconditioner, warm=None):
+               preconditioner, gap_sectors=OPTIONS["gap_sectors"].default, warm=None):
     """:func:`run_ed` in one operator basis (``pauli`` or ``matrix-units``), in the PETSc build
     of that basis: in this process if it has that build loaded (or none yet), else in a child
     MPI world (:func:`lindring.solvers.builds.call_in_build`)."""
@@ -302,7 +308,8 @@ def _run_ed_in(operator_basis, p, sector, solver, tol, thresholds, gap, check_un
     if loaded_scalar() != choose_scalar(wanted):
         from lindring.solvers.builds import call_in_build
         return call_in_build(wanted, f"{__name__}:_run_ed_in", operator_basis, p, sector, solver,
-                             tol, thresholds, gap, check_unique, preconditioner, warm)
+                             tol, thresholds, gap, check_unique, preconditioner, gap_sectors,
+                             warm)
     comm = PETSc.COMM_WORLD.tompi4py()
     t0 = time.time()
     basis = make_basis(p.L, sector, comm, bc=p.bc)
@@ -344,12 +351,38 @@ def _run_ed_in(operator_basis, p, sector, solver, tol, thresholds, gap, check_un
         log.info(f"[warm start] from {attrs['initial_guess']}: relative residual "
                  f"||L' x0 - b|| / ||b|| = {attrs['initial_guess_residual']:.2e}")
     try:
-        return _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_unique,
-                                attrs, comm, held, chain, x0=x0,
-                                save=(warm, space) if warm and warm.save else None)
+        data, attrs = _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap,
+                                       check_unique, attrs, comm, held, chain, x0=x0,
+                                       save=(warm, space) if warm and warm.save else None)
     finally:
         for obj in held:       # PETSc objects freed here, not after PETSc's finalisation
             obj.destroy()      # (an exception's traceback would keep them alive until exit)
+    if gap:                    # the solve's matrices freed first: the sectors take their place
+        _gap_over(gap_sectors, p, sector, scale, tol, data, attrs)
+    return data, attrs
+
+
+def _gap_over(mode, p, sector, scale, tol, data, attrs) -> None:
+    """The gap of ``mode`` (``all`` sectors or the ``solved`` one, :mod:`lindring.solvers.gap`)
+    into ``data`` (variables ``gap``, ``gap_parity``, ``gap_momentum``, ``gap_reflection``) and
+    ``attrs`` (``gap_*``), from the solved sector's gap and kernel already in ``data``."""
+    from lindring.solvers.gap import SectorGap, gap_of_solved_sector, gap_over_sectors, solved_label
+    solved = SectorGap(solved_label(p, sector), attrs["basis_size"], float(data["gap"][1]),
+                       int(data["kernel_dim"][1]), max(int(attrs.get("undamped_coherences", 0)), 0),
+                       how="steady-state solve")
+    if mode == "solved":
+        result = gap_of_solved_sector(p, sector, solved)
+    else:
+        # the solved sector's search is reused where it is one of the sectors of the model
+        same = sector != "none" and sector == resolve_symmetry(p, "auto")
+        known = {solved.label: solved} if same and np.isfinite(solved.gap) else {}
+        result = gap_over_sectors(p, scale, tol, known=known)
+        if result.kernel_dim > 1 and int(data["kernel_dim"][1]) == 1:
+            log.warning(f"the Liouvillian has a kernel of dimension {result.kernel_dim} over all "
+                        "sectors: the steady state is unique in its sector but not in the full "
+                        "operator space (a steady coherence; attribute gap_by_sector)")
+    data.update(_to_vars(result.variables(), p))
+    attrs.update(result.attrs())
 
 
 def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_unique, attrs,

@@ -18,6 +18,8 @@ A study (``config/config.yaml``, schema ``workflow/schemas/config.schema.yaml``)
       symmetry: auto                    # ed only: auto (default), none, parity, momentum, parity+momentum
       max_residual: 1.0e-10             # ed only: verification threshold (optional)
       check_unique: true                # ed, mpo: false opts out of the uniqueness decision
+      gap: false                        # ed only: converge the Liouvillian gap (--gap)
+      gap_sectors: all                  # ed with gap: all sectors (default) or solved
       mpo: {chi: 64, dt: 0.1, order: 4, tol: 1.0e-6, t_max: 200}   # mpo only (optional)
 
 Each job is one (study, method, L, point); its output path is built from the values of the grid
@@ -151,19 +153,22 @@ def apply_defaults(cfg: dict) -> dict:
 def _study_option_defaults() -> dict:
     """The registry's defaults of a study's options; ``max_residual`` has none in a study (a
     study without it passes nothing, and ``lindring solve`` uses its own default)."""
-    return {k: OPTIONS[k].default for k in STUDY_OPTIONS if k != "max_residual"}
+    return {k: OPTIONS[k].default for k in STUDY_OPTIONS if k not in NO_STUDY_DEFAULT}
 
 
 #: the part of the config schema derived from the option registry (generated, never edited)
 OPTIONS_SCHEMA = SCHEMA.with_name("options.schema.yaml")
 #: a study's keys that are options of ``lindring solve`` (the same name in the registry)
-STUDY_OPTIONS = ("solver", "symmetry", "max_residual", "check_unique")
+STUDY_OPTIONS = ("solver", "symmetry", "max_residual", "check_unique", "gap", "gap_sectors")
+#: study options without a default in a study: absent means "not given" (``lindring solve``'s
+#: own default; ``gap_sectors`` is refused without ``gap``)
+NO_STUDY_DEFAULT = ("max_residual", "gap_sectors")
 
 
 def options_schema() -> dict:
     """The JSON-schema definitions of every option a workflow config may set, from the registry
     (:mod:`lindring.core.options`): a study's ``solver``, ``symmetry``, ``max_residual``,
-    ``check_unique`` (with the registry's defaults), its ``mpo:`` mapping, and the top-level
+    ``check_unique``, ``gap``, ``gap_sectors`` (with the registry's defaults), its ``mpo:`` mapping, and the top-level
     ``mem_per_rank_mb`` and ``max_tasks``. ``make schema`` writes it to :data:`OPTIONS_SCHEMA`."""
     defs = {}
     study_defaults_ = _study_option_defaults()
@@ -338,6 +343,8 @@ class Job:
     symmetry: str = "auto"     # ed only: the Liouvillian sector (basis.py); auto = all that hold
     check_unique: bool = True  # ed, mpo: False is the explicit opt-out (files say unique = -1)
     model: str | None = None   # a model file (params are then its parameters), ed and mpo
+    gap: bool = False          # ed only: converge the Liouvillian gap (--gap)
+    gap_sectors: str | None = None  # ed with gap: all or solved (None: lindring solve's default)
 
     @property
     def path(self) -> str:
@@ -357,7 +364,8 @@ class Job:
         (:mod:`lindring.core.options`); the others take their defaults."""
         if self.method == "ed":
             return dict(solver=self.solver, max_residual=self.max_residual,
-                        symmetry=self.symmetry, check_unique=bool(self.check_unique))
+                        symmetry=self.symmetry, check_unique=bool(self.check_unique),
+                        gap=bool(self.gap), gap_sectors=self.gap_sectors)
         if self.method == "mpo":
             return dict({MPO_OPTIONS[k]: v for k, v in self.mpo},
                         check_unique=bool(self.check_unique))
@@ -388,6 +396,10 @@ class Job:
                 args.append(f"--symmetry={self.symmetry}")
             if not self.check_unique:
                 args.append("--no-check-unique")
+            if self.gap:
+                args.append("--gap")
+            if self.gap_sectors is not None:
+                args.append(f"--gap-sectors={self.gap_sectors}")
         if self.method == "mpo":
             for k, v in self.mpo:
                 args.append(f"{MPO_FLAGS[k]}={v if k in ('chi', 'order', 'refine_sweeps') else format_value(v)}")
@@ -465,6 +477,11 @@ def expand_study(name: str, st: dict, check_points: bool = True) -> list[Job]:
         if st.get(key) is not None and not set(methods) & set(users):
             raise StudyError(f"studies.{name}.{key}: not an option of methods "
                              f"{', '.join(methods)} (an option of {' / '.join(users)})")
+    if st.get("gap") and "ed" not in methods:
+        raise StudyError(f"studies.{name}.gap: not an option of methods {', '.join(methods)} "
+                         "(an option of ed)")
+    if st.get("gap_sectors") is not None and not st.get("gap"):
+        raise StudyError(f"studies.{name}.gap_sectors: applies to the gap; set gap: true too")
     max_residual = st.get("max_residual")
     if max_residual is not None:
         max_residual = parse_number(max_residual, f"studies.{name}.max_residual")
@@ -489,7 +506,9 @@ def expand_study(name: str, st: dict, check_points: bool = True) -> list[Job]:
                           params=tuple(sorted(params.items())), preset=st.get("preset"),
                           range=st["range"], solver=st["solver"], max_residual=max_residual,
                           mpo=mpo if method == "mpo" else (), symmetry=st["symmetry"],
-                          check_unique=st.get("check_unique", True), model=model_file)
+                          check_unique=st.get("check_unique", True), model=model_file,
+                          gap=bool(st.get("gap")) and method == "ed",
+                          gap_sectors=st.get("gap_sectors") if method == "ed" else None)
                 try:        # what `lindring solve` refuses, checked by the same function
                     p = (_model_point(name, st, L, params) if model_file is not None
                          else job.model_params())

@@ -1,0 +1,234 @@
+"""The Liouvillian gap over every symmetry sector, with the sector it lives in (``--gap``).
+
+The gap is ``-Re(lambda)`` of the rightmost eigenvalue of L off the imaginary axis (the kernel
+and undamped coherences excluded: :func:`lindring.solvers.steady.decide_kernel`, the definition
+the solved sector has always used). The steady state is solved in one sector; the slowest mode
+may live in another, so ``gap_sectors = all`` (the default) searches every sector of
+:func:`lindring.core.sectors.sector_labels` (both parities, every momentum pair +-k, both
+reflections where they split) and reports the smallest gap and its sector; ``solved`` keeps the
+solved sector's gap (cheaper: measured in benchmarks/README.md, "Gap over all sectors").
+
+Each sector is assembled in the Pauli basis and searched with SLEPc Krylov-Schur
+(:func:`decide_kernel`), one after the other, each matrix freed before the next; a sector of at
+most ``DENSE_MAX_ROWS`` rows is diagonalised densely. In the real PETSc build a ``0 < k < pi``
+sector is made real by the reflection where the model has it
+(:class:`lindring.core.sectors.MirrorRealForm`: its own size and eigenvalues), else held as the
+real form of the pair +-k (:class:`lindring.core.sectors.RealForm`); in the complex build as the
+complex matrix of k. A sector whose search does not converge is named in ``gap_failures``, and
+the gap is then NaN (``gap_complete = 0``, a warning): a minimum over fewer sectors is never
+reported as the gap. The kernel summed over every sector (``gap_kernel_dim``) above 1 means a
+steady state that is not unique in the full space even where its sector's kernel is 1 (a steady
+coherence in another sector): warned about by :func:`lindring.solvers.methods.run_ed`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+
+from lindring.core.diagnostics import get_logger
+from lindring.core.basis import symmetries_of
+from lindring.core.sectors import (CharacterBasis, MirrorRealForm, RealForm, SectorLabel,
+                                   sector_labels)
+from lindring.solvers.steady import SolverError, Tolerances, decide_kernel
+
+log = get_logger(__name__)
+
+#: a sector of at most this many rows is diagonalised densely (Krylov-Schur's default subspace
+#: would be half of it or more)
+DENSE_MAX_ROWS = 32
+
+
+@dataclasses.dataclass
+class SectorGap:
+    """One sector's search: its label, the rows of the matrix searched, ``gap`` (inf: every
+    eigenvalue on the imaginary axis; NaN: failed), kernel and undamped eigenvalues found,
+    ``how`` (``dense``, ``Krylov-Schur``, ``steady-state solve``), ``error`` (empty: converged)."""
+    label: SectorLabel
+    rows: int
+    gap: float
+    kernel_dim: int = 0
+    undamped: int = 0
+    seconds: float = 0.0
+    how: str = ""
+    error: str = ""
+
+
+@dataclasses.dataclass
+class GapResult:
+    """The gap (NaN where not every sector converged), the ``label`` of its sector, the mode
+    (``all`` or ``solved``) and every sector's :class:`SectorGap`."""
+    mode: str
+    gap: float
+    label: SectorLabel | None
+    sectors: list
+    L: int
+    ties: list = dataclasses.field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failures(self) -> list:
+        return [s for s in self.sectors if s.error]
+
+    @property
+    def kernel_dim(self) -> int:
+        """The kernel dimension summed over the sectors (the full space with ``all``; -1 where
+        a sector's is not known)."""
+        if any(s.kernel_dim < 0 for s in self.sectors):
+            return -1
+        return sum(s.kernel_dim for s in self.sectors)
+
+    def variables(self) -> dict:
+        """The output variables: ``gap`` and the quantum numbers of its sector (NaN where not
+        known; momentum |k| in radians per site, NaN without translation symmetry)."""
+        lab = self.label
+        return dict(gap=self.gap,
+                    gap_parity=float(lab.parity) if lab else np.nan,
+                    gap_momentum=lab.k(self.L) if lab else np.nan,
+                    gap_reflection=float(lab.reflection) if lab else np.nan)
+
+    def attrs(self) -> dict:
+        """The file attributes (output schema: ``gap_*``)."""
+        sector = self.label.describe(self.L) if self.label else "none"
+        if self.ties:
+            sector += " (the same gap within the tolerance in: " + "; ".join(
+                t.describe(self.L) for t in self.ties) + ")"
+        by = "; ".join(f"{s.label.describe(self.L)}: "
+                       + (f"{s.gap:.10g}" if np.isfinite(s.gap) else
+                          "no decaying mode" if s.gap == np.inf else "not converged")
+                       + f" ({s.rows} rows, {s.how})" for s in self.sectors)
+        fails = "; ".join(f"{s.label.describe(self.L)}: {s.error}" for s in self.failures)
+        return dict(gap_sectors=self.mode, gap_sector=sector, gap_complete=int(not self.failures),
+                    gap_failures=fails, gap_by_sector=by,
+                    gap_sectors_searched=len(self.sectors),
+                    gap_kernel_dim=self.kernel_dim if not self.failures else -1,
+                    gap_seconds=self.seconds)
+
+
+def solved_label(p, sector: str) -> SectorLabel:
+    """The :class:`SectorLabel` of the sector the steady state was solved in (a resolved
+    ``--symmetry`` name): even in each symmetry it uses, 0 (not split) in the others."""
+    parts = sector.split("+")
+    return SectorLabel(parity=1 if "parity" in parts else 0,
+                       momentum=0 if "momentum" in parts else None,
+                       reflection=1 if "reflection" in parts else 0)
+
+
+def gap_of_solved_sector(p, sector: str, solved: SectorGap) -> GapResult:
+    """``gap_sectors = solved``: the gap of the solved sector (its :class:`SectorGap`), as a
+    :class:`GapResult`."""
+    return GapResult("solved", solved.gap, solved.label if np.isfinite(solved.gap) else None,
+                     [solved], p.L)
+
+
+def gap_over_sectors(p, scale: float, tol: Tolerances | None = None,
+                     known: dict | None = None) -> GapResult:
+    """The gap over every sector of ``p`` (:func:`lindring.core.sectors.sector_labels`).
+
+    Parameters
+    ----------
+    p : model.Params or modelfile.ModelPoint
+    scale : float
+        The scale of L (largest |matrix element|, a rate) of the steady-state solve: every
+        tolerance is relative to it (:class:`Tolerances`: ``kernel_tol``, ``eps_tol``).
+    tol : Tolerances
+    known : dict, optional
+        ``SectorLabel -> SectorGap`` of sectors already searched (the steady state's, by its
+        solve): not searched again.
+
+    Returns
+    -------
+    GapResult
+        ``gap`` NaN and ``failures`` not empty where a sector's search did not converge.
+    """
+    from lindring.solvers.petsc import init
+    PETSc, _ = init()
+    comm = PETSc.COMM_WORLD.tompi4py()     # the world of the steady state's solve
+    tol = tol or Tolerances()
+    known = known or {}
+    t0 = time.time()
+    real_build = not np.iscomplexobj(PETSc.ScalarType())
+    mirror = symmetries_of(p)["reflection"]
+    out = []
+    for label in sector_labels(p):
+        t1 = time.time()
+        if label in known:
+            out.append(known[label])
+            continue
+        basis = CharacterBasis(p.L, p.bc, label, comm)
+        if basis.size == 0:          # no orbit with this character (small L)
+            out.append(SectorGap(label, 0, np.inf, how="empty"))
+            continue
+        if basis.size <= DENSE_MAX_ROWS:
+            found = _dense_sector(p, basis, scale, tol)
+        else:
+            found = _krylov_sector(p, basis, scale, tol, real_build, mirror)
+        found.seconds = time.time() - t1
+        out.append(found)
+        log.info(f"[gap] {label.describe(p.L)}: {found.rows} rows, "
+                 + (f"gap {found.gap:.6e}" if not found.error else f"FAILED ({found.error})")
+                 + (f", {found.kernel_dim} kernel vector(s)" if found.kernel_dim else "")
+                 + f" ({found.how}, {found.seconds:.1f}s)")
+    done = [s for s in out if not s.error and np.isfinite(s.gap)]
+    best = min(done, key=lambda s: s.gap, default=None)
+    result = GapResult("all", np.nan, None, out, p.L, seconds=time.time() - t0)
+    if best is not None:
+        result.label = best.label
+        close = 10 * tol.eps_tol * scale
+        result.ties = [s.label for s in done if s is not best and abs(s.gap - best.gap) <= close]
+    if result.failures:
+        bound = f"; the sectors that converged give {best.gap:.6e}, an upper bound" \
+            if best is not None else ""
+        log.warning(f"[gap] the gap over all sectors is not known: {len(result.failures)} "
+                    "sector search(es) did not converge (gap_failures)" + bound)
+    elif best is not None:
+        result.gap = best.gap
+    return result
+
+
+def _decide(eigenvalues: np.ndarray, scale: float, tol: Tolerances):
+    """Kernel, undamped and gap from exact eigenvalues, by the cutoff of :func:`decide_kernel`."""
+    cutoff = tol.kernel_tol * scale
+    on_axis = np.abs(eigenvalues.real) < cutoff
+    kernel = int(np.sum(np.abs(eigenvalues) < cutoff))
+    off = eigenvalues[~on_axis]
+    gap = float(-off.real.max()) if len(off) else np.inf
+    return kernel, int(on_axis.sum()) - kernel, gap
+
+
+def _dense_sector(p, basis: CharacterBasis, scale: float, tol: Tolerances) -> SectorGap:
+    """A small sector's eigenvalues by numpy, on every rank alike (a ``0 < k < pi`` sector's
+    kernel counted twice: it stands for k and -k)."""
+    from lindring.core.pauli import pauli_terms
+    from lindring.core.terms import rows_block
+    M = rows_block(p, basis, np.arange(basis.size), pauli_terms(p)).toarray()
+    twice = 2 if basis.label.is_complex(p.L) else 1
+    kernel, undamped, gap = _decide(np.linalg.eigvals(M), scale, tol)
+    return SectorGap(basis.label, basis.size, gap, twice * kernel, twice * undamped,
+                     how="dense")
+
+
+def _krylov_sector(p, basis: CharacterBasis, scale: float, tol: Tolerances, real_build: bool,
+                   mirror: bool) -> SectorGap:
+    """A sector's gap by SLEPc Krylov-Schur (:func:`decide_kernel`), assembled in this
+    process's build; in the real build a ``0 < k < pi`` sector real by the reflection
+    (``mirror``: :class:`MirrorRealForm`), else as the real form of the pair +-k
+    (:class:`RealForm`: measured 8-15x slower at ring L = 10, its eigenvalues doubled)."""
+    from lindring.solvers.liouvillian import assemble
+    held = basis
+    if real_build and basis.label.is_complex(p.L):
+        # real: by the reflection where the model has it (the sector's own size), else the
+        # real form of +-k (twice the rows, every eigenvalue with its conjugate)
+        held = MirrorRealForm(basis) if mirror else RealForm(basis)
+    A, _ = assemble(p, held)            # on PETSc's world, as the steady state
+    try:
+        d = decide_kernel(A, scale, tol=tol, gap_tol=tol.eps_tol)
+        twice = 2 if basis.label.is_complex(p.L) and not isinstance(held, RealForm) else 1
+        return SectorGap(basis.label, held.size, d.gap, twice * d.kernel_dim,
+                         twice * len(d.undamped), how="Krylov-Schur")
+    except SolverError as err:
+        return SectorGap(basis.label, held.size, np.nan, how="Krylov-Schur",
+                         error=f"the search did not converge ({err})")
+    finally:
+        A.destroy()
