@@ -115,6 +115,26 @@ def test_default_dt_follows_the_fastest_rate_and_large_dt_is_refused():
     check_dt(0.1, rate_scale(bond_generators(mid)), 4)         # the CLI default there: accepted
 
 
+def test_an_evolution_of_too_many_steps_is_refused_before_compute():
+    """mu = 1e15 beside alpha = 1: dt follows the fastest rate (~1e-15) while the state relaxes
+    on the time scale of the jump rates (~1): ~1e16 steps, which ran without end before. Refused
+    by the point check that solve, plan and the workflow share; mu = 1e4 (5e4 steps) passes."""
+    from lindring.solvers.methods import check_point
+    from lindring.solvers.mpo import MAX_STEPS, check_steps
+    from lindring.core.options import defaults
+    values = defaults("mpo")
+    huge = make_params(4, bc="open", preset="minimal", alpha=1, delta=0.5, mu=1e15)
+    with pytest.raises(ModelError, match="time steps"):
+        check_point("mpo", huge, values)
+    rate = rate_scale(bond_generators(huge))
+    with pytest.raises(ModelError, match="largest jump rate 1"):
+        check_steps(default_dt(rate), 200.0, 1.0, rate)
+    fine = make_params(4, bc="open", preset="minimal", alpha=1, delta=0.5, mu=1e4)
+    check_point("mpo", fine, values)
+    rate = rate_scale(bond_generators(fine))
+    assert 10 / 1.0 / default_dt(rate) < MAX_STEPS
+
+
 def test_blow_up_is_detected_and_named():
     """Bypassing check_dt (dt = 0.1 at alpha 5, delta 4): the evolution is stopped as a blow-up
     at the first check, with the reason and 'lower --dt' (not 't-max')."""

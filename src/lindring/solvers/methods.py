@@ -99,10 +99,14 @@ def check_point(method: str, p: model.Params, values: dict) -> None:
         from lindring.solvers.meanfield import check_cmf_params
         check_cmf_params(p)
     elif method == "mpo":
-        from lindring.solvers.mpo import bond_generators, check_dt, check_supported, rate_scale
+        from lindring.solvers.mpo import (bond_generators, check_dt, check_steps, check_supported,
+                                          default_dt, rate_scale)
         check_supported(p)
+        rate = rate_scale(bond_generators(p))
+        dt = values["dt"] if values["dt"] is not None else default_dt(rate)
         if values["dt"] is not None:
-            check_dt(values["dt"], rate_scale(bond_generators(p)), values["order"])
+            check_dt(dt, rate, values["order"])
+        check_steps(dt, values["t_max"], model.largest_jump_rate(p), rate)
 
 
 def _nan_observables(p: model.Params) -> dict:

@@ -741,6 +741,29 @@ def default_dt(rate: float) -> float:
     return min(0.1, DT_RATE_DEFAULT / rate) if rate > 0 else 0.1
 
 
+#: relaxation times (1 / largest jump rate) the evolution may need, and the most time steps
+#: that are accepted for them (the L = 100 benchmark takes ~600 steps per start)
+RELAXATION_TIMES, MAX_STEPS = 10.0, 1_000_000
+
+
+def check_steps(dt: float, t_max: float, jump_rate: float, rate: float) -> None:
+    """Refuse an evolution that would need more than ``MAX_STEPS`` steps of ``dt`` to relax
+    (:class:`~lindring.core.model.ModelError`): the steady state is approached on the time scale
+    of the jump rates (every relaxation rate is at most of their order), ``min(t_max,
+    RELAXATION_TIMES / jump_rate)``, while dt is set by the fastest bond rate ``rate``. Measured:
+    mu = 1e15 beside alpha = 1 made dt = 1.3e-15 and an evolution that never ended."""
+    if jump_rate <= 0:
+        return
+    steps = min(t_max, RELAXATION_TIMES / jump_rate) / dt
+    if steps > MAX_STEPS:
+        raise model.ModelError(
+            f"method 'mpo': the evolution would need ~{steps:.1e} time steps (> {MAX_STEPS:.0e}): "
+            f"dt = {dt:.3g} is set by the fastest bond rate {rate:.4g}, but the state relaxes on "
+            f"the time scale of the largest jump rate {jump_rate:.4g} (1 / rate = "
+            f"{1 / jump_rate:.3g}). Rescale the parameters so that the couplings are within "
+            f"~1e5 of the jump rates, or use --method ed")
+
+
 def check_dt(dt: float, rate: float, order: int) -> None:
     """Refuse a time step with ``dt * rate > 4`` (:class:`~lindring.core.model.ModelError`).
 
@@ -1025,6 +1048,7 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
     if not dt > 0:
         raise model.ModelError(f"method 'mpo': dt must be > 0, got {dt}")
     check_dt(dt, scale, order)
+    check_steps(dt, t_max, model.largest_jump_rate(p), scale)
 
     def say(msg):
         if progress:
