@@ -329,10 +329,12 @@ def test_gather_lists_unchecked_points_and_keeps_thresholds(tmp_path):
 def test_small_physical_gap_is_unique_not_degenerate(tmp_path):
     """alpha 1, delta 0.01, mu 0.001 (L = 4 ring): the slowest rate is 2.5e-10, a true gap (dense
     SVD: singular values 1e-17 and 2.4e-10 of the largest): unique, and the state of the direct
-    solver is the dense one. GMRES reaches a residual of ~1e-13 of the scale, which bounds the
-    error of rho only to ~1e-3 with so small a gap (measured: sz off by 4.5e-4): refused by the
-    error estimate (status 4), never written. (The direct solve in the matrix units; in the Pauli
-    sector it is off by 5.7e-7, within its error estimate but not within 1e-7.)"""
+    solver is the dense one. GMRES alone reached a residual of ~1e-13 of the scale, which bounds
+    the error of rho only to ~1e-3 with so small a gap (measured: sz off by 4.5e-4, then refused
+    by the error estimate, status 4); the uniqueness decision now gives the slowest rate (probe or
+    shift-and-invert, issue 15) and the solve is refined to it: written, within its error
+    estimate of the dense state. (The direct solve in the matrix units; in the Pauli sector it
+    is off by 5.7e-7, within its error estimate but not within 1e-7.)"""
     kw = minimal_params(1.0, 0.01, mu=0.001)
     rho, kdim = dense_steady_state(dense_liouvillian(4, "ring", **kw), tol=1e-13)
     assert kdim == 1
@@ -343,16 +345,21 @@ def test_small_physical_gap_is_unique_not_degenerate(tmp_path):
     np.testing.assert_allclose(ours["sz"], ref["sz"], atol=1e-7)
     np.testing.assert_allclose(ours["current_eta"], ref["current_eta"], atol=1e-7)
     assert ours["error_estimate"] < 1e-5
-    proc = run_cli(["solve", "--L", 4, "--preset", "minimal", "--alpha", 1, "--delta", 0.01,
-                    "--mu", 0.001, "--solver", "iterative", "-o", tmp_path / "x.nc"], check=False)
-    assert proc.returncode == 4 and "estimated error" in proc.stderr
-    assert not (tmp_path / "x.nc").exists()
+    out = tmp_path / "x.nc"
+    run_cli(["solve", "--L", 4, "--preset", "minimal", "--alpha", 1, "--delta", 0.01,
+             "--mu", 0.001, "--solver", "iterative", "-o", out])
+    with xr.open_dataset(out) as ds:
+        assert ds.attrs["unique"] == 1 and float(ds.error_estimate) < 1e-5
+        np.testing.assert_allclose(ds.sz.values, ref["sz"], atol=1e-5)
+        np.testing.assert_allclose(ds.current_eta.values, ref["current_eta"], atol=1e-5)
 
 
 def test_gap_below_krylov_resolution_is_said_so(tmp_path):
     """alpha 100, delta 1 (L = 4 ring): the gap is 2.5e-8 against a scale of 8e4 (dense
-    eigenvalues). Shift-and-invert (direct) resolves it: unique. The Krylov search (iterative)
-    cannot: it says so (status 3), never 'non-unique'."""
+    eigenvalues). Shift-and-invert (direct) resolves it: unique. The Krylov search cannot: it
+    says so (status 3), never 'non-unique' (forced here: no factorisation allowed). With the
+    iterative solver the factorisation now decides (it fits, issue 15): unique, and the GMRES
+    state is refused by its error estimate (status 4), with the advice --solver direct."""
     kw = minimal_params(100.0, 1.0)
     ev = np.sort(np.abs(np.linalg.eigvals(dense_liouvillian(4, "ring", **kw))))
     assert ev[0] < 1e-9 and 2.4e-8 < ev[1] < 2.6e-8
@@ -360,8 +367,13 @@ def test_gap_below_krylov_resolution_is_said_so(tmp_path):
     assert ours["kernel_dim"] == 1 and attrs["unique"] == 1
     proc = run_cli(["solve", "--L", 4, "--preset", "minimal", "--alpha", 100, "--delta", 1,
                     "--solver", "iterative", "-o", tmp_path / "x.nc"], check=False)
-    assert proc.returncode == 3 and "cannot decide" in proc.stderr
+    assert proc.returncode == 4 and "estimated error" in proc.stderr
+    assert "--solver direct" in proc.stderr and "Regime: strong dissipation" in proc.stderr
     assert not (tmp_path / "x.nc").exists()
+    from lindring.solvers.steady import SolverError, Tolerances
+    p = model.make_params(4, bc="ring", preset="minimal", alpha=100.0, delta=1.0)
+    with pytest.raises(SolverError, match="cannot decide"):
+        run_ed(p, solver="iterative", basis="pauli", tol=Tolerances(sinvert_max_rows=0))
 
 
 @pytest.mark.parametrize("args", [["--preset", "minimal", "--alpha", 0, "--delta", 0],

@@ -31,14 +31,13 @@ from lindring.core.basis import FullBasis, SectorBasis, odd_letters, resolve_sym
 from lindring.core.pauli import pauli_terms
 from lindring.solvers.liouvillian import local_terms, rows_block
 from lindring.solvers.petsc import SCALAR_OF_BASIS
-from lindring.solvers.steady import KRYLOV_EXTRA, gmres_restart, resolve_solver
+from lindring.solvers.steady import (KRYLOV_EXTRA, available_memory_mb,  # noqa: F401 (re-exported)
+                                     gmres_restart, lu_bytes, resolve_solver)
 
 #: bytes of a value in the PETSc build of each scalar type
 SCALAR_BYTES = {"real": 8, "complex": 16}
 #: bytes of an index
 INDEX_BYTES = 8
-#: MUMPS fill relative to the matrix: measured ~100 at L = 6 (4096 rows), grows ~ with the rows
-FILL_FACTOR_L6 = 100.0
 #: Python, PETSc and MPI start-up per rank
 BASE_MB = 250.0
 #: seconds per nonzero per GMRES iteration (measured on this machine, one rank: L = 9, 12M nonzeros, 0.5 s per iteration)
@@ -138,8 +137,7 @@ def plan_ed(p: model.Params, solver: str, mem_per_rank_mb: float, max_tasks: int
     solver = resolve_solver(solver, p.L, rows)
     matrix_mb = nnz * (value_bytes + INDEX_BYTES) / 2 ** 20
     if solver == "direct":
-        fill = FILL_FACTOR_L6 * rows / 4.0 ** 6     # grows with the number of rows
-        solver_mb = matrix_mb * fill
+        solver_mb = lu_bytes(rows, nnz, value_bytes, INDEX_BYTES) / 2 ** 20
     else:
         if restart is None:
             restart = gmres_restart(rows, nnz, value_bytes, INDEX_BYTES)
@@ -172,24 +170,6 @@ def plan_mpo(L: int, chi: int = 64) -> Plan:
                 tasks=1, mem_mb_per_task=round(BASE_MB + tensors_mb, 1),
                 mem_mb=int(math.ceil((BASE_MB + tensors_mb) * 2)),
                 runtime_min=max(10, int(math.ceil(3 * seconds / 60))))
-
-
-def available_memory_mb(comm=None) -> float:
-    """Memory the job can use: ``MemAvailable`` of /proc/meminfo on each node the MPI ranks run
-    on, summed over the nodes (one reading per node). Collective over ``comm`` (mpi4py)."""
-    from mpi4py import MPI
-    comm = comm or MPI.COMM_WORLD
-    node = comm.Split_type(MPI.COMM_TYPE_SHARED)
-    mine = 0.0
-    if node.Get_rank() == 0:
-        try:
-            with open("/proc/meminfo") as fh:
-                info = dict(line.split(":", 1) for line in fh)
-            mine = float(info["MemAvailable"].split()[0]) / 1024
-        except (OSError, KeyError, ValueError):
-            mine = float("inf")      # unknown: do not refuse
-    node.Free()
-    return comm.allreduce(mine)
 
 
 def check_fits(plan: Plan, ranks: int, available_mb: float) -> str | None:
