@@ -19,7 +19,8 @@ from lindring.core.basis import make_basis, resolve_symmetry, transpose_words
 from lindring.core.pauli import PauliBasis, PauliState, density_matrix
 from lindring.core.observables import (GATHER_MAX_L, LocalState, gathered_density_matrix, negativity,
                           model_observables, steady_observables)
-from lindring.solvers.steady import (SolverError, Tolerances, available_memory_mb, decide_kernel,
+from lindring.solvers.steady import (PROBE_STALLED, SolverError, Tolerances, available_memory_mb,
+                                     decide_kernel,
                                      iterative_ksp, probe_budget, probe_nonsingular, refine,
                                      resolve_solver, sinvert_refusal, steady_state)
 
@@ -507,9 +508,10 @@ def _solve_with(chain, p, basis, Ac, scale, name, tol, attrs):
 def _probe_stages(p, basis, A, Ac, x, ksp, scale, name, tol, thresholds, attrs, residual, probes):
     """Decide "unique" by probe solves (:func:`steady.probe_nonsingular`), each with a Gaussian
     right-hand side and :func:`steady.probe_budget` iterations: first with the steady state's
-    own solver (its LU, or its preconditioner), then, where that was ILU(0) and
-    :func:`heff.affordable`, with the no-jump inverse (a different preconditioner converges
-    where ILU stalls: weak dissipation, local decay). The first probe that converges decides
+    own solver (its LU, or its preconditioner), then, where that was ILU(0), its probe stalled
+    (residual above ``PROBE_STALLED`` times its tolerance) and :func:`heff.affordable`, with the
+    no-jump inverse (a different preconditioner converges where ILU stalls: weak dissipation,
+    local decay). The first probe that converges decides
     "regular"; if the error estimate it gives then fails, the spectrum decides (the caller).
 
     Returns ``(kernel_dim, slowest, decided_by, residual)``: ``(1, smallest, "probe solve",
@@ -534,6 +536,8 @@ def _probe_stages(p, basis, A, Ac, x, ksp, scale, name, tol, thresholds, attrs, 
         attrs.update(probe_iterations=probe.iterations, probe_residual=probe.residual,
                      probe_tol=probe.tol, probes="; ".join(q.describe() for q in probes))
         if not probe.converged:
+            if not probe.residual > PROBE_STALLED * probe.tol:
+                break     # it came close: another preconditioner is no better (near balance)
             continue
         if name == "iterative":
             # a small slowest rate needs a smaller residual for the same error of rho
