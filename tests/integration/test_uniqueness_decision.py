@@ -126,3 +126,17 @@ def test_sinvert_refusal_names_the_numbers():
     why = steady.sinvert_refusal(16384, 600_000, 16, 2000.0, tol)
     assert "planned at" in why and "2000 MB available" in why
     assert steady.lu_bytes(16384, 600_000, 16) == pytest.approx(600_000 * 24 * 100 * 4)
+
+
+def test_probe_continues_past_gmres_recurrence():
+    """Near balance GMRES's recurrence residual reached the probe tolerance while the true one
+    was 2x above it (ring L = 8, alpha / delta = 0.9: 5.2e-8 against 2.6e-8 after 34 iterations),
+    and the factorisation decided instead; the probe now continues from its iterate and decides.
+    The state equals the direct (LU) solve of the same sector."""
+    p = model.make_params(8, bc="ring", preset="minimal", alpha=5.0, delta=5.0 / 0.9)
+    it, attrs = run_ed(p, solver="iterative", basis="pauli")
+    assert attrs["uniqueness_method"] == "probe solve"
+    assert attrs["probe_residual"] <= attrs["probe_tol"]
+    lu, _ = run_ed(p, solver="direct", basis="pauli")
+    np.testing.assert_allclose(it["sz"][1], lu["sz"][1], atol=1e-8)
+    np.testing.assert_allclose(it["current_eta"][1], lu["current_eta"][1], atol=1e-8)
