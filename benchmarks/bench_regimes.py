@@ -34,7 +34,7 @@ POINTS = {
     "reference a2 d1.5": MINIMAL + ["--alpha", "2", "--delta", "1.5"],
     # coherent / dissipative: J0 against alpha^2 = 1 (beta^2 = 0.5625)
     **{f"J0/rate {J0:g}": MINIMAL + ["--alpha", "1", "--delta", "0.75", "--J0", f"{J0:g}",
-                                     "--phi", "0.8"] for J0 in (1e-2, 1, 10, 100, 1000)},
+                                     "--phi", "0.8"] for J0 in (1e-2, 1, 3, 10, 100, 1000)},
     # local decay only (kappa), transverse field (issue 15, third input at kappa 0.2)
     **{f"local kappa {k:g}": ["--J0", "2", "--phi", "0.7", "--mu", "1", "--kappa", f"{k:g}",
                               "--eps-x", "0.5", "--eps-zz", "0.5"] for k in (0.02, 0.2, 2)},

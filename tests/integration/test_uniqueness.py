@@ -384,8 +384,10 @@ def test_small_physical_gap_is_unique_not_degenerate(tmp_path):
 
 def test_gap_below_krylov_resolution_is_said_so(tmp_path):
     """alpha 100, delta 1 (L = 4 ring): the gap is 2.5e-8 against a scale of 8e4 (dense
-    eigenvalues). Shift-and-invert (direct) resolves it: unique. The Krylov search (iterative)
-    cannot: it says so (status 3), never 'non-unique'."""
+    eigenvalues). Shift-and-invert (direct) resolves it: unique. The Krylov search cannot: it
+    says so (status 3), never 'non-unique' (forced here: no factorisation allowed). With the
+    iterative solver the factorisation now decides (it fits, issue 15): unique, and the GMRES
+    state is refused by its error estimate (status 4), with the advice --solver direct."""
     kw = minimal_params(100.0, 1.0)
     ev = np.sort(np.abs(np.linalg.eigvals(dense_liouvillian(4, "ring", **kw))))
     assert ev[0] < 1e-9 and 2.4e-8 < ev[1] < 2.6e-8
@@ -393,8 +395,13 @@ def test_gap_below_krylov_resolution_is_said_so(tmp_path):
     assert ours["kernel_dim"] == 1 and attrs["unique"] == 1
     proc = run_cli(["solve", "--L", 4, "--preset", "minimal", "--alpha", 100, "--delta", 1,
                     "--solver", "iterative", "-o", tmp_path / "x.nc"], check=False)
-    assert proc.returncode == 3 and "cannot decide" in proc.stderr
+    assert proc.returncode == 4 and "estimated error" in proc.stderr
+    assert "--solver direct" in proc.stderr and "Regime: strong dissipation" in proc.stderr
     assert not (tmp_path / "x.nc").exists()
+    from lindring.solvers.steady import SolverError, Tolerances
+    p = model.make_params(4, bc="ring", preset="minimal", alpha=100.0, delta=1.0)
+    with pytest.raises(SolverError, match="cannot decide"):
+        run_ed(p, solver="iterative", basis="pauli", tol=Tolerances(sinvert_max_rows=0))
 
 
 @pytest.mark.parametrize("args", [["--preset", "minimal", "--alpha", 0, "--delta", 0],

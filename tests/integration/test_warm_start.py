@@ -175,9 +175,9 @@ def test_state_survives_a_path_with_spaces(states, tmp_path):
 def test_probe_budget_after_a_warm_start():
     """The probe gets the iterations of a cold solve at the warm solve's rate, not the warm
     solve's own count (which would send unique points to the spectrum search)."""
-    from lindring.solvers.steady import probe_budget
-    assert probe_budget(50, None, 1e-12) == 50                 # cold start
-    assert probe_budget(40, 1e-6, 1e-12) == 80                 # half the way left: twice
-    assert probe_budget(5, 1e-14, 1e-12) == 5                  # below rtol: nothing to scale
-    assert probe_budget(10, 1e-11, 1e-12) == 100               # at most 10x
-    assert probe_budget(50, 1.5, 1e-12) == 50                  # a guess worse than zero
+    from lindring.solvers.steady import cold_iterations
+    assert cold_iterations(50, None, 1e-12) == 50                 # cold start
+    assert cold_iterations(40, 1e-6, 1e-12) == 80                 # half the way left: twice
+    assert cold_iterations(5, 1e-14, 1e-12) == 5                  # below rtol: nothing to scale
+    assert cold_iterations(10, 1e-11, 1e-12) == 100               # at most 10x
+    assert cold_iterations(50, 1.5, 1e-12) == 50                  # a guess worse than zero

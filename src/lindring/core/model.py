@@ -240,22 +240,31 @@ def rates_and_jumps(p) -> tuple[dict[str, float], set]:
     return p.rates(), {t.name for t in p.terms if t.kind == "jumps"}
 
 
-def regime(p: Params) -> str:
-    """The parameter regime of ``p`` in words, for error messages (issue 15): the ratio of the
-    largest coherent coupling to the largest jump rate (see :func:`rates_and_jumps`), the span
-    of the rates and, for the paper's model, local decay only (no engineered two-site jump,
-    alpha = delta = 0) and alpha / delta near balance. Pure; never raises for valid
-    parameters (a model-file point included)."""
+def coherence_ratio(p: Params) -> float:
+    """The largest coherent coupling over the largest jump rate (:func:`rates_and_jumps`): 0
+    without a Hamiltonian, ``inf`` without dissipation. Pure; a model-file point included."""
     r, jumps = rates_and_jumps(p)
     jump = max((v for k, v in r.items() if k in jumps), default=0.0)
     coherent = max((v for k, v in r.items() if k not in jumps), default=0.0)
+    if coherent == 0:
+        return 0.0
+    return coherent / jump if jump > 0 else math.inf
+
+
+def regime(p: Params) -> str:
+    """The parameter regime of ``p`` in words, for error messages (issue 15): the ratio of the
+    largest coherent coupling to the largest jump rate (:func:`coherence_ratio`), the span
+    of the rates and, for the paper's model, local decay only (no engineered two-site jump,
+    alpha = delta = 0) and alpha / delta near balance. Pure; never raises for valid
+    parameters (a model-file point included)."""
+    r, _ = rates_and_jumps(p)
+    ratio = coherence_ratio(p)
     words = []
-    if jump > 0 and coherent > 0:
-        ratio = coherent / jump
+    if 0 < ratio < math.inf:
         kind = ("weak dissipation" if ratio > 10 else "strong dissipation" if ratio < 0.1
                 else "coherent and dissipative rates comparable")
         words.append(f"{kind} (largest coupling / largest jump rate = {ratio:.3g})")
-    elif coherent == 0:
+    elif ratio == 0:
         words.append("dissipation only (no Hamiltonian)")
     if isinstance(p, Params):
         if not p.alpha and not p.delta:

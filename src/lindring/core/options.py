@@ -105,8 +105,10 @@ OPTIONS: dict[str, Option] = {o.name: o for o in [
            "auto: pauli", choices=("auto", "pauli", "matrix-units")),
     Option("preconditioner", "choice", "auto", _ED, "preconditioner of the iterative solver: "
            "ilu (block Jacobi with ILU(0)) or heff (the inverse of the no-jump Liouvillian from "
-           "the effective Hamiltonian, dense, L <= 9); auto: ilu, then heff where ilu has not "
-           "converged in 300 iterations", choices=("auto", "heff", "ilu")),
+           "the effective Hamiltonian, dense, L <= 10); auto: heff alone where the coherent "
+           "couplings dominate the jump rates, else ilu, then heff where ilu has not converged "
+           "in 300 iterations (the file's preconditioner_choice says which and why)",
+           choices=("auto", "heff", "ilu")),
     Option("rtol", "real", 1e-12, _ED, "iterative solver's relative tolerance", _REL, minimum=0,
            below=1),
     Option("max_it", "int", 20000, _ED, "iterative solver's iterations", "iterations",

@@ -175,6 +175,10 @@ def _attributes() -> dict[str, Attribute]:
          "it did not)", _ED, ""),
         ("preconditioner", "preconditioner that solved it: ilu or heff (empty: direct solver)",
          _ED, ""),
+        ("preconditioner_choice", "why those preconditioners were tried, in words (auto: from "
+         "the regime; empty: direct solver)", _ED, ""),
+        ("failed_attempt_iterations", "iterations of the preconditioners tried before the one "
+         "that solved it (counted in solver_iterations)", _ED, _NO),
         ("rtol", OPTIONS["rtol"].help, _ED, np.nan),
         ("kernel_tol", "kernel cutoff relative to the scale (mpo: of ||L(x1-x2)||)", ("ed", "mpo"),
          np.nan),
@@ -219,6 +223,10 @@ def _attributes() -> dict[str, Attribute]:
         ("probe_iterations", "iterations of the probe solve (-1: no probe)", _ED, _NO),
         ("probe_residual", "relative residual of the probe solve (NaN: no probe)", _ED, np.nan),
         ("probe_tol", "tolerance of the probe solve (NaN: no probe)", _ED, np.nan),
+        ("probes", "every probe solve of the uniqueness decision with its numbers, in words "
+         "(empty: none)", _ED, ""),
+        ("shift_invert", "why the spectrum search factorised L (shift-and-invert) or why not "
+         "(empty: no search)", _ED, ""),
         ("rightmost_eigenvalues", "rightmost eigenvalues found by the spectrum search (none: no "
          "search)", _ED, _NONE),
         ("undamped_coherences", "undamped coherences deflated (-1: no search)", _ED, _NO),

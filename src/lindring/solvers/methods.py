@@ -19,10 +19,10 @@ from lindring.core.basis import basis_fingerprint, make_basis, resolve_symmetry,
 from lindring.core.pauli import PauliBasis, PauliState, density_matrix
 from lindring.core.observables import (GATHER_MAX_L, LocalState, gathered_density_matrix, negativity,
                           model_observables, steady_observables)
-from lindring.solvers.steady import (PrecisionError, SolverError, Tolerances, decide_kernel,
-                     probe_budget, probe_nonsingular, refine,
-                     resolve_solver,
-                     steady_state)
+from lindring.solvers.steady import (PROBE_STALLED, PrecisionError, SolverError, Tolerances,
+                                     available_memory_mb, cold_iterations, decide_kernel,
+                                     iterative_ksp, probe_budget, probe_nonsingular, refine,
+                                     resolve_solver, sinvert_refusal, steady_state)
 
 from lindring.core.diagnostics import get_logger
 
@@ -242,7 +242,8 @@ def run_ed(p: model.Params, solver=OPTIONS["solver"].default, tol: Tolerances | 
         Hamiltonian (:mod:`lindring.solvers.heff`), robust across regimes, dense work on rank 0,
         ``O(8^L)`` per application; ``ilu`` block Jacobi with ILU(0); ``auto`` ILU(0) first,
         then heff (where :func:`heff.affordable`) where ILU has not converged in
-        ``ILU_BUDGET`` iterations (:func:`preconditioner_chain`).
+        ``ILU_BUDGET`` iterations, or heff alone where the coherent couplings dominate
+        (:func:`preconditioner_plan`; its reason is the attribute ``preconditioner_choice``).
     warm : lindring.io.state.WarmStart, optional
         A state file to start the iterative solve from (``--initial-guess``) and one to save
         the steady state to (``--save-state``); its ``load`` and ``store`` read and write them
@@ -324,11 +325,14 @@ def _run_ed_in(operator_basis, p, sector, solver, tol, thresholds, gap, check_un
                    f"in {time.time() - t0:.1f}s")
     check_unique = bool(check_unique)
     name = resolve_solver(solver, p.L, basis.size)
-    chain = preconditioner_chain(preconditioner, p) if name == "iterative" else [""]
+    chain, why = preconditioner_plan(preconditioner, p) if name == "iterative" else ([""], "")
+    if why:
+        log.info(f"[solve] preconditioner {why}")
     space = state_space(basis, operator_basis, p, comm) if warm else None
     guess, source, note = warm.load(space, name, comm) if warm and warm.path else (None, None, "")
     attrs = dict(solver=name, symmetry=basis.name, operator_basis=operator_basis,
-                 petsc_scalar=loaded_scalar(), pauli_fallback="", preconditioner=chain[0], rtol=tol.rtol,
+                 petsc_scalar=loaded_scalar(), pauli_fallback="", preconditioner=chain[0],
+                 preconditioner_choice=why, rtol=tol.rtol,
                  kernel_tol=tol.kernel_tol,
                  residual_target=tol.residual_target,
                  uniqueness_checked=int(check_unique or gap),
@@ -358,6 +362,11 @@ def _run_ed_in(operator_basis, p, sector, solver, tol, thresholds, gap, check_un
         data, attrs = _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap,
                                        check_unique, attrs, comm, held, chain, x0=x0,
                                        save=(warm, space) if warm and warm.save else None)
+    except (SolverError, VerificationError) as err:
+        if "regime:" in str(err).lower():
+            raise
+        # every failure says which regime it is in (issue 15)
+        raise type(err)(f"{err}. Regime: {model.regime(p)}") from None
     finally:
         for obj in held:       # PETSc objects freed here, not after PETSc's finalisation
             obj.destroy()      # (an exception's traceback would keep them alive until exit)
@@ -401,7 +410,6 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
         held += [x, ksp]
         attrs.update(sinfo)
     except SolverError as err:
-        err = SolverError(f"{err}. Regime: {model.regime(p)}")
         if not check_unique:
             raise err from None
         solve_error = err          # a singular system? the kernel decision tells
@@ -412,32 +420,33 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
         residual = _residual(A, x, scale)
     if check_unique or gap:
         t1 = time.time()
-        decided_by, eigenvalues, undamped = "", "", -1
+        decided_by, eigenvalues, undamped, probes = "", "", -1, []
         if check_unique and not gap and x is not None:
-            # cheap first: one more solve with the same preconditioner (or LU) decides
-            # "regular" when it converges and the error it implies passes (steady.py)
-            budget = probe_budget(sinfo["solver_iterations"], attrs.get("initial_guess_residual"),
-                                  tol.rtol)          # a warm solve took fewer than a cold one
-            probe = probe_nonsingular(ksp, Ac, scale, max_it=budget)
-            attrs.update(probe_iterations=probe.iterations, probe_residual=probe.residual,
-                         probe_tol=probe.tol)
-            if probe.converged and name == "iterative":
-                # a small slowest rate needs a smaller residual for the same error of rho
-                residual, refined = _refine_for_error(Ac, A, x, ksp, scale, residual,
-                                                      probe.smallest, thresholds, tol)
-                attrs["solver_iterations"] += refined
-            if probe.converged and residual * scale / probe.smallest <= thresholds.error_estimate:
-                kernel_dim, slowest, decided_by = 1, probe.smallest, "probe solve"
-        if kernel_dim < 0:       # not decided by the probe: search the spectrum
-            if name == "direct":     # small: factorise L itself (shift-and-invert, steady.py)
+            # cheap first: more solves with a Gaussian right-hand side decide "regular" when one
+            # converges and the error it implies passes (steady.py, _probe_stages)
+            kernel_dim, slowest, decided_by, residual = _probe_stages(
+                p, basis, A, Ac, x, ksp, scale, name, tol, thresholds, attrs, residual, probes)
+        if kernel_dim < 0:       # not decided by a probe: search the spectrum
+            refusal = _sinvert_refusal(Ac, name, tol, comm)
+            sinvert = refusal is None
+            if sinvert and name == "direct":
+                attrs["shift_invert"] = "the direct solver's regime"
+            elif sinvert:
+                attrs["shift_invert"] = "the probe solves did not decide"
+            else:
+                attrs["shift_invert"] = f"not taken: {refusal}"
+            if sinvert:      # small enough: factorise L itself (shift-and-invert, steady.py)
                 A = assemble(p, basis)[0]
                 held.append(A)
-            decision = decide_kernel(A, scale, deflate=[x] if x is not None else [], tol=tol,
-                                     gap_tol=tol.eps_tol if gap else None,
-                                     shift_invert=name == "direct")
+            try:
+                decision = decide_kernel(A, scale, deflate=[x] if x is not None else [],
+                                         tol=tol, gap_tol=tol.eps_tol if gap else None,
+                                         shift_invert=sinvert)
+            except SolverError as err:
+                raise SolverError(undecided_message(p, err, probes, refusal)) from None
             kernel_dim, slowest = decision.kernel_dim, decision.slowest
-            decided_by = "shift-and-invert" if name == "direct" else "Krylov-Schur"
-            if gap and name == "direct" and kernel_dim == 1:
+            decided_by = "shift-and-invert" if sinvert else "Krylov-Schur"
+            if gap and sinvert and kernel_dim == 1:
                 gap_value = decide_kernel(A, scale, deflate=[x], tol=tol, gap_tol=tol.eps_tol).gap
             elif gap:
                 gap_value = decision.gap
@@ -449,7 +458,7 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
                 attrs["solver_iterations"] += refined
         attrs.update(rightmost_eigenvalues=eigenvalues, undamped_coherences=undamped,
                      uniqueness_method=decided_by, uniqueness_seconds=time.time() - t1)
-        if kernel_dim > 1 and name != "direct":
+        if kernel_dim > 1 and decided_by == "Krylov-Schur":
             floor = tol.kernel_tol / tol.margin * scale     # what the Krylov search resolves
             small = [z for z in decision.kernel_eigenvalues if abs(z) > floor]
             if small:
@@ -551,26 +560,53 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
 ILU_BUDGET = 300
 
 
-def preconditioner_chain(name: str, p) -> list[str]:
-    """The preconditioners to try in turn for the point ``p``: ``auto`` -> ILU(0) first (cheap
-    per iteration, fast where the rates are balanced), then ``heff`` where it is affordable
+#: largest coupling / largest jump rate (:func:`model.coherence_ratio`) from which ``auto`` starts
+#: with heff, skipping ILU(0). Measured at L = 8 (benchmarks/README.md, "Parameter regimes"):
+#: at ratio 3 ILU(0) converges (216 iterations, 2.0 CPU s open; 111, 0.9 s ring) and is cheaper
+#: than heff (3.0 s, 2.4 s); from 10 on (J0 / rate 10 .. 1000, local decay kappa 0.2, 0.02, the
+#: issue's inputs at 25-500) it has not converged in 300 iterations, or at all in 200 s
+HEFF_FIRST_RATIO = 5.0
+
+
+def preconditioner_plan(name: str, p) -> tuple[list[str], str]:
+    """The preconditioners to try in turn for the point ``p``, and why, in words (logged and
+    written to the file as ``preconditioner_choice``). ``auto``: where the coherent couplings
+    dominate (:func:`model.coherence_ratio` >= ``HEFF_FIRST_RATIO``) and heff is affordable
     (:func:`lindring.solvers.heff.affordable`: its dense work per application, the cubes of the
-    symmetry blocks of H_eff, within a budget) if ILU has not converged in ``ILU_BUDGET``
+    symmetry blocks of H_eff, within a budget), heff alone (ILU(0) needs thousands of iterations
+    or stalls there); elsewhere ILU(0) first (cheap per iteration, fast where the rates are
+    balanced), then heff where affordable if ILU has not converged in ``ILU_BUDGET``
     iterations. Measured across regimes: benchmarks/README.md, "Parameter regimes"."""
     from lindring.solvers import heff
     if name not in OPTIONS["preconditioner"].choices:
         raise ValueError(f"unknown preconditioner {name!r}; choose one of "
                          f"{', '.join(OPTIONS['preconditioner'].choices)}")
-    if name == "auto":
-        return ["ilu", "heff"] if heff.affordable(p) else ["ilu"]
-    return [name]
+    if name != "auto":
+        return [name], f"{name}: asked for"
+    ratio = model.coherence_ratio(p)
+    coherent = f"largest coupling / largest jump rate {ratio:.3g}"
+    if not heff.affordable(p):
+        return ["ilu"], (f"auto: ilu only ({coherent}); heff is not affordable here (L = {p.L}, "
+                         "its dense blocks beyond the budget of heff.affordable)")
+    if ratio >= HEFF_FIRST_RATIO:
+        return ["heff"], (f"auto: heff directly, coherent-dominated ({coherent} >= "
+                          f"{HEFF_FIRST_RATIO:g}, where ILU(0) needs > {ILU_BUDGET} iterations)")
+    return ["ilu", "heff"], (f"auto: ilu first ({coherent} < {HEFF_FIRST_RATIO:g}), heff if "
+                             f"ilu has not converged in {ILU_BUDGET} iterations")
+
+
+def preconditioner_chain(name: str, p) -> list[str]:
+    """The preconditioners of :func:`preconditioner_plan`, without the reason."""
+    return preconditioner_plan(name, p)[0]
 
 
 def _solve_with(chain, p, basis, Ac, scale, name, tol, attrs, x0=None):
     """:func:`steady_state` with each preconditioner of ``chain`` in turn (all but the last
     with at most ``ILU_BUDGET`` iterations), each from the initial guess ``x0`` (or zero); the
-    one that converged is ``attrs["preconditioner"]``. Raises the last :class:`SolverError`."""
-    spent, t0 = 0, time.time()
+    one that converged is ``attrs["preconditioner"]``. Raises a :class:`SolverError` naming every
+    attempt and, where heff was not among them and is affordable, suggesting it."""
+    from lindring.solvers import heff
+    spent, t0, failures = 0, time.time(), []
     for i, kind in enumerate(chain):
         last = i == len(chain) - 1
         pc = None
@@ -581,15 +617,107 @@ def _solve_with(chain, p, basis, Ac, scale, name, tol, attrs, x0=None):
         try:
             x, info, ksp = steady_state(Ac, name, p.L, attempt, scale, preconditioner=pc, x0=x0)
         except SolverError as err:
+            failures.append(f"{kind}: {err}" if kind else str(err))
             if last:
-                raise
+                if name == "iterative" and "heff" not in chain and heff.affordable(p):
+                    failures.append("try --preconditioner heff (the no-jump inverse converges "
+                                    "where ILU(0) stalls: strong coherent terms, local decay)")
+                raise SolverError("; ".join(failures)) from None
             spent += attempt.max_it
             log.info(f"[solve] {kind}: {err}; trying the preconditioner {chain[i + 1]}")
             continue
         attrs["preconditioner"] = kind
         info["solver_iterations"] += spent
+        info["failed_attempt_iterations"] = spent
         info["solve_seconds"] = time.time() - t0        # the attempts that failed included
         return x, info, ksp
+
+
+def _probe_stages(p, basis, A, Ac, x, ksp, scale, name, tol, thresholds, attrs, residual, probes):
+    """Decide "unique" by probe solves (:func:`steady.probe_nonsingular`), each with a Gaussian
+    right-hand side and :func:`steady.probe_budget` iterations: first with the steady state's
+    own solver (its LU, or its preconditioner), then, where that was ILU(0), its probe stalled
+    (residual above ``PROBE_STALLED`` times its tolerance) and :func:`heff.affordable`, with the
+    no-jump inverse (a different preconditioner converges where ILU stalls: weak dissipation,
+    local decay). The first probe that converges decides
+    "regular"; if the error estimate it gives then fails, the spectrum decides (the caller).
+
+    Returns ``(kernel_dim, slowest, decided_by, residual)``: ``(1, smallest, "probe solve",
+    residual)`` when decided, ``kernel_dim = -1`` otherwise. Appends each :class:`steady.Probe`
+    to ``probes`` and writes the last one's numbers (and all in words) to ``attrs``."""
+    from lindring.solvers import heff
+    own = attrs["solver_iterations"] - attrs.get("failed_attempt_iterations", 0)
+    # a warm-started solve took fewer than a cold one: the probe starts from zero
+    own = cold_iterations(own, attrs.get("initial_guess_residual"), tol.rtol)
+    budget = probe_budget(own, tol)
+    stages = [(attrs.get("preconditioner") or "lu", ksp)]
+    if name == "iterative" and attrs.get("preconditioner") == "ilu" and heff.affordable(p):
+        stages.append(("heff", None))
+    for kind, solver in stages:
+        built = solver is None
+        if built:
+            solver = iterative_ksp(Ac, tol, heff.EffectiveHamiltonianPC(p, basis, scale))
+        try:
+            probe = probe_nonsingular(solver, Ac, scale, max_it=budget, kind=kind)
+        finally:
+            if built:
+                solver.destroy()
+        probes.append(probe)
+        attrs.update(probe_iterations=probe.iterations, probe_residual=probe.residual,
+                     probe_tol=probe.tol, probes="; ".join(q.describe() for q in probes))
+        if not probe.converged:
+            if not probe.residual > PROBE_STALLED * probe.tol:
+                break     # it came close: another preconditioner is no better (near balance)
+            continue
+        if name == "iterative":
+            # a small slowest rate needs a smaller residual for the same error of rho
+            residual, refined = _refine_for_error(Ac, A, x, ksp, scale, residual,
+                                                  probe.smallest, thresholds, tol)
+            attrs["solver_iterations"] += refined
+        if residual * scale / probe.smallest <= thresholds.error_estimate:
+            by = "probe solve" if len(probes) == 1 else f"probe solve ({kind})"
+            return 1, probe.smallest, by, residual
+        break           # regular, but the error estimate needs the slowest rate: the spectrum
+    return -1, np.nan, "", residual
+
+
+def _sinvert_refusal(Ac, name, tol, comm) -> str | None:
+    """``None`` where the spectral search may factorise (the direct solver's regime always;
+    the iterative one within :func:`steady.sinvert_refusal`: rows and planned memory), else why
+    not."""
+    if name == "direct":
+        return None
+    from lindring.solvers.petsc import init
+    PETSc, _ = init()
+    rows = Ac.getSize()[0]
+    limit = tol.sinvert_max_rows
+    if limit is not None and rows > limit:         # no memory reading needed
+        return sinvert_refusal(rows, 0, 8, float("inf"), tol)
+    nnz = int(Ac.getInfo(PETSc.Mat.InfoType.GLOBAL_SUM)["nz_used"])
+    return sinvert_refusal(rows, nnz, np.dtype(PETSc.ScalarType).itemsize,
+                           available_memory_mb(comm), tol)
+
+
+def undecided_message(p, err, probes, refusal) -> str:
+    """Why the uniqueness could not be decided at ``p``, with the numbers of every step (the
+    probes, the factorisation not taken, the spectral search's error ``err``), the regime
+    (:func:`model.regime`) and what to try."""
+    steps = [q.describe() for q in probes] or ["no probe solve (the steady-state solve failed)"]
+    if refusal:
+        steps.append(f"shift-and-invert not taken ({refusal})")
+    steps.append(f"Krylov-Schur: {err}")
+    advice = ["-eps_max_it 20000 -eps_ncv 64 (a longer Krylov-Schur search)"]
+    if refusal:
+        advice.append("more memory or MPI ranks, or a smaller sector (--symmetry auto), so that "
+                      "the shift-and-invert factorisation fits")
+    if not any(q.kind == "heff" for q in probes):
+        advice.append("--preconditioner heff (L <= 10)")
+    regime = model.regime(p)
+    if "near balance" in regime:
+        advice.append("moving away from |alpha| = |delta|, where the slowest relaxation rates "
+                      "cluster at zero")
+    return (f"uniqueness could not be decided (regime: {regime}): " + "; ".join(steps)
+            + ". Try " + ", or ".join(advice))
 
 
 def _refine_for_error(Ac, A, x, ksp, scale, residual, slowest, thresholds, tol):

@@ -20,15 +20,19 @@ element of L (a rate, computed at assembly): scaling every rate by s leaves ever
 The trace row of the constrained system is multiplied by that scale too, so that ``L'`` is
 homogeneous in s.
 
-Uniqueness is decided first by one more solve with the same solver (:func:`probe_nonsingular`):
-L' is regular exactly when the kernel is one-dimensional, and a probe with a Gaussian right-hand
-side converges only on a regular L'. Where the probe does not decide, and for the gap,
-:func:`decide_kernel` searches with SLEPc Krylov-Schur for the eigenvalues
-of L with the largest real part (all have Re <= 0), with the steady state already found
-deflated: the first eigenvalue left is either a second kernel vector (|lambda| below
+Uniqueness is decided first by probe solves (:func:`probe_nonsingular`): L' is regular exactly
+when the kernel is one-dimensional, and a probe with a Gaussian right-hand side converges only on
+a regular L'. Each probe gets :func:`probe_budget` iterations; the first uses the solver of the
+steady state, a second the no-jump preconditioner where the first was ILU(0)
+(:func:`lindring.solvers.methods._probe_stages`). Where no probe decides, and for the gap,
+:func:`decide_kernel` searches the spectrum: with shift-and-invert (a MUMPS factorisation) where
+it fits (:func:`sinvert_refusal`: rows and planned memory), else with SLEPc Krylov-Schur for the
+eigenvalues of L with the largest real part (all have Re <= 0), with the steady state already
+found deflated: the first eigenvalue left is either a second kernel vector (|lambda| below
 ``kernel_tol`` times the scale), an undamped coherence on the imaginary axis (deflated in turn,
 and the search repeated), or -gap. The probe adds 38-47 % to the time of the solve at L = 10-12,
-the search 140-240 % (benchmarks/README.md).
+the search 140-240 % (benchmarks/README.md); where nothing decides, the error says so with the
+numbers of every step (:func:`lindring.solvers.methods.undecided_message`).
 """
 from __future__ import annotations
 
@@ -74,6 +78,9 @@ class Tolerances:
     ncv: int = 16                # Krylov-Schur subspace size, doubled while nothing converges
     ncv_max: int = 256           # ... up to this
     eps_max_it: int = 500        # Krylov-Schur restarts per attempt
+    probe_max_it: int | None = None   # iterations of each probe solve; None: probe_budget()
+    sinvert_max_rows: int | None = None  # largest system the uniqueness decision may factorise
+                                         # (MUMPS); None: SINVERT_MAX_ROWS; 0: never
 
     @property
     def rate_resolution(self) -> float:
@@ -181,13 +188,11 @@ def solve_direct(Lc, tol: Tolerances, scale: float = 1.0):
         raise
 
 
-def solve_iterative(Lc, tol: Tolerances, scale: float = 1.0, preconditioner=None, x0=None):
-    """Steady state by preconditioned GMRES on the trace-constrained matrix ``Lc``: block
-    Jacobi with ILU(0) per rank, or ``preconditioner``, a petsc4py ``python`` PC context (e.g.
-    :class:`lindring.solvers.heff.EffectiveHamiltonianPC`). ``x0``: a PETSc Vec to start from
-    (a warm start, ``KSPSetInitialGuessNonzero``; copied, not changed), else zero. The
-    convergence test is PETSc's default, ``||r|| <= rtol ||b||``, whatever the start: a guess
-    changes the iterations, not the accuracy."""
+def iterative_ksp(Lc, tol: Tolerances, preconditioner=None):
+    """The GMRES solver of :func:`solve_iterative` for ``Lc`` (not yet solved): restart by
+    :func:`gmres_restart` (or ``tol.restart``), block Jacobi with ILU(0) per rank or
+    ``preconditioner`` (a petsc4py ``python`` PC context), right preconditioning (the true
+    residual is monitored and tested), the PETSc options applied."""
     PETSc, _ = init()
     ksp = PETSc.KSP().create(comm=Lc.getComm())
     ksp.setOperators(Lc)
@@ -208,6 +213,17 @@ def solve_iterative(Lc, tol: Tolerances, scale: float = 1.0, preconditioner=None
     ksp.setTolerances(rtol=tol.rtol, atol=0.0, max_it=tol.max_it)
     ksp.setMonitor(_progress_monitor(ksp.getType()))
     ksp.setFromOptions()
+    return ksp
+
+
+def solve_iterative(Lc, tol: Tolerances, scale: float = 1.0, preconditioner=None, x0=None):
+    """Steady state by preconditioned GMRES on the trace-constrained matrix ``Lc``: block
+    Jacobi with ILU(0) per rank, or ``preconditioner``, a petsc4py ``python`` PC context (e.g.
+    :class:`lindring.solvers.heff.EffectiveHamiltonianPC`); the solver: :func:`iterative_ksp`.
+    ``x0``: a PETSc Vec to start from (a warm start, ``KSPSetInitialGuessNonzero``; copied, not
+    changed), else zero. The convergence test is PETSc's default, ``||r|| <= rtol ||b||``,
+    whatever the start: a guess changes the iterations, not the accuracy."""
+    ksp = iterative_ksp(Lc, tol, preconditioner)
     try:
         return _solve(ksp, Lc, "iterative", scale, refine_to=tol.residual_target, x0=x0), ksp
     except BaseException:
@@ -322,6 +338,19 @@ PROBE_FAILURE = 1e-6
 PROBE_TOL_MAX = 1e-6
 #: fewest iterations the probe may take before it gives up (iterative solver)
 PROBE_MIN_IT = 30
+#: iterations of a probe solve as a multiple of the steady-state solve's (:func:`probe_budget`).
+#: The Gaussian right-hand side excites every slow mode, e_0 few, and the real build's probe
+#: tolerance (2.4e-9 at 262,656 rows) is tighter than the complex one's: with the solve's own
+#: count (54 iterations, open L = 10, alpha / delta = 0.96) the probe stopped short and
+#: Krylov-Schur took 706 s (benchmarks/README.md, "Parameter regimes")
+PROBE_BUDGET_FACTOR = 3
+#: continuations of a probe whose GMRES stopped at its tolerance while the true residual was not
+#: there yet (:func:`probe_nonsingular`)
+PROBE_CONTINUATIONS = 3
+#: a first probe whose residual stayed above this many times its tolerance stalled: only then is
+#: a probe with another preconditioner tried (near balance ILU(0)'s probe comes within a factor
+#: 2 and heff's stalls at 2e-2 after 135 iterations, ring L = 8; methods._probe_stages)
+PROBE_STALLED = 1e3
 #: seed of the probe's right-hand side (the same vector on any number of ranks)
 PROBE_SEED = 20261130
 
@@ -329,15 +358,39 @@ PROBE_SEED = 20261130
 @dataclasses.dataclass
 class Probe:
     """What :func:`probe_nonsingular` found: ``converged`` (the probe solve reached ``tol``),
-    ``iterations``, ``residual`` (||b - Lc y|| / ||b||), ``tol``, and ``smallest`` (a low
+    ``iterations``, ``residual`` (||b - Lc y|| / ||b||), ``tol``, ``smallest`` (a low
     estimate of the smallest singular value of ``Lc``, a rate: ||b|| / (sqrt(N) ||y||)),
-    ``seconds``."""
+    ``seconds``, ``chance`` (:func:`degenerate_chance` of the residual reached: were the kernel
+    degenerate, the chance of a residual this small) and ``kind`` (the solver: ``ilu``,
+    ``heff``, ``lu``)."""
     converged: bool
     iterations: int
     residual: float
     tol: float
     smallest: float
     seconds: float
+    chance: float = float("nan")
+    kind: str = ""
+
+    def describe(self) -> str:
+        """One line with the numbers, for logs and error messages."""
+        what = f"probe solve ({self.kind})" if self.kind else "probe solve"
+        if not np.isfinite(self.residual):
+            return f"{what}: failed in PETSc after {self.iterations} iterations"
+        text = (f"{what}: residual {self.residual:.2e} after {self.iterations} iterations "
+                f"(needed {self.tol:.1e}")
+        if self.converged:
+            return text + f"; smallest singular value >~ {self.smallest:.2e})"
+        return text + f"; were the kernel degenerate, a residual this small had a chance of " \
+                      f"{self.chance:.1e})"
+
+
+def probe_budget(solve_iterations: int, tol: Tolerances) -> int:
+    """Iterations of a probe solve: ``tol.probe_max_it`` if set, else ``PROBE_BUDGET_FACTOR``
+    times the steady-state solve's, at least ``PROBE_MIN_IT``, at most ``tol.max_it``."""
+    if tol.probe_max_it is not None:
+        return int(tol.probe_max_it)
+    return int(min(tol.max_it, max(PROBE_MIN_IT, PROBE_BUDGET_FACTOR * int(solve_iterations))))
 
 
 def probe_tolerance(size: int, real: bool = False) -> float:
@@ -353,6 +406,18 @@ def probe_tolerance(size: int, real: bool = False) -> float:
     if real:
         return min(PROBE_TOL_MAX, PROBE_FAILURE * float(np.sqrt(np.pi / (2 * size))))
     return min(PROBE_TOL_MAX, float(np.sqrt(PROBE_FAILURE / size)))
+
+
+def degenerate_chance(size: int, residual: float, real: bool = False) -> float:
+    """The chance that a Gaussian right-hand side of ``size`` rows leaves a relative residual
+    as small as ``residual`` on a singular trace-constrained system (one missing direction; the
+    inverse of :func:`probe_tolerance`): ``N r^2`` (complex), ``r sqrt(2 N / pi)`` (real), at
+    most 1. NaN for a NaN residual."""
+    if not np.isfinite(residual):
+        return float("nan")
+    if real:
+        return float(min(1.0, residual * np.sqrt(2 * size / np.pi)))
+    return float(min(1.0, size * residual ** 2))
 
 
 def gaussian_vector(v, seed: int = PROBE_SEED) -> None:
@@ -371,9 +436,10 @@ def gaussian_vector(v, seed: int = PROBE_SEED) -> None:
         v.setArray(z.real)
 
 
-def probe_budget(iterations: int, guess_residual: float | None, rtol: float) -> int:
-    """The iterations the probe may take after a solve of ``iterations`` (its limit: a regular
-    system converges the probe in about as many as a solve from zero, a singular one never).
+def cold_iterations(iterations: int, guess_residual: float | None, rtol: float) -> int:
+    """The iterations a solve from zero would have taken where a solve of ``iterations`` started
+    from a guess: the count :func:`probe_budget` scales (a regular system converges the probe in
+    about as many as a solve from zero, a singular one never).
 
     A warm-started solve (``guess_residual`` = ||L' x0 - b|| / ||b|| < 1) took fewer than a
     cold one; at the same rate per iteration a cold solve reduces the residual from 1 rather
@@ -387,7 +453,7 @@ def probe_budget(iterations: int, guess_residual: float | None, rtol: float) -> 
     return int(np.ceil(iterations * max(factor, 1.0)))
 
 
-def probe_nonsingular(ksp, Lc, scale: float, max_it: int) -> Probe:
+def probe_nonsingular(ksp, Lc, scale: float, max_it: int, kind: str = "") -> Probe:
     """Decide that the trace-constrained ``Lc`` is regular (the steady state unique) with one
     more solve, from the solver ``ksp`` of the steady state (its preconditioner or LU reused).
 
@@ -400,7 +466,10 @@ def probe_nonsingular(ksp, Lc, scale: float, max_it: int) -> Probe:
     scale : float
         The largest |matrix element| of L (a rate).
     max_it : int
-        Iterations after which the probe gives up (unconverged: not decided here).
+        Iterations after which the probe gives up (unconverged: not decided here); see
+        :func:`probe_budget`.
+    kind : str
+        The solver in words (``ilu``, ``heff``, ``lu``), for :meth:`Probe.describe`.
 
     Returns
     -------
@@ -423,33 +492,109 @@ def probe_nonsingular(ksp, Lc, scale: float, max_it: int) -> Probe:
     PETSc, _ = init()
     t0 = time.time()
     size = Lc.getSize()[0]
-    tol = probe_tolerance(size, real=not np.iscomplexobj(PETSc.ScalarType()))
+    real = not np.iscomplexobj(PETSc.ScalarType())
+    tol = probe_tolerance(size, real=real)
     b, y, r = Lc.createVecLeft(), Lc.createVecRight(), Lc.createVecLeft()
     try:
         gaussian_vector(b)
         iterative = ksp.getType() != "preonly"
         if iterative:
             ksp.setInitialGuessNonzero(False)
-            ksp.setTolerances(rtol=tol, atol=0.0, max_it=max(int(max_it), PROBE_MIN_IT))
+            ksp.setTolerances(rtol=tol, atol=0.0, max_it=max(int(max_it), 1))
         try:
             ksp.solve(b, y)
         except PETSc.Error:            # e.g. a zero pivot: not decided here
-            return Probe(False, 0, float("nan"), tol, float("nan"), time.time() - t0)
+            return Probe(False, ksp.getIterationNumber(), float("nan"), tol, float("nan"),
+                         time.time() - t0, kind=kind)
         its = ksp.getIterationNumber()
         Lc.mult(y, r)
         r.axpy(-1.0, b)
-        bnorm, ynorm, residual = b.norm(), y.norm(), r.norm() / b.norm()
+        bnorm, residual = b.norm(), r.norm() / b.norm()
+        rtol = tol
+        for _ in range(PROBE_CONTINUATIONS if iterative else 0):
+            # GMRES's recurrence said "converged" while the true residual is above tol (rounding
+            # near a clustered spectrum: 5.2e-8 against 2.6e-8 after 34 of 135 iterations, ring
+            # L = 8, alpha / delta = 0.9): continue from y with a tighter tolerance
+            if not (tol < residual < 1.0) or its >= max_it or ksp.getConvergedReason() <= 0:
+                break
+            rtol = max(0.5 * rtol * tol / residual, 1e-15)
+            ksp.setInitialGuessNonzero(True)
+            ksp.setTolerances(rtol=rtol, atol=0.0, max_it=int(max_it) - its)
+            try:
+                ksp.solve(b, y)
+            except PETSc.Error:
+                break
+            its += ksp.getIterationNumber()
+            Lc.mult(y, r)
+            r.axpy(-1.0, b)
+            residual = r.norm() / bnorm
+        if iterative:
+            ksp.setInitialGuessNonzero(False)
+        ynorm = y.norm()
         converged = bool(np.isfinite(residual) and residual <= tol and ynorm > 0
                          and np.isfinite(ynorm))
         smallest = bnorm / (np.sqrt(size) * ynorm) if converged else float("nan")
+        probe = Probe(converged, int(its), float(residual), tol, float(smallest),
+                      time.time() - t0, degenerate_chance(size, residual, real), kind)
         log.info(f"[probe] {'converged' if converged else 'not converged'}: "
-                                   f"residual {residual:.2e} (tol {tol:.1e}) in {its} iterations, "
-                                   f"smallest singular value >~ {smallest / scale:.2e} x scale "
-                                   f"({time.time() - t0:.1f}s)")
-        return Probe(converged, int(its), float(residual), tol, float(smallest), time.time() - t0)
+                 f"{probe.describe()} ({probe.seconds:.1f}s; scale {scale:.2e})")
+        return probe
     finally:
         for v in (b, y, r):
             v.destroy()
+
+
+#: largest system the uniqueness decision factorises (MUMPS LU for shift-and-invert) where the
+#: probe solves did not decide, unless ``Tolerances.sinvert_max_rows`` says otherwise: the LU of
+#: 16,384 rows (full space, L = 7) took 36 s and 1.7 GB here, of 65,536 rows (L = 8) more than
+#: 10 minutes and 14 GB (benchmarks/README.md); LU time grows ~ rows^2
+SINVERT_MAX_ROWS = 2 * 4 ** 7
+#: MUMPS fill relative to the matrix at 4^6 rows (measured ~100: 250 MB at L = 6), modelled as
+#: growing with the rows (:func:`lu_bytes`)
+FILL_FACTOR_L6 = 100.0
+#: share of the available memory a factorisation for the uniqueness decision may plan to take
+SINVERT_MEMORY_SHARE = 0.5
+
+
+def lu_bytes(rows: int, nnz: int, value_bytes: int, index_bytes: int = 8) -> float:
+    """Planned memory (bytes) of the MUMPS LU of a Liouvillian with ``rows`` rows and ``nnz``
+    nonzeros: ``FILL_FACTOR_L6 * rows / 4^6`` times the matrix. Cautious: it plans 5.6 GB for
+    the full space at L = 7, where 1.7 GB was measured (benchmarks/README.md)."""
+    return float(nnz) * (value_bytes + index_bytes) * FILL_FACTOR_L6 * rows / 4.0 ** 6
+
+
+def available_memory_mb(comm=None) -> float:
+    """Memory the job can use: ``MemAvailable`` of /proc/meminfo on each node the MPI ranks run
+    on, summed over the nodes (one reading per node). Collective over ``comm`` (mpi4py)."""
+    from mpi4py import MPI
+    comm = comm or MPI.COMM_WORLD
+    node = comm.Split_type(MPI.COMM_TYPE_SHARED)
+    mine = 0.0
+    if node.Get_rank() == 0:
+        try:
+            with open("/proc/meminfo") as fh:
+                info = dict(line.split(":", 1) for line in fh)
+            mine = float(info["MemAvailable"].split()[0]) / 1024
+        except (OSError, KeyError, ValueError):
+            mine = float("inf")      # unknown: do not refuse
+    node.Free()
+    return comm.allreduce(mine)
+
+
+def sinvert_refusal(rows: int, nnz: int, value_bytes: int, available_mb: float,
+                    tol: Tolerances) -> str | None:
+    """``None`` if the uniqueness decision may factorise a system of ``rows`` rows and ``nnz``
+    nonzeros (shift-and-invert with MUMPS), else why not, with the numbers: more rows than
+    ``tol.sinvert_max_rows`` (default ``SINVERT_MAX_ROWS``), or a planned LU (:func:`lu_bytes`)
+    above ``SINVERT_MEMORY_SHARE`` of ``available_mb``."""
+    limit = SINVERT_MAX_ROWS if tol.sinvert_max_rows is None else int(tol.sinvert_max_rows)
+    if rows > limit:
+        return f"{rows} rows, above the {limit} a factorisation may take here"
+    need_mb = lu_bytes(rows, nnz, value_bytes) / 2 ** 20
+    if need_mb > SINVERT_MEMORY_SHARE * available_mb:
+        return (f"its LU is planned at {need_mb:.0f} MB, above {SINVERT_MEMORY_SHARE:g} of the "
+                f"{available_mb:.0f} MB available")
+    return None
 
 
 #: shift of the shift-and-invert search, relative to the scale of L

@@ -55,7 +55,7 @@ that (a shared machine, a full node's smaller bandwidth per core, more iteration
 measured), at least 10 minutes. Calibration and the table: benchmarks/README.md, "Ranks and the
 plan (issue 14)".
 
-The direct solver (MUMPS LU, small L only) is modelled as ``FILL_FACTOR`` times the matrix,
+The direct solver (MUMPS LU, small L only) is modelled by :func:`lindring.solvers.steady.lu_bytes`,
 growing with the rows (measured: 250 MB at L = 6).
 """
 from __future__ import annotations
@@ -71,16 +71,14 @@ from lindring.core.basis import (LOOKUP_MAX_WORDS, SectorBasis, diagonal_words, 
 from lindring.core.pauli import pauli_terms
 from lindring.solvers.liouvillian import CHUNK_ROWS, local_terms, rows_block
 from lindring.solvers.petsc import SCALAR_OF_BASIS
-from lindring.solvers.steady import KRYLOV_EXTRA, gmres_restart, resolve_solver
+from lindring.solvers.steady import (KRYLOV_EXTRA, available_memory_mb,  # noqa: F401 (re-exported)
+                                     gmres_restart, lu_bytes, resolve_solver)
 
 MB = 2 ** 20
 #: bytes of a value in the PETSc build of each scalar type
 SCALAR_BYTES = {"real": 8, "complex": 16}
 #: bytes of an index
 INDEX_BYTES = 8
-#: MUMPS fill relative to the matrix: measured ~100 at L = 6 (4096 rows), grows ~ with the rows
-FILL_FACTOR_L6 = 100.0
-
 # ---- memory per rank (benchmarks/README.md, "Ranks and the plan (issue 14)")
 #: Python, numpy, PETSc, SLEPc, MPI and lindring per rank (VmRSS after the L = 12 basis, 157 MB
 #: on 1, 2, 4 and 8 ranks, less its 6 MB of basis)
@@ -406,8 +404,7 @@ def plan_ed(p: model.Params, solver: str, mem_per_rank_mb: float, max_tasks: int
     nnz_mem = nnz * (1 + 3 * rel_error)
     if solver == "direct":
         matrix_mb = nnz_mem * (value_bytes + INDEX_BYTES) / MB
-        fill = FILL_FACTOR_L6 * rows / 4.0 ** 6     # grows with the number of rows
-        total = matrix_mb * (1 + fill)
+        total = matrix_mb + lu_bytes(rows, nnz_mem, value_bytes, INDEX_BYTES) / MB   # steady.py
         tasks = ranks or 1
         while ranks is None and tasks < max_tasks and total / tasks + BASE_MB > mem_per_rank_mb:
             tasks *= 2
@@ -458,24 +455,6 @@ def plan_mpo(L: int, chi: int = 64) -> Plan:
                 tasks=1, mem_mb_per_task=round(BASE_MB + tensors_mb, 1),
                 mem_mb=int(math.ceil((BASE_MB + tensors_mb) * 2)),
                 runtime_min=max(10, int(math.ceil(3 * seconds / 60))))
-
-
-def available_memory_mb(comm=None) -> float:
-    """Memory the job can use: ``MemAvailable`` of /proc/meminfo on each node the MPI ranks run
-    on, summed over the nodes (one reading per node). Collective over ``comm`` (mpi4py)."""
-    from mpi4py import MPI
-    comm = comm or MPI.COMM_WORLD
-    node = comm.Split_type(MPI.COMM_TYPE_SHARED)
-    mine = 0.0
-    if node.Get_rank() == 0:
-        try:
-            with open("/proc/meminfo") as fh:
-                info = dict(line.split(":", 1) for line in fh)
-            mine = float(info["MemAvailable"].split()[0]) / 1024
-        except (OSError, KeyError, ValueError):
-            mine = float("inf")      # unknown: do not refuse
-    node.Free()
-    return comm.allreduce(mine)
 
 
 def check_fits(plan: Plan, ranks: int, available_mb: float) -> str | None:
