@@ -149,3 +149,24 @@ def test_heff_with_a_model_file(basis):
     lu, _ = run_ed(p, solver="direct", basis="matrix-units")
     np.testing.assert_allclose(it["sz"][1], lu["sz"][1], atol=1e-9)
     np.testing.assert_allclose(it["j_spin"][1], lu["j_spin"][1], atol=1e-9)
+
+
+
+def test_auto_falls_back_to_the_direct_solver_where_it_fits():
+    """issue 15: ``--solver auto`` that ends up iterative (open L = 7 with a flux: parity sector
+    of 8192 rows) and whose every preconditioner fails (here forced: at most 3 GMRES iterations)
+    solves by LU where the LU fits, says so (``direct_fallback``) and gives the state of the
+    direct solver asked for by name; an explicit ``--solver iterative`` does not fall back."""
+    from lindring.solvers.methods import Tolerances
+    from lindring.solvers.steady import SolverError
+    p = model.make_params(7, bc="open", preset="minimal", alpha=2.0, delta=1.5, J0=3.0, phi=0.7)
+    tight = Tolerances(max_it=3, sinvert_max_rows=10 ** 6)
+    data, attrs = run_ed(p, solver="auto", tol=tight)
+    assert attrs["solver"] == "direct" and attrs["direct_fallback"]
+    assert attrs["unique"] == 1 and attrs["basis_size"] > 4 ** 6
+    ref, ref_attrs = run_ed(p, solver="direct")
+    assert ref_attrs["direct_fallback"] == ""
+    for k in ("sz", "current_eta", "current_J"):
+        np.testing.assert_allclose(data[k][1], ref[k][1], atol=1e-10)
+    with pytest.raises(SolverError):
+        run_ed(p, solver="iterative", tol=tight)

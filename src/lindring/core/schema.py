@@ -177,6 +177,8 @@ def _attributes() -> dict[str, Attribute]:
          _ED, ""),
         ("preconditioner_choice", "why those preconditioners were tried, in words (auto: from "
          "the regime; empty: direct solver)", _ED, ""),
+        ("direct_fallback", "why auto's iterative solve gave way to the direct one (MUMPS LU, "
+         "where it fits; empty: it did not)", _ED, ""),
         ("failed_attempt_iterations", "iterations of the preconditioners tried before the one "
          "that solved it (counted in solver_iterations)", _ED, _NO),
         ("rtol", OPTIONS["rtol"].help, _ED, np.nan),

@@ -331,7 +331,8 @@ def _run_ed_in(operator_basis, p, sector, solver, tol, thresholds, gap, check_un
     space = state_space(basis, operator_basis, p, comm) if warm else None
     guess, source, note = warm.load(space, name, comm) if warm and warm.path else (None, None, "")
     attrs = dict(solver=name, symmetry=basis.name, operator_basis=operator_basis,
-                 petsc_scalar=loaded_scalar(), pauli_fallback="", preconditioner=chain[0],
+                 petsc_scalar=loaded_scalar(), pauli_fallback="", direct_fallback="",
+                 preconditioner=chain[0],
                  preconditioner_choice=why, rtol=tol.rtol,
                  kernel_tol=tol.kernel_tol,
                  residual_target=tol.residual_target,
@@ -361,7 +362,8 @@ def _run_ed_in(operator_basis, p, sector, solver, tol, thresholds, gap, check_un
     try:
         data, attrs = _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap,
                                        check_unique, attrs, comm, held, chain, x0=x0,
-                                       save=(warm, space) if warm and warm.save else None)
+                                       save=(warm, space) if warm and warm.save else None,
+                                       direct_fallback=solver == "auto")
     except (SolverError, VerificationError) as err:
         if "regime:" in str(err).lower():
             raise
@@ -399,16 +401,19 @@ def _gap_over(mode, p, sector, scale, tol, data, attrs) -> None:
 
 
 def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_unique, attrs,
-                     comm, held, chain=("",), x0=None, save=None):
-    """The part of :func:`run_ed` after assembly: solve (from ``x0`` if given), decide the
+                     comm, held, chain=("",), x0=None, save=None, direct_fallback=False):
+    """The part of :func:`run_ed` after assembly: solve (from ``x0`` if given; with
+    ``direct_fallback``, by LU where every preconditioner failed and it fits), decide the
     kernel, verify, and (``save``: ``(warm start, space)``) save the verified steady state."""
     from lindring.solvers.liouvillian import assemble
 
     x, ksp, solve_error = None, None, None
     try:
-        x, sinfo, ksp = _solve_with(chain, p, basis, Ac, scale, name, tol, attrs, x0)
+        x, sinfo, ksp = _solve_with(chain, p, basis, Ac, scale, name, tol, attrs, x0,
+                                    direct_fallback=direct_fallback)
         held += [x, ksp]
         attrs.update(sinfo)
+        name = attrs["solver"]       # direct where the fallback solved it
     except SolverError as err:
         if not check_unique:
             raise err from None
@@ -600,10 +605,13 @@ def preconditioner_chain(name: str, p) -> list[str]:
     return preconditioner_plan(name, p)[0]
 
 
-def _solve_with(chain, p, basis, Ac, scale, name, tol, attrs, x0=None):
+def _solve_with(chain, p, basis, Ac, scale, name, tol, attrs, x0=None, direct_fallback=False):
     """:func:`steady_state` with each preconditioner of ``chain`` in turn (all but the last
     with at most ``ILU_BUDGET`` iterations), each from the initial guess ``x0`` (or zero); the
-    one that converged is ``attrs["preconditioner"]``. Raises a :class:`SolverError` naming every
+    one that converged is ``attrs["preconditioner"]``. With ``direct_fallback`` (``--solver
+    auto``), where every one failed and the LU fits (:func:`_sinvert_refusal`: rows and planned
+    memory, as for the uniqueness decision), the direct solver last (``info["solver"]`` then
+    ``direct``, ``info["direct_fallback"]`` why). Raises a :class:`SolverError` naming every
     attempt and, where heff was not among them and is affordable, suggesting it."""
     from lindring.solvers import heff
     spent, t0, failures = 0, time.time(), []
@@ -619,6 +627,10 @@ def _solve_with(chain, p, basis, Ac, scale, name, tol, attrs, x0=None):
         except SolverError as err:
             failures.append(f"{kind}: {err}" if kind else str(err))
             if last:
+                if direct_fallback and name == "iterative":
+                    solved = _direct_fallback(p, Ac, scale, tol, failures, t0)
+                    if solved is not None:
+                        return solved
                 if name == "iterative" and "heff" not in chain and heff.affordable(p):
                     failures.append("try --preconditioner heff (the no-jump inverse converges "
                                     "where ILU(0) stalls: strong coherent terms, local decay)")
@@ -631,6 +643,26 @@ def _solve_with(chain, p, basis, Ac, scale, name, tol, attrs, x0=None):
         info["failed_attempt_iterations"] = spent
         info["solve_seconds"] = time.time() - t0        # the attempts that failed included
         return x, info, ksp
+
+
+def _direct_fallback(p, Ac, scale, tol, failures, t0):
+    """The direct solve of ``Ac`` after every iterative attempt (``failures``) failed, where
+    :func:`_sinvert_refusal` lets it factorise; ``(x, info, ksp)`` or ``None`` (the reason
+    appended to ``failures``)."""
+    refusal = _sinvert_refusal(Ac, "iterative", tol, Ac.getComm().tompi4py())
+    if refusal is not None:
+        failures.append(f"direct: not tried ({refusal})")
+        return None
+    why = "; ".join(failures)
+    log.warning(f"[solve] the iterative solve failed ({why}); solving by LU (it fits)")
+    try:
+        x, info, ksp = steady_state(Ac, "direct", p.L, tol, scale)
+    except SolverError as err:
+        failures.append(f"direct: {err}")
+        return None
+    info.update(solver="direct", direct_fallback=why, preconditioner="",
+                solve_seconds=time.time() - t0)
+    return x, info, ksp
 
 
 def _probe_stages(p, basis, A, Ac, x, ksp, scale, name, tol, thresholds, attrs, residual, probes):
