@@ -30,7 +30,6 @@ Results: ``benchmarks/results/pauli.csv`` (merged by key: L, ranks, config, seri
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import shutil
 import sys
@@ -39,6 +38,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from keyed_csv import load_keyed, save_keyed  # noqa: E402
 from bench_ed import ALPHA, DELTA, VENV_BIN, run_measured  # noqa: E402
 
 CSV = HERE / "results" / "pauli.csv"
@@ -99,21 +99,11 @@ def run(L: int, ranks: int, config: str, series: str, petsc: list[str], timeout:
 
 
 def load_rows() -> dict:
-    rows = {}
-    if CSV.exists():
-        with open(CSV) as fh:
-            for r in csv.DictReader(fh):
-                rows[(r["L"], r["ranks"], r["config"], r["series"])] = r
-    return rows
+    return load_keyed(CSV, ("L", "ranks", "config", "series"))
 
 
 def save(rows: dict) -> None:
-    CSV.parent.mkdir(exist_ok=True)
-    with open(CSV, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=FIELDS, extrasaction="ignore")
-        w.writeheader()
-        for k in sorted(rows, key=lambda k: (int(k[0]), int(k[1]), k[3], k[2])):
-            w.writerow(rows[k])
+    save_keyed(CSV, rows, FIELDS, lambda k: (int(k[0]), int(k[1]), k[3], k[2]))
 
 
 def table(rows: dict) -> str:

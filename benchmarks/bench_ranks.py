@@ -34,7 +34,6 @@ Results: ``benchmarks/results/ranks.csv`` (one row per run, merged by key L, ran
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import re
@@ -45,6 +44,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from keyed_csv import load_keyed, save_keyed  # noqa: E402
 CSV = HERE / "results" / "ranks.csv"
 PER_RANK = HERE / "results" / "ranks_per_rank.json"
 PHASES = ("basis", "assembly", "ilu_setup", "gmres", "probe", "end")
@@ -245,21 +246,11 @@ def run(L: int, ranks: int, series: str, work: Path, timeout: float, mem_gb: flo
 
 
 def load_rows() -> dict:
-    rows = {}
-    if CSV.exists():
-        with open(CSV) as fh:
-            for r in csv.DictReader(fh):
-                rows[(r["L"], r["ranks"], r["series"])] = r
-    return rows
+    return load_keyed(CSV, ("L", "ranks", "series"))
 
 
 def save(rows: dict) -> None:
-    CSV.parent.mkdir(exist_ok=True)
-    with open(CSV, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=FIELDS, extrasaction="ignore")
-        w.writeheader()
-        for k in sorted(rows, key=lambda k: (int(k[0]), k[2], int(k[1]))):
-            w.writerow(rows[k])
+    save_keyed(CSV, rows, FIELDS, lambda k: (int(k[0]), k[2], int(k[1])))
 
 
 def table(rows: dict) -> str:
