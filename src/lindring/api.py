@@ -351,6 +351,16 @@ def clear_output(output) -> None:
         os.unlink(output)
 
 
+def clear_outputs(output, warm=None) -> None:
+    """:func:`clear_output` of ``output`` and of the state file ``warm`` saves to (unless it is
+    also the guess it starts from): a run that saves no state (not unique, not verified) must
+    not leave another point's state there."""
+    clear_output(output)
+    if warm is not None and warm.save is not None and (
+            warm.path is None or os.path.abspath(warm.save) != os.path.abspath(warm.path)):
+        clear_output(warm.save)
+
+
 def method_arguments(method: str, values: dict) -> dict:
     """The keyword arguments of :func:`lindring.solvers.methods.run_method` from the options."""
     if method == "ed":
@@ -483,7 +493,7 @@ def solve(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = 
     warm = warm_start(initial_guess, initial_guess_fallback, save_state)
     p, opts = prepare(method, L, bc, preset, range, params, given, petsc_options, output, force,
                       model_file=model, model_values=parameters, warm=warm)
-    clear_output(output)
+    clear_outputs(output, warm)
     ds = compute(method, p, opts, petsc_options, warm=warm)
     if output is not None:
         from mpi4py import MPI

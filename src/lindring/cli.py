@@ -327,7 +327,7 @@ def cmd_solve(args, petsc_opts) -> None:
         _fail(EXIT_BAD_INPUT, str(err))
     comm = MPI.COMM_WORLD
     out = Path(args.output)
-    api.clear_output(out)    # a failed rerun must not leave an old file that looks like its result
+    api.clear_outputs(out, warm)    # a failed rerun leaves no old file that looks like its result
     try:
         ds = api.compute(args.method, p, values, petsc_opts, warm=warm)
     except model.ModelError as err:

@@ -181,3 +181,17 @@ def test_probe_budget_after_a_warm_start():
     assert cold_iterations(5, 1e-14, 1e-12) == 5                  # below rtol: nothing to scale
     assert cold_iterations(10, 1e-11, 1e-12) == 100               # at most 10x
     assert cold_iterations(50, 1.5, 1e-12) == 50                  # a guess worse than zero
+
+
+def test_a_run_that_saves_no_state_leaves_no_old_one(states, tmp_path):
+    """An old file at --save-state (another point's state) is removed before the compute: a run
+    that saves nothing (here a non-unique point, alpha 1, delta 0: the dense kernel is 2) leaves
+    no state that looks like its own, and says so."""
+    old = tmp_path / "old.state.nc"
+    shutil.copy(states / "a.state.nc", old)
+    out = tmp_path / "o.nc"
+    proc = run_cli(["solve", "--method", "ed", "--L", 4, "--preset", "minimal", "--alpha", 1,
+                    "--delta", 0, "--save-state", old, "-o", out])
+    assert not old.exists() and "no state saved" in proc.stderr
+    with xr.open_dataset(out) as ds:
+        assert ds.attrs["unique"] == 0

@@ -553,6 +553,8 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
         verify(checks, thresholds, solver=name)
         if save is not None:            # verified: (warm start, space)
             attrs["saved_state"] = save[0].store(_gather_to_zero(x), save[1], p, comm)
+    if save is not None and kernel_dim > 1:
+        log.warning("--save-state: no state saved (the steady state is not unique)")
     obs.update(checks)
     obs["kernel_dim"] = kernel_dim
     obs["gap"] = gap_value

@@ -744,6 +744,9 @@ def default_dt(rate: float) -> float:
 #: relaxation times (1 / largest jump rate) the evolution may need, and the most time steps
 #: that are accepted for them (the L = 100 benchmark takes ~600 steps per start)
 RELAXATION_TIMES, MAX_STEPS = 10.0, 1_000_000
+#: time between two checks of the evolution (units of the parameters) and the most time steps
+#: accepted for it (their Trotter layers are listed: rates x 1e80 made 1e80 of them, 23 GB)
+CHECK_EVERY, MAX_CHECK_STEPS = 1.0, 20_000
 
 
 def check_steps(dt: float, t_max: float, jump_rate: float, rate: float) -> None:
@@ -752,6 +755,13 @@ def check_steps(dt: float, t_max: float, jump_rate: float, rate: float) -> None:
     of the jump rates (every relaxation rate is at most of their order), ``min(t_max,
     RELAXATION_TIMES / jump_rate)``, while dt is set by the fastest bond rate ``rate``. Measured:
     mu = 1e15 beside alpha = 1 made dt = 1.3e-15 and an evolution that never ended."""
+    if CHECK_EVERY / dt > MAX_CHECK_STEPS:
+        raise model.ModelError(
+            f"method 'mpo': the fastest bond rate {rate:.4g} needs dt = {dt:.3g}, so one check "
+            f"interval of the evolution (t = {CHECK_EVERY:g}, like --t-max in the units of the "
+            f"parameters) would be {CHECK_EVERY / dt:.1e} steps (> {MAX_CHECK_STEPS:.0e}). "
+            "Rescale the parameters (the steady state does not change when every rate is "
+            "multiplied by the same factor) so that the rates are of order 1 to 1e4")
     if jump_rate <= 0:
         return
     steps = min(t_max, RELAXATION_TIMES / jump_rate) / dt
@@ -840,7 +850,9 @@ def evolve_and_refine(p: model.Params, initial: str, chi: int, dt: float, order:
                basis=basis)
     W = liouvillian_mpo(run.generators)
     scale = rate_scale(run.generators)
-    n_check = max(1, int(round(check_every / dt)))
+    # at most MAX_CHECK_STEPS steps between checks: check_every is a time, and with every rate
+    # scaled by 1e80 (dt ~ 1e-80) its steps made a list of 1e80 Trotter layers (23 GB)
+    n_check = max(1, min(MAX_CHECK_STEPS, int(round(check_every / dt))))
     t0 = time.time()
     res = _relative(run.state, W) / scale
     best = res
@@ -979,7 +991,7 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
                     dt: float | None = OPTIONS["dt"].default, tol: float = OPTIONS["mpo_tol"].default,
                     t_max: float = OPTIONS["t_max"].default, cutoff: float = OPTIONS["cutoff"].default,
                     order: int = OPTIONS["order"].default, progress: bool = True,
-                    initial: str = "mixed", check_every: float = 1.0,
+                    initial: str = "mixed", check_every: float = CHECK_EVERY,
                     max_sweeps: int = OPTIONS["refine_sweeps"].default, lsqr_iters: int = 100,
                     check_unique: bool = OPTIONS["check_unique"].default,
                     second_initial: str = "random",
