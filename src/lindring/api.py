@@ -329,7 +329,11 @@ def _refuse_if_too_large(method: str, p: model.Params, values: dict) -> None:
     """ModelError when the plan of this ``ed`` or ``mpo`` point does not fit the memory
     available to the job. Collective."""
     from mpi4py import MPI
-    from lindring.workflow.plan import available_memory_mb, check_fits, plan_ed, plan_mpo
+    from lindring.workflow.plan import (available_memory_mb, check_fits, dense_bound_mb, plan_ed,
+                                        plan_mpo)
+    available = available_memory_mb()
+    if method == "ed" and dense_bound_mb(p.L, MPI.COMM_WORLD.Get_size()) <= available:
+        return                           # small: fits whatever the plan's details
     if method == "mpo":
         plan_ = plan_mpo(p.L, values["chi"])
     else:
@@ -338,7 +342,7 @@ def _refuse_if_too_large(method: str, p: model.Params, values: dict) -> None:
         plan_ = plan_ed(p, values["solver"], mem_per_rank_mb=float("inf"), max_tasks=1,
                         symmetry=values["symmetry"], basis=values["basis"],
                         ranks=MPI.COMM_WORLD.Get_size())
-    reason = check_fits(plan_, MPI.COMM_WORLD.Get_size(), available_memory_mb())
+    reason = check_fits(plan_, MPI.COMM_WORLD.Get_size(), available)
     if reason:
         raise model.ModelError(reason)
 

@@ -145,3 +145,22 @@ def test_pauli_path_on_one_and_three_ranks_agrees(tmp_path):
     for k in ("current_eta", "current_J", "sz", "purity", "purity_pair", "negativity_pair",
               "negativity_half", "min_eigenvalue"):
         np.testing.assert_allclose(three[k].values, one[k].values, atol=1e-10, rtol=0, err_msg=k)
+
+
+@pytest.mark.parametrize("bc", ["ring", "open"])
+@pytest.mark.parametrize("solver", ["auto", "direct", "iterative"])
+def test_dense_bound_is_above_every_plan_it_replaces(bc, solver):
+    """``prepare`` skips the plan where ``dense_bound_mb`` fits: that bound (dense matrices of
+    the whole space) must be above the detailed plan of every sector, basis and solver, at every
+    L where it can fit a machine (L <= 6: 1.2 GB; L = 7: 17 GB)."""
+    from lindring.workflow.plan import dense_bound_mb, plan_ed
+    for L in range(2 if bc == "open" else 3, 7):
+        p = model.make_params(L=L, bc=bc, preset="minimal", alpha=2.0, delta=1.5)
+        q = model.make_params(L=L, bc=bc, J0=1.0, phi=0.3, mu=0.2, kappa=0.1, alpha=1.0,
+                              delta=0.5j)
+        for point in (p, q):
+            for symmetry in ("none", "auto"):
+                for basis in ("pauli", "matrix-units"):
+                    plan = plan_ed(point, solver, mem_per_rank_mb=float("inf"), max_tasks=1,
+                                   symmetry=symmetry, basis=basis, ranks=1)
+                    assert plan.mem_mb_total <= dense_bound_mb(L), (L, symmetry, basis)

@@ -50,6 +50,10 @@ class LocalState:
             + 1j * np.bincount(ket[sel] * d + bra[sel], weights=self.values[sel].imag, minlength=d * d)
         return self.allsum(flat).reshape(d, d)
 
+    def reduced_many(self, sites_list) -> dict:
+        """:meth:`reduced` of each tuple of sites in ``sites_list``, keyed by it."""
+        return {tuple(s): self.reduced(tuple(s)) for s in dict.fromkeys(map(tuple, sites_list))}
+
     def expectation(self, sites: tuple[int, ...], op: np.ndarray) -> complex:
         """``Tr(O rho)`` for an operator on ``sites`` (matrix in the basis |s_sites...>)."""
         return complex(np.trace(op @ self.reduced(sites)))
@@ -93,14 +97,19 @@ def steady_observables(state: LocalState, p: model.Params) -> dict:
     """
     I_eta = model.current_eta_operator(p)
     I_J = model.current_J_operator(p)
-    bonds = p.hamiltonian_bonds()
-    out = dict(current_eta=np.array([state.expectation(pair, I_eta).real for pair in bonds]),
-               current_J=np.array([state.expectation(pair, I_J).real for pair in bonds]),
-               sz=np.array([state.expectation((j,), model.SZ).real for j in range(p.L)]))
+    bonds = [tuple(b) for b in p.hamiltonian_bonds()]
+    pairs = [tuple(b) for b in p.dissipative_bonds()] if p.range != 1 else []
+    sites = [(j,) for j in range(p.L)]
+    rho = state.reduced_many(bonds + pairs + sites + [(0, 1)])   # one collective fetch
+
+    def expect(where, op):
+        return np.array([np.trace(op @ rho[s]).real for s in where])
+
+    out = dict(current_eta=expect(bonds, I_eta), current_J=expect(bonds, I_J),
+               sz=expect(sites, model.SZ))
     if p.range != 1:
-        out["current_eta_pair"] = np.array([state.expectation(pair, I_eta).real
-                                            for pair in p.dissipative_bonds()])
-    rho_pair = state.reduced((0, 1))
+        out["current_eta_pair"] = expect(pairs, I_eta)
+    rho_pair = rho[(0, 1)]
     out.update(purity=state.norm2(), purity_pair=purity(rho_pair),
                negativity_pair=negativity(rho_pair, 2))
     return out

@@ -28,10 +28,12 @@ row in the full space of Pauli strings, against ``5 L + 1`` complex ones in the 
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from lindring.core import model
-from lindring.core.terms import local_terms
+from lindring.core.terms import CACHED_POINTS, frozen, local_terms
 
 #: the Pauli matrices by letter: 1, sigma^x, sigma^y, sigma^z in the local basis (|0>, |1>) of
 #: MODEL.md (|1> up: sigma^z = diag(-1, 1), sigma^y = -i (sp - sm))
@@ -79,7 +81,21 @@ def pauli_superoperator(S: np.ndarray, nsites: int) -> np.ndarray:
 
 def pauli_terms(p: model.Params) -> list[tuple[tuple[int, ...], np.ndarray]]:
     """The Liouvillian of Eq. 11 as ``(sites, real superoperator on Pauli letters)``
-    (:func:`lindring.core.terms.local_terms` transformed)."""
+    (:func:`lindring.core.terms.local_terms` transformed; for a :class:`model.Params`, computed
+    once per point: :data:`lindring.core.terms.CACHED_POINTS`)."""
+    if isinstance(p, model.Params):
+        return list(_params_pauli_terms(p))
+    return _pauli_terms(p)
+
+
+@functools.lru_cache(maxsize=CACHED_POINTS)
+def _params_pauli_terms(p: model.Params):
+    """:func:`pauli_terms` of a hashable :class:`model.Params`, read-only."""
+    return frozen(_pauli_terms(p))
+
+
+def _pauli_terms(p) -> list[tuple[tuple[int, ...], np.ndarray]]:
+    """:func:`pauli_terms`, uncached."""
     out = []
     for sites, S in local_terms(p):
         R = pauli_superoperator(S, len(sites))
@@ -114,6 +130,18 @@ class PauliBasis:
         """The basis index of the identity string and its trace weight ``2^(L/2) <index|0>``."""
         idx, coef = self.inner.locate(np.zeros(1, dtype=np.int64))
         return idx, 2.0 ** (self.L / 2) * coef
+
+
+@functools.lru_cache(maxsize=4)
+def pauli_products(k: int) -> np.ndarray:
+    """The ``4^k`` Pauli strings on ``k`` sites as matrices, shape ``(4^k, 2^k, 2^k)``, in
+    letter order (the first site most significant); read-only."""
+    ops = np.ones((1, 1, 1), dtype=complex)
+    for _ in range(k):
+        ops = np.einsum("aij,bkl->abikjl", ops, PAULI).reshape(
+            ops.shape[0] * 4, ops.shape[1] * 2, ops.shape[2] * 2)
+    ops.setflags(write=False)
+    return ops
 
 
 def site_words(sites: tuple[int, ...], L: int) -> np.ndarray:
@@ -151,13 +179,21 @@ class PauliState:
     def reduced(self, sites: tuple[int, ...]) -> np.ndarray:
         """Reduced density matrix of ``sites`` (basis ``|s_sites[0] s_sites[1] ...>``):
         ``rho_S = 2^(-k) sum_q <P_q> P_q`` over the ``4^k`` strings ``q`` on ``sites``."""
-        k = len(sites)
-        expect = 2.0 ** (self.L / 2) * self.components(site_words(sites, self.L))
-        ops = np.ones((1, 1, 1), dtype=complex)
-        for _ in range(k):
-            ops = np.einsum("aij,bkl->abikjl", ops, PAULI).reshape(
-                ops.shape[0] * 4, ops.shape[1] * 2, ops.shape[2] * 2)
-        return np.tensordot(expect, ops, axes=1) / 2 ** k
+        return self.reduced_many([sites])[tuple(sites)]
+
+    def reduced_many(self, sites_list) -> dict:
+        """:meth:`reduced` of each tuple of sites in ``sites_list``, keyed by it, from one
+        ``locate`` and one (collective) fetch of all their strings."""
+        keys = list(dict.fromkeys(tuple(s) for s in sites_list))
+        words = [site_words(s, self.L) for s in keys]
+        expect = 2.0 ** (self.L / 2) * self.components(np.concatenate(words))
+        out, start = {}, 0
+        for sites, w in zip(keys, words):
+            k = len(sites)
+            out[sites] = np.tensordot(expect[start:start + len(w)], pauli_products(k),
+                                      axes=1) / 2 ** k
+            start += len(w)
+        return out
 
     def expectation(self, sites: tuple[int, ...], op: np.ndarray) -> complex:
         """``Tr(O rho)`` for an operator on ``sites`` (matrix in the basis ``|s_sites...>``)."""

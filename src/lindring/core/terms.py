@@ -10,6 +10,8 @@ chunk by chunk on each rank.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -25,6 +27,26 @@ def local_terms(p: model.Params) -> list[tuple[tuple[int, ...], np.ndarray]]:
     """
     if hasattr(p, "local_terms"):
         return p.local_terms()
+    return list(_params_terms(p))
+
+
+def frozen(terms) -> tuple[tuple[tuple[int, ...], np.ndarray], ...]:
+    """``terms`` as a tuple whose matrices are read-only: what the caches of a point's terms
+    hold (a caller that changed one in place would change every later point's)."""
+    terms = tuple(terms)
+    for _, S in terms:
+        S.setflags(write=False)
+    return terms
+
+
+#: points whose terms are kept (a sweep's job builds them 4-6 times: the plan, the reflection
+#: check, the assembly; 2.6 ms each at L = 4, a fifth of a whole point: benchmarks/README.md)
+CACHED_POINTS = 8
+
+
+@functools.lru_cache(maxsize=CACHED_POINTS)
+def _params_terms(p: model.Params):
+    """:func:`local_terms` of a (frozen, hashable) :class:`model.Params`, computed once."""
     terms: dict[tuple[int, ...], np.ndarray] = {}
 
     def add(sites, S):
@@ -39,7 +61,7 @@ def local_terms(p: model.Params) -> list[tuple[tuple[int, ...], np.ndarray]]:
     bond_D = superoperator(None, [model.bond_jump(p)], 2)
     for pair in p.dissipative_bonds():
         add(pair, bond_D)
-    return [(sites, S) for sites, S in terms.items() if np.any(S != 0)]
+    return frozen((sites, S) for sites, S in terms.items() if np.any(S != 0))
 
 
 def rows_block(p: model.Params, basis, rows: np.ndarray, terms=None) -> sp.csr_matrix:
@@ -99,7 +121,7 @@ def _term_entries(words: np.ndarray, sites: tuple[int, ...], S: np.ndarray, L: i
     pattern = np.zeros(len(words), dtype=np.int64)
     for s in sites:
         pattern = 4 * pattern + letter(words, s, L)
-    Ssp = sp.csr_matrix(S)
+    Ssp = _CSR(S)
     # the word change of each (pattern, q): sum over the sites of (q_s - pattern_s) 4^(L-1-s)
     place = np.zeros((4 ** k, 4 ** k), dtype=np.int64)
     for j, s in enumerate(sites):
@@ -112,6 +134,18 @@ def _term_entries(words: np.ndarray, sites: tuple[int, ...], S: np.ndarray, L: i
     q = Ssp.indices[entry]
     row_pattern = pattern[position]
     return position, words[position] + place[row_pattern, q], Ssp.data[entry]
+
+
+class _CSR:
+    """The nonzeros of a small dense matrix in compressed rows (``indptr``, ``indices``,
+    ``data``), without scipy's format checks (0.1 ms each: a tenth of a small point's work,
+    with a dozen terms per block)."""
+
+    def __init__(self, S: np.ndarray):
+        row, self.indices = np.nonzero(S)
+        self.data = S[row, self.indices]
+        self.indptr = np.zeros(len(S) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(row, minlength=len(S)), out=self.indptr[1:])
 
 
 def swap_sites(S: np.ndarray) -> np.ndarray:
@@ -161,6 +195,19 @@ def reflection_symmetric(p: model.Params, rtol: float = 1e-13) -> tuple[bool, st
     holds; a complex J (phi != 0, a flux: the current I_J is odd under reflection) or complex
     alpha, delta in general (f_b and its reflection differ by more than a phase) do not.
     """
+    if isinstance(p, model.Params):
+        return _params_reflection(p, rtol)
+    return _reflection_symmetric(p, rtol)
+
+
+@functools.lru_cache(maxsize=CACHED_POINTS)
+def _params_reflection(p: model.Params, rtol: float) -> tuple[bool, str]:
+    """:func:`reflection_symmetric` of a hashable :class:`model.Params`, decided once."""
+    return _reflection_symmetric(p, rtol)
+
+
+def _reflection_symmetric(p, rtol: float) -> tuple[bool, str]:
+    """:func:`reflection_symmetric`, uncached."""
     L = p.L
     image = (lambda j: (-j) % L) if p.bc == "ring" else (lambda j: L - 1 - j)
     terms = _canonical(local_terms(p))

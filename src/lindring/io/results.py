@@ -71,6 +71,15 @@ def _clean_attr(v):
     return v
 
 
+def _coordinates(method: str) -> dict[str, tuple[int, str]]:
+    """Each dimension's coordinate: its first value and its long name."""
+    return dict(bond=(0, "bond index b (sites b, b+1)" if method != "cmf"
+                      else "unit-cell bond: 0 intra-cluster, 1 inter-cluster"),
+                pair=(0, "dissipative pair index b (sites b, b+range)"),
+                distance=(1, "distance d between the sites of a correlation (sites i, i + d)"),
+                site=(0, "site index j (0-based)"))
+
+
 def build_dataset(p: model.Params, method: str, data_vars: dict, attrs: dict) -> xr.Dataset:
     """Dataset of one job: variables with dims ``bond``/``site``, parameters and provenance.
 
@@ -83,28 +92,18 @@ def build_dataset(p: model.Params, method: str, data_vars: dict, attrs: dict) ->
     KeyError
         An attribute the schema does not declare for ``method``.
     """
-    ds = xr.Dataset({k: (dims, np.asarray(v)) for k, (dims, v) in data_vars.items()})
+    variables = {k: (dims, np.asarray(v)) for k, (dims, v) in data_vars.items()}
+    sizes = {d: n for dims, v in variables.values() for d, n in zip(dims, v.shape)}
     if not hasattr(p, "as_attrs"):     # the paper's model (a model file declares its own)
-        ds = ds.assign(missing_variables(method, p.range, ds.data_vars, dict(ds.sizes)))
-    if "bond" in ds.dims:
-        ds = ds.assign_coords(bond=np.arange(ds.sizes["bond"]))
-        ds["bond"].attrs = dict(long_name="bond index b (sites b, b+1)" if method != "cmf"
-                                else "unit-cell bond: 0 intra-cluster, 1 inter-cluster", units="1")
-    if "pair" in ds.dims:
-        ds = ds.assign_coords(pair=np.arange(ds.sizes["pair"]))
-        ds["pair"].attrs = dict(long_name="dissipative pair index b (sites b, b+range)", units="1")
-    if "distance" in ds.dims:         # a model file's correlation functions: d = 1, 2, ...
-        ds = ds.assign_coords(distance=np.arange(1, ds.sizes["distance"] + 1))
-        ds["distance"].attrs = dict(long_name="distance d between the sites of a correlation "
-                                    "(sites i, i + d)", units="1")
-    if "site" in ds.dims:
-        ds = ds.assign_coords(site=np.arange(ds.sizes["site"]))
-        ds["site"].attrs = dict(long_name="site index j (0-based)", units="1")
-    for name in ds.data_vars:         # long names and units: the output schema
-        var, variant = describe(name, p.output_variables() if hasattr(p, "output_variables")
-                                else None)
-        ds[name].attrs = dict(long_name=var.long_name + (f" ({variant})" if variant else ""),
-                              units=var.units)
+        variables.update(missing_variables(method, p.range, variables, sizes))
+    coords = {dim: (dim, start + np.arange(sizes[dim]), dict(long_name=name, units="1"))
+              for dim, (start, name) in _coordinates(method).items() if dim in sizes}
+    described = p.output_variables() if hasattr(p, "output_variables") else None
+    for name, (dims, v) in variables.items():     # long names and units: the output schema
+        var, variant = describe(name, described)
+        variables[name] = (dims, v, dict(long_name=var.long_name
+                                         + (f" ({variant})" if variant else ""), units=var.units))
+    ds = xr.Dataset(variables, coords=coords)     # built once (each assign copies: 1 ms a point)
     ds.attrs.update(parameter_attrs(p))
     ds.attrs.update({k: _clean_attr(v) for k, v in attrs.items()})
     ds.attrs.update(method=method, physics_version=PHYSICS_VERSION,

@@ -158,17 +158,22 @@ class _RowZeroRestored:
         self.weights = np.asarray(row0.data, dtype=PETSc.ScalarType)
         index = np.asarray(row0.indices).astype(PETSc.IntType)
         x = Ac.createVecRight()
+        self.owns_row0 = x.getOwnershipRange()[0] == 0
+        self.insert = PETSc.InsertMode.INSERT_VALUES
+        self.scatter = None
+        if len(index) == 0:      # a zero row (the identity's in the Pauli basis): no scatter
+            return
         self.entries = PETSc.Vec().createSeq(len(index), comm=PETSc.COMM_SELF)
         self.scatter = PETSc.Scatter().create(
             x, PETSc.IS().createGeneral(index, comm=PETSc.COMM_SELF), self.entries,
             PETSc.IS().createStride(len(index), 0, 1, comm=PETSc.COMM_SELF))
-        self.owns_row0 = x.getOwnershipRange()[0] == 0
-        self.insert = PETSc.InsertMode.INSERT_VALUES
 
     def mult(self, mat, x, y):
         self.Ac.mult(x, y)
-        self.scatter.scatter(x, self.entries, self.insert)   # collective: every rank takes part
-        value = np.dot(self.weights, self.entries.getArray())
+        value = 0.0
+        if self.scatter is not None:    # the same on every rank: the scatter is collective
+            self.scatter.scatter(x, self.entries, self.insert)
+            value = np.dot(self.weights, self.entries.getArray())
         if self.owns_row0:
             y.setValue(0, value)
         y.assemble()

@@ -457,6 +457,29 @@ def plan_mpo(L: int, chi: int = 64) -> Plan:
                 runtime_min=max(10, int(math.ceil(3 * seconds / 60))))
 
 
+#: dense complex matrices of the whole operator space that bound every phase of an ``ed`` point
+#: (:func:`dense_bound_mb`): the matrix, its LU factors, a Krylov basis of at most N vectors,
+#: an eigen-solver's work on the largest sector
+DENSE_BOUND_MATRICES = 4
+#: MB per rank beside them: the vectors and row tables of a tiny space (L <= 3, where the dense
+#: matrices are smaller than the plan's rounding to 0.1 MB)
+DENSE_BOUND_SLACK_MB = 1.0
+
+
+def dense_bound_mb(L: int, ranks: int = 1) -> float:
+    """An upper bound of the memory (MB, all ranks) of any ``ed`` point of ``L`` sites, in any
+    sector, basis and solver, with or without the gap: each rank's start-up (``BASE_MB``) and
+    ``DENSE_BOUND_MATRICES`` dense complex matrices of the whole operator space (``4^L`` rows),
+    ``DENSE_BOUND_SLACK_MB`` per rank beside.
+    Nothing a sparse solve holds (matrix, factors, Krylov vectors) exceeds a dense matrix of its
+    size. Cheap, where :func:`plan_ed` builds the sector's rows: where this bound fits,
+    :func:`lindring.api.prepare` needs no plan (0.3 ms against 1.5 ms of a 10 ms point at
+    L = 5, benchmarks/README.md)."""
+    N = 4.0 ** L
+    return (ranks * (BASE_MB + DENSE_BOUND_SLACK_MB)
+            + DENSE_BOUND_MATRICES * N * N * SCALAR_BYTES["complex"] / MB)
+
+
 def check_fits(plan: Plan, ranks: int, available_mb: float) -> str | None:
     """``None`` if the plan's memory for ``ranks`` MPI ranks fits ``available_mb``, else the
     reason, naming the plan and how to run the point on a cluster."""
