@@ -33,7 +33,7 @@ import functools
 import numpy as np
 
 from lindring.core import model
-from lindring.core.terms import CACHED_POINTS, frozen, local_terms
+from lindring.core.terms import CACHED_POINTS, cacheable, frozen, local_terms
 
 #: the Pauli matrices by letter: 1, sigma^x, sigma^y, sigma^z in the local basis (|0>, |1>) of
 #: MODEL.md (|1> up: sigma^z = diag(-1, 1), sigma^y = -i (sp - sm))
@@ -83,7 +83,7 @@ def pauli_terms(p: model.Params) -> list[tuple[tuple[int, ...], np.ndarray]]:
     """The Liouvillian of Eq. 11 as ``(sites, real superoperator on Pauli letters)``
     (:func:`lindring.core.terms.local_terms` transformed; for a :class:`model.Params`, computed
     once per point: :data:`lindring.core.terms.CACHED_POINTS`)."""
-    if isinstance(p, model.Params):
+    if cacheable(p):
         return list(_params_pauli_terms(p))
     return _pauli_terms(p)
 

@@ -27,7 +27,21 @@ def local_terms(p: model.Params) -> list[tuple[tuple[int, ...], np.ndarray]]:
     """
     if hasattr(p, "local_terms"):
         return p.local_terms()
-    return list(_params_terms(p))
+    if cacheable(p):
+        return list(_params_terms(p))
+    return list(_params_terms.__wrapped__(p))
+
+
+def cacheable(p) -> bool:
+    """Whether the terms of ``p`` may be kept: a :class:`model.Params` (frozen) whose values are
+    all hashable (a numpy array given for a parameter is not)."""
+    if not isinstance(p, model.Params):
+        return False
+    try:
+        hash(p)
+    except TypeError:
+        return False
+    return True
 
 
 def frozen(terms) -> tuple[tuple[tuple[int, ...], np.ndarray], ...]:
@@ -195,7 +209,7 @@ def reflection_symmetric(p: model.Params, rtol: float = 1e-13) -> tuple[bool, st
     holds; a complex J (phi != 0, a flux: the current I_J is odd under reflection) or complex
     alpha, delta in general (f_b and its reflection differ by more than a phase) do not.
     """
-    if isinstance(p, model.Params):
+    if cacheable(p):
         return _params_reflection(p, rtol)
     return _reflection_symmetric(p, rtol)
 
