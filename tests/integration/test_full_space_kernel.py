@@ -4,6 +4,7 @@ of the independent dense Liouvillian (``dense_reference``), and the steady state
 only other sectors hold the extra zero modes checked against the dense state reached from the
 vacuum."""
 import logging
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from lindring.core import model
 from lindring.solvers.gap import KERNEL_CHECK_MAX_WORDS
 from lindring.solvers.methods import run_ed
 
+MODELS = Path(__file__).resolve().parents[2] / "models"
 PARAMS = ("J0", "phi", "lam", "mu", "kappa", "eps_x", "eps_zz", "alpha", "beta", "gamma", "delta")
 #: J0 = lam = 1 make H = sum sigma^x_b sigma^x_{b+1}; the jumps gamma sm_{b+1} leave site 0
 #: alone: sigma^x_0 is conserved, its two values give two steady states exchanged by the parity
@@ -149,3 +151,28 @@ def test_cli_flags_it_in_the_file_and_the_summary(tmp_path):
         assert np.isfinite(ds["sz"].values).all()
     text = run_cli(["show", out]).stdout
     assert "NOT unique in the full operator space" in text and "parity odd" in text
+
+
+@pytest.mark.parametrize("gap", [[], ["--gap"]])
+def test_model_file_point_decided_in_the_full_space(tmp_path, gap):
+    """models/paper.yaml at the conserved point: the same full-space decision as the paper's
+    parameters (the dense kernel 2: 1 solved, 1 parity odd), the solved sector's state written."""
+    out = tmp_path / "m.nc"
+    run_cli(["solve", "--model", MODELS / "paper.yaml", "--bc", "open", "--L", 3, "--set", "J0=1",
+             "--set", "lam=1", "--set", "alpha=0", "--set", "delta=0", "--set", "gamma=-1.23",
+             "--set", "mu=0", *gap, "-o", out])
+    p = model.make_params(3, bc="open", **CONSERVED)
+    with xr.open_dataset(out) as ds:
+        assert ds.attrs["unique"] == 0 and int(ds["kernel_dim"]) == _dense_kernel(p) == 2
+        assert "parity odd" in ds.attrs["kernel_by_sector"]
+        assert np.isfinite(ds["sz"].values).all()
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--model", MODELS / "paper.yaml", "--bc", "ring", "--L", 2], "a ring needs L >= 3"),
+    (["--model", MODELS / "boundary_driven_xxz.yaml", "--bc", "ring", "--L", 2],
+     "is for bc open, not 'ring'"),
+    (["--model", MODELS / "paper.yaml", "--bc", "open", "--L", 1], "L must be >= 2")])
+def test_model_file_lattice_refusals_say_what_is_wrong(tmp_path, args, message):
+    proc = run_cli(["solve", *args, "--gap", "-o", tmp_path / "x.nc"], check=False)
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
