@@ -386,15 +386,21 @@ def _run_ed_in(operator_basis, p, sector, solver, tol, thresholds, gap, check_un
     return data, attrs
 
 
-def _known_sector(p, sector, data, attrs, need_gap: bool = True) -> dict:
-    """The solved sector's :class:`lindring.solvers.gap.SectorGap` keyed by its label, where it
-    is one of the sectors of the model (``--symmetry auto``'s) and (``need_gap``) its search
-    found the gap; else empty (every sector is searched). Its kernel is the solve's decision
-    (probe or shift-and-invert), not searched again."""
+def _solved_sector(p, sector, data, attrs):
+    """The solved sector's search as a :class:`lindring.solvers.gap.SectorGap`: its gap and
+    kernel as the solve decided them (in ``data``, ``attrs``)."""
     from lindring.solvers.gap import SectorGap, solved_label
-    solved = SectorGap(solved_label(p, sector), attrs["basis_size"], float(data["gap"][1]),
-                       int(data["kernel_dim"][1]), max(int(attrs.get("undamped_coherences", 0)), 0),
-                       how="steady-state solve")
+    return SectorGap(solved_label(p, sector), attrs["basis_size"], float(data["gap"][1]),
+                     int(data["kernel_dim"][1]), max(int(attrs.get("undamped_coherences", 0)), 0),
+                     how="steady-state solve")
+
+
+def _known_sector(p, sector, data, attrs, need_gap: bool = True) -> dict:
+    """The solved sector's :func:`_solved_sector` keyed by its label, where it is one of the
+    sectors of the model (``--symmetry auto``'s) and (``need_gap``) its search found the gap;
+    else empty (every sector is searched). Its kernel is the solve's decision (probe or
+    shift-and-invert), not searched again."""
+    solved = _solved_sector(p, sector, data, attrs)
     same = sector != "none" and sector == resolve_symmetry(p, "auto")
     return {solved.label: solved} if same and (np.isfinite(solved.gap) or not need_gap) else {}
 
@@ -404,14 +410,9 @@ def _gap_over(mode, p, sector, scale, tol, data, attrs):
     into ``data`` (variables ``gap``, ``gap_parity``, ``gap_momentum``, ``gap_reflection``) and
     ``attrs`` (``gap_*``), from the solved sector's gap and kernel already in ``data``. Returns
     every sector's :class:`lindring.solvers.gap.SectorGap` with ``all`` (None with ``solved``)."""
-    from lindring.solvers.gap import (SectorGap, gap_of_solved_sector, gap_over_sectors,
-                                      solved_label)
+    from lindring.solvers.gap import gap_of_solved_sector, gap_over_sectors
     if mode == "solved":
-        solved = SectorGap(solved_label(p, sector), attrs["basis_size"], float(data["gap"][1]),
-                           int(data["kernel_dim"][1]),
-                           max(int(attrs.get("undamped_coherences", 0)), 0),
-                           how="steady-state solve")
-        result = gap_of_solved_sector(p, sector, solved)
+        result = gap_of_solved_sector(p, sector, _solved_sector(p, sector, data, attrs))
     else:
         # the solved sector's search is reused where it is one of the sectors of the model
         result = gap_over_sectors(p, scale, tol, known=_known_sector(p, sector, data, attrs))
