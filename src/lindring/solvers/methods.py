@@ -383,6 +383,9 @@ def _run_ed_in(operator_basis, p, sector, solver, tol, thresholds, gap, check_un
                                       known=_known_sector(p, sector, data, attrs, need_gap=False))
     if sectors is not None:
         _full_space_uniqueness(p, sector, sectors, scale, tol, data, attrs)
+    elif int(data["kernel_dim"][1]) >= 1 and sector != "none":
+        log.info(f"[kernel] uniqueness decided in {_sector_description(sector)} (the other "
+                 "sectors' kernels are counted with --gap)")
     return data, attrs
 
 
