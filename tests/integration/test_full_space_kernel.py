@@ -49,7 +49,9 @@ CASES = [(3, "open", CONSERVED), (4, "open", CONSERVED), (5, "open", CONSERVED),
          (4, "ring", dict(alpha=1.0, gamma=1.0)),
          (3, "ring", dict(alpha=1.0, gamma=-1.0, mu=1.0)),
          (4, "open", dict(preset="minimal", alpha=2.0, delta=1.5)),
-         (5, "ring", dict(preset="minimal", alpha=2.0, delta=1.5))]
+         (5, "ring", dict(preset="minimal", alpha=2.0, delta=1.5)),
+         # kernel 1 in the parity-even k = 0 sector, 1 in the parity-odd k = 0 one
+         (5, "ring", dict(J0=1.0, gamma=1.0, delta=1.0))]
 
 
 @pytest.mark.parametrize("L,bc,kw", CASES)
@@ -112,6 +114,21 @@ def test_extra_zero_modes_in_another_sector_are_flagged(caplog):
     assert np.trace(sx0 @ other).real == pytest.approx(1, abs=1e-9)
     assert np.abs(_dense(p) @ other.reshape(-1)).max() < 1e-9
     assert np.abs(other - vacuum).max() > 0.1
+
+
+@pytest.mark.parametrize("symmetry", ["parity", "momentum"])
+def test_a_sector_that_is_not_one_of_the_models(symmetry):
+    """Ring L = 5, J0 = 1, gamma = delta = 1 (kernel vectors at parity even and odd, both at
+    k = 0): --symmetry parity solves in the parity-even sector of every k, not one of the
+    sectors searched (they split k), which holds one of them: its state written, flagged; the
+    full-space count is still the dense one. The momentum-zero sector holds both (observables
+    NaN)."""
+    p = model.make_params(5, bc="ring", J0=1.0, gamma=1.0, delta=1.0)
+    assert _dense_kernel(p) == 2
+    obs, attrs = _ed(p, symmetry=symmetry)
+    assert obs["kernel_dim"] == 2 and attrs["unique"] == 0
+    assert "(solved)" not in attrs["kernel_by_sector"] and "parity odd" in attrs["kernel_by_sector"]
+    assert np.isfinite(obs["sz"]).all() == (symmetry == "parity")
 
 
 def test_full_space_kernel_with_a_sector_other_than_auto():
