@@ -113,8 +113,7 @@ IN_WORDS = {"L", "bc", "range", "preset", "method", "unique", "liouvillian_scale
             "eta_im", "uniqueness_method", "kernel_by_sector", "initial_guess_residual",
             "max_residual", "max_trace_error", "max_hermiticity_error", "positivity_tol",
             "max_error_estimate", "max_relative_residual", "agreement_tol", "gap_sectors",
-            "gap_sector", "gap_kernel_dim", "initial_guess", "saved_state", "spectrum_sector",
-            "preset"}
+            "gap_sector", "gap_kernel_dim", "initial_guess", "saved_state", "spectrum_sector"}
 
 
 @pytest.fixture(scope="module")

@@ -227,8 +227,11 @@ def run_ed(p: model.Params, solver=OPTIONS["solver"].default, tol: Tolerances | 
     symmetry : str
         ``auto``, ``none``, ``parity``, ``momentum``, ``parity+momentum``: the sector of the
         Liouvillian to solve in (basis.py); ``auto`` takes every symmetry the model has. The
-        uniqueness decision covers that sector only (attribute ``spectrum_sector``), and so
-        does the gap with ``gap_sectors = solved``.
+        solve decides uniqueness in that sector; the kernel of every other sector is then
+        counted with ``gap`` (``gap_sectors = all``) or, without it, densely where 4^L <=
+        ``gap.KERNEL_CHECK_MAX_WORDS`` (L <= 5), deciding it in the full space
+        (:func:`_full_space_uniqueness`; attributes ``spectrum_sector``, ``kernel_by_sector``).
+        The gap with ``gap_sectors = solved`` covers the solved sector only.
     basis : {"auto", "pauli", "matrix-units"}
         Operator basis (attribute ``operator_basis``): Pauli strings (:mod:`lindring.core.pauli`,
         a real Liouvillian, 2.25 L + 1 nonzeros per row in the minimal model) or the matrix
