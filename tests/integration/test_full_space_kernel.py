@@ -211,6 +211,7 @@ def test_gap_below_the_krylov_cutoff_is_the_dense_gap(sectors):
     assert obs["gap"] == pytest.approx(dense_gap, abs=1e-10)
     assert attrs["gap_sector"].startswith("parity even, k = 0, reflection even")
     if sectors == "all":
+        assert "same gap" not in attrs["gap_sector"]      # 2.5e-8 and 3.3e-7: two gaps
         odd = [part for part in attrs["gap_by_sector"].split("; ")
                if part.startswith("parity odd, k = pi, reflection even")]
         slow = sorted(-z.real for z in off if abs(z.imag) > 0.5)[0]

@@ -383,7 +383,8 @@ def _run_ed_in(operator_basis, p, sector, solver, tol, thresholds, gap, check_un
             and 4 ** p.L <= KERNEL_CHECK_MAX_WORDS:
         from lindring.solvers.gap import kernel_over_sectors
         sectors = kernel_over_sectors(p, scale, tol,
-                                      known=_known_sector(p, sector, data, attrs, need_gap=False))
+                                      known=_known_sector(p, sector, data, attrs, tol,
+                                                         need_gap=False))
     if sectors is not None:
         _full_space_uniqueness(p, sector, sectors, scale, tol, data, attrs)
     elif int(data["kernel_dim"][1]) >= 1 and sector != "none":
@@ -392,21 +393,24 @@ def _run_ed_in(operator_basis, p, sector, solver, tol, thresholds, gap, check_un
     return data, attrs
 
 
-def _solved_sector(p, sector, data, attrs):
+def _solved_sector(p, sector, data, attrs, tol):
     """The solved sector's search as a :class:`lindring.solvers.gap.SectorGap`: its gap and
-    kernel as the solve decided them (in ``data``, ``attrs``)."""
-    from lindring.solvers.gap import SectorGap, solved_label
-    return SectorGap(solved_label(p, sector), attrs["basis_size"], float(data["gap"][1]),
+    kernel as the solve decided them (in ``data``, ``attrs``), the gap's accuracy by
+    :func:`lindring.solvers.gap.gap_accuracy`."""
+    from lindring.solvers.gap import SectorGap, gap_accuracy, solved_label
+    gap = float(data["gap"][1])
+    return SectorGap(solved_label(p, sector), attrs["basis_size"], gap,
                      int(data["kernel_dim"][1]), max(int(attrs.get("undamped_coherences", 0)), 0),
-                     how="steady-state solve")
+                     how="steady-state solve",
+                     accuracy=gap_accuracy(gap, attrs["liouvillian_scale"], tol))
 
 
-def _known_sector(p, sector, data, attrs, need_gap: bool = True) -> dict:
+def _known_sector(p, sector, data, attrs, tol, need_gap: bool = True) -> dict:
     """The solved sector's :func:`_solved_sector` keyed by its label, where it is one of the
     sectors of the model (``--symmetry auto``'s) and (``need_gap``) its search found the gap;
     else empty (every sector is searched). Its kernel is the solve's decision (probe or
     shift-and-invert), not searched again."""
-    solved = _solved_sector(p, sector, data, attrs)
+    solved = _solved_sector(p, sector, data, attrs, tol)
     same = sector != "none" and sector == resolve_symmetry(p, "auto")
     return {solved.label: solved} if same and (np.isfinite(solved.gap) or not need_gap) else {}
 
@@ -418,10 +422,10 @@ def _gap_over(mode, p, sector, scale, tol, data, attrs):
     every sector's :class:`lindring.solvers.gap.SectorGap` with ``all`` (None with ``solved``)."""
     from lindring.solvers.gap import gap_of_solved_sector, gap_over_sectors
     if mode == "solved":
-        result = gap_of_solved_sector(p, sector, _solved_sector(p, sector, data, attrs))
+        result = gap_of_solved_sector(p, sector, _solved_sector(p, sector, data, attrs, tol))
     else:
         # the solved sector's search is reused where it is one of the sectors of the model
-        result = gap_over_sectors(p, scale, tol, known=_known_sector(p, sector, data, attrs))
+        result = gap_over_sectors(p, scale, tol, known=_known_sector(p, sector, data, attrs, tol))
     data.update(_to_vars(result.variables(), p))
     attrs.update(result.attrs())
     return result.sectors if mode == "all" else None
