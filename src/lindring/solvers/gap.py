@@ -47,8 +47,8 @@ DENSE_MAX_ROWS = 32
 
 #: without ``--gap``, the kernel of every sector is counted (densely) with each solve where the
 #: operator space has at most this many words: L <= 5, sectors of at most 512 rows, measured
-#: 0.01-0.6 s over every sector (open L = 5, complex alpha: two sectors of 512 rows), against
-#: L = 6's 2048-row sectors (many seconds each)
+#: 0.004-0.36 s over every sector, the most at open L = 5 with complex alpha (two sectors of 512
+#: rows; benchmarks/README.md, "Full-space uniqueness check"), against L = 6's 2048-row sectors
 KERNEL_CHECK_MAX_WORDS = 4 ** 5
 
 
