@@ -49,6 +49,11 @@ CASES = [(3, "open", CONSERVED), (4, "open", CONSERVED), (5, "open", CONSERVED),
          (4, "ring", dict(alpha=1.0, gamma=1.0)),
          (3, "ring", dict(alpha=1.0, gamma=-1.0, mu=1.0)),
          (4, "open", dict(preset="minimal", alpha=2.0, delta=1.5)),
+         (3, "open", dict(preset="minimal", alpha=1.0, delta=0.0)),
+         (5, "open", dict(preset="minimal", alpha=0.0, delta=1.0)),
+         (3, "ring", dict(preset="minimal", alpha=1.0, delta=0.0)),
+         # Hermitian jumps sigma^x_b + sigma^x_{b+1}, no H: kernel 18, in every k sector
+         (4, "ring", dict(alpha=1.0, beta=1.0, gamma=1.0, delta=1.0)),
          (5, "ring", dict(preset="minimal", alpha=2.0, delta=1.5)),
          # kernel 1 in the parity-even k = 0 sector, 1 in the parity-odd k = 0 one
          (5, "ring", dict(J0=1.0, gamma=1.0, delta=1.0))]
