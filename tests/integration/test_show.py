@@ -113,7 +113,8 @@ IN_WORDS = {"L", "bc", "range", "preset", "method", "unique", "liouvillian_scale
             "eta_im", "uniqueness_method", "kernel_by_sector", "initial_guess_residual",
             "max_residual", "max_trace_error", "max_hermiticity_error", "positivity_tol",
             "max_error_estimate", "max_relative_residual", "agreement_tol", "gap_sectors",
-            "gap_sector", "gap_kernel_dim", "initial_guess", "saved_state", "spectrum_sector"}
+            "gap_sector", "gap_kernel_dim", "initial_guess", "saved_state", "spectrum_sector",
+            "uniqueness_checked"}
 
 
 @pytest.fixture(scope="module")
@@ -168,5 +169,7 @@ def test_show_warm_start_gap_kernel_and_full_space_uniqueness(everything):
     assert "parity odd, reflection not split: 1" in line and "solved sector's steady state" in line
     mpo = run_cli(["show", everything / "mpo.nc"]).stdout
     with xr.open_dataset(everything / "mpo.nc") as ds:
-        limit = ds.attrs["max_relative_residual"]
+        limit, how = ds.attrs["max_relative_residual"], ds.attrs["uniqueness_checked"]
     assert re.search(rf"relative_residual \S+ \(limit <= {limit:g}\)", mpo)
+    assert f"steady state: unique by {how}, kernel_dim 1" in mpo
+    assert f"uniqueness_checked {a['uniqueness_checked']}" in ed       # ED's: a number

@@ -95,6 +95,10 @@ def details_lines(attrs: _Read, width: int = 100) -> list[str]:
                          break_on_hyphens=False)
 
 
+#: the attributes :func:`uniqueness_text` places (besides ``unique``)
+UNIQUENESS_ATTRS = ("uniqueness_method", "kernel_by_sector", "spectrum_sector")
+
+
 def uniqueness_text(ds: xr.Dataset) -> str:
     """The uniqueness decision of an ED or MPO point in words: unique, not unique (in the
     solved sector: observables NaN; only in the full space: the solved sector's steady state
@@ -104,7 +108,9 @@ def uniqueness_text(ds: xr.Dataset) -> str:
     unique = int(a.get("unique", -1))
     kd = int(ds["kernel_dim"]) if "kernel_dim" in ds else None
     method = str(a.get("uniqueness_method", "none"))
-    by = f" by {method}" if method not in ("", "none") else ""      # "none": not decided
+    if str(a.get("method")) == "mpo":          # its uniqueness_checked says how, in words
+        method = str(a.get("uniqueness_checked", "none"))
+    by = f" by {method}" if method not in ("", "none", "-1") else ""      # "none": not decided
     kd_text = f", kernel_dim {kd}" if kd is not None else ""
     sectors = str(a.get("kernel_by_sector", "none"))
     where = f" (kernel vectors in: {sectors})" if sectors != "none" else ""
@@ -214,8 +220,8 @@ def point_text(ds: xr.Dataset, path: str = "") -> str:
     if eta is not None:
         lines.append(f"  eta = alpha conj(gamma) - delta conj(beta) = {_num(eta)}")
     if a.get("unique") is not None:
-        for k in ("uniqueness_method", "kernel_by_sector", "spectrum_sector"):
-            a.get(k)
+        for k in UNIQUENESS_ATTRS + (("uniqueness_checked",) if method == "mpo" else ()):
+            a.get(k)                              # placed by uniqueness_text
         lines.append(f"  steady state: {uniqueness_text(ds)}")
     warm = []
     if not _at_fill("initial_guess", a.get("initial_guess", "none")):
