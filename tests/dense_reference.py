@@ -186,7 +186,9 @@ def dense_steady_state(Lmat, tol=1e-9):
 
     Returns ``(rho, kernel_dim)``; ``kernel_dim`` counts singular values below
     ``tol * s_max``. If ``kernel_dim != 1`` then ``rho`` is None. Otherwise rho is the
-    D x D matrix (row-major un-vec) normalised to trace 1.
+    D x D matrix (row-major un-vec) normalised to trace 1. A slow mode below the cutoff counts
+    as kernel (ring L = 4, alpha 100, delta 1: its -2.5e-8 is 3e-13 of the scale, so the
+    default says 2 where the steady state is unique): use the eigenvalues there.
     """
     n = Lmat.shape[0]
     D = int(round(np.sqrt(n)))

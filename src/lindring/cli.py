@@ -344,6 +344,9 @@ def cmd_solve(args, petsc_opts) -> None:
         for k in ("current_eta", "current_J", "sz") + extra:
             if k in ds:
                 print(f"  {k} = {ds[k].values}")
+        if ds.attrs.get("unique") == 0:
+            from lindring.report.show import uniqueness_text
+            print(f"  steady state: {uniqueness_text(ds)}")
 
 
 def print_ed_plan(plan, bc: str) -> None:

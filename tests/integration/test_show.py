@@ -106,3 +106,70 @@ def test_every_option_states_its_default(command):
             assert f"{opt.flag} X" in flat
             block = flat.split(f"{opt.flag} X", 1)[1][:400]
             assert "unit:" in block.split(" --")[0], (opt.flag, block[:200])
+
+
+#: attributes show gives in words rather than by name (each checked below or in the tests above)
+IN_WORDS = {"L", "bc", "range", "preset", "method", "unique", "liouvillian_scale", "eta_re",
+            "eta_im", "uniqueness_method", "kernel_by_sector", "initial_guess_residual",
+            "max_residual", "max_trace_error", "max_hermiticity_error", "positivity_tol",
+            "max_error_estimate", "max_relative_residual", "agreement_tol", "gap_sectors",
+            "gap_sector", "gap_kernel_dim", "initial_guess", "saved_state", "spectrum_sector",
+            "uniqueness_checked"}
+
+
+@pytest.fixture(scope="module")
+def everything(tmp_path_factory):
+    """An ED point with every optional part (warm start from a saved state, a saved state, the
+    gap over all sectors), a point non-unique in the full space only, an MPO and a ground-state
+    point."""
+    d = tmp_path_factory.mktemp("show_all")
+    minimal = ["--L", 4, "--preset", "minimal", "--alpha", 2]
+    run_cli(["solve", *minimal, "--delta", 1.5, "--solver", "iterative", "--save-state",
+             d / "s1.nc", "-o", d / "a.nc"])
+    run_cli(["solve", *minimal, "--delta", 1.4, "--solver", "iterative", "--initial-guess",
+             d / "s1.nc", "--save-state", d / "s2.nc", "--gap", "-o", d / "ed.nc"])
+    run_cli(["solve", "--bc", "open", "--L", 3, "--J0", 1, "--lam", 1, "--gamma", -1.23,
+             "-o", d / "sector.nc"])
+    run_cli(["solve", "--method", "mpo", "--bc", "open", "--L", 3, "--preset", "minimal",
+             "--alpha", 2, "--delta", 1, "-o", d / "mpo.nc"])
+    run_cli(["solve", "--method", "ground", "--L", 4, "--J0", 1, "-o", d / "ground.nc"])
+    return d
+
+
+@pytest.mark.parametrize("name", ["ed", "sector", "mpo", "ground"])
+def test_show_leaves_no_attribute_out(everything, name):
+    """Every attribute the solve wrote (not at its fill value) is in the text: by name (the
+    details lines take whatever the summary does not place), or in words (IN_WORDS, or a
+    parameter: ``alpha = 2``)."""
+    from lindring.core.model import PHYSICAL_PARAMS
+    from lindring.report.show import _at_fill
+    path = everything / f"{name}.nc"
+    text = run_cli(["show", path]).stdout
+    with xr.open_dataset(path) as ds:
+        attrs = dict(ds.attrs)
+    params = {f"{n}{part}" for n in PHYSICAL_PARAMS for part in ("", "_re", "_im")}
+    left_out = [k for k, v in attrs.items()
+                if not _at_fill(k, v) and k not in IN_WORDS and k not in params
+                and not re.search(rf"(^|[\s(]){re.escape(k)}[\s=:]", text, re.M)]
+    assert not left_out, left_out
+
+
+def test_show_warm_start_gap_kernel_and_full_space_uniqueness(everything):
+    ed = run_cli(["show", everything / "ed.nc"]).stdout
+    with xr.open_dataset(everything / "ed.nc") as ds:
+        a = dict(ds.attrs)
+    assert a["initial_guess"] != "none" and a["saved_state"] != "none"
+    warm = next(l for l in ed.splitlines() if l.strip().startswith("warm start:"))
+    assert f"started from {a['initial_guess']}" in warm and f"saved to {a['saved_state']}" in warm
+    assert f"kernel over them {a['gap_kernel_dim']}" in ed and a["gap_kernel_dim"] == 1
+    assert "steady state: unique by" in ed and "decided over every sector" in ed
+    sector = run_cli(["show", everything / "sector.nc"]).stdout
+    line = next(l for l in sector.splitlines() if l.strip().startswith("steady state:"))
+    assert "NOT unique in the full operator space, kernel_dim 2" in line
+    assert "parity odd, reflection not split: 1" in line and "solved sector's steady state" in line
+    mpo = run_cli(["show", everything / "mpo.nc"]).stdout
+    with xr.open_dataset(everything / "mpo.nc") as ds:
+        limit, how = ds.attrs["max_relative_residual"], ds.attrs["uniqueness_checked"]
+    assert re.search(rf"relative_residual \S+ \(limit <= {limit:g}\)", mpo)
+    assert f"steady state: unique by {how}, kernel_dim 1" in mpo
+    assert f"uniqueness_checked {a['uniqueness_checked']}" in ed       # ED's: a number

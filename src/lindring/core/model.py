@@ -150,6 +150,17 @@ def _as_integer(name: str, value) -> int:
         raise ModelError(f"{name} must be an integer, got {value!r}") from None
 
 
+def check_lattice_size(L: int, bc: str, error=None) -> None:
+    """Refuse ``L < 2``, and a ring of fewer than 3 sites (MODEL.md: a ring of 2 would count
+    its one bond twice), with ``error`` (default :class:`ModelError`)."""
+    error = error or ModelError
+    if L < 2:
+        raise error(f"L must be >= 2, got L = {L}")
+    if bc == "ring" and L < 3:
+        raise error(f"a ring needs L >= 3 (a ring of 2 would count its one bond twice), got "
+                    f"L = {L}")
+
+
 def make_params(L, bc="ring", preset=None, range=1, **values) -> Params:
     """Build and validate a :class:`Params`.
 
@@ -167,10 +178,7 @@ def make_params(L, bc="ring", preset=None, range=1, **values) -> Params:
     L = _as_integer("L", L)
     if bc not in BOUNDARIES:
         raise ModelError(f"bc must be one of {BOUNDARIES}, got {bc!r}")
-    if L < 2:
-        raise ModelError(f"L must be >= 2, got L = {L}")
-    if bc == "ring" and L < 3:
-        raise ModelError(f"a ring needs L >= 3 (a ring of 2 would count its one bond twice), got L = {L}")
+    check_lattice_size(L, bc)
     range = _as_integer("range", range)
     if range not in (1, 2):
         raise ModelError(f"range must be 1 or 2, got {range}")

@@ -895,11 +895,10 @@ def build(mf: ModelFile, L: int, bc: str, values: dict | None = None) -> ModelPo
     if L > 31:
         raise ModelFileError(f"L = {L}: a model file's Liouvillian is assembled on words of L "
                              "letters, which hold L <= 31")
-    if L < 2 or (bc == "ring" and L < 3):
-        raise ModelFileError(f"L = {L} is too small (L >= 2; a ring needs L >= 3)")
     allowed = mf.data.get("boundaries")
     if allowed and bc not in allowed:
         raise ModelFileError(f"model {mf.name} is for bc {', '.join(allowed)}, not {bc!r}")
+    model.check_lattice_size(L, bc, ModelFileError)
     vals = _resolve_values(mf, given, L)
     for name, v in vals.items():
         check_magnitude(v, f"parameter {name!r}")

@@ -80,8 +80,9 @@ VARIABLES: dict[str, Variable] = {
                                "eigenvalue of the projected Liouvillian), relative to rate_scale",
                                "1", (), ("mpo",)),
     "min_eigenvalue": Variable("smallest eigenvalue of rho (small L only)", "1", (), ("ed",)),
-    "kernel_dim": Variable("dimension of the Liouvillian kernel (-1: not checked)", "1", (),
-                           _CHECKED, fill=-1),
+    "kernel_dim": Variable("dimension of the Liouvillian kernel: ED in the solved sector, or "
+                           "summed over every sector where they were searched (kernel_by_sector; "
+                           "-1: not checked)", "1", (), _CHECKED, fill=-1),
     "gap": Variable("Liouvillian gap: -Re(lambda) of the rightmost eigenvalue off the imaginary "
                     "axis, over the sectors of gap_sectors (NaN: not computed, or a sector's "
                     "search did not converge: gap_complete)", "1", (), ("ed",)),
@@ -188,7 +189,11 @@ def _attributes() -> dict[str, Attribute]:
         ("uniqueness_checked", "ed: 1 if the kernel dimension was decided; mpo: how", ("ed", "mpo"),
          _NO),
         ("spectrum_sector", "what the uniqueness decision covered (and the gap with "
-         "gap_sectors = solved)", _ED, _NONE),
+         "gap_sectors = solved): the solved sector only, or the full operator space where every "
+         "sector's kernel was counted (kernel_by_sector)", _ED, _NONE),
+        ("kernel_by_sector", "the sectors holding kernel vectors of L and how many, where every "
+         "sector was searched (with --gap, gap_sectors = all; without, where L <= 5); the "
+         "solved one marked (solved); none: not searched (spectrum_sector)", _ED, _NONE),
         ("gap_sectors", "sectors the gap was searched in: all (every parity, momentum, "
          "reflection) or solved (none: no gap)", _ED, _NONE),
         ("gap_sector", "the sector of the gap, in words (ties named)", _ED, _NONE),
@@ -236,8 +241,10 @@ def _attributes() -> dict[str, Attribute]:
          "shift-and-invert (none: not checked)", _ED, _NONE),
         ("uniqueness_seconds", "time of the uniqueness decision (s; NaN: not checked)", _ED,
          np.nan),
-        ("unique", "1: unique; 0: non-unique (observables NaN); -1: not checked", ("ed", "mpo"),
-         _NO),
+        ("unique", "1: unique; 0: non-unique (observables NaN; ED where only other sectors "
+         "than the solved one hold the extra kernel vectors, kernel_by_sector: the observables "
+         "of the solved sector's steady state, the one every initial state with its symmetries "
+         "relaxes to); -1: not checked", ("ed", "mpo"), _NO),
         ("slowest_rate", "slowest relaxation rate used by error_estimate (NaN: not decided or "
          "non-unique)", _ED, np.nan),
         # cmf

@@ -8,7 +8,9 @@
   :mod:`lindring.report.quicklook`, the worst verification figures and the provenance;
 * a finite-size scaling (``results/<name>_scaling.nc``): the current against L and its limits.
 
-Every number is read from the file.
+Every number is read from the file. A point file's attributes that the summary does not place
+in its lines (and that are not at their fill value: :data:`lindring.core.schema.ATTRIBUTES`) are
+listed under ``details``, so that nothing the solve wrote is left out (:func:`details_lines`).
 """
 from __future__ import annotations
 
@@ -30,13 +32,101 @@ POINT_CHECKS = (("residual", "max_residual", "<= "), ("error_estimate", "max_err
                 ("trace_error", "max_trace_error", "<= "),
                 ("hermiticity_error", "max_hermiticity_error", "<= "),
                 ("min_eigenvalue", "positivity_tol", ">= -"),
-                ("relative_residual", "mpo_max_residual", "<= "),
-                ("start_difference", "mpo_agreement", "<= "))
+                ("relative_residual", "max_relative_residual", "<= "),      # MPO files
+                ("start_difference", "agreement_tol", "<= "))
 PROVENANCE = ("lindring_version", "git_commit", "physics_version", "petsc_version",
               "slepc_version", "mpi_library", "mpi_ranks", "wall_seconds",
               "peak_memory_mb_max_rank", "created")
 SKIP_VARS = {v for v, _, _ in POINT_CHECKS} | {"kernel_dim", "gap", "slowest_rate",
                                                 "gap_parity", "gap_momentum", "gap_reflection"}
+
+
+class _Read(dict):
+    """A file's attributes that remember which were read (:func:`details_lines` lists the
+    others)."""
+
+    def __init__(self, attrs):
+        super().__init__(attrs)
+        self.read = set()
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+
+def _at_fill(name: str, value) -> bool:
+    """Whether an attribute holds its schema fill value (not set by this outcome), or nothing."""
+    from lindring.core.schema import ATTRIBUTES
+    text = str(value)
+    if text in ("", "none"):
+        return True
+    if name not in ATTRIBUTES:
+        return False
+    fill = ATTRIBUTES[name].fill
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return text == str(fill)
+    if isinstance(fill, str):
+        return False
+    return (math.isnan(v) and math.isnan(float(fill))) or v == fill
+
+
+def _value(v) -> str:
+    if isinstance(v, (float, np.floating)):
+        return q.fmt(v, 4)
+    return str(v)
+
+
+def details_lines(attrs: _Read, width: int = 100) -> list[str]:
+    """The attributes not read by the summary and not at their fill value, ``name value``
+    joined by ``; `` in lines of about ``width`` characters, under ``details:``."""
+    import textwrap
+    rest = [f"{k} {_value(v)}" for k, v in attrs.items()
+            if k not in attrs.read and not _at_fill(k, v)]
+    if not rest:
+        return []
+    return textwrap.wrap("; ".join(rest), width=width, initial_indent="  details: ",
+                         subsequent_indent="    ", break_long_words=False,
+                         break_on_hyphens=False)
+
+
+#: the attributes :func:`uniqueness_text` places (besides ``unique``)
+UNIQUENESS_ATTRS = ("uniqueness_method", "kernel_by_sector", "spectrum_sector")
+
+
+def uniqueness_text(ds: xr.Dataset) -> str:
+    """The uniqueness decision of an ED or MPO point in words: unique, not unique (in the
+    solved sector: observables NaN; only in the full space: the solved sector's steady state
+    written), or not checked, with ``kernel_dim``, the sectors holding kernel vectors and what
+    the decision covered (``spectrum_sector``)."""
+    a = ds.attrs
+    unique = int(a.get("unique", -1))
+    kd = int(ds["kernel_dim"]) if "kernel_dim" in ds else None
+    method = str(a.get("uniqueness_method", "none"))
+    if str(a.get("method")) == "mpo":          # its uniqueness_checked says how, in words
+        method = str(a.get("uniqueness_checked", "none"))
+    by = f" by {method}" if method not in ("", "none", "-1") else ""      # "none": not decided
+    kd_text = f", kernel_dim {kd}" if kd is not None else ""
+    sectors = str(a.get("kernel_by_sector", "none"))
+    where = f" (kernel vectors in: {sectors})" if sectors != "none" else ""
+    scope = str(a.get("spectrum_sector", "none"))
+    if unique == 1:
+        over = ("; decided over every sector" if scope.startswith("the full operator space")
+                else f"; decided in {scope}" if scope not in ("", "none") else "")
+        return f"unique{by}{kd_text}{over}"
+    if unique == 0:
+        written = "residual" in ds and np.isfinite(float(ds["residual"]))
+        if written:
+            return (f"NOT unique in the full operator space{kd_text}{where}: the observables "
+                    "are those of the solved sector's steady state (the one every initial "
+                    "state with its symmetries relaxes to)")
+        return f"NOT unique (observables NaN){by}{kd_text}{where}"
+    return f"not checked (--no-check-unique){kd_text}"
 
 
 def kind(ds: xr.Dataset) -> str:
@@ -98,7 +188,7 @@ def _condensed(da: xr.DataArray) -> str:
 
 
 def point_text(ds: xr.Dataset, path: str = "") -> str:
-    a = ds.attrs
+    a = _Read(ds.attrs)
     method = str(a.get("method", "?"))
     head = f"{path}: one point, {METHODS.get(method, method)}; {a.get('bc', '?')}, L = {a.get('L')}"
     if "model" not in a and int(a.get("range", 1)) != 1:     # a model file: a parameter
@@ -129,15 +219,21 @@ def point_text(ds: xr.Dataset, path: str = "") -> str:
     eta = None if "model" in a else _param(a, "eta")     # the paper's Eq. 7 only
     if eta is not None:
         lines.append(f"  eta = alpha conj(gamma) - delta conj(beta) = {_num(eta)}")
-    unique = a.get("unique")
-    if unique is not None:
-        kd = int(ds["kernel_dim"]) if "kernel_dim" in ds else None
-        text = {1: "unique", 0: "NOT unique (observables NaN)",
-                -1: "not checked (--no-check-unique)"}.get(int(unique), str(unique))
-        method = str(a.get("uniqueness_method", "none"))
-        by = f" by {method}" if method not in ("", "none") else ""      # "none": not decided
-        lines.append(f"  steady state: {text}{by}" + (f", kernel_dim {kd}" if kd is not None
-                                                      else ""))
+    if a.get("unique") is not None:
+        for k in UNIQUENESS_ATTRS + (("uniqueness_checked",) if method == "mpo" else ()):
+            a.get(k)                              # placed by uniqueness_text
+        lines.append(f"  steady state: {uniqueness_text(ds)}")
+    warm = []
+    if not _at_fill("initial_guess", a.get("initial_guess", "none")):
+        res = a.get("initial_guess_residual", np.nan)
+        warm.append(f"started from {a['initial_guess']}"
+                    + (f" (residual {q.fmt(res, 3)})" if math.isfinite(float(res)) else ""))
+    if str(a.get("initial_guess_note", "")):
+        warm.append(f"initial guess not used: {a['initial_guess_note']}")
+    if not _at_fill("saved_state", a.get("saved_state", "none")):
+        warm.append(f"saved to {a['saved_state']}")
+    if warm:
+        lines.append("  warm start: " + "; ".join(warm))
     if "degeneracy" in ds:
         lines.append(f"  ground-state degeneracy: {int(ds['degeneracy'])}")
     lines.append("  observables:")
@@ -161,7 +257,9 @@ def point_text(ds: xr.Dataset, path: str = "") -> str:
         checks.append(f"scale of L {q.fmt(a['liouvillian_scale'], 4)}")
     for var in ("gap", "slowest_rate"):
         if var in ds and math.isfinite(float(ds[var])):
-            where = (f" ({a['gap_sectors']} sectors: {a['gap_sector']})"
+            where = (f" ({a['gap_sectors']} sectors: {a['gap_sector']}"
+                     + (f"; kernel over them {a['gap_kernel_dim']}"
+                        if int(a.get("gap_kernel_dim", -1)) >= 0 else "") + ")"
                      if var == "gap" and str(a.get("gap_sector", "none")) != "none" else "")
             checks.append(f"{var} {q.fmt(float(ds[var]), 4)}{where}")
         elif var == "gap" and a.get("gap_complete") == 0:
@@ -177,6 +275,7 @@ def point_text(ds: xr.Dataset, path: str = "") -> str:
             for k in PROVENANCE if k in a]
     if prov:
         lines.append("  provenance: " + "; ".join(prov))
+    lines += details_lines(a)
     return "\n".join(lines) + "\n"
 
 

@@ -16,9 +16,15 @@ sector is made real by the reflection where the model has it
 real form of the pair +-k (:class:`lindring.core.sectors.RealForm`); in the complex build as the
 complex matrix of k. A sector whose search does not converge is named in ``gap_failures``, and
 the gap is then NaN (``gap_complete = 0``, a warning): a minimum over fewer sectors is never
-reported as the gap. The kernel summed over every sector (``gap_kernel_dim``) above 1 means a
-steady state that is not unique in the full space even where its sector's kernel is 1 (a steady
-coherence in another sector): warned about by :func:`lindring.solvers.methods.run_ed`.
+reported as the gap.
+
+The kernel summed over every sector (``gap_kernel_dim``) above the solved sector's means a steady
+state that is not unique in the full space even where its sector's kernel is 1 (a conserved
+quantity odd under a symmetry: open L = 3, J0 = lam = 1, gamma = -1.23 conserves sigma^x_0, whose
+steady states are exchanged by the parity): :func:`full_space_kernel` names the sectors,
+:func:`lindring.solvers.methods.run_ed` writes ``unique = 0`` and warns. Without ``--gap`` the
+kernel of every sector is still counted where each is small (:data:`KERNEL_CHECK_MAX_WORDS`,
+:func:`kernel_over_sectors`, dense), so small points are decided in the full space.
 """
 from __future__ import annotations
 
@@ -31,7 +37,7 @@ from lindring.core.diagnostics import get_logger
 from lindring.core.basis import symmetries_of
 from lindring.core.sectors import (CharacterBasis, MirrorRealForm, RealForm, SectorLabel,
                                    sector_labels)
-from lindring.solvers.steady import SolverError, Tolerances, decide_kernel
+from lindring.solvers.steady import SINVERT_KERNEL_TOL, SolverError, Tolerances, decide_kernel
 
 log = get_logger(__name__)
 
@@ -39,12 +45,20 @@ log = get_logger(__name__)
 #: would be half of it or more)
 DENSE_MAX_ROWS = 32
 
+#: without ``--gap``, the kernel of every sector is counted (densely) with each solve where the
+#: operator space has at most this many words: L <= 5, sectors of at most 512 rows, measured
+#: 0.004-0.36 s over every sector, the most at open L = 5 with complex alpha (two sectors of 512
+#: rows; benchmarks/README.md, "Full-space uniqueness check"), against L = 6's 2048-row sectors
+KERNEL_CHECK_MAX_WORDS = 4 ** 5
+
 
 @dataclasses.dataclass
 class SectorGap:
     """One sector's search: its label, the rows of the matrix searched, ``gap`` (inf: every
     eigenvalue on the imaginary axis; NaN: failed), kernel and undamped eigenvalues found,
-    ``how`` (``dense``, ``Krylov-Schur``, ``steady-state solve``), ``error`` (empty: converged)."""
+    ``how`` (``dense``, ``Krylov-Schur``, ``steady-state solve``), ``error`` (empty: converged),
+    ``accuracy`` of the gap (absolute, a rate; NaN: that of a Krylov-Schur search,
+    :func:`gap_accuracy`)."""
     label: SectorLabel
     rows: int
     gap: float
@@ -53,6 +67,7 @@ class SectorGap:
     seconds: float = 0.0
     how: str = ""
     error: str = ""
+    accuracy: float = np.nan
 
 
 @dataclasses.dataclass
@@ -106,6 +121,45 @@ class GapResult:
                     gap_seconds=self.seconds)
 
 
+@dataclasses.dataclass
+class FullKernel:
+    """The kernel of L over every sector searched (:func:`full_space_kernel`): ``dim`` summed
+    over the sectors whose search converged (a lower bound where ``complete`` is False),
+    ``by_sector`` each sector holding kernel vectors with their number, in words (``none``:
+    no kernel vector anywhere), ``solved`` the solved sector's count among them (-1: not one of
+    the sectors, e.g. ``--symmetry parity`` where the model also has the reflection)."""
+    dim: int
+    complete: bool
+    by_sector: str
+    solved: int
+
+
+def full_space_kernel(sectors: list, L: int, solved: SectorLabel) -> FullKernel:
+    """The kernel over every sector of ``sectors`` (:class:`SectorGap`, each ``0 < k < pi``
+    sector's count already doubled for its -k), and the sectors that hold it in words
+    (``parity odd, reflection not split: 1; ...``; the solved one marked ``(solved)``)."""
+    done = [s for s in sectors if not s.error and s.kernel_dim >= 0]
+    holding = [s for s in done if s.kernel_dim > 0]
+    by = "; ".join(f"{s.label.describe(L)}{' (solved)' if s.label == solved else ''}: "
+                   f"{s.kernel_dim}" for s in holding) or "none"
+    mine = [s.kernel_dim for s in done if s.label == solved]
+    return FullKernel(sum(s.kernel_dim for s in done), len(done) == len(sectors), by,
+                      mine[0] if mine else -1)
+
+
+def kernel_over_sectors(p, scale: float, tol: Tolerances | None = None,
+                        known: dict | None = None) -> list:
+    """The kernel (with the gap, a by-product) of every sector of ``p`` by dense
+    eigenvalues: the full-space uniqueness check without ``--gap``, for operator spaces of at
+    most :data:`KERNEL_CHECK_MAX_WORDS` words (a larger ``p`` is refused: ValueError).
+    ``known``: ``SectorLabel -> SectorGap`` not searched again. Returns every
+    :class:`SectorGap`."""
+    if 4 ** p.L > KERNEL_CHECK_MAX_WORDS:
+        raise ValueError(f"the dense kernel check of every sector is for L <= "
+                         f"{round(np.log(KERNEL_CHECK_MAX_WORDS) / np.log(4))}, not {p.L}")
+    return _search_sectors(p, scale, tol or Tolerances(), known or {}, dense_only=True)
+
+
 def solved_label(p, sector: str) -> SectorLabel:
     """The :class:`SectorLabel` of the sector the steady state was solved in (a resolved
     ``--symmetry`` name): even in each symmetry it uses, 0 (not split) in the others."""
@@ -142,13 +196,48 @@ def gap_over_sectors(p, scale: float, tol: Tolerances | None = None,
     GapResult
         ``gap`` NaN and ``failures`` not empty where a sector's search did not converge.
     """
-    from lindring.solvers.petsc import init
-    PETSc, _ = init()
-    comm = PETSc.COMM_WORLD.tompi4py()     # the world of the steady state's solve
     tol = tol or Tolerances()
-    known = known or {}
     t0 = time.time()
-    real_build = not np.iscomplexobj(PETSc.ScalarType())
+    out = _search_sectors(p, scale, tol, known or {})
+    done = [s for s in out if not s.error and np.isfinite(s.gap)]
+    best = min(done, key=lambda s: s.gap, default=None)
+    result = GapResult("all", np.nan, None, out, p.L, seconds=time.time() - t0)
+    if best is not None:
+        result.label = best.label
+        krylov = gap_accuracy(np.inf, scale, tol)
+        acc = {id(s): s.accuracy if np.isfinite(s.accuracy) else krylov for s in done}
+        result.ties = [s.label for s in done if s is not best
+                       and abs(s.gap - best.gap) <= acc[id(s)] + acc[id(best)]]
+    if result.failures:
+        bound = f"; the sectors that converged give {best.gap:.6e}, an upper bound" \
+            if best is not None else ""
+        log.warning(f"[gap] the gap over all sectors is not known: {len(result.failures)} "
+                    "sector search(es) did not converge (gap_failures)" + bound)
+    elif best is not None:
+        result.gap = best.gap
+    return result
+
+
+def gap_accuracy(gap: float, scale: float, tol: Tolerances) -> float:
+    """How well a gap is known (absolute): 10 x ``tol.eps_tol`` x scale from a Krylov-Schur
+    search (its convergence test), 10 x ``SINVERT_KERNEL_TOL`` x scale where it lies below the
+    Krylov cutoff (``kernel_tol`` x scale: only dense eigenvalues or shift-and-invert resolve
+    it, to rounding). Two sectors' gaps closer than the sum of their accuracies are a tie
+    (``gap_sector`` names both): ring L = 4, alpha 100, delta 1, the solved sector's 2.503e-8 and
+    the parity-odd k = pi sector's 3.26e-7 are two gaps, not one within 10 x 1e-10 x 8e4."""
+    fine = 10 * SINVERT_KERNEL_TOL * scale
+    return fine if gap < tol.kernel_tol * scale else 10 * tol.eps_tol * scale
+
+
+def _search_sectors(p, scale: float, tol: Tolerances, known: dict, dense_only: bool = False):
+    """Every sector's :class:`SectorGap` (``known`` reused): densely up to ``DENSE_MAX_ROWS``
+    rows (every size with ``dense_only``), else by Krylov-Schur in this process's build."""
+    comm, real_build = None, True
+    if not dense_only:
+        from lindring.solvers.petsc import init
+        PETSc, _ = init()
+        comm = PETSc.COMM_WORLD.tompi4py()     # the world of the steady state's solve
+        real_build = not np.iscomplexobj(PETSc.ScalarType())
     mirror = symmetries_of(p)["reflection"]
     out = []
     for label in sector_labels(p):
@@ -160,36 +249,29 @@ def gap_over_sectors(p, scale: float, tol: Tolerances | None = None,
         if basis.size == 0:          # no orbit with this character (small L)
             out.append(SectorGap(label, 0, np.inf, how="empty"))
             continue
-        if basis.size <= DENSE_MAX_ROWS:
+        if dense_only or basis.size <= DENSE_MAX_ROWS:
             found = _dense_sector(p, basis, scale, tol)
         else:
             found = _krylov_sector(p, basis, scale, tol, real_build, mirror)
         found.seconds = time.time() - t1
         out.append(found)
-        log.info(f"[gap] {label.describe(p.L)}: {found.rows} rows, "
-                 + (f"gap {found.gap:.6e}" if not found.error else f"FAILED ({found.error})")
+        (log.debug if dense_only else log.info)(
+                 f"[{'kernel' if dense_only else 'gap'}] {label.describe(p.L)}: {found.rows} "
+                 "rows, " + (f"gap {found.gap:.6e}" if not found.error else
+                             f"FAILED ({found.error})")
                  + (f", {found.kernel_dim} kernel vector(s)" if found.kernel_dim else "")
                  + f" ({found.how}, {found.seconds:.1f}s)")
-    done = [s for s in out if not s.error and np.isfinite(s.gap)]
-    best = min(done, key=lambda s: s.gap, default=None)
-    result = GapResult("all", np.nan, None, out, p.L, seconds=time.time() - t0)
-    if best is not None:
-        result.label = best.label
-        close = 10 * tol.eps_tol * scale
-        result.ties = [s.label for s in done if s is not best and abs(s.gap - best.gap) <= close]
-    if result.failures:
-        bound = f"; the sectors that converged give {best.gap:.6e}, an upper bound" \
-            if best is not None else ""
-        log.warning(f"[gap] the gap over all sectors is not known: {len(result.failures)} "
-                    "sector search(es) did not converge (gap_failures)" + bound)
-    elif best is not None:
-        result.gap = best.gap
-    return result
+    return out
 
 
-def _decide(eigenvalues: np.ndarray, scale: float, tol: Tolerances):
-    """Kernel, undamped and gap from exact eigenvalues, by the cutoff of :func:`decide_kernel`."""
-    cutoff = tol.kernel_tol * scale
+def _decide(eigenvalues: np.ndarray, scale: float):
+    """Kernel, undamped and gap from dense eigenvalues: zero (kernel) and on the imaginary axis
+    (undamped) below ``SINVERT_KERNEL_TOL`` x scale, the cutoff of the shift-and-invert
+    decision (:func:`decide_kernel`): dense eigenvalues, like the LU, are resolved to rounding
+    (measured: the rightmost real parts of ring L = 4 at alpha = 100, delta = 1 are 0 and -3.1e-13
+    of the scale, the true -2.5e-8; undamped pairs at +-0.2i within 5e-16), so a slow mode
+    above it is not taken for a kernel vector as by the coarser Krylov cutoff (1e-12)."""
+    cutoff = SINVERT_KERNEL_TOL * scale
     on_axis = np.abs(eigenvalues.real) < cutoff
     kernel = int(np.sum(np.abs(eigenvalues) < cutoff))
     off = eigenvalues[~on_axis]
@@ -204,9 +286,9 @@ def _dense_sector(p, basis: CharacterBasis, scale: float, tol: Tolerances) -> Se
     from lindring.core.terms import rows_block
     M = rows_block(p, basis, np.arange(basis.size), pauli_terms(p)).toarray()
     twice = 2 if basis.label.is_complex(p.L) else 1
-    kernel, undamped, gap = _decide(np.linalg.eigvals(M), scale, tol)
+    kernel, undamped, gap = _decide(np.linalg.eigvals(M), scale)
     return SectorGap(basis.label, basis.size, gap, twice * kernel, twice * undamped,
-                     how="dense")
+                     how="dense", accuracy=10 * SINVERT_KERNEL_TOL * scale)
 
 
 def _krylov_sector(p, basis: CharacterBasis, scale: float, tol: Tolerances, real_build: bool,

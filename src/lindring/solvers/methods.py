@@ -25,6 +25,7 @@ from lindring.solvers.steady import (PROBE_STALLED, PrecisionError, SolverError,
                                      resolve_solver, sinvert_refusal, steady_state)
 
 from lindring.core.diagnostics import get_logger
+from lindring.solvers.gap import KERNEL_CHECK_MAX_WORDS
 
 log = get_logger(__name__)
 
@@ -226,8 +227,11 @@ def run_ed(p: model.Params, solver=OPTIONS["solver"].default, tol: Tolerances | 
     symmetry : str
         ``auto``, ``none``, ``parity``, ``momentum``, ``parity+momentum``: the sector of the
         Liouvillian to solve in (basis.py); ``auto`` takes every symmetry the model has. The
-        uniqueness decision covers that sector only (attribute ``spectrum_sector``), and so
-        does the gap with ``gap_sectors = solved``.
+        solve decides uniqueness in that sector; the kernel of every other sector is then
+        counted with ``gap`` (``gap_sectors = all``) or, without it, densely where 4^L <=
+        ``gap.KERNEL_CHECK_MAX_WORDS`` (L <= 5), deciding it in the full space
+        (:func:`_full_space_uniqueness`; attributes ``spectrum_sector``, ``kernel_by_sector``).
+        The gap with ``gap_sectors = solved`` covers the solved sector only.
     basis : {"auto", "pauli", "matrix-units"}
         Operator basis (attribute ``operator_basis``): Pauli strings (:mod:`lindring.core.pauli`,
         a real Liouvillian, 2.25 L + 1 nonzeros per row in the minimal model) or the matrix
@@ -372,32 +376,99 @@ def _run_ed_in(operator_basis, p, sector, solver, tol, thresholds, gap, check_un
     finally:
         for obj in held:       # PETSc objects freed here, not after PETSc's finalisation
             obj.destroy()      # (an exception's traceback would keep them alive until exit)
+    sectors = None             # every sector's search, where the full space is searched
     if gap:                    # the solve's matrices freed first: the sectors take their place
-        _gap_over(gap_sectors, p, sector, scale, tol, data, attrs)
+        sectors = _gap_over(gap_sectors, p, sector, scale, tol, data, attrs)
+    if sectors is None and int(data["kernel_dim"][1]) >= 1 and sector != "none" \
+            and 4 ** p.L <= KERNEL_CHECK_MAX_WORDS:
+        from lindring.solvers.gap import kernel_over_sectors
+        sectors = kernel_over_sectors(p, scale, tol,
+                                      known=_known_sector(p, sector, data, attrs, tol,
+                                                         need_gap=False))
+    if sectors is not None:
+        _full_space_uniqueness(p, sector, sectors, scale, tol, data, attrs)
+    elif int(data["kernel_dim"][1]) >= 1 and sector != "none":
+        log.info(f"[kernel] uniqueness decided in {_sector_description(sector)} (the other "
+                 "sectors' kernels are counted with --gap)")
     return data, attrs
 
 
-def _gap_over(mode, p, sector, scale, tol, data, attrs) -> None:
+def _solved_sector(p, sector, data, attrs, tol):
+    """The solved sector's search as a :class:`lindring.solvers.gap.SectorGap`: its gap and
+    kernel as the solve decided them (in ``data``, ``attrs``), the gap's accuracy by
+    :func:`lindring.solvers.gap.gap_accuracy`."""
+    from lindring.solvers.gap import SectorGap, gap_accuracy, solved_label
+    gap = float(data["gap"][1])
+    return SectorGap(solved_label(p, sector), attrs["basis_size"], gap,
+                     int(data["kernel_dim"][1]), max(int(attrs.get("undamped_coherences", 0)), 0),
+                     how="steady-state solve",
+                     accuracy=gap_accuracy(gap, attrs["liouvillian_scale"], tol))
+
+
+def _known_sector(p, sector, data, attrs, tol, need_gap: bool = True) -> dict:
+    """The solved sector's :func:`_solved_sector` keyed by its label, where it is one of the
+    sectors of the model (``--symmetry auto``'s) and (``need_gap``) its search found the gap;
+    else empty (every sector is searched). Its kernel is the solve's decision (probe or
+    shift-and-invert), not searched again."""
+    solved = _solved_sector(p, sector, data, attrs, tol)
+    same = sector != "none" and sector == resolve_symmetry(p, "auto")
+    return {solved.label: solved} if same and (np.isfinite(solved.gap) or not need_gap) else {}
+
+
+def _gap_over(mode, p, sector, scale, tol, data, attrs):
     """The gap of ``mode`` (``all`` sectors or the ``solved`` one, :mod:`lindring.solvers.gap`)
     into ``data`` (variables ``gap``, ``gap_parity``, ``gap_momentum``, ``gap_reflection``) and
-    ``attrs`` (``gap_*``), from the solved sector's gap and kernel already in ``data``."""
-    from lindring.solvers.gap import SectorGap, gap_of_solved_sector, gap_over_sectors, solved_label
-    solved = SectorGap(solved_label(p, sector), attrs["basis_size"], float(data["gap"][1]),
-                       int(data["kernel_dim"][1]), max(int(attrs.get("undamped_coherences", 0)), 0),
-                       how="steady-state solve")
+    ``attrs`` (``gap_*``), from the solved sector's gap and kernel already in ``data``. Returns
+    every sector's :class:`lindring.solvers.gap.SectorGap` with ``all`` (None with ``solved``)."""
+    from lindring.solvers.gap import gap_of_solved_sector, gap_over_sectors
     if mode == "solved":
-        result = gap_of_solved_sector(p, sector, solved)
+        result = gap_of_solved_sector(p, sector, _solved_sector(p, sector, data, attrs, tol))
     else:
         # the solved sector's search is reused where it is one of the sectors of the model
-        same = sector != "none" and sector == resolve_symmetry(p, "auto")
-        known = {solved.label: solved} if same and np.isfinite(solved.gap) else {}
-        result = gap_over_sectors(p, scale, tol, known=known)
-        if result.kernel_dim > 1 and int(data["kernel_dim"][1]) == 1:
-            log.warning(f"the Liouvillian has a kernel of dimension {result.kernel_dim} over all "
-                        "sectors: the steady state is unique in its sector but not in the full "
-                        "operator space (a steady coherence; attribute gap_by_sector)")
+        result = gap_over_sectors(p, scale, tol, known=_known_sector(p, sector, data, attrs, tol))
     data.update(_to_vars(result.variables(), p))
     attrs.update(result.attrs())
+    return result.sectors if mode == "all" else None
+
+
+def _full_space_uniqueness(p, sector, sectors, scale, tol, data, attrs) -> None:
+    """The uniqueness in the full operator space from every sector's kernel (``sectors``:
+    :class:`lindring.solvers.gap.SectorGap`): attribute ``kernel_by_sector``; where the sectors
+    hold more kernel vectors than the solved one (``kernel_dim``), the steady state is not
+    unique in the full space: ``unique = 0``, ``kernel_dim`` the full count (a lower bound where
+    a sector's search failed) and a warning naming the sectors (:class:`PrecisionError` where
+    double precision cannot tell them from slow modes). The observables stay those of
+    the solved sector's steady state, verified: the one state of that sector, the average over
+    the symmetry group of every steady state, and the one every initial state with the sector's
+    symmetries (the vacuum, the fully mixed state) relaxes to."""
+    from lindring.solvers.gap import full_space_kernel, solved_label
+    found = full_space_kernel(sectors, p.L, solved_label(p, sector))
+    solved = int(data["kernel_dim"][1])
+    attrs["kernel_by_sector"] = found.by_sector
+    if found.complete and sector != "none":
+        attrs["spectrum_sector"] = ("the full operator space (solved in "
+                                    + _sector_description(sector).removesuffix(" only")
+                                    + "; every sector's kernel: kernel_by_sector)")
+    if found.solved >= 0 and found.solved != solved:
+        log.warning(f"the solved sector's kernel is {solved} by the solve's decision but "
+                    f"{found.solved} by the search of every sector; the larger is kept")
+    if solved < 1 or found.dim <= solved:
+        return
+    _refuse_unresolved(p, found.dim, scale, tol)
+    bound = "" if found.complete else " at least (a sector's search did not converge)"
+    data["kernel_dim"] = (data["kernel_dim"][0], found.dim)
+    if solved == 1:
+        attrs["unique"] = 0
+        log.warning(
+            f"non-unique steady state in the full operator space: the Liouvillian kernel has "
+            f"dimension {found.dim}{bound} over all symmetry sectors, 1 in the solved sector; "
+            f"zero modes in: {found.by_sector}. The observables written are those of the solved "
+            "sector's steady state (the one every initial state with its symmetries relaxes "
+            "to); other steady states break the symmetry (file: unique = 0, kernel_dim "
+            f"{found.dim}, kernel_by_sector)")
+    else:
+        log.info(f"[kernel] over all symmetry sectors the kernel has dimension {found.dim}"
+                 f"{bound}: {found.by_sector}")
 
 
 def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_unique, attrs,
@@ -452,7 +523,9 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
             kernel_dim, slowest = decision.kernel_dim, decision.slowest
             decided_by = "shift-and-invert" if sinvert else "Krylov-Schur"
             if gap and sinvert and kernel_dim == 1:
-                gap_value = decide_kernel(A, scale, deflate=[x], tol=tol, gap_tol=tol.eps_tol).gap
+                gap_value = _gap_below_cutoff(
+                    decide_kernel(A, scale, deflate=[x], tol=tol, gap_tol=tol.eps_tol).gap,
+                    decision.eigenvalues, scale)
             elif gap:
                 gap_value = decision.gap
             eigenvalues = ", ".join(f"{z.real:.6e}{z.imag:+.6e}j" for z in decision.eigenvalues)
@@ -474,30 +547,7 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
                     "search resolves; --solver direct (shift-and-invert) resolves it if the "
                     "point fits, or rescale the rates")
         if kernel_dim > 1:
-            resolution = tol.rate_resolution
-            jump = model.largest_jump_rate(p)
-            if jump < tol.kernel_tol / resolution * scale:
-                # every relaxation rate is O(jump): below the cutoff x 1/resolution it cannot be
-                # told from the kernel (mu = 1e15 beside alpha = 1 claimed a kernel of 10)
-                raise PrecisionError(
-                    "double precision cannot decide whether the steady state is unique: the "
-                    f"Liouvillian has {kernel_dim} eigenvalues within {tol.kernel_tol:g} x scale "
-                    f"({scale:.3e}) of zero, but its largest jump rate ({jump:.3e}) is only "
-                    f"{jump / scale:.1e} of that scale ({model.regime(p)}): every relaxation "
-                    "rate is of the order of the jump rates, so none can be told from zero. "
-                    "Rescale the parameters so that the largest coupling is less than "
-                    f"{resolution / tol.kernel_tol:g} times the largest jump rate")
-            unresolved = model.unresolved_rates(p, resolution)
-            if unresolved:
-                raise PrecisionError(
-                    "double precision cannot decide whether the steady state is unique: the "
-                    f"Liouvillian has {kernel_dim} eigenvalues within {tol.kernel_tol:g} x scale "
-                    f"({scale:.3e}) of zero, and {', '.join(unresolved)} "
-                    f"{'is' if len(unresolved) == 1 else 'are'} below {resolution:g} of the "
-                    "largest jump rate: a relaxation rate made by so small a rate (third order in the "
-                    "ratio) cannot be told from zero, so the kernel found may be an artefact of "
-                    "rounding. Rescale the parameters so that the rates span less than "
-                    f"{1 / resolution:g}, or set the small ones to 0")
+            _refuse_unresolved(p, kernel_dim, scale, tol)
     if solve_error is not None and kernel_dim <= 1:
         raise solve_error from None
     if not check_unique and not gap:
@@ -559,6 +609,47 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
     obs["kernel_dim"] = kernel_dim
     obs["gap"] = gap_value
     return _to_vars(obs, p), attrs
+
+
+def _gap_below_cutoff(krylov_gap: float, sinvert_eigenvalues, scale: float) -> float:
+    """The gap where shift-and-invert decided the kernel: the Krylov search's (rightmost
+    eigenvalue off the axis), unless an eigenvalue the shift-and-invert resolved off the axis
+    (below the Krylov cutoff, ``kernel_tol`` x scale, which takes it for a kernel vector) is
+    slower. Ring L = 4, alpha 100, delta 1: the Krylov search gave 5861 (its cutoff 8e-8 held the
+    slowest mode, -2.503e-8, as a second kernel vector), the dense spectrum 2.503e-8."""
+    from lindring.solvers.steady import SINVERT_KERNEL_TOL
+    slower = [-z.real for z in sinvert_eigenvalues if -z.real >= SINVERT_KERNEL_TOL * scale]
+    return min([krylov_gap] + slower) if np.isfinite(krylov_gap) else krylov_gap
+
+
+def _refuse_unresolved(p, kernel_dim: int, scale: float, tol: Tolerances) -> None:
+    """Raise :class:`PrecisionError` where a kernel of dimension ``kernel_dim`` > 1 cannot be
+    told from slow modes in double precision (every rate too small against the scale, or some
+    rate below ``tol.rate_resolution`` of the largest jump rate)."""
+    resolution = tol.rate_resolution
+    jump = model.largest_jump_rate(p)
+    if jump < tol.kernel_tol / resolution * scale:
+        # every relaxation rate is O(jump): below the cutoff x 1/resolution it cannot be
+        # told from the kernel (mu = 1e15 beside alpha = 1 claimed a kernel of 10)
+        raise PrecisionError(
+            "double precision cannot decide whether the steady state is unique: the "
+            f"Liouvillian has {kernel_dim} eigenvalues within {tol.kernel_tol:g} x scale "
+            f"({scale:.3e}) of zero, but its largest jump rate ({jump:.3e}) is only "
+            f"{jump / scale:.1e} of that scale ({model.regime(p)}): every relaxation "
+            "rate is of the order of the jump rates, so none can be told from zero. "
+            "Rescale the parameters so that the largest coupling is less than "
+            f"{resolution / tol.kernel_tol:g} times the largest jump rate")
+    unresolved = model.unresolved_rates(p, resolution)
+    if unresolved:
+        raise PrecisionError(
+            "double precision cannot decide whether the steady state is unique: the "
+            f"Liouvillian has {kernel_dim} eigenvalues within {tol.kernel_tol:g} x scale "
+            f"({scale:.3e}) of zero, and {', '.join(unresolved)} "
+            f"{'is' if len(unresolved) == 1 else 'are'} below {resolution:g} of the "
+            "largest jump rate: a relaxation rate made by so small a rate (third order in the "
+            "ratio) cannot be told from zero, so the kernel found may be an artefact of "
+            "rounding. Rescale the parameters so that the rates span less than "
+            f"{1 / resolution:g}, or set the small ones to 0")
 
 
 #: GMRES iterations ILU(0) gets under ``preconditioner = auto`` before heff takes over (the

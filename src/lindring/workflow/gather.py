@@ -4,8 +4,9 @@ Dimensions of the gathered dataset: ``technique`` (the method: ed, cmf, ...; not
 ``method``, which would clash with ``Dataset.sel(method=...)``), ``L``, the grid axes of the study (e.g.
 ``alpha``, ``delta`` or ``r``, ``theta``, ``phi``), then ``bond`` and ``site`` (padded with NaN
 where a size has fewer). Missing job files (failed or not yet run) and non-unique steady states
-(``kernel_dim > 1``) are NaN, listed in the attributes ``missing_points`` and
-``nonunique_points``, and reported; points written without the uniqueness decision
+(``kernel_dim > 1``) are NaN (a point non-unique only through zero modes in sectors other than
+the solved one keeps the solved sector's state: ``unique = 0``, ``kernel_by_sector`` in its
+file), listed in the attributes ``missing_points`` and ``nonunique_points``, and reported; points written without the uniqueness decision
 (``kernel_dim == -1``) keep their values and are listed in ``unchecked_points``. Provenance
 (lindring versions, git commits, solvers, fixed parameters, the acceptance thresholds) is kept
 in attributes.
@@ -262,7 +263,8 @@ def gather(study: str, jobs: list[Job], study_config: dict, root: str = ".") -> 
                     + ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else ""))
     if nonunique:
         log.warning(f"gather {study}: {len(nonunique)} points have a non-unique steady state "
-                    "(NaN): " + ", ".join(nonunique[:10]))
+                    "(NaN, or the solved sector's state where only other sectors hold the extra "
+                    "zero modes: their kernel_by_sector): " + ", ".join(nonunique[:10]))
     if unchecked:
         log.warning(f"gather {study}: {len(unchecked)} points were written without the "
                     "uniqueness decision (check_unique: false), listed in unchecked_points: "
