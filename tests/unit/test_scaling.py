@@ -299,6 +299,19 @@ def test_figures_leave_out_unchecked_points():
     assert n == 0 and np.isfinite(same.current_eta.sel(technique="ed", L=5).isel(bond=0)).all()
 
 
+def test_figures_leave_out_non_unique_points_that_keep_their_values():
+    """A point non-unique only through other sectors' zero modes keeps the solved sector's state
+    in its file (kernel_dim > 1, values finite): the figures leave it out, as the scaling does."""
+    from lindring.io.results import leave_out_unchecked
+    ring, _ = ring_dataset()
+    ring["kernel_dim"].loc[dict(technique="ed", L=5)] = 2.0
+    for include in (False, True):
+        out, n = leave_out_unchecked(ring, include_unchecked=include)
+        assert n == 0
+        assert np.isnan(out.current_eta.sel(technique="ed", L=5)).all()
+        assert np.isfinite(out.current_eta.sel(technique="ed", L=6).isel(bond=0)).all()
+
+
 def test_scaling_dataset_errors():
     ring, _ = ring_dataset(grid_alpha=(2.0, 3.0))
     with pytest.raises(ValueError, match="alpha"):

@@ -230,7 +230,7 @@ def test_summary_and_show_list_nonunique_points(done):
     nonunique = ds.attrs["nonunique_points"].split("; ")
     assert len(nonunique) == int((ds.kernel_dim > 1).sum()) >= 2
     text = summary_text({"theta": ds})
-    assert f"{len(nonunique)} non-unique (kernel_dim > 1, NaN): ed L4 r=1_theta=0" in text
+    assert f"{len(nonunique)} non-unique (kernel_dim > 1, left out of fits and figures): ed L4 r=1_theta=0" in text
     shown = run_cli(["show", done / "results" / "theta.nc"]).stdout
     assert f"{len(nonunique)} non-unique" in shown
     assert f"ED: {int((ds.kernel_dim == 1).sum())} unique, {len(nonunique)} non-unique" in shown

@@ -146,11 +146,18 @@ def unchecked_mask(ds: xr.Dataset) -> xr.DataArray | None:
 
 
 def leave_out_unchecked(ds: xr.Dataset, include_unchecked: bool = False) -> tuple[xr.Dataset, int]:
-    """The gathered dataset with the observables of unchecked points set to NaN (non-unique
-    points are NaN already), unless ``include_unchecked``; and how many points were left out.
-    Used by the finite-size scaling and the figures, which say so in their attributes/titles."""
-    mask = unchecked_mask(ds)
-    if include_unchecked or mask is None or not bool(mask.any()):
+    """The gathered dataset with the observables of unchecked points set to NaN, unless
+    ``include_unchecked``, and those of non-unique points (``kernel_dim > 1``) always (NaN in
+    their files already, but for a point whose extra zero modes lie only in sectors other than
+    the solved one, whose file keeps the solved sector's state); and how many unchecked points
+    were left out. Used by the figures, which say so in their titles (the finite-size scaling
+    leaves out the same points: :mod:`lindring.analysis.scaling`)."""
+    unchecked = unchecked_mask(ds)
+    if unchecked is None:
+        return ds, 0
+    unchecked = unchecked & (not include_unchecked)
+    mask = unchecked | (ds["kernel_dim"] > 1)
+    if not bool(mask.any()):
         return ds, 0
     out = ds.copy()
     for name, da in ds.data_vars.items():
@@ -158,4 +165,4 @@ def leave_out_unchecked(ds: xr.Dataset, include_unchecked: bool = False) -> tupl
             continue
         if set(mask.dims) <= set(da.dims):
             out[name] = da.where(~mask)
-    return out, int(mask.sum())
+    return out, int(unchecked.sum())
