@@ -133,7 +133,8 @@ def _names(text: str) -> list[str]:
 def point_lists(ds: xr.Dataset) -> list[str]:
     """Lines counting (and naming the first of) the non-unique, unchecked and missing points."""
     out = []
-    for key, what in (("nonunique_points", "non-unique (kernel_dim > 1, left out of fits and figures)"),
+    for key, what in (("nonunique_points", "non-unique (kernel_dim > 1, left out of fits and "
+                                           "figures)"),
                       ("unchecked_points", "unchecked (uniqueness not decided, left out of fits "
                                            "and figures)"),
                       ("missing_points", "missing (failed or not run, NaN)")):
