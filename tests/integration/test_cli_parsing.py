@@ -7,6 +7,7 @@ import xarray as xr
 
 from conftest import run_cli
 from lindring.cli import split_petsc_options
+from lindring.io import results
 
 POINT = ["--L", 3, "--preset", "minimal", "--alpha", 2, "--delta", 1]
 
@@ -32,7 +33,7 @@ def test_valueless_petsc_flag_keeps_the_next_option_and_values_with_signs(tmp_pa
         assert np.isfinite(float(ds["gap"])) and float(ds["gap"]) > 0     # --gap was not swallowed
         assert ds.attrs["eps_zz"] == -1e-05
         assert (ds.attrs["alpha_re"], ds.attrs["alpha_im"]) == (-2.0, 0.5)
-        assert ds.attrs["physics_version"] == 2
+        assert ds.attrs["physics_version"] == results.PHYSICS_VERSION
         assert "-ksp_converged_reason" in ds.attrs["petsc_options"]
 
 

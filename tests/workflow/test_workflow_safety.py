@@ -18,6 +18,7 @@ import xarray as xr
 import yaml
 
 from conftest import ROOT, run_cli, workflow_env
+from lindring.io import results
 from test_workflow import SNAKEMAKE, config_error, planned, snakemake
 
 LINDRING = str(Path(sys.executable).parent / "lindring")
@@ -66,7 +67,7 @@ def test_zero_and_negative_exponents_arrive_intact(values_run, tmp_path):
         "eps_zz=-0.1.nc", "eps_zz=-0.2.nc", "eps_zz=0.1.nc", "eps_zz=0.nc"]
     ds = xr.open_dataset(values_run / "results" / "zero.nc")
     assert sorted(ds.eps_zz.values) == [-0.2, -0.1, 0.0, 0.1]
-    assert ds.attrs["physics_version"] == 2
+    assert ds.attrs["physics_version"] == results.PHYSICS_VERSION
     # `lindring solve` run directly, written as a user would (value after a space)
     ref = _solve_direct(tmp_path, "zero", ["--L", 3, "--preset", "minimal", "--alpha", 2,
                                            "--delta", 1, "--eps-x", "-1e-05", "--eps-zz", "0"])
@@ -105,8 +106,9 @@ def test_reruns_follow_physics_not_execution_settings(values_run):
     meta = values_run / ".snakemake" / "metadata"
     name = base64.urlsafe_b64encode(b"results/zero/ed/ring/L3/eps_zz=0.nc").decode()
     record = json.loads((meta / name).read_text())
-    assert "2" in record["params"]
-    record["params"] = ["1" if p == "2" else p for p in record["params"]]
+    version = str(results.PHYSICS_VERSION)
+    assert version in record["params"]
+    record["params"] = ["1" if p == version else p for p in record["params"]]
     saved = (meta / name).read_text()
     (meta / name).write_text(json.dumps(record))
     try:
@@ -160,7 +162,7 @@ def test_gather_refuses_a_file_of_another_point(values_run, tmp_path):
     old.to_netcdf(path)
     proc = _gather_cli(work, "study.yaml", study="zero")
     assert proc.returncode == 2 and "eps_zz=0.nc" in proc.stderr
-    assert "no physics_version (expected 2)" in proc.stderr
+    assert f"no physics_version (expected {results.PHYSICS_VERSION})" in proc.stderr
 
 
 # --------------------------------------------------------------------------- config errors

@@ -22,9 +22,13 @@ from lindring.version import __version__
 from lindring.core import model
 from lindring.core.schema import complete_attributes, describe, missing_variables
 
-#: bumped when an observable's definition changes; 2: current_eta on nearest-neighbour bonds for
-#: range 2 (issue 10). Written to every file; the workflow reruns, and the gather refuses, others.
-PHYSICS_VERSION = 2
+#: bumped when an observable's definition changes, or a fix changes what earlier files say; 2:
+#: current_eta on nearest-neighbour bonds for range 2 (issue 10); 3: model-file currents with
+#: complex amplitudes (alpha^2 - delta^2, not |alpha|^2 - |delta|^2), uniqueness over every sector
+#: at L <= 5 (unique = 0 where only other sectors hold zero modes), the MPO's uniqueness decision
+#: and a gap that a Krylov search took for a zero mode (2026-12-01). Written to every file; the
+#: workflow reruns, and the gather refuses, others.
+PHYSICS_VERSION = 3
 
 @functools.lru_cache(maxsize=None)
 def git_commit() -> str:
