@@ -783,10 +783,12 @@ def check_dt(dt: float, rate: float, order: int) -> None:
     approach the steady state (measured: 0.07 off ED at dt = 0.5, alpha = 2, delta = 1).
     """
     if dt * rate > DT_RATE_MAX:
+        x = dt * rate            # a huge dt (1e3, 1e300) must be refused, not overflow here
+        growth = f"{math.exp(0.658 * x):.3g}" if 0.658 * x < 700 else f"e^{0.658 * x:.3g}"
         why = ("the backward sub-step of the fourth-order step amplifies the fastest mode by "
-               f"exp(0.658 dt rate) = {math.exp(0.658 * dt * rate):.3g} per step (blow-up)"
+               f"exp(0.658 dt rate) = {growth} per step (blow-up)"
                if order == 4 else
-               f"the second-order splitting error ~ (dt rate)^2 = {(dt * rate) ** 2:.3g} is not small")
+               f"the second-order splitting error ~ (dt rate)^2 = {x * x:.3g} is not small")
         raise model.ModelError(
             f"method 'mpo': dt = {dt:g} is too large for this model: its fastest bond rate is "
             f"{rate:.4g}, dt * rate = {dt * rate:.3g} > {DT_RATE_MAX:g}; {why}. "
