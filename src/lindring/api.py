@@ -329,15 +329,10 @@ def _refuse_if_too_large(method: str, p: model.Params, values: dict) -> None:
     """ModelError when the plan of this ``ed`` or ``mpo`` point does not fit the memory
     available to the job. Collective."""
     from mpi4py import MPI
-    from lindring.workflow.plan import available_memory_mb, check_fits, plan_ed, plan_mpo
-    if method == "mpo":
-        plan_ = plan_mpo(p.L, values["chi"])
-    else:
-        # the memory of this job's own ranks (each holds the basis and start-up: memory in
-        # all grows with the ranks)
-        plan_ = plan_ed(p, values["solver"], mem_per_rank_mb=float("inf"), max_tasks=1,
-                        symmetry=values["symmetry"], basis=values["basis"],
-                        ranks=MPI.COMM_WORLD.Get_size())
+    from lindring.workflow.plan import available_memory_mb, check_fits, plan_point
+    # the memory of this job's own ranks (each holds the basis and start-up: memory in all
+    # grows with the ranks); the plan of lindring plan and of the workflow's jobs
+    plan_ = plan_point(method, p, values, ranks=MPI.COMM_WORLD.Get_size())
     reason = check_fits(plan_, MPI.COMM_WORLD.Get_size(), available_memory_mb())
     if reason:
         raise model.ModelError(reason)
@@ -560,7 +555,7 @@ def plan(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = N
         What :func:`solve` refuses (naming it), or a method without a plan (``cmf``,
         ``ground``: one process, small).
     """
-    from lindring.workflow.plan import assess, available_memory_mb, plan_ed, plan_mpo
+    from lindring.workflow.plan import assess, available_memory_mb, plan_point
     params, given = _split_keywords("plan", values)
     if method not in ("ed", "mpo"):
         raise model.ModelError(f"plan: method must be ed or mpo, got {method!r} (cmf and ground "
@@ -573,12 +568,8 @@ def plan(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = N
                           model_values=parameters)
     if mem_per_node_mb is not None:
         mem_per_node_mb = _check_node_memory(mem_per_node_mb, mem_per_rank_mb)
-    if method == "mpo":
-        plan_ = plan_mpo(p.L, opts["chi"])
-    else:
-        plan_ = plan_ed(p, opts["solver"], mem_per_rank_mb=mem_per_rank_mb, max_tasks=max_tasks,
-                        symmetry=opts["symmetry"], basis=opts["basis"],
-                        mem_per_node_mb=mem_per_node_mb)
+    plan_ = plan_point(method, p, opts, mem_per_rank_mb=mem_per_rank_mb, max_tasks=max_tasks,
+                       mem_per_node_mb=mem_per_node_mb)
     return assess(plan_, mem_per_rank_mb, max_tasks, available_memory_mb())
 
 
@@ -591,6 +582,9 @@ def _check_node_memory(value, mem_per_rank_mb: float) -> float:
         model_error(f"--mem-per-node-mb must be a number of MB, got {value!r}")
     if not (math.isfinite(value) and value > 0):
         model_error(f"--mem-per-node-mb must be a positive number of MB, got {value:g}")
+    if value >= registry.MAX_PLAN_MB:
+        model_error(f"--mem-per-node-mb must be < {registry.MAX_PLAN_MB:g}, got {value:g}: "
+                    "that is 10 petabytes per node; give MB, e.g. 256000")
     if value < mem_per_rank_mb:
         model_error(f"--mem-per-node-mb {value:g} is below --mem-per-rank-mb "
                     f"{mem_per_rank_mb:g}: a node must hold at least one rank")

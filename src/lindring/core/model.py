@@ -33,6 +33,9 @@ SZ = 2 * N - np.eye(2)
 ID2 = np.eye(2, dtype=complex)
 
 BOUNDARIES = ("ring", "open")
+#: most sites of a chain: exact diagonalisation ends near L = 16-18 and an MPO of thousands of
+#: sites is a long run; beyond, L is a slip (L = 1e20 made the sector counts of 4^L run forever)
+MAX_L = 10 ** 4
 PRESETS = ("minimal",)
 #: complex-valued parameters (J0 with phi, lam, and the jump amplitudes)
 COMPLEX_PARAMS = ("J0", "lam", "alpha", "beta", "gamma", "delta")
@@ -169,6 +172,9 @@ def make_params(L, bc="ring", preset=None, range=1, **values) -> Params:
         raise ModelError(f"bc must be one of {BOUNDARIES}, got {bc!r}")
     if L < 2:
         raise ModelError(f"L must be >= 2, got L = {L}")
+    if L > MAX_L:
+        raise ModelError(f"L must be <= {MAX_L}, got L = {L if L < 10 ** 12 else '~10^%d' % (len(str(L)) - 1)}: exact diagonalisation "
+                         "reaches L ~ 16, an MPO chains of thousands of sites")
     if bc == "ring" and L < 3:
         raise ModelError(f"a ring needs L >= 3 (a ring of 2 would count its one bond twice), got L = {L}")
     range = _as_integer("range", range)

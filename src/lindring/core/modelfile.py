@@ -913,6 +913,9 @@ def build(mf: ModelFile, L: int, bc: str, values: dict | None = None) -> ModelPo
                              "letters, which hold L <= 31")
     if L < 2 or (bc == "ring" and L < 3):
         raise ModelFileError(f"L = {L} is too small (L >= 2; a ring needs L >= 3)")
+    if L > model.MAX_L:
+        raise ModelFileError(f"L must be <= {model.MAX_L}, got L = {L if L < 10 ** 12 else '~10^%d' % (len(str(L)) - 1)}: exact "
+                             "diagonalisation reaches L ~ 16, an MPO chains of thousands of sites")
     allowed = mf.data.get("boundaries")
     if allowed and bc not in allowed:
         raise ModelFileError(f"model {mf.name} is for bc {', '.join(allowed)}, not {bc!r}")

@@ -918,10 +918,19 @@ def evolve_and_refine(p: model.Params, initial: str, chi: int, dt: float, order:
     return state, info
 
 
+def max_bond_dimension(L: int, cut: int) -> int:
+    """The largest bond dimension a vectorised density matrix of an open chain of ``L`` sites
+    can need at the cut after site ``cut`` (1 .. L - 1): ``min(4^cut, 4^(L - cut))``, the
+    dimension of the operator space on the smaller side. The SVDs of the evolution and of the
+    refinement never keep more (a matrix of ``4 D_left`` x ``4 D_right`` has at most that
+    rank): a larger ``chi`` is capped there by the state itself."""
+    return 4 ** min(cut, L - cut)
+
+
 def at_chi(state: VectorisedMPS, chi: int) -> bool:
-    """Some bond is at ``chi`` where the exact state could need more (4^min(j+1, L-j-1)): the
-    truncation to ``chi`` may limit the state."""
-    return any(D >= chi and chi < 4 ** min(j + 1, state.L - j - 1)
+    """Some bond is at ``chi`` where the exact state could need more
+    (:func:`max_bond_dimension`): the truncation to ``chi`` may limit the state."""
+    return any(D >= chi and chi < max_bond_dimension(state.L, j + 1)
                for j, D in enumerate(state.bond_dims))
 
 
