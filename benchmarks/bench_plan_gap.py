@@ -7,7 +7,8 @@ Each case runs ``lindring solve`` under ``/usr/bin/time -v`` (its maximum reside
 largest process, a child world of another PETSc build included) and reads the file's
 ``peak_memory_mb_max_rank``; ``lindring plan --json`` of the same point and options gives the
 plan's peak per rank and its phases. Writes benchmarks/results/plan_gap.csv (a rerun of a case
-replaces its row) and prints a markdown table.
+replaces its row; ``--replan``: the plan's columns of every row, after a change of the model)
+and prints a markdown table.
 """
 from __future__ import annotations
 
@@ -43,8 +44,8 @@ CASES = {
 }
 MODES = {"none": [], "solved": ["--gap", "--gap-sectors", "solved"], "all": ["--gap"]}
 FIELDS = ["case", "mode", "ranks", "rows", "solver", "shift_invert", "measured_mb_time",
-          "measured_mb_file", "plan_mb", "plan_phase", "plan_over_measured", "wall_s", "load1",
-          "commit"]
+          "measured_mb_file", "plan_mb", "plan_phase", "plan_over_measured", "wall_s", "cpu_s",
+          "plan_expected_min", "load1", "commit"]
 KEY = ("case", "mode", "ranks")
 
 
@@ -74,7 +75,9 @@ def run(case: str, mode: str, ranks: int) -> dict:
                               env=env())
         wall = time.time() - t0
         rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
-        row = dict(case=case, mode=mode, ranks=ranks, wall_s=round(wall, 1),
+        cpu = sum(float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)",
+                                               proc.stderr))
+        row = dict(case=case, mode=mode, ranks=ranks, wall_s=round(wall, 1), cpu_s=round(cpu, 1),
                    load1=round(load1, 2),
                    measured_mb_time=round(int(rss.group(1)) / 1024) if rss else "")
         if proc.returncode != 0:
@@ -86,12 +89,21 @@ def run(case: str, mode: str, ranks: int) -> dict:
                        shift_invert=a.get("shift_invert", ""),
                        measured_mb_file=round(float(a["peak_memory_mb_max_rank"])),
                        commit=a["git_commit"][:12])
-    p = plan(case, mode, ranks)
+    return with_plan(row)
+
+
+def with_plan(row: dict) -> dict:
+    """``row`` with the plan's columns of its case (today's plan; ``--replan`` refreshes them
+    for the rows measured before a change of the model)."""
+    ranks = int(row["ranks"])
+    p = plan(row["case"], row["mode"], ranks)
     parts = p["memory_parts_mb"]
     phase = max((k for k in ("basis", "assembly", "solve", "spectrum", "sectors") if k in parts),
                 key=lambda k: parts[k])
-    measured = max(float(row.get("measured_mb_time") or 0), float(row.get("measured_mb_file") or 0))
+    measured = max(float(row.get("measured_mb_time") or 0),
+                   float(row.get("measured_mb_file") or 0))
     row.update(plan_mb=round(p["mem_mb_per_task"]), plan_phase=phase,
+               plan_expected_min=p["expected_min"],
                plan_over_measured=round(p["mem_mb_per_task"] / measured, 2) if measured else "")
     return row
 
@@ -101,9 +113,15 @@ def main() -> None:
     ap.add_argument("--ranks", type=int, default=1)
     ap.add_argument("--cases", nargs="+", default=["open6", "open7", "open8", "ring8"])
     ap.add_argument("--modes", nargs="+", default=["none", "all"])
+    ap.add_argument("--replan", action="store_true",
+                    help="recompute the plan's columns of every stored row, measure nothing")
     args = ap.parse_args()
     path = HERE / "results" / "plan_gap.csv"
     rows = load_keyed(path, KEY)
+    if args.replan:
+        rows = {k: with_plan(r) for k, r in rows.items()}
+        save_keyed(path, rows, FIELDS, order=lambda k: (k[0], k[1], int(k[2])))
+        args.cases = []
     for case in args.cases:
         for mode in args.modes:
             row = run(case, mode, args.ranks)

@@ -360,10 +360,10 @@ def cmd_solve(args, petsc_opts) -> None:
                 print(f"  {k} = {ds[k].values}")
 
 
-def _num(x) -> str:
+def _num(x, decimals: int = 0) -> str:
     """A count or a size for ``lindring plan``'s lines (:func:`lindring.workflow.plan.shown`)."""
     from lindring.workflow.plan import shown
-    return shown(x)
+    return shown(x, decimals)
 
 
 def print_ed_plan(plan, bc: str) -> None:
@@ -386,7 +386,7 @@ def print_ed_plan(plan, bc: str) -> None:
               f"{plan.restart} + {EXTRA_VECTORS} vectors {_num(parts['vectors'])}, ghosts "
               f"{_num(parts['ghosts'])}){held}; least in all {_num(plan.min_mem_mb_total)} MB")
         t = plan.time_parts_s
-        print(f"  expected {_num(plan.expected_min)} min: {PLANNED_ITERATIONS} GMRES({plan.restart}) "
+        print(f"  expected {_num(plan.expected_min, 1)} min: {PLANNED_ITERATIONS} GMRES({plan.restart}) "
               f"and probe iterations of {t['per_iteration']:.3g} s, basis {_num(t['enumeration'])} s,"
               f" assembly {_num(t['assembly'])} s, ILU(0) {_num(t['ilu'])} s (per rank; the "
               f"request is {RUNTIME_FACTOR:g}x that)")
@@ -394,7 +394,7 @@ def print_ed_plan(plan, bc: str) -> None:
         sectors = (f"; the largest other sector searched {_num(parts['sectors'])} MB"
                    if "sectors" in parts else "")
         print(f"  the gap (--gap): the search of the steady state's sector {_num(parts['spectrum'])}"
-              f" MB per rank{sectors}; {_num(plan.time_parts_s['gap'] / 60)} min expected")
+              f" MB per rank{sectors}; {_num(plan.time_parts_s['gap'] / 60, 1)} min expected")
     if plan.mem_per_node_mb:
         if plan.min_mem_mb_total and plan.min_mem_mb_total > plan.mem_per_node_mb:
             print(f"  no number of ranks fits one node of {_num(plan.mem_per_node_mb)} MB: the job "

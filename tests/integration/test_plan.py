@@ -261,3 +261,35 @@ def test_plan_prints_huge_and_exponent_form_numbers_sensibly(capsys):
     out = capsys.readouterr().out
     assert "nodes of 100000 MB" in out and "DOES NOT FIT" in out
     assert max(len(word) for word in out.split()) < 40, out
+
+
+def _peak_rss_mb(args) -> float:
+    """Peak resident memory (MB) of ``lindring <args>``, measured by the kernel: the
+    ``ru_maxrss`` of a fresh Python process's only child (what ``/usr/bin/time -v`` reports)."""
+    import os
+    import subprocess
+    import sys
+    from conftest import LINDRING, MPI_ENV
+    probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True); "
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    proc = subprocess.run([sys.executable, "-c", probe, LINDRING, *map(str, args)],
+                          capture_output=True, text=True, env=dict(os.environ, **MPI_ENV),
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return int(proc.stdout.split()[-1]) / 1024
+
+
+def test_plan_of_the_gap_bounds_the_measured_peak(tmp_path):
+    """Open L = 7 (minimal, 4,160 rows, iterative): with --gap the steady state's sector is
+    factorised for the spectral search; the measured peak RSS of the whole run is within the
+    plan (an upper bound) and within 2x of it, and above the plan without the gap's phases (the
+    fault: the plan ignored --gap)."""
+    args = ["--bc", "open", "--L", 7, "--preset", "minimal", "--alpha", 2, "--delta", 1, "--gap"]
+    plan = json.loads(run_cli(["plan", *args, "--json"]).stdout)
+    alone = json.loads(run_cli(["plan", *args[:-1], "--json"]).stdout)
+    peak = _peak_rss_mb(["solve", *args, "--quiet", "-o", tmp_path / "gap.nc"])
+    with xr.open_dataset(tmp_path / "gap.nc") as ds:
+        assert ds.attrs["uniqueness_method"] == "shift-and-invert"
+    assert plan["tasks"] == 1
+    assert peak <= plan["mem_mb_per_task"] <= 2 * peak, (peak, plan["memory_parts_mb"])
+    assert peak > alone["mem_mb_per_task"], (peak, alone["memory_parts_mb"])

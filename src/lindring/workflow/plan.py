@@ -31,7 +31,23 @@ real, 16 complex), ``i = 8`` the index size, ``m`` the GMRES restart of the solv
   ``v n``, and the ghost values of the product, ``GHOST_BYTES`` each, ``min(GHOST_ROW_FRACTION N,
   GHOST_NNZ_FRACTION z)`` of them.
 
-The peak of a rank is the largest phase. Measured against the model (benchmarks/bench_ranks.py,
+With ``--gap`` (:func:`gap_memory`) two phases more: ``spectrum``, the spectral search of the
+steady state's sector with the solve's objects still held: ``GAP_KRYLOV_VECTORS`` vectors of
+``v n`` (Krylov-Schur's largest subspace) and, where the search factorises the sector (the
+direct solver, or at most ``SINVERT_MAX_ROWS`` rows: :func:`sinvert_taken`), the Liouvillian
+assembled again and SLEPc's shifted copy of it (``SINVERT_MATRICES``) and their MUMPS LU
+(:func:`lindring.solvers.steady.lu_bytes`, whole on the largest rank); and with
+``--gap-sectors all``
+``sectors``, the largest of the other sectors searched one after the other (:func:`gap_sectors`:
+rows bounded by the trivial character's Burnside count, entries by the steady state's sector's
+per row, scaled for the real forms of the complex sectors): its basis and lookup table on every
+rank, its matrix and ``GAP_KRYLOV_VECTORS`` vectors split by rows. Measured against the model
+(benchmarks/README.md, "The gap in the plan"): open L = 8 (minimal) 1,794 MB (plan 2,025), ring
+L = 10 5,344 MB (6,599); the LU's fill depends on the model (open L = 8 with alpha = delta = 1
+only: 597 MB, the plan 9x that).
+
+The peak of a rank is the largest phase, and ``OUTPUT_MB`` more for the result written at the
+end (the process keeps its resident memory). Measured against the model (benchmarks/bench_ranks.py,
 the L = 12 ring, peak of the largest rank): 1 rank 675 MB (model 780: GMRES allocates its
 vectors as it goes, 79 iterations of a restart of 90, and reuses the assembly's freed heap), 2
 ranks 476 (486), 4 ranks 435 (435), 8 ranks 364 (358); L = 13 2,074 and 1,201 on 1 and 2 ranks
@@ -57,6 +73,12 @@ plan (issue 14)".
 
 The direct solver (MUMPS LU, small L only) is modelled by :func:`lindring.solvers.steady.lu_bytes`,
 growing with the rows (measured: 250 MB at L = 6).
+
+:func:`plan_point` is the one entry: ``lindring plan``, ``lindring solve``'s check that the point
+fits the memory here and the workflow's job resources (ranks, ``mem_mb``, runtime) all call it
+with the job's resolved options, so an option that changes the memory (``--gap``, the sector,
+the basis, ``chi``) counts everywhere alike. The MPO plan (:func:`plan_mpo`) takes the bond
+dimensions the state can reach, ``min(chi, 4^l, 4^(L-l))``.
 """
 from __future__ import annotations
 
@@ -87,6 +109,11 @@ INDEX_BYTES = 8
 #: Python, numpy, PETSc, SLEPc, MPI and lindring per rank (VmRSS after the L = 12 basis, 157 MB
 #: on 1, 2, 4 and 8 ranks, less its 6 MB of basis)
 BASE_MB = 150.0
+#: the result written at the end (xarray, netCDF4 and the dataset; on rank 0), on top of the
+#: largest phase: the process keeps its resident memory (measured peak RSS, /usr/bin/time -v,
+#: 13-14 MB above the peak the file records before writing, at every size from L = 6 to 10:
+#: benchmarks/README.md, "The gap in the plan")
+OUTPUT_MB = 16.0
 #: bytes per row of the basis on every rank (int64 representative and orbit size), and per row
 #: of a rank's own slice while the slices are gathered (its pieces and their concatenation)
 BASIS_ROW_BYTES, BASIS_SLICE_ROW_BYTES = 16, 32
@@ -209,10 +236,10 @@ class Plan:
         return dataclasses.asdict(self)
 
 
-def shown(x) -> str:
-    """A count, size (MB) or time of a plan in words: whole below 1e9, else three digits in
-    exponent form (a huge point's plan says ``1.17e+50 MB``, not fifty digits)."""
-    return f"{x:.0f}" if abs(x) < 1e9 else f"{float(x):.3g}"
+def shown(x, decimals: int = 0) -> str:
+    """A count, size (MB) or time of a plan in words: with ``decimals`` below 1e12, else three
+    digits in exponent form (a huge point's plan says ``1.17e+50 MB``, not fifty digits)."""
+    return f"{x:.{decimals}f}" if abs(x) < 1e12 else f"{float(x):.3g}"
 
 
 #: nonzeros beyond which no estimate is made (memory and time in floating point would overflow)
@@ -445,7 +472,8 @@ def gap_memory(L: int, rows: int, nnz: float, ranks: int, value_bytes: int, sinv
       memory (its matrix, factor and vectors are still held): ``GAP_KRYLOV_VECTORS`` vectors of
       the sector and, where it factorises (``sinvert``: the direct solver, or at most
       ``SINVERT_MAX_ROWS`` rows), ``SINVERT_MATRICES`` matrices more and the MUMPS LU
-      (:func:`lindring.solvers.steady.lu_bytes`, split over the ranks);
+      (:func:`lindring.solvers.steady.lu_bytes`, whole on the largest rank: measured on 2
+      ranks, it hardly shrinks);
     - ``sectors``: the largest sector of ``sectors`` (each searched alone, the solve's objects
       freed; ``0`` when none): its basis (``SECTOR_BASIS_ROW_BYTES`` a row on every rank, the
       mirror form's S and S^+), then the larger of its assembly (the lookup table,
@@ -458,7 +486,9 @@ def gap_memory(L: int, rows: int, nnz: float, ranks: int, value_bytes: int, sinv
     extra = GAP_KRYLOV_VECTORS * value_bytes * n
     if sinvert:
         extra += SINVERT_MATRICES * (entry * z + MATRIX_ROW_BYTES * n)
-        extra += nnz_imbalance(ranks) * lu_bytes(rows, nnz, value_bytes, INDEX_BYTES) / ranks
+        # not split by the ranks: the largest of 2 ranks held 0.7-1.0 of the one-rank peak of
+        # the factorisation (ring L = 9, open L = 8; benchmarks/README.md)
+        extra += lu_bytes(rows, nnz, value_bytes, INDEX_BYTES)
     out = dict(spectrum_extra=extra / MB, sectors=0.0, sector_rows=0)
     table = SECTOR_TABLE_WORD_BYTES * 4.0 ** L if 4 ** L <= LOOKUP_MAX_WORDS else 0.0
     for s in sectors:
@@ -611,6 +641,11 @@ def plan_ed(p: model.Params, solver: str, mem_per_rank_mb: float, max_tasks: int
         def mem_on(r):
             return _with_gap(rank_memory(p.L, rows, nnz_mem, r, restart, value_bytes, orbits),
                              p.L, rows, nnz_mem, r, value_bytes, orbits, gap, sinvert, searched)
+    phases = mem_on
+
+    def mem_on(r):          # the phases, then the result written on top of the largest
+        mem = phases(r)
+        return dict(mem, output=OUTPUT_MB, peak=mem["peak"] + OUTPUT_MB)
     tasks = ranks or 1
     while ranks is None and tasks < max_tasks and mem_on(tasks)["peak"] > mem_per_rank_mb:
         tasks = min(2 * tasks, max_tasks)
@@ -683,12 +718,13 @@ def plan_mpo(L: int, chi: int = OPTIONS["chi"].default) -> Plan:
         raise model.ModelError(f"method 'mpo': chi = {chi} on {L} sites is beyond the "
                                "floating-point range of any memory or time estimate; no machine "
                                "can hold it")
-    mem = BASE_MB + tensors_mb
+    mem = BASE_MB + tensors_mb + OUTPUT_MB
     return Plan(L=L, solver="tebd", symmetry="none", rows=0, nnz=0,
                 mem_mb_total=round(mem, 1), tasks=1, mem_mb_per_task=round(mem, 1),
                 mem_mb=int(math.ceil(mem * 2)),
                 runtime_min=max(10, int(math.ceil(3 * seconds / 60))),
-                memory_parts_mb=dict(base=BASE_MB, tensors=round(tensors_mb, 1), peak=round(mem, 1)),
+                memory_parts_mb=dict(base=BASE_MB, tensors=round(tensors_mb, 1), output=OUTPUT_MB,
+                                     peak=round(mem, 1)),
                 time_parts_s=dict(total=round(seconds, 3)))
 
 
