@@ -250,10 +250,7 @@ def check_warm_start(method: str, p, values: dict, warm, output=None) -> None:
     if warm.fallback and warm.path is None:
         raise model.ModelError("--initial-guess-fallback needs --initial-guess FILE")
     if warm.save is not None:
-        try:
-            check_output_path(warm.save)
-        except model.ModelError as err:
-            raise model.ModelError(f"--save-state: {err}") from None
+        check_output_path(warm.save, "--save-state")
         if output is not None and os.path.abspath(warm.save) == os.path.abspath(os.fspath(output)):
             raise model.ModelError(f"--save-state {warm.save} is the output file; give the state "
                                    "its own file (e.g. point.state.nc)")
@@ -278,7 +275,7 @@ def check_warm_start(method: str, p, values: dict, warm, output=None) -> None:
         raise model.ModelError(f"--initial-guess: {error}")
 
 
-def check_output_path(path) -> None:
+def check_output_path(path, option: str = "--output") -> None:
     """Refuse, before any compute, an output path that cannot be written.
 
     Refused: an empty name, ``-`` (standard output: a NetCDF file is binary, give a file name),
@@ -290,38 +287,40 @@ def check_output_path(path) -> None:
     Parameters
     ----------
     path : str or path-like
+    option : str
+        The option that gave the path, named in the messages (``--output``, ``--save-state``).
 
     Raises
     ------
     lindring.core.model.ModelError
-        Naming the output and the reason.
+        Naming the option, the output and the reason.
     """
     text = os.fspath(path)
     if not isinstance(text, str):
         text = os.fsdecode(text)
     if not text.strip():
-        raise model.ModelError(f"output {text!r}: empty file name; give a file name (e.g. out.nc)")
+        raise model.ModelError(f"{option} {text!r}: empty file name; give a file name (e.g. out.nc)")
     if text == "-":
-        raise model.ModelError("output '-': writing to standard output is not supported (a NetCDF "
+        raise model.ModelError(f"{option} '-': writing to standard output is not supported (a NetCDF "
                                "file is binary); give a file name (e.g. out.nc)")
     if text.endswith(os.sep) or os.path.isdir(text):
-        raise model.ModelError(f"output {text!r} is a folder; give a file name (e.g. out.nc)")
+        raise model.ModelError(f"{option} {text!r} is a folder; give a file name (e.g. out.nc)")
     if os.path.exists(text) and not os.path.isfile(text):
         # /dev/null, /dev/stdout, a FIFO: an old output is removed before the compute and the
         # result renamed onto the path, which would delete or replace the device
-        raise model.ModelError(f"output {text!r} exists and is not a regular file (a device, FIFO "
+        raise model.ModelError(f"{option} {text!r} exists and is not a regular file (a device, FIFO "
                                "or socket); give a file name (e.g. out.nc)")
     folder = os.path.dirname(os.path.abspath(text))
     while not os.path.exists(folder):
         folder = os.path.dirname(folder)
     if not os.path.isdir(folder):
-        raise model.ModelError(f"output {text!r}: {folder} is a file, not a folder")
+        raise model.ModelError(f"{option} {text!r}: {folder} is a file, not a folder")
     import tempfile
     try:
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".lindring-write-test-"):
             pass
     except OSError as err:
-        raise model.ModelError(f"output {text!r}: cannot write in folder {folder} "
+        raise model.ModelError(f"{option} {text!r}: cannot write in folder {folder} "
                                f"({err.strerror or err})") from None
 
 

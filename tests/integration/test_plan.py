@@ -230,8 +230,8 @@ ABSURD = [
     (["--max-tasks=-1e3"], "--max-tasks must be >= 1"),
     (["--max-tasks", "1.5"], "'1.5' is not an integer"),
     (["--max-it", HUGE], "--max-it must be an integer of at most 2147483647, got ~10^400"),
-    (["--L", "1e20"], "L must be <= 10000, got L = ~10^20"),
-    (["--L", HUGE], "L must be <= 10000, got L = ~10^400"),
+    (["--L", "1e20"], "--L must be <= 100000, got L = ~10^20"),
+    (["--L", HUGE], "--L must be <= 100000, got L = ~10^400"),
 ]
 
 

@@ -905,7 +905,7 @@ def build(mf: ModelFile, L: int, bc: str, values: dict | None = None) -> ModelPo
         non-Hermitian Hamiltonian term or observable, an observable of range > 1, ...
     """
     given = {k: v for k, v in (values or {}).items() if v is not None}
-    L = model._as_integer("L", L)
+    L = model._as_integer("--L", L)
     if bc not in model.BOUNDARIES:
         raise ModelFileError(f"bc must be one of {model.BOUNDARIES}, got {bc!r}")
     if L > 31:
@@ -914,7 +914,7 @@ def build(mf: ModelFile, L: int, bc: str, values: dict | None = None) -> ModelPo
     if L < 2 or (bc == "ring" and L < 3):
         raise ModelFileError(f"L = {L} is too small (L >= 2; a ring needs L >= 3)")
     if L > model.MAX_L:
-        raise ModelFileError(f"L must be <= {model.MAX_L}, got L = {L if L < 10 ** 12 else '~10^%d' % (len(str(L)) - 1)}: exact "
+        raise ModelFileError(f"--L must be <= {model.MAX_L}, got L = {model._shown_int(L)}: exact "
                              "diagonalisation reaches L ~ 16, an MPO chains of thousands of sites")
     allowed = mf.data.get("boundaries")
     if allowed and bc not in allowed:

@@ -81,8 +81,9 @@ class Option:
         if kind is float and not math.isfinite(value):
             raise ModelError(f"{self.flag} must be finite, got {value}")
         if kind is int and abs(value) > MAX_INT:
-            shown = value if abs(value) < 10 ** 12 else f"~10^{len(str(abs(value))) - 1}"
-            raise ModelError(f"{self.flag} must be an integer of at most {MAX_INT}, got {shown} "
+            from lindring.core.model import _shown_int
+            raise ModelError(f"{self.flag} must be an integer of at most {MAX_INT}, got "
+                             f"{_shown_int(value)} "
                              "(the solvers count in 32-bit integers)")
         if self.minimum is not None and not (value >= self.minimum if self.inclusive
                                              else value > self.minimum):

@@ -88,6 +88,7 @@ import math
 import numpy as np
 
 from lindring.core import model
+from lindring.core.model import _shown_int
 from lindring.core.basis import (LOOKUP_MAX_WORDS, SectorBasis, diagonal_words, make_basis,
                                  parity_odd, resolve_symmetry, sector_size, symmetries_of)
 from lindring.core.options import OPTIONS
@@ -613,8 +614,8 @@ def plan_ed(p: model.Params, solver: str, mem_per_rank_mb: float, max_tasks: int
     rows, nnz, exact, rel_error = count_nonzeros(p, sector, operator_basis)
     if nnz > MAX_PLANNED_NNZ:
         raise model.ModelError(
-            f"L = {p.L}: the Liouvillian in sector {sector} has about 10^{len(str(rows)) - 1} "
-            f"rows and 10^{len(str(nnz)) - 1} nonzeros, beyond the floating-point range of any memory or time estimate; no "
+            f"L = {p.L}: the Liouvillian in sector {sector} has {_shown_int(rows)} "
+            f"rows and {_shown_int(nnz)} nonzeros, beyond the floating-point range of any memory or time estimate; no "
             "machine can hold it")
     solver = resolve_solver(solver, p.L, rows)
     orbits = "momentum" in sector or "reflection" in sector
