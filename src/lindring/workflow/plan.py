@@ -690,7 +690,10 @@ def mpo_bond_dimensions(L: int, chi: int) -> list[int]:
     """The bond dimensions an MPO of ``L`` sites may reach with at most ``chi`` states per bond:
     ``min(chi, 4^l, 4^(L - l))`` at the cut after site l = 1 .. L - 1
     (:func:`lindring.solvers.mpo.max_bond_dimension`; at L = 6, chi = 1024: 4, 16, 64, 16, 4)."""
-    return [min(int(chi), max_bond_dimension(L, cut)) for cut in range(1, L)]
+    chi = int(chi)
+    # 4^16 is above any chi (at most 2^31 - 1): no 4^50000 for the middle of a long chain
+    return [min(chi, max_bond_dimension(L, cut)) if min(cut, L - cut) < 16 else chi
+            for cut in range(1, L)]
 
 
 def _mpo_cost(L: int, chi: int) -> tuple[float, float]:
