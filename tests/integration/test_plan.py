@@ -210,7 +210,8 @@ def test_the_gap_is_in_the_plan_of_lindring_plan_and_of_solves_fit_check(monkeyp
     assert "sectors" not in solved.memory_parts_mb and "sectors" in gap.memory_parts_mb
     monkeypatch.setattr(plan_module, "available_memory_mb", lambda *a: 1000.0)
     api.prepare("ed", 8, "open", params=dict(alpha=1, delta=1), options={})
-    with pytest.raises(model.ModelError, match="needs about .* MB by its plan"):
+    with pytest.raises(model.ModelError, match=r"needs about .* MB by its plan \(.*the gap's "
+                                               r"search \(--gap\)\)"):
         api.prepare("ed", 8, "open", params=dict(alpha=1, delta=1), options=dict(gap=True))
 
 
