@@ -291,6 +291,7 @@ def test_plan_of_the_gap_bounds_the_measured_peak(tmp_path):
     peak = _peak_rss_mb(["solve", *args, "--quiet", "-o", tmp_path / "gap.nc"])
     with xr.open_dataset(tmp_path / "gap.nc") as ds:
         assert ds.attrs["uniqueness_method"] == "shift-and-invert"
+        assert ds.attrs["shift_invert"].startswith("--gap")       # not "the probes ..."
     assert plan["tasks"] == 1
     assert peak <= plan["mem_mb_per_task"] <= 2 * peak, (peak, plan["memory_parts_mb"])
     assert peak > alone["mem_mb_per_task"], (peak, alone["memory_parts_mb"])
