@@ -767,7 +767,8 @@ def check_fits(plan: Plan, ranks: int, available_mb: float) -> str | None:
     if need <= available_mb:
         return None
     what = (f"an MPO of {plan.L} sites" if plan.solver == "tebd" else
-            f"{plan.rows} rows, {plan.nnz} nonzeros in sector {plan.symmetry}, solver {plan.solver}"
+            f"{shown(plan.rows)} rows, {shown(plan.nnz)} nonzeros in sector {plan.symmetry}, "
+            f"solver {plan.solver}"
             + (", the gap's search (--gap)" if "spectrum" in plan.memory_parts_mb else ""))
     return (f"this point needs about {shown(need)} MB by its plan ({what}) but {shown(available_mb)} MB "
             "are available here; see `lindring plan ... --mem-per-rank-mb N` for the MPI ranks it "
