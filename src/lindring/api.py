@@ -250,10 +250,7 @@ def check_warm_start(method: str, p, values: dict, warm, output=None) -> None:
     if warm.fallback and warm.path is None:
         raise model.ModelError("--initial-guess-fallback needs --initial-guess FILE")
     if warm.save is not None:
-        try:
-            check_output_path(warm.save)
-        except model.ModelError as err:
-            raise model.ModelError(f"--save-state: {err}") from None
+        check_output_path(warm.save, "--save-state")
         if output is not None and os.path.abspath(warm.save) == os.path.abspath(os.fspath(output)):
             raise model.ModelError(f"--save-state {warm.save} is the output file; give the state "
                                    "its own file (e.g. point.state.nc)")
@@ -278,7 +275,7 @@ def check_warm_start(method: str, p, values: dict, warm, output=None) -> None:
         raise model.ModelError(f"--initial-guess: {error}")
 
 
-def check_output_path(path) -> None:
+def check_output_path(path, option: str = "--output") -> None:
     """Refuse, before any compute, an output path that cannot be written.
 
     Refused: an empty name, ``-`` (standard output: a NetCDF file is binary, give a file name),
@@ -290,38 +287,40 @@ def check_output_path(path) -> None:
     Parameters
     ----------
     path : str or path-like
+    option : str
+        The option that gave the path, named in the messages (``--output``, ``--save-state``).
 
     Raises
     ------
     lindring.core.model.ModelError
-        Naming the output and the reason.
+        Naming the option, the output and the reason.
     """
     text = os.fspath(path)
     if not isinstance(text, str):
         text = os.fsdecode(text)
     if not text.strip():
-        raise model.ModelError(f"output {text!r}: empty file name; give a file name (e.g. out.nc)")
+        raise model.ModelError(f"{option} {text!r}: empty file name; give a file name (e.g. out.nc)")
     if text == "-":
-        raise model.ModelError("output '-': writing to standard output is not supported (a NetCDF "
+        raise model.ModelError(f"{option} '-': writing to standard output is not supported (a NetCDF "
                                "file is binary); give a file name (e.g. out.nc)")
     if text.endswith(os.sep) or os.path.isdir(text):
-        raise model.ModelError(f"output {text!r} is a folder; give a file name (e.g. out.nc)")
+        raise model.ModelError(f"{option} {text!r} is a folder; give a file name (e.g. out.nc)")
     if os.path.exists(text) and not os.path.isfile(text):
         # /dev/null, /dev/stdout, a FIFO: an old output is removed before the compute and the
         # result renamed onto the path, which would delete or replace the device
-        raise model.ModelError(f"output {text!r} exists and is not a regular file (a device, FIFO "
+        raise model.ModelError(f"{option} {text!r} exists and is not a regular file (a device, FIFO "
                                "or socket); give a file name (e.g. out.nc)")
     folder = os.path.dirname(os.path.abspath(text))
     while not os.path.exists(folder):
         folder = os.path.dirname(folder)
     if not os.path.isdir(folder):
-        raise model.ModelError(f"output {text!r}: {folder} is a file, not a folder")
+        raise model.ModelError(f"{option} {text!r}: {folder} is a file, not a folder")
     import tempfile
     try:
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".lindring-write-test-"):
             pass
     except OSError as err:
-        raise model.ModelError(f"output {text!r}: cannot write in folder {folder} "
+        raise model.ModelError(f"{option} {text!r}: cannot write in folder {folder} "
                                f"({err.strerror or err})") from None
 
 
@@ -329,19 +328,14 @@ def _refuse_if_too_large(method: str, p: model.Params, values: dict) -> None:
     """ModelError when the plan of this ``ed`` or ``mpo`` point does not fit the memory
     available to the job. Collective."""
     from mpi4py import MPI
-    from lindring.workflow.plan import (available_memory_mb, check_fits, dense_bound_mb, plan_ed,
-                                        plan_mpo)
+    from lindring.workflow.plan import (available_memory_mb, check_fits, dense_bound_mb,
+                                        plan_point)
     available = available_memory_mb()
     if method == "ed" and dense_bound_mb(p.L, MPI.COMM_WORLD.Get_size()) <= available:
         return                           # small: fits whatever the plan's details
-    if method == "mpo":
-        plan_ = plan_mpo(p.L, values["chi"])
-    else:
-        # the memory of this job's own ranks (each holds the basis and start-up: memory in
-        # all grows with the ranks)
-        plan_ = plan_ed(p, values["solver"], mem_per_rank_mb=float("inf"), max_tasks=1,
-                        symmetry=values["symmetry"], basis=values["basis"],
-                        ranks=MPI.COMM_WORLD.Get_size())
+    # the memory of this job's own ranks (each holds the basis and start-up: memory in all
+    # grows with the ranks); the plan of lindring plan and of the workflow's jobs
+    plan_ = plan_point(method, p, values, ranks=MPI.COMM_WORLD.Get_size())
     reason = check_fits(plan_, MPI.COMM_WORLD.Get_size(), available)
     if reason:
         raise model.ModelError(reason)
@@ -564,7 +558,7 @@ def plan(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = N
         What :func:`solve` refuses (naming it), or a method without a plan (``cmf``,
         ``ground``: one process, small).
     """
-    from lindring.workflow.plan import assess, available_memory_mb, plan_ed, plan_mpo
+    from lindring.workflow.plan import assess, available_memory_mb, plan_point
     params, given = _split_keywords("plan", values)
     if method not in ("ed", "mpo"):
         raise model.ModelError(f"plan: method must be ed or mpo, got {method!r} (cmf and ground "
@@ -577,12 +571,8 @@ def plan(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = N
                           model_values=parameters)
     if mem_per_node_mb is not None:
         mem_per_node_mb = _check_node_memory(mem_per_node_mb, mem_per_rank_mb)
-    if method == "mpo":
-        plan_ = plan_mpo(p.L, opts["chi"])
-    else:
-        plan_ = plan_ed(p, opts["solver"], mem_per_rank_mb=mem_per_rank_mb, max_tasks=max_tasks,
-                        symmetry=opts["symmetry"], basis=opts["basis"],
-                        mem_per_node_mb=mem_per_node_mb)
+    plan_ = plan_point(method, p, opts, mem_per_rank_mb=mem_per_rank_mb, max_tasks=max_tasks,
+                       mem_per_node_mb=mem_per_node_mb)
     return assess(plan_, mem_per_rank_mb, max_tasks, available_memory_mb())
 
 
@@ -595,6 +585,9 @@ def _check_node_memory(value, mem_per_rank_mb: float) -> float:
         model_error(f"--mem-per-node-mb must be a number of MB, got {value!r}")
     if not (math.isfinite(value) and value > 0):
         model_error(f"--mem-per-node-mb must be a positive number of MB, got {value:g}")
+    if value >= registry.MAX_PLAN_MB:
+        model_error(f"--mem-per-node-mb must be < {registry.MAX_PLAN_MB:g}, got {value:g}: "
+                    "that is 10 petabytes per node; give MB, e.g. 256000")
     if value < mem_per_rank_mb:
         model_error(f"--mem-per-node-mb {value:g} is below --mem-per-rank-mb "
                     f"{mem_per_rank_mb:g}: a node must hold at least one rank")

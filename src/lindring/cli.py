@@ -76,17 +76,31 @@ def split_petsc_options(argv: list[str]) -> tuple[list[str], list[str]]:
 
 
 def _finite(kind):
-    """argparse type: a finite number of ``kind`` (int or float); nan and inf are refused."""
+    """argparse type: a finite number of ``kind`` (int or float); nan and inf are refused. An
+    integer may be written in exponent form when its value is whole (``--max-it 1e4``)."""
     def parse(text):
         try:
             x = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}")
-        if not math.isfinite(x):
+            x = _whole(text) if kind is int else None
+            if x is None:
+                raise argparse.ArgumentTypeError(
+                    f"{text!r} is not {'an integer' if kind is int else 'a number'}")
+        if kind is float and not math.isfinite(x):
             raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
         return x
     parse.__name__ = kind.__name__
     return parse
+
+
+def _whole(text: str):
+    """The integer ``text`` writes in exponent form (``1e4``, ``-1e3``), or None where it is no
+    whole finite number (``1.5``, ``1e-300``, ``nan``)."""
+    try:
+        x = float(text)
+    except ValueError:
+        return None
+    return int(x) if math.isfinite(x) and x.is_integer() else None
 
 
 def _once(action: type[argparse.Action]) -> type[argparse.Action]:
@@ -349,40 +363,51 @@ def cmd_solve(args, petsc_opts) -> None:
             print(f"  steady state: {uniqueness_text(ds)}")
 
 
+def _num(x, decimals: int = 0) -> str:
+    """A count or a size for ``lindring plan``'s lines (:func:`lindring.workflow.plan.shown`)."""
+    from lindring.workflow.plan import shown
+    return shown(x, decimals)
+
+
 def print_ed_plan(plan, bc: str) -> None:
     """The lines of ``lindring plan`` for an ``ed`` job (the numbers of
     :class:`lindring.workflow.plan.Plan`)."""
     from lindring.workflow.plan import EXTRA_VECTORS, PLANNED_ITERATIONS, RUNTIME_FACTOR
     counted = "counted" if plan.nnz_exact else "sampled"
     print(f"ed, {bc}, L={plan.L}, sector {plan.symmetry}, solver {plan.solver}: "
-          f"{plan.rows} rows, {plan.nnz} nonzeros ({plan.nnz / plan.rows:.1f} per row, {counted})")
-    print(f"memory {plan.mem_mb_total:.0f} MB in all -> {plan.tasks} MPI rank(s) of "
-          f"{plan.mem_mb_per_task:.0f} MB; job request mem_mb={plan.mem_mb}, "
-          f"runtime={plan.runtime_min} min")
+          f"{_num(plan.rows)} rows, {_num(plan.nnz)} nonzeros ({plan.nnz / plan.rows:.1f} per row, {counted})")
+    print(f"memory {_num(plan.mem_mb_total)} MB in all -> {plan.tasks} MPI rank(s) of "
+          f"{_num(plan.mem_mb_per_task)} MB; job request mem_mb={_num(plan.mem_mb)}, "
+          f"runtime={_num(plan.runtime_min)} min")
     parts = plan.memory_parts_mb
-    if "solve" in parts:
-        held = (f"; every rank holds the basis ({parts['basis_held']:.0f} MB) and start-up "
-                f"({parts['base']:.0f} MB)" if parts["basis_held"] else "")
-        print(f"  per rank at its peak: basis {parts['basis']:.0f} MB, assembly "
-              f"{parts['assembly']:.0f} MB (word table {parts['table']:.0f}), solve "
-              f"{parts['solve']:.0f} MB (matrix {parts['matrix']:.0f}, ILU(0) {parts['ilu']:.0f}, "
-              f"{plan.restart} + {EXTRA_VECTORS} vectors {parts['vectors']:.0f}, ghosts "
-              f"{parts['ghosts']:.0f}){held}; least in all {plan.min_mem_mb_total:.0f} MB")
+    if "matrix" in parts:
+        held = (f"; every rank holds the basis ({_num(parts['basis_held'])} MB) and start-up "
+                f"({_num(parts['base'])} MB)" if parts["basis_held"] else "")
+        print(f"  per rank at its peak: basis {_num(parts['basis'])} MB, assembly "
+              f"{_num(parts['assembly'])} MB (word table {_num(parts['table'])}), solve "
+              f"{_num(parts['solve'])} MB (matrix {_num(parts['matrix'])}, ILU(0) {_num(parts['ilu'])}, "
+              f"{plan.restart} + {EXTRA_VECTORS} vectors {_num(parts['vectors'])}, ghosts "
+              f"{_num(parts['ghosts'])}){held}; least in all {_num(plan.min_mem_mb_total)} MB")
         t = plan.time_parts_s
-        print(f"  expected {plan.expected_min:.1f} min: {PLANNED_ITERATIONS} GMRES({plan.restart}) "
-              f"and probe iterations of {t['per_iteration']:.3g} s, basis {t['enumeration']:.0f} s,"
-              f" assembly {t['assembly']:.0f} s, ILU(0) {t['ilu']:.0f} s (per rank; the "
+        print(f"  expected {_num(plan.expected_min, 1)} min: {PLANNED_ITERATIONS} GMRES({plan.restart}) "
+              f"and probe iterations of {t['per_iteration']:.3g} s, basis {_num(t['enumeration'])} s,"
+              f" assembly {_num(t['assembly'])} s, ILU(0) {_num(t['ilu'])} s (per rank; the "
               f"request is {RUNTIME_FACTOR:g}x that)")
+    if "spectrum" in parts:
+        sectors = (f"; the largest other sector searched {_num(parts['sectors'])} MB"
+                   if "sectors" in parts else "")
+        print(f"  the gap (--gap): the search of the steady state's sector {_num(parts['spectrum'])}"
+              f" MB per rank{sectors}; {_num(plan.time_parts_s['gap'] / 60, 1)} min expected")
     if plan.mem_per_node_mb:
         if plan.min_mem_mb_total and plan.min_mem_mb_total > plan.mem_per_node_mb:
-            print(f"  no number of ranks fits one node of {plan.mem_per_node_mb:.0f} MB: the job "
-                  f"needs at least {plan.min_mem_mb_total:.0f} MB in all")
+            print(f"  no number of ranks fits one node of {_num(plan.mem_per_node_mb)} MB: the job "
+                  f"needs at least {_num(plan.min_mem_mb_total)} MB in all")
         if plan.ranks_per_node:
-            print(f"  nodes of {plan.mem_per_node_mb:.0f} MB: {plan.ranks_per_node} rank(s) of "
-                  f"{plan.mem_mb_per_task:.0f} MB per node -> {plan.nodes} node(s)")
+            print(f"  nodes of {_num(plan.mem_per_node_mb)} MB: {plan.ranks_per_node} rank(s) of "
+                  f"{_num(plan.mem_mb_per_task)} MB per node -> {plan.nodes} node(s)")
         else:
-            print(f"  nodes of {plan.mem_per_node_mb:.0f} MB: not one rank of "
-                  f"{plan.mem_mb_per_task:.0f} MB fits a node")
+            print(f"  nodes of {_num(plan.mem_per_node_mb)} MB: not one rank of "
+                  f"{_num(plan.mem_mb_per_task)} MB fits a node")
 
 
 def cmd_plan(args) -> None:
@@ -407,9 +432,14 @@ def cmd_plan(args) -> None:
         print(json.dumps(plan.as_dict()))
         return
     if args.method == "mpo":
-        print(f"mpo, {args.bc}, L={plan.L}, chi={given.get('chi', OPTIONS['chi'].default)}: about "
-              f"{plan.mem_mb_total:.0f} MB, one rank; job request mem_mb={plan.mem_mb}, "
-              f"runtime={plan.runtime_min} min")
+        from lindring.workflow.plan import mpo_bond_dimensions
+        chi = given.get('chi', OPTIONS['chi'].default)
+        bonds = mpo_bond_dimensions(plan.L, chi)
+        capped = (f" (bonds capped at their exact maximum: at most {max(bonds)})"
+                  if bonds and max(bonds) < chi else "")
+        print(f"mpo, {args.bc}, L={plan.L}, chi={_num(chi)}{capped}: about "
+              f"{_num(plan.mem_mb_total)} MB, one rank; job request mem_mb={_num(plan.mem_mb)}, "
+              f"runtime={_num(plan.runtime_min)} min")
     else:
         print_ed_plan(plan, args.bc)
     for problem in plan.problems:

@@ -126,6 +126,7 @@ def test_unusable_guess_refused_or_cold_start(states, tmp_path, make, words):
     bad = make(states, tmp_path)
     proc = solve(tmp_path / "x.nc", THETA_B, "--initial-guess", bad, check=False)
     assert proc.returncode == 2 and words in proc.stderr, proc.stderr
+    assert "lindring: error: --initial-guess: " in proc.stderr, proc.stderr    # names its option
     assert not (tmp_path / "x.nc").exists()
     # with the fallback: a warning, a cold start, the cold result
     out = tmp_path / "y.nc"

@@ -685,3 +685,31 @@ jumps:
             np.testing.assert_allclose(t.operator, 0.4 * u1[t.start] * dr.SZ, atol=1e-15)
     with pytest.raises(modelfile.ModelFileError, match="fields/h_j"):
         modelfile.loads(text.replace("relative: false", "relative: no-such"))
+
+
+def test_random_field_takes_a_literal_seed_or_a_parameter_name():
+    """``seed: 1`` under ``random:`` draws from PCG64([1, index of the field]) as a parameter of
+    value 1 does; a negative, fractional or unknown seed is refused saying what is accepted."""
+    text = """
+name: literal_seed
+parameters: {W: 0.4, s: 1}
+fields:
+  h_j: {random: {center: 0, width: W, relative: false, seed: SEED}}
+hamiltonian:
+  - {name: field, sum: [[h_j, sz_0]]}
+jumps:
+  - {name: decay, sum: [[1, sm_0]]}
+"""
+    u = np.random.Generator(np.random.PCG64([1, 0])).uniform(-1, 1, 4)
+    for seed in ("1", "s"):
+        point = modelfile.build(modelfile.loads(text.replace("SEED", seed)), 4, "open")
+        np.testing.assert_array_equal(point.fields["h_j"], 0.4 * u)
+    for bad in ("-1", "1.5", "true"):
+        with pytest.raises(modelfile.ModelFileError,
+                           match="fields/h_j/random/seed: .*; accepted: the name of an integer "
+                                 r"parameter \(seed: seed\) or a literal integer >= 0"):
+            modelfile.loads(text.replace("SEED", bad))
+    with pytest.raises(modelfile.ModelFileError,
+                       match="'t' is not a parameter: give the name of an integer parameter .* "
+                             "or a literal integer >= 0"):
+        modelfile.loads(text.replace("SEED", "t"))

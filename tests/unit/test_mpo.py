@@ -256,3 +256,25 @@ def test_pauli_basis_evolution_is_real_and_matches_dense_propagator():
     r = _dense_rho(skew.to_vector(), L)
     assert global_checks(skew)["hermiticity_error"] == pytest.approx(
         np.linalg.norm(r - r.conj().T) / np.linalg.norm(r), rel=1e-6)
+
+
+def test_bonds_never_exceed_their_exact_maximum_and_the_plan_caps_chi():
+    """A vectorised density matrix of an open chain of L sites needs at most min(4^l, 4^(L-l))
+    states at the cut after site l (the operator space of the smaller side): with chi = 1024
+    at L = 5 the evolved state's bonds stay within 4, 16, 16, 4 (the SVD's rank caps them),
+    and the plan counts those bonds, not chi: at L = 6, 4, 16, 64, 16, 4 (by hand), so
+    chi = 1024 and chi = 64 have one plan, whose tensors are sum_l D_(l-1) D_l = 1*4 + 4*16 +
+    16*64 + 64*16 + 16*4 + 4*1 = 2184 units of MPO_BYTES_PER_BOND_PAIR."""
+    from lindring.workflow.plan import (BASE_MB, MPO_BYTES_PER_BOND_PAIR, OUTPUT_MB,
+                                        mpo_bond_dimensions, plan_mpo)
+    p = make_params(5, bc="open", preset="minimal", alpha=2, delta=1)
+    run = TEBD(p, chi=1024, dt=0.05, order=2, initial="random", cutoff=0.0)
+    run.evolve(4)
+    assert run.state.bond_dims == [4, 16, 16, 4]         # reached, and not exceeded
+    assert mpo_bond_dimensions(5, 1024) == [4, 16, 16, 4]
+    assert mpo_bond_dimensions(6, 1024) == [4, 16, 64, 16, 4]
+    assert mpo_bond_dimensions(6, 8) == [4, 8, 8, 8, 4]
+    big, small = plan_mpo(6, 1024), plan_mpo(6, 64)
+    assert (big.mem_mb_total, big.runtime_min) == (small.mem_mb_total, small.runtime_min)
+    assert big.mem_mb_total == pytest.approx(
+        BASE_MB + OUTPUT_MB + 2184 * MPO_BYTES_PER_BOND_PAIR / 2 ** 20, abs=0.1)

@@ -113,6 +113,10 @@ def test_default_dt_follows_the_fastest_rate_and_large_dt_is_refused():
     with pytest.raises(ModelError, match="splitting error"):
         check_dt(0.5, rate_scale(bond_generators(mid)), 2)     # the order 2, dt 0.5
     check_dt(0.1, rate_scale(bond_generators(mid)), 4)         # the CLI default there: accepted
+    for dt in (1e3, 1e300):              # refused with the numbers, not an OverflowError
+        for order, words in ((4, r"e\^"), (2, "splitting error")):
+            with pytest.raises(ModelError, match=words):
+                check_dt(dt, rate, order)
 
 
 def test_an_evolution_of_too_many_steps_is_refused_before_compute():

@@ -8,7 +8,8 @@
 import shlex
 import subprocess
 
-from lindring.workflow.plan import beyond_the_code, over_budget, plan_ed, plan_mpo
+from lindring.workflow.plan import beyond_the_code, over_budget, plan_point
+from lindring.core.options import resolve as _resolve_options
 from lindring.workflow import warm as _warm
 from lindring.io.results import PHYSICS_VERSION
 from lindring.core import model as _model
@@ -23,11 +24,13 @@ def _plan_key(job):
     if job.method != "ed":
         return (job.method, job.L, job.mpo)
     p = job.model_params()
+    # every option the plan reads (plan_point): the gap's phases too
+    options = (job.solver, job.symmetry, job.gap, job.gap_sectors)
     if job.model is not None:      # a model file: its parameters' pattern (and fields) decide
         pattern = (job.model,) + tuple(sorted((k, v != 0) for k, v in p.values.items()))
-        return (job.method, job.L, job.bc, job.solver, job.symmetry, pattern)
+        return (job.method, job.L, job.bc, options, pattern)
     pattern = tuple(getattr(p, k) != 0 for k in _model.PHYSICAL_PARAMS) + (p.eta != 0, p.xi != 0)
-    return (job.method, job.L, job.bc, job.range, job.solver, job.symmetry, pattern)
+    return (job.method, job.L, job.bc, job.range, options, pattern)
 
 
 def _plan_of(job):
@@ -43,12 +46,12 @@ def _plan(wildcards):
 
 
 def _make_plan(job):
-    if job.method == "mpo":
-        return plan_mpo(job.L, dict(job.mpo).get("chi", 64))
-    if job.method != "ed":
+    """The job's plan by the function lindring plan and lindring solve's fit check call
+    (plan_point), from the job's own options (its lindring solve arguments)."""
+    if job.method not in ("ed", "mpo"):
         return None
-    return plan_ed(job.model_params(), job.solver, mem_per_rank_mb=config["mem_per_rank_mb"],
-                   max_tasks=config["max_tasks"], symmetry=job.symmetry)
+    return plan_point(job.method, job.model_params(), _resolve_options(job.method, job.options()),
+                      mem_per_rank_mb=config["mem_per_rank_mb"], max_tasks=config["max_tasks"])
 
 
 def _check_resources():

@@ -540,7 +540,7 @@ def resolve_symmetry(p, requested: str = "auto") -> str:
     for name in wanted:
         if not has[name]:
             others = "+".join(n for n in wanted if has[n]) or "none"
-            raise ValueError(f"symmetry {requested!r} does not hold: {has['why_not'][name]}; "
+            raise ValueError(f"--symmetry {requested!r} does not hold: {has['why_not'][name]}; "
                              f"use --symmetry {others} (or auto)")
     return requested
 

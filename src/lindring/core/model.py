@@ -33,6 +33,10 @@ SZ = 2 * N - np.eye(2)
 ID2 = np.eye(2, dtype=complex)
 
 BOUNDARIES = ("ring", "open")
+#: most sites of a chain: exact diagonalisation ends near L = 16-18 and an MPO of thousands of
+#: sites is a long run; 1e5 is the end (an MPO plan of 1e5 sites takes ~20 s; L = 1e20 made
+#: the sector counts of 4^L run forever)
+MAX_L = 10 ** 5
 PRESETS = ("minimal",)
 #: complex-valued parameters (J0 with phi, lam, and the jump amplitudes)
 COMPLEX_PARAMS = ("J0", "lam", "alpha", "beta", "gamma", "delta")
@@ -139,6 +143,15 @@ def _as_real(name: str, value) -> float:
     return z.real
 
 
+def _shown_int(n: int) -> str:
+    """An integer for a message: its digits below 1e12, else ``~10^k`` (never 400 digits; k
+    from the bit length: Python refuses str() of more than 4300 digits)."""
+    if abs(n) < 10 ** 12:
+        return str(n)
+    k = int(abs(n).bit_length() * 0.30102999566398120)      # log10(2)
+    return f"~10^{k if 10 ** k <= abs(n) else k - 1}"
+
+
 def _as_integer(name: str, value) -> int:
     """``value`` as an int: integers (Python or numpy) and their text; never a bool, a
     fraction (4.7 is not silently 4) or a float."""
@@ -155,7 +168,7 @@ def check_lattice_size(L: int, bc: str, error=None) -> None:
     its one bond twice), with ``error`` (default :class:`ModelError`)."""
     error = error or ModelError
     if L < 2:
-        raise error(f"L must be >= 2, got L = {L}")
+        raise error(f"--L must be >= 2, got L = {L}")
     if bc == "ring" and L < 3:
         raise error(f"a ring needs L >= 3 (a ring of 2 would count its one bond twice), got "
                     f"L = {L}")
@@ -175,13 +188,16 @@ def make_params(L, bc="ring", preset=None, range=1, **values) -> Params:
         raise ModelError(f"unknown parameter(s) {', '.join(map(repr, unknown))}; "
                          f"known: {', '.join(PHYSICAL_PARAMS)}")
     values = {k: v for k, v in values.items() if v is not None}
-    L = _as_integer("L", L)
+    L = _as_integer("--L", L)
     if bc not in BOUNDARIES:
-        raise ModelError(f"bc must be one of {BOUNDARIES}, got {bc!r}")
+        raise ModelError(f"--bc must be one of {BOUNDARIES}, got {bc!r}")
     check_lattice_size(L, bc)
-    range = _as_integer("range", range)
+    if L > MAX_L:
+        raise ModelError(f"--L must be <= {MAX_L}, got L = {_shown_int(L)}: exact "
+                         "diagonalisation reaches L ~ 16, an MPO chains of thousands of sites")
+    range = _as_integer("--range", range)
     if range not in (1, 2):
-        raise ModelError(f"range must be 1 or 2, got {range}")
+        raise ModelError(f"--range must be 1 or 2, got {range}")
     if range == 2 and L < 3:
         raise ModelError(f"range = 2 needs L >= 3, got L = {L}")
 

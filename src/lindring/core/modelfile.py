@@ -10,7 +10,7 @@ A model file (YAML, checked against :data:`SCHEMA`) declares::
       Delta: 1
     fields:                             # optional: site-dependent couplings, usable by name
       alpha_j: {random: {center: alpha, width: w, seed: seed}}   # center (1 + width u_j)
-      h_j: {random: {center: 0, width: W, relative: false}}      # center + width u_j
+      h_j: {random: {center: 0, width: W, relative: false, seed: 7}}  # center + width u_j
       mu_j: {values: [1, 1.2, 0.9]}                               # one value per site
     hamiltonian:                        # terms of H, each summed over its placements
       - name: exchange
@@ -155,7 +155,10 @@ SCHEMA = {
                                            "center": {"type": ["number", "string"]},
                                            "width": {"type": ["number", "string"]},
                                            "relative": {"type": "boolean"},
-                                           "seed": {"type": "string", "pattern": f"^{_NAME}$"}}}}}]}},
+                                           # a parameter's name or a literal seed
+                                           "seed": {"oneOf": [
+                                               {"type": "string", "pattern": f"^{_NAME}$"},
+                                               {"type": "integer", "minimum": 0}]}}}}}]}},
         "hamiltonian": {"type": "array", "items": _TERM},
         "jumps": {"type": "array", "items": _TERM},
         "observables": {"type": "array", "items": _TERM},
@@ -323,6 +326,12 @@ class ModelFile:
         return v if isinstance(v, dict) else {}
 
 
+#: what a key of the schema accepts, said beside a schema error at it (where jsonschema's own
+#: message, e.g. "not valid under any of the given schemas", does not say it)
+_ACCEPTED = {"seed": "the name of an integer parameter (seed: seed) or a literal integer >= 0 "
+                     "(seed: 1)"}
+
+
 def _validate(data, source: str) -> None:
     import jsonschema
     validator = jsonschema.Draft7Validator(SCHEMA)
@@ -330,7 +339,9 @@ def _validate(data, source: str) -> None:
     if errors:
         err = jsonschema.exceptions.best_match(errors)
         path = "/".join(str(x) for x in err.absolute_path) or "(top level)"
-        raise ModelFileError(f"{source}: at {path}: {err.message}")
+        key = err.absolute_path[-1] if err.absolute_path else None
+        hint = f"; accepted: {_ACCEPTED[key]}" if key in _ACCEPTED else ""
+        raise ModelFileError(f"{source}: at {path}: {err.message}{hint}")
 
 
 def loads(text: str, source: str = "model file") -> ModelFile:
@@ -400,9 +411,11 @@ def _check_static(mf: ModelFile) -> None:
                                      f"{', '.join(bad)} (fields may use parameters only)")
         if "random" in spec:
             seed = spec["random"].get("seed", "seed")
-            if seed not in params:
+            if isinstance(seed, str) and seed not in params:
                 raise ModelFileError(f"{mf.path}: fields/{fname}/random/seed: {seed!r} is not a "
-                                     "parameter (declare it under parameters:, e.g. seed: 1)")
+                                     "parameter: give the name of an integer parameter (declare "
+                                     "it under parameters:, e.g. seed: {default: 0, integer: "
+                                     "true, min: 0}) or a literal integer >= 0 (seed: 1)")
     names = set(params) | set(fields) | set(CONSTANTS) | {"pi"}
     seen = {}
     for i, c in enumerate(mf.data.get("correlations") or []):
@@ -788,9 +801,12 @@ def _fields(mf: ModelFile, values: dict, L: int) -> dict:
             if width.imag != 0 or width.real < 0:
                 raise ModelFileError(f"{where}/random/width: must be real and >= 0, got {width}")
             seed_name = r.get("seed", "seed")
-            seed = _integer(values, seed_name, f"{where}/random/seed")
-            if seed < 0:
-                raise ModelFileError(f"{where}/random/seed: {seed_name} = {seed} must be >= 0")
+            if isinstance(seed_name, int):       # a literal seed (the schema: >= 0)
+                seed = seed_name
+            else:
+                seed = _integer(values, seed_name, f"{where}/random/seed")
+                if seed < 0:
+                    raise ModelFileError(f"{where}/random/seed: {seed_name} = {seed} must be >= 0")
             u = np.random.Generator(np.random.PCG64([seed, index])).uniform(-1.0, 1.0, L)
             if r.get("relative", True):
                 out[fname] = center * (1.0 + width.real * u)
@@ -889,7 +905,7 @@ def build(mf: ModelFile, L: int, bc: str, values: dict | None = None) -> ModelPo
         non-Hermitian Hamiltonian term or observable, an observable of range > 1, ...
     """
     given = {k: v for k, v in (values or {}).items() if v is not None}
-    L = model._as_integer("L", L)
+    L = model._as_integer("--L", L)
     if bc not in model.BOUNDARIES:
         raise ModelFileError(f"bc must be one of {model.BOUNDARIES}, got {bc!r}")
     if L > 31:

@@ -37,6 +37,7 @@ class Option:
     inclusive: bool = False
     below: float | None = None
     why: str = ""
+    why_below: str = ""         # explains the upper bound in the refusal message
     default_text: str = ""      # how the help states a default computed at run time
     requires: str = ""          # a bool option this one needs on (it shapes nothing without it)
 
@@ -73,21 +74,30 @@ class Option:
             return self.choices[self.choices.index(value)]
         kind = int if self.kind == "int" else float
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (
-                kind is int and not float(value).is_integer()):
+                kind is int and not isinstance(value, int) and not float(value).is_integer()):
             raise ModelError(f"{self.flag} must be {'an integer' if kind is int else 'a real number'}, "
                              f"got {value!r}")
         value = kind(value)
-        if not math.isfinite(value):
+        if kind is float and not math.isfinite(value):
             raise ModelError(f"{self.flag} must be finite, got {value}")
+        if kind is int and abs(value) > MAX_INT:
+            from lindring.core.model import _shown_int
+            raise ModelError(f"{self.flag} must be an integer of at most {MAX_INT}, got "
+                             f"{_shown_int(value)} "
+                             "(the solvers count in 32-bit integers)")
         if self.minimum is not None and not (value >= self.minimum if self.inclusive
                                              else value > self.minimum):
             raise ModelError(f"{self.flag} must be {'>=' if self.inclusive else '>'} "
                              f"{self.minimum:g}, got {value:g}" + (f": {self.why}" if self.why else ""))
         if self.below is not None and not value < self.below:
-            raise ModelError(f"{self.flag} must be < {self.below:g}, got {value:g}")
+            raise ModelError(f"{self.flag} must be < {self.below:g}, got {value:g}"
+                             + (f": {self.why_below}" if self.why_below else ""))
         return value
 
 
+#: largest value of an integer option (PETSc's and the solvers' counters: iterations, sweeps,
+#: states per bond); 1e300 iterations are a slip, and crashed PETSc's 64-bit integers
+MAX_INT = 2 ** 31 - 1
 _ED, _MPO, _BOTH = ("ed",), ("mpo",), ("ed", "mpo")
 _REL = "1 (relative)"
 #: every option of ``lindring solve``, in the order of ``--help``
@@ -155,11 +165,19 @@ METHODS = ("ed", "cmf", "ground", "mpo")
 
 #: settings of a job's plan (``lindring plan``, :func:`lindring.plan`, the workflow config's
 #: top-level keys); ``max_tasks`` defaults to a laptop's 2 ranks (the Slurm profile sets 64)
+#: largest memory of a rank or node a plan takes (MB): 1e10 MB is 10 petabytes, far beyond any
+#: node (a larger value is a slip of the unit or the exponent, and printed numbers ran long)
+MAX_PLAN_MB = 1e10
+#: most MPI ranks a plan takes (the largest machines have ~1e7 cores)
+MAX_PLAN_TASKS = 10 ** 7
 PLAN_SETTINGS: dict[str, Option] = {o.name: o for o in [
     Option("mem_per_rank_mb", "real", 4000.0, ("ed",), "memory budget per MPI rank used to "
-           "choose the ranks of a job", "MB", minimum=0),
+           "choose the ranks of a job", "MB", minimum=1, inclusive=True,
+           why="a budget in MB (4000 is 4 GB); below 1 MB no process starts",
+           below=MAX_PLAN_MB, why_below="that is 10 petabytes per rank: give MB, e.g. 4000"),
     Option("max_tasks", "int", 2, ("ed",), "most MPI ranks per job", "ranks", minimum=1,
-           inclusive=True),
+           inclusive=True, below=MAX_PLAN_TASKS,
+           why_below=f"no machine has more than ~{MAX_PLAN_TASKS:.0e} cores"),
 ]}
 
 

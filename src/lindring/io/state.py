@@ -259,6 +259,7 @@ class WarmStart:
                 values, source, error = None, None, str(err)
         source, error = comm.bcast((source, error), root=0)
         if error:
+            error = f"--initial-guess: {error}"      # the option it is about, as at the check
             if not self.fallback:
                 raise ModelError(error)
             log.warning(f"[warm start] {error}; cold start")

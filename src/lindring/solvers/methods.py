@@ -507,6 +507,10 @@ def _solve_and_check(p, basis, A, Ac, scale, name, tol, thresholds, gap, check_u
             sinvert = refusal is None
             if sinvert and name == "direct":
                 attrs["shift_invert"] = "the direct solver's regime"
+            elif sinvert and gap:         # no probe solve ran: the gap needs the spectrum
+                attrs["shift_invert"] = "--gap (the spectral search decides; no probe solve)"
+            elif sinvert and x is None:
+                attrs["shift_invert"] = "the steady-state solve failed (no probe solve)"
             elif sinvert:
                 attrs["shift_invert"] = "the probe solves did not decide"
             else:

@@ -783,10 +783,12 @@ def check_dt(dt: float, rate: float, order: int) -> None:
     approach the steady state (measured: 0.07 off ED at dt = 0.5, alpha = 2, delta = 1).
     """
     if dt * rate > DT_RATE_MAX:
+        x = dt * rate            # a huge dt (1e3, 1e300) must be refused, not overflow here
+        growth = f"{math.exp(0.658 * x):.3g}" if 0.658 * x < 700 else f"e^{0.658 * x:.3g}"
         why = ("the backward sub-step of the fourth-order step amplifies the fastest mode by "
-               f"exp(0.658 dt rate) = {math.exp(0.658 * dt * rate):.3g} per step (blow-up)"
+               f"exp(0.658 dt rate) = {growth} per step (blow-up)"
                if order == 4 else
-               f"the second-order splitting error ~ (dt rate)^2 = {(dt * rate) ** 2:.3g} is not small")
+               f"the second-order splitting error ~ (dt rate)^2 = {x * x:.3g} is not small")
         raise model.ModelError(
             f"method 'mpo': dt = {dt:g} is too large for this model: its fastest bond rate is "
             f"{rate:.4g}, dt * rate = {dt * rate:.3g} > {DT_RATE_MAX:g}; {why}. "
@@ -916,10 +918,19 @@ def evolve_and_refine(p: model.Params, initial: str, chi: int, dt: float, order:
     return state, info
 
 
+def max_bond_dimension(L: int, cut: int) -> int:
+    """The largest bond dimension a vectorised density matrix of an open chain of ``L`` sites
+    can need at the cut after site ``cut`` (1 .. L - 1): ``min(4^cut, 4^(L - cut))``, the
+    dimension of the operator space on the smaller side. The SVDs of the evolution and of the
+    refinement never keep more (a matrix of ``4 D_left`` x ``4 D_right`` has at most that
+    rank): a larger ``chi`` is capped there by the state itself."""
+    return 4 ** min(cut, L - cut)
+
+
 def at_chi(state: VectorisedMPS, chi: int) -> bool:
-    """Some bond is at ``chi`` where the exact state could need more (4^min(j+1, L-j-1)): the
-    truncation to ``chi`` may limit the state."""
-    return any(D >= chi and chi < 4 ** min(j + 1, state.L - j - 1)
+    """Some bond is at ``chi`` where the exact state could need more
+    (:func:`max_bond_dimension`): the truncation to ``chi`` may limit the state."""
+    return any(D >= chi and chi < max_bond_dimension(state.L, j + 1)
                for j, D in enumerate(state.bond_dims))
 
 

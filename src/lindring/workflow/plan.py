@@ -31,7 +31,23 @@ real, 16 complex), ``i = 8`` the index size, ``m`` the GMRES restart of the solv
   ``v n``, and the ghost values of the product, ``GHOST_BYTES`` each, ``min(GHOST_ROW_FRACTION N,
   GHOST_NNZ_FRACTION z)`` of them.
 
-The peak of a rank is the largest phase. Measured against the model (benchmarks/bench_ranks.py,
+With ``--gap`` (:func:`gap_memory`) two phases more: ``spectrum``, the spectral search of the
+steady state's sector with the solve's objects still held: ``GAP_KRYLOV_VECTORS`` vectors of
+``v n`` (Krylov-Schur's largest subspace) and, where the search factorises the sector (the
+direct solver, or at most ``SINVERT_MAX_ROWS`` rows: :func:`sinvert_taken`), the Liouvillian
+assembled again and SLEPc's shifted copy of it (``SINVERT_MATRICES``) and their MUMPS LU
+(:func:`lindring.solvers.steady.lu_bytes`, whole on the largest rank); and with
+``--gap-sectors all``
+``sectors``, the largest of the other sectors searched one after the other (:func:`gap_sectors`:
+rows bounded by the trivial character's Burnside count, entries by the steady state's sector's
+per row, scaled for the real forms of the complex sectors): its basis and lookup table on every
+rank, its matrix and ``GAP_KRYLOV_VECTORS`` vectors split by rows. Measured against the model
+(benchmarks/README.md, "The gap in the plan"): open L = 8 (minimal) 1,794 MB (plan 2,025), ring
+L = 10 5,344 MB (6,599); the LU's fill depends on the model (open L = 8 with alpha = delta = 1
+only: 597 MB, the plan 9x that).
+
+The peak of a rank is the largest phase, and ``OUTPUT_MB`` more for the result written at the
+end (the process keeps its resident memory). Measured against the model (benchmarks/bench_ranks.py,
 the L = 12 ring, peak of the largest rank): 1 rank 675 MB (model 780: GMRES allocates its
 vectors as it goes, 79 iterations of a restart of 90, and reuses the assembly's freed heap), 2
 ranks 476 (486), 4 ranks 435 (435), 8 ranks 364 (358); L = 13 2,074 and 1,201 on 1 and 2 ranks
@@ -57,6 +73,12 @@ plan (issue 14)".
 
 The direct solver (MUMPS LU, small L only) is modelled by :func:`lindring.solvers.steady.lu_bytes`,
 growing with the rows (measured: 250 MB at L = 6).
+
+:func:`plan_point` is the one entry: ``lindring plan``, ``lindring solve``'s check that the point
+fits the memory here and the workflow's job resources (ranks, ``mem_mb``, runtime) all call it
+with the job's resolved options, so an option that changes the memory (``--gap``, the sector,
+the basis, ``chi``) counts everywhere alike. The MPO plan (:func:`plan_mpo`) takes the bond
+dimensions the state can reach, ``min(chi, 4^l, 4^(L-l))``.
 """
 from __future__ import annotations
 
@@ -66,13 +88,18 @@ import math
 import numpy as np
 
 from lindring.core import model
+from lindring.core.model import _shown_int
 from lindring.core.basis import (LOOKUP_MAX_WORDS, SectorBasis, diagonal_words, make_basis,
-                                 parity_odd, resolve_symmetry, sector_size)
+                                 parity_odd, resolve_symmetry, sector_size, symmetries_of)
+from lindring.core.options import OPTIONS
 from lindring.core.pauli import pauli_terms
+from lindring.core.sectors import SectorLabel, sector_labels
 from lindring.solvers.liouvillian import CHUNK_ROWS, local_terms, rows_block
+from lindring.solvers.mpo import max_bond_dimension
 from lindring.solvers.petsc import SCALAR_OF_BASIS
-from lindring.solvers.steady import (KRYLOV_EXTRA, available_memory_mb,  # noqa: F401 (re-exported)
-                                     gmres_restart, lu_bytes, resolve_solver)
+from lindring.solvers.steady import (KRYLOV_EXTRA, SINVERT_MAX_ROWS,  # noqa: F401 (re-exported)
+                                     Tolerances, available_memory_mb, gmres_restart, lu_bytes,
+                                     resolve_solver)
 
 MB = 2 ** 20
 #: bytes of a value in the PETSc build of each scalar type
@@ -83,6 +110,11 @@ INDEX_BYTES = 8
 #: Python, numpy, PETSc, SLEPc, MPI and lindring per rank (VmRSS after the L = 12 basis, 157 MB
 #: on 1, 2, 4 and 8 ranks, less its 6 MB of basis)
 BASE_MB = 150.0
+#: the result written at the end (xarray, netCDF4 and the dataset; on rank 0), on top of the
+#: largest phase: the process keeps its resident memory (measured peak RSS, /usr/bin/time -v,
+#: 13-14 MB above the peak the file records before writing, at every size from L = 6 to 10:
+#: benchmarks/README.md, "The gap in the plan")
+OUTPUT_MB = 16.0
 #: bytes per row of the basis on every rank (int64 representative and orbit size), and per row
 #: of a rank's own slice while the slices are gathered (its pieces and their concatenation)
 BASIS_ROW_BYTES, BASIS_SLICE_ROW_BYTES = 16, 32
@@ -108,6 +140,33 @@ GHOST_BYTES = 32
 #: 0.06, 0.11 of the rank's nonzeros, the fraction growing with the ranks)
 GHOST_NNZ_FRACTION, GHOST_ROW_FRACTION = 0.3, 0.5
 
+# ---- the gap's phases (--gap; benchmarks/README.md, "The gap in the plan")
+#: vectors of one Krylov-Schur search at most (:func:`lindring.solvers.steady.decide_kernel`):
+#: its largest subspace (``ncv_max``, reached only where nothing converges: counted, so that the
+#: plan bounds the run), the eigenvectors wanted and a few deflated ones and work vectors
+GAP_KRYLOV_VECTORS = Tolerances.ncv_max + Tolerances.nev + 8
+#: bytes per row of a gap sector's basis on every rank (:class:`lindring.core.sectors.
+#: CharacterBasis`: int64 representative and orbit size)
+SECTOR_BASIS_ROW_BYTES = 16
+#: bytes per word of a gap sector's lookup table on every rank (int32 index and uint8 group
+#: element, :meth:`CharacterBasis.build_lookup`; 4^L <= LOOKUP_MAX_WORDS), while it assembles
+SECTOR_TABLE_WORD_BYTES = 5
+#: bytes per row of the sparse unitary S and S^+ of :class:`lindring.core.sectors.MirrorRealForm`
+#: (complex, up to 2 entries a column, each with its index; every rank)
+MIRROR_ROW_BYTES = 2 * 2 * (16 + 8) + 2 * 8
+#: entries per row of a complex sector's real matrix over those of the steady state's sector:
+#: :class:`RealForm` (twice the rows) at most twice (the real and imaginary parts; measured 1.33
+#: at ring L = 8), :class:`MirrorRealForm` (the sector's own rows) measured 1.03-1.27 at ring
+#: L = 8 (the +-k sectors), counted 1.5
+REAL_FORM_ROW_FACTOR, MIRROR_ROW_FACTOR = 2.0, 1.5
+#: entries per row of any other sector over the steady state's (the parity-odd sectors have a
+#: few more: 1.06 at ring L = 6, 1.03 at L = 8)
+SECTOR_ROW_FACTOR = 1.1
+#: the shift-and-invert search of the steady state's sector (where it may factorise, the rows
+#: at most SINVERT_MAX_ROWS): matrices beside the solve's: the Liouvillian assembled again
+#: (without the trace row) and SLEPc's shifted copy of it, which MUMPS factorises (lu_bytes)
+SINVERT_MATRICES = 2
+
 # ---- runtime
 #: bytes per second one rank streams in a GMRES iteration (L = 14 on 2 ranks: 1.36 CPU s per
 #: iteration of 7.6 GB, 5.6 GB/s; L = 13: 7 GB/s; L = 12: 14 GB/s, its vectors staying in the
@@ -131,6 +190,13 @@ ENUMERATION_S_PER_WORD = 2.5e-8
 ASSEMBLY_S_PER_NNZ = 2e-7
 ASSEMBLY_S_PER_NNZ_NO_TABLE = 4.5e-7
 ILU_S_PER_NNZ = 8e-8
+#: CPU seconds per nonzero of a sector the gap searches (Krylov-Schur to its tight tolerance;
+#: ring L = 12: ~45 s for the k = 0, reflection-odd sector of ~9 M nonzeros, ~115 s for a +-k
+#: sector of ~21 M; L = 10: ~26 s for 15 sectors of ~14 M in all: benchmarks/README.md, "Gap
+#: over all sectors"), and of the shift-and-invert factorisation of the steady state's sector
+#: (the LU of 16,384 rows, full space L = 7: 36 s; growing like rows^2)
+GAP_S_PER_NNZ = 6e-6
+SINVERT_S_16K_ROWS = 36.0
 #: start-up, observables and file per job (seconds; ~1.5 s CPU here)
 FIXED_SECONDS = 5.0
 #: the job's runtime request over the expected time (other load, slower memory per core on a
@@ -169,6 +235,12 @@ class Plan:
 
     def as_dict(self):
         return dataclasses.asdict(self)
+
+
+def shown(x, decimals: int = 0) -> str:
+    """A count, size (MB) or time of a plan in words: with ``decimals`` below 1e12, else three
+    digits in exponent form (a huge point's plan says ``1.17e+50 MB``, not fifty digits)."""
+    return f"{x:.{decimals}f}" if abs(x) < 1e12 else f"{float(x):.3g}"
 
 
 #: nonzeros beyond which no estimate is made (memory and time in floating point would overflow)
@@ -340,6 +412,147 @@ def rank_memory(L: int, rows: int, nnz: int, ranks: int, restart: int, value_byt
     return dict(parts, **phases, peak=max(phases.values()))
 
 
+def sector_rows_bound(L: int, bc: str, label: SectorLabel) -> int:
+    """Rows of the sector ``label`` at most (exact for the trivial character): the sector of the
+    same symmetries with the trivial character (the steady state's kind, counted by Burnside,
+    :func:`sector_size`; parity odd: all words less the even ones). A character's sector is never
+    larger: its dimension ``|G|^-1 sum_g conj(chi(g)) fix(g)`` is at most ``|G|^-1 sum_g
+    fix(g)``, the number of orbits with the trivial character."""
+    parts = [name for name, on in (("momentum", label.momentum is not None),
+                                    ("reflection", label.reflection != 0)) if on]
+    rest = "+".join(parts) or "none"
+    even = sector_size(L, "+".join(["parity"] + parts), bc) if label.parity else 0
+    if label.parity == 1:
+        return even
+    whole = sector_size(L, rest, bc)
+    return whole - even if label.parity == -1 else whole
+
+
+@dataclasses.dataclass
+class GapSector:
+    """A sector the gap over all sectors searches, as the plan counts it: ``rows`` of its basis
+    (a bound, :func:`sector_rows_bound`), ``held`` rows of the matrix searched (twice ``rows``
+    in :class:`RealForm`), ``nnz`` its entries (a bound), ``form`` (``real``, ``complex``,
+    ``pair``: RealForm, ``mirror``: MirrorRealForm)."""
+    label: SectorLabel
+    rows: int
+    held: int
+    nnz: float
+    form: str
+
+
+def gap_sectors(p, nnz_per_row: float, real_build: bool) -> list[GapSector]:
+    """The sectors of ``p`` that ``--gap`` (``--gap-sectors all``) searches one after the other
+    (:func:`lindring.core.sectors.sector_labels`, the steady state's included: a bound), each
+    with its rows and nonzeros at most: ``nnz_per_row`` the entries per row of the steady
+    state's sector in the Pauli basis (:func:`count_nonzeros`), scaled for the real forms of the
+    complex sectors in the real build (:data:`REAL_FORM_ROW_FACTOR`, :data:`MIRROR_ROW_FACTOR`;
+    :mod:`lindring.solvers.gap` picks the form)."""
+    mirror = symmetries_of(p)["reflection"]
+    out = []
+    for label in sector_labels(p):
+        rows = sector_rows_bound(p.L, p.bc, label)
+        form, held, per_row = "real", rows, SECTOR_ROW_FACTOR * nnz_per_row
+        if label.is_complex(p.L):
+            if not real_build:
+                form = "complex"
+            elif mirror:
+                form, per_row = "mirror", MIRROR_ROW_FACTOR * nnz_per_row
+            else:
+                form, held, per_row = "pair", 2 * rows, REAL_FORM_ROW_FACTOR * nnz_per_row
+        out.append(GapSector(label, rows, held, per_row * held, form))
+    return out
+
+
+def gap_memory(L: int, rows: int, nnz: float, ranks: int, value_bytes: int, sinvert: bool,
+               sectors: list[GapSector]) -> dict:
+    """Memory (MB) per rank of the gap's phases on ``ranks`` ranks (the largest rank), beside
+    :func:`rank_memory`'s (module docstring):
+
+    - ``spectrum_extra``: what the search of the steady state's sector adds to the solve's
+      memory (its matrix, factor and vectors are still held): ``GAP_KRYLOV_VECTORS`` vectors of
+      the sector and, where it factorises (``sinvert``: the direct solver, or at most
+      ``SINVERT_MAX_ROWS`` rows), ``SINVERT_MATRICES`` matrices more and the MUMPS LU
+      (:func:`lindring.solvers.steady.lu_bytes`, whole on the largest rank: measured on 2
+      ranks, it hardly shrinks);
+    - ``sectors``: the largest sector of ``sectors`` (each searched alone, the solve's objects
+      freed; ``0`` when none): its basis (``SECTOR_BASIS_ROW_BYTES`` a row on every rank, the
+      mirror form's S and S^+), then the larger of its assembly (the lookup table,
+      ``SECTOR_TABLE_WORD_BYTES`` a word on every rank while 4^L <= LOOKUP_MAX_WORDS, the rank's
+      CSR arrays and a chunk's work; on several ranks PETSc's copy) and its search (the matrix
+      and ``GAP_KRYLOV_VECTORS`` vectors, the ghost values), on top of the start-up and the
+      steady state's basis (added by the caller)."""
+    n, z, _ = _largest_rank(rows, nnz, ranks)
+    entry = value_bytes + INDEX_BYTES
+    extra = GAP_KRYLOV_VECTORS * value_bytes * n
+    if sinvert:
+        extra += SINVERT_MATRICES * (entry * z + MATRIX_ROW_BYTES * n)
+        # not split by the ranks: the largest of 2 ranks held 0.7-1.0 of the one-rank peak of
+        # the factorisation (ring L = 9, open L = 8; benchmarks/README.md)
+        extra += lu_bytes(rows, nnz, value_bytes, INDEX_BYTES)
+    out = dict(spectrum_extra=extra / MB, sectors=0.0, sector_rows=0)
+    table = SECTOR_TABLE_WORD_BYTES * 4.0 ** L if 4 ** L <= LOOKUP_MAX_WORDS else 0.0
+    for s in sectors:
+        ns, zs, ghosts = _largest_rank(s.held, s.nnz, ranks)
+        held = SECTOR_BASIS_ROW_BYTES * s.rows + (MIRROR_ROW_BYTES * s.rows
+                                                  if s.form == "mirror" else 0)
+        csr = entry * zs + 8 * ns
+        work = ASSEMBLY_WORK_ENTRY_BYTES * min(CHUNK_ROWS, ns) * s.nnz / max(s.held, 1)
+        assembly = max(table + csr + work, 2 * csr if ranks > 1 else 0.0)
+        search = (entry * zs + MATRIX_ROW_BYTES * ns + GAP_KRYLOV_VECTORS * value_bytes * ns
+                  + GHOST_BYTES * ghosts)
+        mb = (held + max(assembly, search)) / MB
+        if mb > out["sectors"]:
+            out.update(sectors=mb, sector_rows=s.held)
+    return out
+
+
+def gap_sectors_of(p, sector: str, operator_basis: str, rows: int, nnz: float,
+                   real_build: bool) -> list[GapSector]:
+    """:func:`gap_sectors` of ``p`` with the entries per row of its steady state's sector in the
+    Pauli basis (the gap's sectors are Pauli words): those of the solve (``rows``, ``nnz`` in
+    sector ``sector``) where it is that sector and basis, else counted
+    (:func:`count_nonzeros`)."""
+    auto = resolve_symmetry(p, "auto")
+    if operator_basis != "pauli" or sector != auto:
+        rows, nnz, _, rel_error = count_nonzeros(p, auto, "pauli")
+        nnz *= 1 + 3 * rel_error
+    return gap_sectors(p, nnz / max(rows, 1), real_build)
+
+
+def _with_gap(mem: dict, L: int, rows: int, nnz: float, ranks: int, value_bytes: int,
+              orbits: bool, gap: bool, sinvert: bool, searched: list) -> dict:
+    """``mem`` (phases of :func:`rank_memory`, or the direct solver's ``solve``) with the
+    gap's phases (:func:`gap_memory`): ``spectrum`` (the solve's memory and the search of its
+    sector), ``sectors`` (the largest other sector, on the start-up and the steady state's
+    basis), ``peak`` the largest phase; unchanged without ``gap``."""
+    if not gap:
+        return mem
+    g = gap_memory(L, rows, nnz, ranks, value_bytes, sinvert, searched)
+    out = dict(mem, spectrum=mem["solve"] + g["spectrum_extra"])
+    if searched:
+        held = BASIS_ROW_BYTES * rows / MB if orbits else 0.0
+        out["sectors"] = BASE_MB + held + g["sectors"]
+    out["peak"] = max(mem["peak"], out["spectrum"], out.get("sectors", 0.0))
+    return out
+
+
+def sinvert_taken(solver: str, rows: int) -> bool:
+    """Whether the spectral search of the steady state's sector (``--gap``) factorises it
+    (shift-and-invert, :func:`lindring.solvers.methods._sinvert_refusal`): the direct solver's
+    regime, or at most ``SINVERT_MAX_ROWS`` rows (where the LU also fits half the memory the
+    job finds; the plan asks for that memory)."""
+    return solver == "direct" or rows <= SINVERT_MAX_ROWS
+
+
+def gap_seconds(rows: int, ranks: int, sinvert: bool, sectors: list[GapSector]) -> float:
+    """Expected seconds of the gap's searches on ``ranks`` ranks: ``GAP_S_PER_NNZ`` per
+    nonzero of every sector searched (split over the ranks) and the factorisation of the steady
+    state's sector (``SINVERT_S_16K_ROWS`` at 16,384 rows, growing like rows^2)."""
+    lu = SINVERT_S_16K_ROWS * (rows / 16384) ** 2 if sinvert else 0.0
+    return lu + GAP_S_PER_NNZ * sum(s.nnz for s in sectors) / ranks
+
+
 def runtime(L: int, rows: int, nnz: int, ranks: int, restart: int, value_bytes: int,
             orbits: bool) -> dict:
     """Expected seconds of an iterative solve on ``ranks`` ranks by part (the module docstring's
@@ -362,7 +575,8 @@ def runtime(L: int, rows: int, nnz: int, ranks: int, restart: int, value_bytes: 
 
 def plan_ed(p: model.Params, solver: str, mem_per_rank_mb: float, max_tasks: int,
             restart: int | None = None, symmetry: str = "auto", basis: str = "auto",
-            ranks: int | None = None, mem_per_node_mb: float | None = None) -> Plan:
+            ranks: int | None = None, mem_per_node_mb: float | None = None,
+            gap: bool = False, gap_sectors: str = OPTIONS["gap_sectors"].default) -> Plan:
     """Resources for one ``ed`` job in its symmetry sector and operator basis (``auto``:
     ``pauli``, as ``lindring solve``; see the module docstring).
 
@@ -383,6 +597,11 @@ def plan_ed(p: model.Params, solver: str, mem_per_rank_mb: float, max_tasks: int
         Plan for exactly this many ranks (the job's own, when it checks itself).
     mem_per_node_mb : float, optional
         Nodes of this memory: how many ranks of the plan fit one, and how many nodes it needs.
+    gap : bool
+        ``--gap``: the gap's phases are counted too (:func:`gap_memory`): ``spectrum`` (the
+        steady state's sector searched, factorised where it may be) and, with
+        ``gap_sectors = "all"``, ``sectors`` (the largest other sector searched).
+    gap_sectors : {"all", "solved"}
 
     Raises
     ------
@@ -395,37 +614,55 @@ def plan_ed(p: model.Params, solver: str, mem_per_rank_mb: float, max_tasks: int
     rows, nnz, exact, rel_error = count_nonzeros(p, sector, operator_basis)
     if nnz > MAX_PLANNED_NNZ:
         raise model.ModelError(
-            f"L = {p.L}: the Liouvillian in sector {sector} has about 10^{len(str(rows)) - 1} "
-            f"rows and 10^{len(str(nnz)) - 1} nonzeros, beyond the floating-point range of any memory or time estimate; no "
+            f"L = {p.L}: the Liouvillian in sector {sector} has {_shown_int(rows)} "
+            f"rows and {_shown_int(nnz)} nonzeros, beyond the floating-point range of any memory or time estimate; no "
             "machine can hold it")
     solver = resolve_solver(solver, p.L, rows)
     orbits = "momentum" in sector or "reflection" in sector
     # memory from the upper end of the sample's estimate (3 standard errors)
     nnz_mem = nnz * (1 + 3 * rel_error)
+    searched = []               # the sectors the gap over all sectors searches
+    if gap and gap_sectors == "all":
+        searched = gap_sectors_of(p, sector, operator_basis, rows, nnz_mem,
+                                  real_build=value_bytes == SCALAR_BYTES["real"])
+    sinvert = gap and sinvert_taken(solver, rows)
     if solver == "direct":
         matrix_mb = nnz_mem * (value_bytes + INDEX_BYTES) / MB
         total = matrix_mb + lu_bytes(rows, nnz_mem, value_bytes, INDEX_BYTES) / MB   # steady.py
-        tasks = ranks or 1
-        while ranks is None and tasks < max_tasks and total / tasks + BASE_MB > mem_per_rank_mb:
-            tasks *= 2
-        per_task = total / tasks + BASE_MB
-        seconds = 30 + 2e-6 * rows * rows ** 0.5
-        mem = dict(peak=per_task)
-        times, min_total, restart = dict(total=seconds), total + BASE_MB, None
+
+        def mem_on(r):
+            solve = total / r + BASE_MB
+            return _with_gap(dict(solve=solve, peak=solve), p.L, rows, nnz_mem, r, value_bytes,
+                             orbits, gap, sinvert, searched)
+        restart = None
     else:
         if restart is None:
             restart = gmres_restart(rows, int(nnz), value_bytes, INDEX_BYTES)
 
         def mem_on(r):
-            return rank_memory(p.L, rows, nnz_mem, r, restart, value_bytes, orbits)
-        tasks = ranks or 1
-        while ranks is None and tasks < max_tasks and mem_on(tasks)["peak"] > mem_per_rank_mb:
-            tasks = min(2 * tasks, max_tasks)
-        mem = mem_on(tasks)
-        per_task = mem["peak"]
-        min_total = min(mem_on(2 ** k)["peak"] * 2 ** k for k in range(11))
+            return _with_gap(rank_memory(p.L, rows, nnz_mem, r, restart, value_bytes, orbits),
+                             p.L, rows, nnz_mem, r, value_bytes, orbits, gap, sinvert, searched)
+    phases = mem_on
+
+    def mem_on(r):          # the phases, then the result written on top of the largest
+        mem = phases(r)
+        return dict(mem, output=OUTPUT_MB, peak=mem["peak"] + OUTPUT_MB)
+    tasks = ranks or 1
+    while ranks is None and tasks < max_tasks and mem_on(tasks)["peak"] > mem_per_rank_mb:
+        tasks = min(2 * tasks, max_tasks)
+    mem = mem_on(tasks)
+    per_task = mem["peak"]
+    min_total = min(mem_on(2 ** k)["peak"] * 2 ** k for k in range(11))
+    if solver == "direct":
+        times = dict(total=30 + 2e-6 * rows * rows ** 0.5)
+    else:
         times = runtime(p.L, rows, nnz, tasks, restart, value_bytes, orbits)
-        seconds = times["total"]
+    if gap:
+        # the steady state's sector is searched too (gap_sectors solved: it alone)
+        own = [GapSector(SectorLabel(), rows, rows, nnz, "real")] if not searched else searched
+        times["gap"] = gap_seconds(rows, tasks, sinvert, own)
+        times["total"] += times["gap"]
+    seconds = times["total"]
     ranks_per_node = nodes = None
     if mem_per_node_mb:
         ranks_per_node = int(mem_per_node_mb // per_task)
@@ -444,17 +681,83 @@ def plan_ed(p: model.Params, solver: str, mem_per_rank_mb: float, max_tasks: int
 
 #: measured MPO throughput: L = 20, chi = 32, fourth order, dt = 0.1 took 184 s (one core)
 MPO_SECONDS_L20_CHI32 = 184.0
+#: bytes an MPO job takes per unit of ``D_left D_right`` of a site (its tensor of 16 complex
+#: numbers per pair, the SVDs of the 4 D x 4 D two-site matrices and their work)
+MPO_BYTES_PER_BOND_PAIR = 16 * 16 * 8
 
 
-def plan_mpo(L: int, chi: int = 64) -> Plan:
-    """Resources of an ``mpo`` job: memory is small (L chi^2 16 complex numbers per tensor, the
-    SVDs of 4 chi x 4 chi matrices); runtime scales like L chi^3 from the measured point."""
-    tensors_mb = L * chi * chi * 16 * 16 * 8 / 2 ** 20
-    seconds = MPO_SECONDS_L20_CHI32 * (L / 20) * (chi / 32) ** 3
-    return Plan(L=L, solver="tebd", symmetry="none", rows=0, nnz=0, mem_mb_total=round(BASE_MB + tensors_mb, 1),
-                tasks=1, mem_mb_per_task=round(BASE_MB + tensors_mb, 1),
-                mem_mb=int(math.ceil((BASE_MB + tensors_mb) * 2)),
-                runtime_min=max(10, int(math.ceil(3 * seconds / 60))))
+def mpo_bond_dimensions(L: int, chi: int) -> list[int]:
+    """The bond dimensions an MPO of ``L`` sites may reach with at most ``chi`` states per bond:
+    ``min(chi, 4^l, 4^(L - l))`` at the cut after site l = 1 .. L - 1
+    (:func:`lindring.solvers.mpo.max_bond_dimension`; at L = 6, chi = 1024: 4, 16, 64, 16, 4)."""
+    chi = int(chi)
+    # 4^16 is above any chi (at most 2^31 - 1): no 4^50000 for the middle of a long chain
+    return [min(chi, max_bond_dimension(L, cut)) if min(cut, L - cut) < 16 else chi
+            for cut in range(1, L)]
+
+
+def _mpo_cost(L: int, chi: int) -> tuple[float, float]:
+    """``sum_l D_(l-1) D_l`` over the sites (memory) and ``sum_l D_l^3`` over the bonds (the
+    SVDs: time), with the ends ``D_0 = D_L = 1``, of :func:`mpo_bond_dimensions`."""
+    bonds = [1] + mpo_bond_dimensions(L, chi) + [1]
+    pairs = sum(float(a) * float(b) for a, b in zip(bonds, bonds[1:]))
+    cubes = sum(float(d) ** 3 for d in bonds[1:-1])
+    return pairs, cubes
+
+
+def plan_mpo(L: int, chi: int = OPTIONS["chi"].default) -> Plan:
+    """Resources of an ``mpo`` job, at the bond dimensions it can reach
+    (:func:`mpo_bond_dimensions`: ``chi`` capped at the exact maximum of each bond): memory
+    ``MPO_BYTES_PER_BOND_PAIR`` per unit of ``sum_l D_(l-1) D_l`` on the start-up; runtime
+    ``sum_l D_l^3`` scaled from the measured point (L = 20, chi = 32).
+
+    Raises
+    ------
+    lindring.core.model.ModelError
+        Beyond the floating-point range of any estimate (a huge chi on a long chain)."""
+    pairs, cubes = _mpo_cost(L, chi)
+    tensors_mb = pairs * MPO_BYTES_PER_BOND_PAIR / MB
+    seconds = MPO_SECONDS_L20_CHI32 * cubes / _mpo_cost(20, 32)[1]
+    if not (math.isfinite(tensors_mb) and math.isfinite(seconds) and tensors_mb < 1e250):
+        raise model.ModelError(f"method 'mpo': chi = {chi} on {L} sites is beyond the "
+                               "floating-point range of any memory or time estimate; no machine "
+                               "can hold it")
+    mem = BASE_MB + tensors_mb + OUTPUT_MB
+    return Plan(L=L, solver="tebd", symmetry="none", rows=0, nnz=0,
+                mem_mb_total=round(mem, 1), tasks=1, mem_mb_per_task=round(mem, 1),
+                mem_mb=int(math.ceil(mem * 2)),
+                runtime_min=max(10, int(math.ceil(3 * seconds / 60))),
+                memory_parts_mb=dict(base=BASE_MB, tensors=round(tensors_mb, 1), output=OUTPUT_MB,
+                                     peak=round(mem, 1)),
+                time_parts_s=dict(total=round(seconds, 3)))
+
+
+def plan_point(method: str, p, values: dict, mem_per_rank_mb: float = float("inf"),
+               max_tasks: int = 1, ranks: int | None = None,
+               mem_per_node_mb: float | None = None) -> Plan | None:
+    """The plan of one job: the one function ``lindring plan``, ``lindring solve``'s check that
+    the point fits (:func:`check_fits`) and the workflow's resources (ranks, ``mem_mb``,
+    runtime of a job) call, so that every option that changes the memory is counted alike.
+
+    Parameters
+    ----------
+    method : str
+        ``ed`` or ``mpo`` (others: ``None``, one small process).
+    p : model.Params or modelfile.ModelPoint
+    values : dict
+        The job's options, resolved (:func:`lindring.core.options.resolve`): ``ed`` uses
+        ``solver``, ``symmetry``, ``basis``, ``gap``, ``gap_sectors``; ``mpo`` ``chi``.
+    mem_per_rank_mb, max_tasks, ranks, mem_per_node_mb
+        As for :func:`plan_ed`.
+    """
+    if method == "mpo":
+        return plan_mpo(p.L, values["chi"])
+    if method != "ed":
+        return None
+    return plan_ed(p, values["solver"], mem_per_rank_mb=mem_per_rank_mb, max_tasks=max_tasks,
+                   symmetry=values["symmetry"], basis=values["basis"], ranks=ranks,
+                   mem_per_node_mb=mem_per_node_mb, gap=values["gap"],
+                   gap_sectors=values["gap_sectors"])
 
 
 #: dense complex matrices of the whole operator space that bound every phase of an ``ed`` point
@@ -471,12 +774,13 @@ def dense_bound_mb(L: int, ranks: int = 1) -> float:
     sector, basis and solver, with or without the gap: each rank's start-up (``BASE_MB``) and
     ``DENSE_BOUND_MATRICES`` dense complex matrices of the whole operator space (``4^L`` rows),
     ``DENSE_BOUND_SLACK_MB`` per rank beside.
-    Nothing a sparse solve holds (matrix, factors, Krylov vectors) exceeds a dense matrix of its
-    size. Cheap, where :func:`plan_ed` builds the sector's rows: where this bound fits,
-    :func:`lindring.api.prepare` needs no plan (0.3 ms against 1.5 ms of a 10 ms point at
-    L = 5, benchmarks/README.md)."""
+    Nothing a sparse solve holds (matrix, factors, Krylov vectors, the gap's search of each
+    sector) exceeds a dense matrix of its size; the result written at the end (``OUTPUT_MB``)
+    is counted as in every plan. Cheap, where :func:`plan_ed` builds the sector's rows: where
+    this bound fits, :func:`lindring.api.prepare` needs no plan (0.3 ms against 1.5 ms of a
+    10 ms point at L = 5, benchmarks/README.md)."""
     N = 4.0 ** L
-    return (ranks * (BASE_MB + DENSE_BOUND_SLACK_MB)
+    return (ranks * (BASE_MB + OUTPUT_MB + DENSE_BOUND_SLACK_MB)
             + DENSE_BOUND_MATRICES * N * N * SCALAR_BYTES["complex"] / MB)
 
 
@@ -487,8 +791,10 @@ def check_fits(plan: Plan, ranks: int, available_mb: float) -> str | None:
     if need <= available_mb:
         return None
     what = (f"an MPO of {plan.L} sites" if plan.solver == "tebd" else
-            f"{plan.rows} rows, {plan.nnz} nonzeros in sector {plan.symmetry}, solver {plan.solver}")
-    return (f"this point needs about {need:.0f} MB by its plan ({what}) but {available_mb:.0f} MB "
+            f"{shown(plan.rows)} rows, {shown(plan.nnz)} nonzeros in sector {plan.symmetry}, "
+            f"solver {plan.solver}"
+            + (", the gap's search (--gap)" if "spectrum" in plan.memory_parts_mb else ""))
+    return (f"this point needs about {shown(need)} MB by its plan ({what}) but {shown(available_mb)} MB "
             "are available here; see `lindring plan ... --mem-per-rank-mb N` for the MPI ranks it "
             "needs and run it on a cluster (`snakemake --profile cluster`), or pass --force to "
             "try anyway")
@@ -499,12 +805,12 @@ def over_budget(plan: Plan, mem_per_rank_mb: float, max_tasks: int) -> str | Non
     plan doubles its ranks up to ``max_tasks`` to get there, :func:`plan_ed`)."""
     if plan.mem_mb_per_task <= mem_per_rank_mb:
         return None
-    why = (f"needs {plan.mem_mb_per_task:.0f} MB per rank on {plan.tasks} rank(s), above "
+    why = (f"needs {shown(plan.mem_mb_per_task)} MB per rank on {plan.tasks} rank(s), above "
            f"mem_per_rank_mb = {mem_per_rank_mb:g} (max_tasks = {max_tasks})")
     parts = plan.memory_parts_mb
     held = parts.get("base", 0.0) + parts.get("basis_held", 0.0)
     if held > mem_per_rank_mb:
-        why += (f"; every rank holds the sector's basis and the start-up ({held:.0f} MB), so "
+        why += (f"; every rank holds the sector's basis and the start-up ({shown(held)} MB), so "
                 "no number of ranks fits (a basis shared per node or distributed over the "
                 "ranks would be needed: not implemented)")
     return why
@@ -541,7 +847,7 @@ def assess(plan: Plan, mem_per_rank_mb: float, max_tasks: int, available_mb: flo
         plan.problems.append(f"the code: {code}")
     if not plan.fits_here:
         plan.problems.append(
-            f"this machine: needs {plan.mem_mb_total:.0f} MB in all on {plan.tasks} "
-            f"rank(s), {available_mb:.0f} MB available here; run it on a cluster "
+            f"this machine: needs {shown(plan.mem_mb_total)} MB in all on {plan.tasks} "
+            f"rank(s), {shown(available_mb)} MB available here; run it on a cluster "
             "(`snakemake --profile cluster`, --mem-per-rank-mb and --max-tasks for its nodes)")
     return plan
