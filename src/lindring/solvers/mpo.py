@@ -170,7 +170,9 @@ class VectorisedMPS:
         self.L = len(self.A)
         self.center = center
         self.basis = basis
-        self.discarded = 0.0          # accumulated discarded relative weight
+        self.discarded = 0.0          # accumulated discarded relative weight (sum over SVDs)
+        self.largest_discard = 0.0    # largest relative weight dropped by one SVD (in [0, 1])
+        self.truncations = 0          # SVDs that dropped something
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
@@ -342,6 +344,8 @@ class VectorisedMPS:
             keep = max(1, min(chi, keep))
             if keep < len(s):
                 self.discarded += float(tail[keep])
+                self.largest_discard = max(self.largest_discard, float(tail[keep]))
+                self.truncations += 1
         U, s, Vh = U[:, :keep], s[:keep], Vh[:keep]
         if right:
             self.A[b] = U.reshape(Dl, 4, keep)
@@ -690,7 +694,9 @@ class MPOFailure(RuntimeError):
     ``kind`` says what happened: ``blow-up`` (the time evolution became unphysical: lower dt),
     ``not converged`` (residual above its threshold with bond dimension to spare, or two starts
     disagree while the state is not provably degenerate), ``bond dimension too small`` (residual
-    above its threshold with every bond at chi), ``check failed`` (a physical bound violated).
+    above its threshold with every bond at chi), ``cutoff too large`` (the SVD cutoff, not chi,
+    spoils the evolution: chi holds the state exactly), ``check failed`` (a physical bound
+    violated).
     """
 
     def __init__(self, kind: str, msg: str):
@@ -827,6 +833,30 @@ def _relative(state, W):
     return relative_residual(state, W)
 
 
+def truncation_failure(state: VectorisedMPS, chi: int, cutoff: float, initial: str,
+                       what: str, discarded: float, t: float) -> "MPOFailure":
+    """The :class:`MPOFailure` of an evolution whose truncations made the state unphysical
+    over one interval (``what``: e.g. the trace changed by more than 1e-2):
+    ``bond dimension too small`` where some bond is at ``chi`` below its exact dimension
+    4^min(j+1, L-j-1) (:func:`at_chi`), else (``chi`` exact: only the SVD ``cutoff`` drops
+    anything) ``cutoff too large``.
+
+    ``discarded`` is the sum of the relative weights dropped by the ``state.truncations`` SVDs
+    of the interval (each in [0, 1], the sum not); ``state.largest_discard`` the largest one.
+    """
+    what = (f"the {state.truncations} truncating SVDs of one interval (t = {t:.3g}) from the "
+            f"{initial} state each drop up to a relative weight {state.largest_discard:.2e} "
+            f"(summed: {discarded:.2e}) and make the state unphysical ({what})")
+    if at_chi(state, chi):
+        return MPOFailure("bond dimension too small",
+                          f"truncation to chi = {chi}: {what}: raise --chi")
+    held = (f"chi = {chi} holds the state exactly" if exact_chi(state.L, chi) else
+            f"no bond is at chi = {chi}")
+    return MPOFailure("cutoff too large",
+                      f"{held}, but the SVD cutoff {cutoff:g}: {what}: lower --cutoff "
+                      f"(default {OPTIONS['cutoff'].default:g})")
+
+
 def evolve_and_refine(p: model.Params, initial: str, chi: int, dt: float, order: int,
                       cutoff: float, t_max: float, check_every: float, target: float,
                       max_sweeps: int, lsqr_iters: int, th: MPOThresholds, say,
@@ -859,18 +889,15 @@ def evolve_and_refine(p: model.Params, initial: str, chi: int, dt: float, order:
     history = [(0.0, res)]
     last_print = time.time()
     halvings = 0
+    steps_spoiled = 0           # steps of evolutions started again at a larger bond dimension
     while run.t < t_max - 1e-12:
         n = min(n_check, max(1, int(round((t_max - run.t) / dt))))
         run.trace_error = 0.0
         discarded_before = run.state.discarded
+        run.state.largest_discard, run.state.truncations = 0.0, 0
         run.evolve(n)
         interval_trace = run.trace_error
         interval_discarded = run.state.discarded - discarded_before
-        if interval_trace > 1e-2 and interval_discarded > 1e-4:
-            raise MPOFailure("bond dimension too small", (
-                f"truncation to chi = {chi} discards a relative weight {interval_discarded:.2e} "
-                f"per interval from the {initial} state and changes the trace by "
-                f"{interval_trace:.2e} (t = {run.t:.3g}): raise --chi"))
         obs = measure(run.state, p)
         new = _relative(run.state, W) / scale
         history.append((run.t, new))
@@ -882,6 +909,27 @@ def evolve_and_refine(p: model.Params, initial: str, chi: int, dt: float, order:
                                     if interval_trace > 1e-2 else [])
                              + ([f"relative residual grew from {best:.2e} to {new:.2e}"]
                                 if grew else []))
+            if interval_discarded > 1e-4 and run.chi < chi:
+                # the evolution is only a start for the sweeps, kept at chi_tebd < chi for
+                # speed; here its truncation spoiled it (measured: the random start at L = 6,
+                # J0 = 2, chi_tebd 16 changed the trace by 5e-2 per interval, although chi 64
+                # is exact there): start again with twice the states (the spoiled state heals
+                # only on the slowest relaxation time, so it is not continued)
+                more = min(chi, 2 * run.chi)
+                say(f"[mpo] {initial}: t={run.t:.3f}: the truncation to {run.chi} states per "
+                    f"bond made the state unphysical ({what}): starting again with {more}")
+                steps_spoiled += run.steps
+                run = TEBD(p, chi=more, dt=dt, cutoff=cutoff, order=order, initial=initial,
+                           basis=basis)
+                n_check = max(1, min(MAX_CHECK_STEPS, int(round(check_every / dt))))
+                res = best = _relative(run.state, W) / scale
+                history.append((0.0, res))
+                halvings = 0
+                continue
+            if interval_discarded > 1e-4:
+                # gates are trace preserving and CPTP-close: what the truncation dropped did it
+                raise truncation_failure(run.state, chi, cutoff, initial, what,
+                                         interval_discarded, run.t)
             raise MPOFailure("blow-up", f"the time evolution from the {initial} state became "
                              f"unphysical at t = {run.t:.3g} ({what}); dt = {dt:g} with fastest "
                              f"bond rate {scale:.4g} (dt * rate = {dt * scale:.3g}): lower --dt")
@@ -908,12 +956,18 @@ def evolve_and_refine(p: model.Params, initial: str, chi: int, dt: float, order:
     state = run.state
     state.move_center(0)
     state.scale(1.0 / state.trace())
-    info = dict(t_final=run.t, steps=run.steps, dt_final=run.dt, evolve_seconds=t_evolve,
+    info = dict(t_final=run.t, steps=run.steps + steps_spoiled, dt_final=run.dt, evolve_seconds=t_evolve,
                 tebd_residual=res * scale, chi_max_during_run=run.chi_max, W=W, scale=scale,
                 trace_error=run.trace_error, sweeps=0, residual=res * scale, refine_seconds=0.0)
     if do_refine:
         refine_state(state, info, target, chi, max_sweeps, lsqr_iters, say)
     return state, info
+
+
+def exact_chi(L: int, chi: int) -> bool:
+    """``chi`` holds every vectorised rho of ``L`` sites exactly: at least the largest Schmidt
+    rank 4^min(j+1, L-j-1) of every bond j (64 at L = 6)."""
+    return all(chi >= 4 ** min(j + 1, L - j - 1) for j in range(L - 1))
 
 
 def at_chi(state: VectorisedMPS, chi: int) -> bool:

@@ -1,0 +1,75 @@
+"""Faults of the MPO solver found by a new user's runs (helper branch ``mpofix``).
+
+References: the independent dense construction in ``dense_reference.py`` (no lindring code);
+at L <= 5 a bond dimension of 16 holds every state exactly.
+"""
+import numpy as np
+import pytest
+from dense_reference import dense_liouvillian, dense_observables, dense_steady_state
+
+import lindring.solvers.mpo as mpo
+from lindring.core.model import make_params
+from lindring.solvers.mpo import MPOFailure, MPOThresholds, evolve_and_refine, mpo_observables
+
+#: the new user's point (F3a): coherent hopping with flux, local decay, both perturbations
+F3A = dict(J0=2, phi=0.7, mu=1, kappa=0.2, eps_x=0.5, eps_zz=0.5)
+
+
+def _evolve(p, initial, chi, chi_tebd, cutoff=1e-12, t_max=4.0):
+    return evolve_and_refine(p, initial, chi=chi, chi_tebd=chi_tebd, dt=0.1, order=4,
+                             cutoff=cutoff, t_max=t_max, check_every=1.0, target=1e-2,
+                             max_sweeps=2, lsqr_iters=20, th=MPOThresholds(),
+                             say=lambda m: None, do_refine=False)
+
+
+def test_small_evolution_chi_below_an_exact_chi_is_raised_not_refused():
+    """F3a: the evolution keeps fewer states (chi_tebd) than the exact chi for speed; from the
+    random start its truncation changed the trace by 5e-2 and the point was refused as 'bond
+    dimension too small' although chi was exact. Now the evolution's bond dimension grows
+    (up to chi) instead; the same truncation at the user's own (inexact) chi is still refused."""
+    p = make_params(4, bc="open", **F3A)
+    state, info = _evolve(p, "random", chi=16, chi_tebd=2)
+    assert state.max_bond > 2 and info["chi_max_during_run"] <= 16
+    with pytest.raises(MPOFailure) as err:
+        _evolve(p, "random", chi=2, chi_tebd=2)
+    assert err.value.kind == "bond dimension too small" and "raise --chi" in str(err.value)
+
+
+def test_the_discarded_weight_is_named_per_svd_and_summed():
+    """F3b: 'a relative weight 2.81' was the sum of the relative weights dropped by all the SVDs
+    of one interval (each in [0, 1], thousands of them); the message now gives the largest one
+    (a relative weight, <= 1) and calls the sum a sum."""
+    p = make_params(4, bc="open", **F3A)
+    with pytest.raises(MPOFailure) as err:
+        _evolve(p, "random", chi=2, chi_tebd=2)
+    msg = str(err.value)
+    per_svd = float(msg.split("up to a relative weight ")[1].split()[0])
+    summed = float(msg.split("(summed: ")[1].split(")")[0])
+    assert 0 < per_svd <= 1 and summed >= per_svd and "truncating SVDs" in msg
+
+
+def test_a_cutoff_that_spoils_an_exact_chi_is_named_as_the_cutoff():
+    """At an exact chi only the SVD cutoff drops anything: a huge --cutoff is refused as 'cutoff
+    too large', never as 'bond dimension too small'."""
+    p = make_params(4, bc="open", **F3A)
+    with pytest.raises(MPOFailure) as err:
+        _evolve(p, "random", chi=16, chi_tebd=16, cutoff=0.3)
+    assert err.value.kind == "cutoff too large" and "lower --cutoff" in str(err.value)
+
+
+def test_exact_chi_with_a_small_evolution_chi_agrees_with_dense(monkeypatch):
+    """The whole pipeline of F3a (two starts, the second from the random state) at L = 4 with
+    the evolution's bond dimension lowered to 4 below the exact chi 16 (the L = 6, chi 64 case
+    in miniature): unique, and within its written error estimate of the dense steady state."""
+    monkeypatch.setattr(mpo, "CHI_TEBD", 4)
+    L = 4
+    data, attrs = mpo_observables(make_params(L, bc="open", **F3A), chi=16, progress=False)
+    rho, kdim = dense_steady_state(dense_liouvillian(L, "open", **F3A))
+    ref = dense_observables(rho, L, "open", **F3A)
+    assert kdim == 1 and attrs["unique"] == 1
+    est = float(data["error_estimate"][1])
+    # |<O>_1 - <O>_2| <= ||O|| ||rho_1 - rho_2||_1 <= 2^(L/2) ||rho|| est (||O|| <= 1; the
+    # current_J operator has norm 2|J|), plus the dense reference's own rounding (~1e-12)
+    bound = 2 ** (L / 2) * est + 1e-11
+    assert np.abs(data["sz"][1] - ref["sz"]).max() <= bound
+    assert np.abs(data["current_J"][1] - ref["current_J"]).max() <= bound * 2 * F3A["J0"]
