@@ -73,3 +73,15 @@ def test_exact_chi_with_a_small_evolution_chi_agrees_with_dense(monkeypatch):
     bound = 2 ** (L / 2) * est + 1e-11
     assert np.abs(data["sz"][1] - ref["sz"]).max() <= bound
     assert np.abs(data["current_J"][1] - ref["current_J"]).max() <= bound * 2 * F3A["J0"]
+
+
+def test_a_target_residual_of_one_or_more_is_refused_before_compute():
+    """--mpo-tol 1e300 ended in an OverflowError traceback (the SVD cutoff is derived from the
+    target's square); a relative residual target must be below 1, refused as a ModelError by the
+    option registry (exit 2 on the command line) and by the solver itself."""
+    from lindring.core.model import ModelError
+    from lindring.core.options import OPTIONS
+    with pytest.raises(ModelError, match="--mpo-tol must be < 1"):
+        OPTIONS["mpo_tol"].check(1e300)
+    with pytest.raises(ModelError, match="in \\(0, 1\\)"):
+        mpo_observables(make_params(3, bc="open", **F3A), tol=1e300, progress=False)

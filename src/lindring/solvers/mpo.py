@@ -1105,8 +1105,9 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
                                "bond); use chi >= 2 (e.g. 16-64)")
     if order not in (2, 4):
         raise model.ModelError(f"method 'mpo': order must be 2 or 4, got {order!r}")
-    if not t_max > 0 or not tol > 0:
-        raise model.ModelError(f"method 'mpo': t_max and tol must be > 0, got {t_max}, {tol}")
+    if not t_max > 0 or not 0 < tol < 1:
+        raise model.ModelError(f"method 'mpo': t_max must be > 0 and tol (a relative residual) in "
+                               f"(0, 1), got {t_max}, {tol}")
     gens = bond_generators(p)
     scale = rate_scale(gens)
     dt_given = dt is not None

@@ -204,7 +204,7 @@ def refine(state: VectorisedMPS, W: list[np.ndarray], target: float, max_sweeps:
     if cutoff is None:
         # dropping a tail of amplitude a moves x by a, and near a slow mode the observables by
         # a / (slowest rate): keep the discarded amplitude far below the target residual
-        cutoff = min(1e-20, (1e-3 * target) ** 2)
+        cutoff = min(1e-20, (1e-3 * min(target, 1.0)) ** 2)   # target 1e300 overflowed
     while history[-1] / scale > target and sweeps < max_sweeps:
         before = history[-1]
         for direction in (+1, -1):
@@ -589,7 +589,7 @@ def solve_galerkin(state: VectorisedMPS, W: list[np.ndarray], target: float, chi
         ``stalled`` or ``max sweeps``), ``iterations`` (GMRES iterations), ``solves``.
     """
     if cutoff is None:
-        cutoff = min(1e-20, (1e-3 * target) ** 2)
+        cutoff = min(1e-20, (1e-3 * min(target, 1.0)) ** 2)   # target 1e300 overflowed
     sigma = -scale if sigma is None else sigma
     cap = min(chi, chi_start or 16)
     state.move_center(0)
