@@ -61,7 +61,10 @@ VARIABLES: dict[str, Variable] = {
                          "rate_scale))", "1", (), _CHECKED),
     "relative_residual": Variable("||L(x)|| / (||x|| rate_scale) of the MPO steady state", "1",
                                   (), ("mpo",)),
-    "discarded_weight": Variable("weight discarded by the MPO truncations", "1", (), ("mpo",)),
+    "discarded_weight": Variable("sum over the MPO's truncating SVDs (time evolution and "
+                                 "refinement) of the relative weight each dropped: each term is "
+                                 "in [0, 1], the sum can exceed 1; the written state's accuracy "
+                                 "is certified by its residual, not by this", "1", (), ("mpo",)),
     "trace_error": Variable("|Tr rho - 1|", "1", (), _CHECKED),
     "evolution_trace_error": Variable("largest |Tr rho - 1| during the MPO time evolution", "1",
                                       (), ("mpo",)),

@@ -936,7 +936,7 @@ def evolve_and_refine(p: model.Params, initial: str, chi: int, dt: float, order:
         if time.time() - last_print >= 5.0:
             last_print = time.time()
             say(f"[mpo] {initial}: t={run.t:8.3f}  chi={run.state.max_bond:4d}  relative residual "
-                f"{new:.2e}  discarded={run.state.discarded:.2e}  {time.time() - t0:.0f}s")
+                f"{new:.2e}  summed discarded weight {run.state.discarded:.2e}  {time.time() - t0:.0f}s")
         stalled = new > 0.9 * res
         res, best = new, min(best, new)
         if res <= max(target, handover):
