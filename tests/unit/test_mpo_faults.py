@@ -85,3 +85,14 @@ def test_a_target_residual_of_one_or_more_is_refused_before_compute():
         OPTIONS["mpo_tol"].check(1e300)
     with pytest.raises(ModelError, match="in \\(0, 1\\)"):
         mpo_observables(make_params(3, bc="open", **F3A), tol=1e300, progress=False)
+
+
+def test_the_plan_of_a_huge_chi_is_that_of_the_exact_chi():
+    """--chi 1000000 at L = 4 was refused for needing 7.8e9 MB although no bond of 4 sites
+    holds more than 4^2 = 16 states: the plan counts min(chi, 4^(L // 2))."""
+    from lindring.solvers.mpo import exact_chi, largest_bond
+    from lindring.workflow.plan import plan_mpo
+    assert [largest_bond(L) for L in (2, 3, 4, 5, 6)] == [4, 4, 16, 16, 64]
+    assert exact_chi(6, 64) and exact_chi(7, 64) and not exact_chi(6, 63) and not exact_chi(8, 64)
+    assert plan_mpo(4, 10 ** 6).mem_mb_total == plan_mpo(4, 16).mem_mb_total < 1000
+    assert plan_mpo(30, 128).mem_mb_total > plan_mpo(30, 64).mem_mb_total

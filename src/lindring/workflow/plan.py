@@ -70,6 +70,7 @@ from lindring.core.basis import (LOOKUP_MAX_WORDS, SectorBasis, diagonal_words, 
                                  parity_odd, resolve_symmetry, sector_size)
 from lindring.core.pauli import pauli_terms
 from lindring.solvers.liouvillian import CHUNK_ROWS, local_terms, rows_block
+from lindring.solvers.mpo import largest_bond
 from lindring.solvers.petsc import SCALAR_OF_BASIS
 from lindring.solvers.steady import (KRYLOV_EXTRA, available_memory_mb,  # noqa: F401 (re-exported)
                                      gmres_restart, lu_bytes, resolve_solver)
@@ -449,6 +450,7 @@ MPO_SECONDS_L20_CHI32 = 184.0
 def plan_mpo(L: int, chi: int = 64) -> Plan:
     """Resources of an ``mpo`` job: memory is small (L chi^2 16 complex numbers per tensor, the
     SVDs of 4 chi x 4 chi matrices); runtime scales like L chi^3 from the measured point."""
+    chi = min(chi, largest_bond(L))     # no bond grows beyond (chi 1e6 at L = 4 asked 7.8 PB)
     tensors_mb = L * chi * chi * 16 * 16 * 8 / 2 ** 20
     seconds = MPO_SECONDS_L20_CHI32 * (L / 20) * (chi / 32) ** 3
     return Plan(L=L, solver="tebd", symmetry="none", rows=0, nnz=0, mem_mb_total=round(BASE_MB + tensors_mb, 1),
