@@ -96,3 +96,24 @@ def test_the_plan_of_a_huge_chi_is_that_of_the_exact_chi():
     assert exact_chi(6, 64) and exact_chi(7, 64) and not exact_chi(6, 63) and not exact_chi(8, 64)
     assert plan_mpo(4, 10 ** 6).mem_mb_total == plan_mpo(4, 16).mem_mb_total < 1000
     assert plan_mpo(30, 128).mem_mb_total > plan_mpo(30, 64).mem_mb_total
+
+
+def test_a_slow_mode_between_the_kernel_cutoffs_is_not_called_non_unique():
+    """L = 4, J0 = 1, kappa = 1e-9: hopping conserves the number of excitations and the decay
+    empties the chain, so the vacuum is the unique steady state (dense reference: kernel 1,
+    slowest rate 2.5e-10 x rate). The projected Liouvillian's slow modes at 5e-10 x rate were
+    counted as kernel (cutoff 1e-8) and the point written as NaN, 'non-unique'. Now eigenvalues
+    are zero below ED's cutoff (1e-12), the slow mode bounds the error, and the state is the
+    vacuum within its written error estimate."""
+    L, model = 4, dict(J0=1, kappa=1e-9)
+    rho, kdim = dense_steady_state(dense_liouvillian(L, "open", **model), tol=1e-13)
+    ref = dense_observables(rho, L, "open", **model)
+    assert kdim == 1 and np.allclose(ref["sz"], -1)
+    data, attrs = mpo_observables(make_params(L, bc="open", **model), progress=False)
+    assert attrs["unique"] == 1 and int(data["kernel_dim"][1]) == 1
+    assert attrs["spectral_kernel_tol"] == 1e-12
+    slow = float(data["slow_rate_seen"][1])
+    assert 1e-12 < slow < 1e-8
+    est = float(data["error_estimate"][1])
+    assert est <= attrs["agreement_tol"]
+    assert np.abs(data["sz"][1] - ref["sz"]).max() <= 2 ** (L / 2) * est

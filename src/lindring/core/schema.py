@@ -302,6 +302,9 @@ def _attributes() -> dict[str, Attribute]:
         ("max_relative_residual", "threshold on relative_residual", _MPO, np.nan),
         ("bound_tol", "slack on the physical bounds", _MPO, np.nan),
         ("agreement_tol", "threshold on start_difference", _MPO, np.nan),
+        ("spectral_kernel_tol", "eigenvalues of the projected Liouvillian below this x "
+         "rate_scale count as zero (ED's kernel_tol); between it and kernel_tol a second "
+         "kernel vector cannot be told from a slow mode", _MPO, np.nan),
         ("spectrum_bond", "bond whose two-site space gave the refined problem's spectrum", _MPO,
          _NO),
         ("spectrum_complete", "1 if that space is the whole operator space (the spectrum is "

@@ -50,6 +50,7 @@ from lindring.core.options import OPTIONS
 from lindring.core.pauli import letter_to_pauli, pauli_superoperator
 from lindring.core.schema import data_vars
 from lindring.solvers.liouvillian import local_terms
+from lindring.solvers.steady import Tolerances
 
 from lindring.core.diagnostics import get_logger
 
@@ -714,7 +715,12 @@ class MPOThresholds:
     bounds (|sz| <= 1, 0 < purity <= 1, eigenvalues of the two-site state >= 0, |current_eta| <=
     |eta|, |current_J| <= 2 |J|); ``agreement`` bounds the difference of the observables of two
     starts (sz, and each current divided by its bound); ``kernel`` is the relative rate below which
-    two distinct steady states count as a degenerate kernel (ED's ``kernel_tol``).
+    two distinct steady states (``||L (x1 - x2)|| / (||x1 - x2|| rate)``, limited by the residuals
+    the refinement reaches) count as a degenerate kernel; ``spectral_kernel`` (ED's
+    ``kernel_tol``) the relative modulus below which an eigenvalue of the projected Liouvillian
+    is zero. A slow mode between the two cannot be told from a kernel by the two starts: the
+    point is refused rather than called non-unique (measured: L = 4, J0 = 1, kappa = 1e-9, whose
+    vacuum is the unique steady state with slowest rate 2.5e-10 x rate, was written as NaN).
     """
     residual: float = OPTIONS["mpo_max_residual"].default
     trace: float = OPTIONS["max_trace_error"].default
@@ -722,6 +728,7 @@ class MPOThresholds:
     bounds: float = OPTIONS["mpo_bound_tol"].default
     agreement: float = OPTIONS["mpo_agreement"].default
     kernel: float = 1e-8
+    spectral_kernel: float = Tolerances.kernel_tol
 
 
 def rate_scale(generators: list[np.ndarray]) -> float:
@@ -1066,7 +1073,8 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
        ``||L x|| / (||x|| rate_scale)`` is at most ``tol`` (the target) or stops falling.
     3. Slowest rate (:func:`spectrum_decision`): eigenvalues of the Liouvillian projected on the
        two-site variational space of the refined state (exact where that space is the whole
-       space, L <= 5 with chi 16). Two or more at zero (``<= thresholds.kernel``): a kernel of
+       space, L <= 5 with chi 16). Two or more at zero (``<= thresholds.spectral_kernel``,
+       ED's kernel cutoff): a kernel of
        dimension >= 2 (``unique = 0``, observables NaN, as ED). Otherwise the first nonzero one
        is the slowest relaxation rate ``slow_rate_seen``; the residual bounds the error of rho
        only to ``error_estimate = relative residual / slow_rate_seen``, so the state is refined
@@ -1078,7 +1086,9 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
        ``error_estimate <= thresholds.agreement`` the state is written (``unique = 1``,
        ``kernel_dim = 1``, ``start_difference``). If they differ and ``||L (x1 - x2)|| /
        (||x1 - x2|| rate_scale) <= thresholds.kernel``, the two are distinct steady states
-       (``kernel_dim = 2``, ``unique = 0``). Otherwise :class:`MPOFailure` ``not converged``.
+       (``kernel_dim = 2``, ``unique = 0``), unless the slowest rate seen is below
+       ``thresholds.kernel`` too (a slow mode the starts cannot tell from a kernel: refused).
+       Otherwise :class:`MPOFailure` ``not converged``.
     5. Verification of the written state against ``thresholds`` (:class:`MPOThresholds`):
        relative residual, trace, Hermiticity and physical bounds; failure raises
        :class:`MPOFailure` (``bond dimension too small`` if every bond reached chi).
@@ -1152,17 +1162,18 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
     refine_state(state, info, tol, chi, max_sweeps, lsqr_iters, say)
     # 2. the slowest relaxation rate of the refined problem: the residual certifies rho only to
     #    ~ residual / slow_rate, so refine until that is below a tenth of the agreement
-    spec = spectrum_decision(state, W, scale, th.kernel)
+    spec = spectrum_decision(state, W, scale, th.spectral_kernel)
     target = tol
     if spec["kernel"] < 2 and spec["slow"] > 0:
         target = max(min(tol, 0.1 * th.agreement * spec["slow"]), 1e-14)
     say(f"[mpo] projected Liouvillian at bond {spec['bond']} ({spec['n']} unknowns"
         f"{', the whole space' if spec['complete'] else ''}): slowest rate "
-        f"{spec['slow']:.2e} x rate, {spec['kernel']} eigenvalue(s) <= {th.kernel:g} x rate")
+        f"{spec['slow']:.2e} x rate, {spec['kernel']} eigenvalue(s) <= {th.spectral_kernel:g} x "
+        "rate")
     if info["residual"] / scale > target and info["stop"] != "chi floor":
         say(f"[mpo] refining to a relative residual of {target:.1e} (slow mode)")
         refine_state(state, info, target, chi, max_sweeps, lsqr_iters, say)
-        spec = spectrum_decision(state, W, scale, th.kernel)
+        spec = spectrum_decision(state, W, scale, th.spectral_kernel)
     slow_rate = spec["slow"]
     obs = measure(state, p)
     rel = info["residual"] / scale
@@ -1213,8 +1224,18 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
             kernel_dim, unique = spec["kernel"], 0
         elif start_diff <= th.agreement:
             kernel_dim, unique = 1, 1
-        elif slow_bound <= th.kernel:
+        elif slow_bound <= th.kernel and not slow_rate <= th.kernel:
             kernel_dim, unique = 2, 0
+        elif slow_bound <= th.kernel:
+            raise MPOFailure(
+                "not converged",
+                f"the steady states refined from the {initial} and the {second_initial} state "
+                f"differ by {start_diff:.3e} (> agreement {th.agreement:g}), and their difference "
+                f"relaxes at a rate <= {slow_bound:.2e} x {scale:.3g}; but the projected "
+                f"Liouvillian has a slow mode at {slow_rate:.2e} x rate, also below the "
+                f"{th.kernel:g} x rate that the MPO resolves (ED's kernel cutoff is "
+                f"{th.spectral_kernel:g}): a second steady state cannot be told from a slow "
+                "mode; use ED (L <= 12)")
         else:
             raise MPOFailure(
                 "not converged",
@@ -1235,8 +1256,8 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
     checks = global_checks(state)
     trace_err = abs(state.trace() - 1.0)
     if unique == 0:
-        how = (f"the projected Liouvillian has {spec['kernel']} eigenvalues <= {th.kernel:g} x "
-               "rate" if spec["kernel"] >= 2 else
+        how = (f"the projected Liouvillian has {spec['kernel']} eigenvalues <= "
+               f"{th.spectral_kernel:g} x rate" if spec["kernel"] >= 2 else
                f"two starts refine to distinct states (||L(x1-x2)|| relative {slow_bound:.1e} "
                f"<= {th.kernel:g})")
         msg = (f"non-unique steady state: {how}; the kernel has dimension >= 2; observables "
@@ -1285,7 +1306,8 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
                  refine_seconds=float(info["refine_seconds"]),
                  max_relative_residual=th.residual, max_trace_error=th.trace,
                  max_hermiticity_error=th.hermiticity, bound_tol=th.bounds,
-                 agreement_tol=th.agreement, kernel_tol=th.kernel, unique=int(unique),
+                 agreement_tol=th.agreement, kernel_tol=th.kernel,
+                 spectral_kernel_tol=th.spectral_kernel, unique=int(unique),
                  uniqueness_checked=(
                      f"spectrum of the projected Liouvillian (bond {spec['bond']}, {spec['n']} "
                      f"unknowns{', whole space' if spec['complete'] else ''}) and two starts "
