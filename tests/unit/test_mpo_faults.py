@@ -117,3 +117,37 @@ def test_a_slow_mode_between_the_kernel_cutoffs_is_not_called_non_unique():
     est = float(data["error_estimate"][1])
     assert est <= attrs["agreement_tol"]
     assert np.abs(data["sz"][1] - ref["sz"]).max() <= 2 ** (L / 2) * est
+
+
+def test_a_small_variational_space_does_not_make_a_kernel():
+    """L = 3, mu = -73, gamma = 0.013, J0 = -0.035, eps_x = -2.3e-4 (found by fuzzing against the
+    dense reference): the steady state is nearly the vacuum, refined at bonds (1, 2); the
+    projected Liouvillian of that small space had two eigenvalues below 1e-12 x rate and the
+    point was written as NaN, 'non-unique', while the dense Liouvillian has one zero and its
+    slowest rate at 7.8e-7 x rate. The decision is now made again in the completed space
+    (the whole space at L <= 6), and the point agrees with the dense steady state."""
+    L = 3
+    model = dict(J0=-0.03524042329502177, mu=-72.79817018388812, eps_x=-0.00022513472237881742,
+                 gamma=0.013038350705929744)
+    rho, kdim = dense_steady_state(dense_liouvillian(L, "open", **model), tol=1e-13)
+    ref = dense_observables(rho, L, "open", **model)
+    data, attrs = mpo_observables(make_params(L, bc="open", **model), progress=False)
+    assert kdim == 1 and attrs["unique"] == 1 and attrs["spectrum_complete"] == 1
+    assert "block bases completed" in attrs["uniqueness_checked"]
+    est = float(data["error_estimate"][1])
+    assert np.abs(data["sz"][1] - ref["sz"]).max() <= 2 ** (L / 2) * est + 1e-12
+
+
+def test_padding_keeps_the_vector_and_completes_the_bases():
+    """VectorisedMPS.padded: the same vector, bonds at their largest Schmidt rank, right-
+    orthonormal tensors (so the projected space at any bond is the whole space)."""
+    from lindring.solvers.mpo import VectorisedMPS
+    rng = np.random.default_rng(5)
+    dims = [1, 2, 3, 1]
+    st = VectorisedMPS([rng.normal(size=(dims[j], 4, dims[j + 1])) for j in range(3)])
+    big = st.padded([64, 64])
+    assert big.bond_dims == [4, 4]
+    assert np.allclose(big.to_vector(), st.to_vector(), atol=1e-13)
+    for A in big.A[1:]:
+        M = A.reshape(A.shape[0], -1)
+        assert np.allclose(M @ M.T, np.eye(A.shape[0]), atol=1e-12)

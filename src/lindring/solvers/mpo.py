@@ -297,6 +297,25 @@ class VectorisedMPS:
         new.discarded = self.discarded
         return new
 
+    def padded(self, dims: list[int]) -> "VectorisedMPS":
+        """The same vector with bond j of dimension ``max(dims[j], D_j)`` (at most the largest
+        Schmidt rank 4^min(j+1, L-j-1)): zero blocks, then a sweep of QR decompositions, whose
+        Householder factors complete every block basis to orthonormal vectors of that number.
+        Where every bond is at its largest Schmidt rank the block bases span the whole space
+        (:func:`lindring.solvers.mpo_refine.local_spectrum` is then exact). Centre at 0."""
+        L = self.L
+        full = [4 ** min(j + 1, L - j - 1) for j in range(L - 1)]
+        new_dims = [1] + [min(f, max(d, D)) for f, d, D in zip(full, dims, self.bond_dims)] + [1]
+        tensors = []
+        for j, A in enumerate(self.A):
+            t = np.zeros((new_dims[j], 4, new_dims[j + 1]), dtype=A.dtype)
+            t[:A.shape[0], :, :A.shape[2]] = A
+            tensors.append(t)
+        out = VectorisedMPS(tensors, center=L - 1, basis=self.basis)
+        out.move_center(0)      # QR from the right end: every site > 0 right-orthonormal
+        out.discarded = self.discarded
+        return out
+
     def minus(self, other: "VectorisedMPS") -> "VectorisedMPS":
         """The MPS of ``x - y`` (direct sum of the bond spaces; bond dimensions add)."""
         if other.basis != self.basis:
@@ -1018,6 +1037,10 @@ def refine_state(state, info: dict, target: float, chi: int, max_sweeps: int, ls
                 chi_max_during_run=max(info["chi_max_during_run"], state.max_bond))
 
 
+#: bond dimension to which the block bases are completed when a small space claims a kernel
+PAD_SPECTRUM = 16
+
+
 def spectrum_decision(state: VectorisedMPS, W: list[np.ndarray], scale: float,
                       kernel_tol: float) -> dict:
     """Slowest relaxation rate and kernel dimension from the refined problem's spectrum.
@@ -1026,20 +1049,38 @@ def spectrum_decision(state: VectorisedMPS, W: list[np.ndarray], scale: float,
     (:func:`lindring.solvers.mpo_refine.local_spectrum`), relative to ``scale``: ``kernel`` is
     the number of them with modulus at most ``kernel_tol`` (the steady state itself is one),
     ``slow`` the modulus of the first one above (the slowest relaxation rate that the
-    variational space holds; exact where it spans the whole space).
+    variational space holds; exact where it spans the whole space). Where a space that is not
+    the whole one shows two or more eigenvalues at zero, the decision is made again with the
+    block bases completed (:meth:`VectorisedMPS.padded`): to the whole space at L <= 6, to
+    :data:`PAD_SPECTRUM` states per bond beyond (``padded = 1``).
 
     Returns
     -------
     dict
-        ``kernel``, ``slow``, ``bond``, ``n``, ``complete``.
+        ``kernel``, ``slow``, ``bond``, ``n``, ``complete`` (and ``padded``).
     """
     from lindring.solvers.mpo_refine import local_spectrum
-    sp = local_spectrum(state, W)
-    lam = np.abs(sp["eigenvalues"]) / scale
-    kernel = max(1, int(np.count_nonzero(lam <= kernel_tol)))
-    slow = float(lam[kernel]) if kernel < len(lam) else float("nan")
+
+    def decide(st):
+        sp = local_spectrum(st, W)
+        lam = np.abs(sp["eigenvalues"]) / scale
+        kernel = max(1, int(np.count_nonzero(lam <= kernel_tol)))
+        slow = float(lam[kernel]) if kernel < len(lam) else float("nan")
+        return dict(kernel=kernel, slow=slow, bond=sp["bond"], n=sp["n"],
+                    complete=sp["complete"])
+
+    out = decide(state)
     state.move_center(0)
-    return dict(kernel=kernel, slow=slow, bond=sp["bond"], n=sp["n"], complete=sp["complete"])
+    if out["kernel"] >= 2 and not out["complete"]:
+        # a Ritz value of a small space (a nearly product state: bonds of 1-4) is no proof of
+        # a kernel (measured: L = 3, mu = -73, gamma = 0.013, J0 = -0.035, unique by ED with
+        # slowest rate 1e-6 x rate, had two eigenvalues < 1e-12 x rate at bonds 1, 2): the
+        # same vector in larger block bases, the whole space where it fits (L <= 6)
+        full = [4 ** min(j + 1, state.L - j - 1) for j in range(state.L - 1)]
+        fits = state.L <= 6
+        out = dict(decide(state.padded(full if fits else [PAD_SPECTRUM] * len(full))),
+                   padded=1)
+    return out
 
 
 def _agreement(a: dict, b: dict, p: model.Params) -> float:
@@ -1310,7 +1351,8 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
                  spectral_kernel_tol=th.spectral_kernel, unique=int(unique),
                  uniqueness_checked=(
                      f"spectrum of the projected Liouvillian (bond {spec['bond']}, {spec['n']} "
-                     f"unknowns{', whole space' if spec['complete'] else ''}) and two starts "
+                     f"unknowns{', whole space' if spec['complete'] else ''}"
+                     f"{', block bases completed' if spec.get('padded') else ''}) and two starts "
                      f"({initial} at chi {chi}, {second_initial} at chi {chi2})"
                      if check_unique else "no"),
                  spectrum_bond=int(spec["bond"]), spectrum_unknowns=int(spec["n"]),
