@@ -151,3 +151,18 @@ def test_padding_keeps_the_vector_and_completes_the_bases():
     for A in big.A[1:]:
         M = A.reshape(A.shape[0], -1)
         assert np.allclose(M @ M.T, np.eye(A.shape[0]), atol=1e-12)
+
+
+def test_a_kernel_outside_the_small_space_of_a_product_state_is_found():
+    """L = 3, eps_x 5.3, gamma 14-18.8j, delta -32.6+6.9j (found by fuzzing): the dense
+    Liouvillian has a kernel of dimension 2 (ED: NaN), but both starts refined to the same
+    product steady state, whose two-site space (16 unknowns) showed one zero: the MPO wrote
+    numbers with unique = 1. Up to L = 6 the decision is now made in the whole space."""
+    L = 3
+    model = dict(eps_x=5.31943179906221, gamma=13.99244851215634 - 18.793606664746633j,
+                 delta=-32.59868330937276 + 6.859084002965181j)
+    _, kdim = dense_steady_state(dense_liouvillian(L, "open", **model), tol=1e-12)
+    assert kdim == 2
+    data, attrs = mpo_observables(make_params(L, bc="open", **model), progress=False)
+    assert attrs["unique"] == 0 and int(data["kernel_dim"][1]) == 2
+    assert np.all(np.isnan(data["sz"][1]))

@@ -1037,8 +1037,10 @@ def refine_state(state, info: dict, target: float, chi: int, max_sweeps: int, ls
                 chi_max_during_run=max(info["chi_max_during_run"], state.max_bond))
 
 
-#: bond dimension to which the block bases are completed when a small space claims a kernel
-PAD_SPECTRUM = 16
+#: chains up to this length have their slowest rates and kernel from the whole space (the
+#: block bases completed: at most 4096 unknowns at L = 6); beyond, a small space that claims a
+#: kernel is checked again with its block bases completed to ``PAD_SPECTRUM`` states per bond
+PAD_WHOLE_MAX_L, PAD_SPECTRUM = 6, 16
 
 
 def spectrum_decision(state: VectorisedMPS, W: list[np.ndarray], scale: float,
@@ -1049,10 +1051,11 @@ def spectrum_decision(state: VectorisedMPS, W: list[np.ndarray], scale: float,
     (:func:`lindring.solvers.mpo_refine.local_spectrum`), relative to ``scale``: ``kernel`` is
     the number of them with modulus at most ``kernel_tol`` (the steady state itself is one),
     ``slow`` the modulus of the first one above (the slowest relaxation rate that the
-    variational space holds; exact where it spans the whole space). Where a space that is not
-    the whole one shows two or more eigenvalues at zero, the decision is made again with the
-    block bases completed (:meth:`VectorisedMPS.padded`): to the whole space at L <= 6, to
-    :data:`PAD_SPECTRUM` states per bond beyond (``padded = 1``).
+    variational space holds; exact where it spans the whole space). Up to
+    :data:`PAD_WHOLE_MAX_L` sites the block bases are completed to the whole space
+    (:meth:`VectorisedMPS.padded`, ``padded = 1``), so the decision is exact; beyond, a space
+    that shows two or more eigenvalues at zero is completed to :data:`PAD_SPECTRUM` states per
+    bond and the decision made again.
 
     Returns
     -------
@@ -1069,17 +1072,22 @@ def spectrum_decision(state: VectorisedMPS, W: list[np.ndarray], scale: float,
         return dict(kernel=kernel, slow=slow, bond=sp["bond"], n=sp["n"],
                     complete=sp["complete"])
 
-    out = decide(state)
+    L = state.L
+    full = [4 ** min(j + 1, L - j - 1) for j in range(L - 1)]
+    if L <= PAD_WHOLE_MAX_L and state.bond_dims != full:
+        # a small space around a nearly product state (bonds of 1-4) shows neither the slow
+        # modes nor a second kernel vector outside it (measured, L = 3: a kernel of dimension 2
+        # by the dense Liouvillian, both starts refined to one product state and its space of
+        # 16 unknowns gave 'unique'; and a unique state whose small space had two eigenvalues
+        # below 1e-12 x rate, written as NaN): the whole space, where it fits
+        out = dict(decide(state.padded(full)), padded=1)
+    else:
+        out = decide(state)
+        if out["kernel"] >= 2 and not out["complete"]:
+            # a Ritz value of a space that is not the whole one is no proof of a kernel: again
+            # in larger block bases
+            out = dict(decide(state.padded([PAD_SPECTRUM] * (L - 1))), padded=1)
     state.move_center(0)
-    if out["kernel"] >= 2 and not out["complete"]:
-        # a Ritz value of a small space (a nearly product state: bonds of 1-4) is no proof of
-        # a kernel (measured: L = 3, mu = -73, gamma = 0.013, J0 = -0.035, unique by ED with
-        # slowest rate 1e-6 x rate, had two eigenvalues < 1e-12 x rate at bonds 1, 2): the
-        # same vector in larger block bases, the whole space where it fits (L <= 6)
-        full = [4 ** min(j + 1, state.L - j - 1) for j in range(state.L - 1)]
-        fits = state.L <= 6
-        out = dict(decide(state.padded(full if fits else [PAD_SPECTRUM] * len(full))),
-                   padded=1)
     return out
 
 
