@@ -166,3 +166,22 @@ def test_a_kernel_outside_the_small_space_of_a_product_state_is_found():
     data, attrs = mpo_observables(make_params(L, bc="open", **model), progress=False)
     assert attrs["unique"] == 0 and int(data["kernel_dim"][1]) == 2
     assert np.all(np.isnan(data["sz"][1]))
+
+
+def test_two_starts_that_differ_only_in_an_unobserved_state_are_distinct(monkeypatch):
+    """The same free spin (site 0: eps_x only, no dissipation, <sigma^x_0> conserved) at L = 4
+    with the whole-space spectrum switched off (as beyond L = 6, where the MPO wrote numbers
+    with unique = 1 at L = 7): the two starts refine to steady states with the same sz and
+    currents but different <sigma^x_0>; their distance ||x1 - x2|| / ||x1|| (start_distance)
+    with a stationary difference now makes the point non-unique (dense: kernel 2)."""
+    monkeypatch.setattr(mpo, "PAD_WHOLE_MAX_L", 0)
+    L = 4
+    model = dict(eps_x=5.31943179906221, gamma=13.99244851215634 - 18.793606664746633j,
+                 delta=-32.59868330937276 + 6.859084002965181j)
+    assert dense_steady_state(dense_liouvillian(L, "open", **model), tol=1e-12)[1] == 2
+    data, attrs = mpo_observables(make_params(L, bc="open", **model), progress=False)
+    assert attrs["spectrum_complete"] == 0 and "completed" not in attrs["uniqueness_checked"]
+    assert float(data["start_difference"][1]) <= attrs["agreement_tol"]
+    assert float(data["start_distance"][1]) > attrs["agreement_tol"]
+    assert float(data["slow_rate_bound"][1]) <= attrs["kernel_tol"]
+    assert attrs["unique"] == 0 and int(data["kernel_dim"][1]) == 2

@@ -74,6 +74,8 @@ VARIABLES: dict[str, Variable] = {
                                "non-unique)", "1", (), _CHECKED),
     "hermiticity_error": Variable("||rho - rho^+|| / ||rho||", "1", (), _CHECKED),
     "imag_error": Variable("largest imaginary part of a real MPO observable", "1", (), ("mpo",)),
+    "start_distance": Variable("||x1 - x2|| / ||x1|| of the MPO's two starts' states "
+                               "(Hilbert-Schmidt; NaN: one start)", "1", (), ("mpo",)),
     "start_difference": Variable("largest difference of the observables of the MPO's two starts",
                                  "1", (), ("mpo",)),
     "slow_rate_bound": Variable("||L(x1 - x2)|| / ||x1 - x2|| of the two starts' states, relative "

@@ -1055,7 +1055,8 @@ def spectrum_decision(state: VectorisedMPS, W: list[np.ndarray], scale: float,
     :data:`PAD_WHOLE_MAX_L` sites the block bases are completed to the whole space
     (:meth:`VectorisedMPS.padded`, ``padded = 1``), so the decision is exact; beyond, a space
     that shows two or more eigenvalues at zero is completed to :data:`PAD_SPECTRUM` states per
-    bond and the decision made again.
+    bond and the decision made again (a second kernel vector outside the space is missed
+    there: the two starts' states are the other check).
 
     Returns
     -------
@@ -1089,6 +1090,12 @@ def spectrum_decision(state: VectorisedMPS, W: list[np.ndarray], scale: float,
             out = dict(decide(state.padded([PAD_SPECTRUM] * (L - 1))), padded=1)
     state.move_center(0)
     return out
+
+
+def _distance(x: VectorisedMPS, y: VectorisedMPS) -> float:
+    """``||x - y|| / ||x||`` (Hilbert-Schmidt; the squared norm of the difference MPS is
+    contracted, so distances below ~1e-8 are rounding)."""
+    return math.sqrt(max(x.minus(y).norm2(), 0.0) / x.norm2())
 
 
 def _agreement(a: dict, b: dict, p: model.Params) -> float:
@@ -1133,7 +1140,9 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
        dt, refined at half the bond dimension (at least ``min(chi, 16)``; at ``chi`` if that
        leaves its residual above ``thresholds.residual``, or if the two disagree). If the observables of the two agree within ``thresholds.agreement`` and
        ``error_estimate <= thresholds.agreement`` the state is written (``unique = 1``,
-       ``kernel_dim = 1``, ``start_difference``). If they differ and ``||L (x1 - x2)|| /
+       ``kernel_dim = 1``, ``start_difference``). If they, or the states themselves
+       (``start_distance = ||x1 - x2|| / ||x1||`` above ``thresholds.agreement``: observables
+       may not see a second steady state), differ and ``||L (x1 - x2)|| /
        (||x1 - x2|| rate_scale) <= thresholds.kernel``, the two are distinct steady states
        (``kernel_dim = 2``, ``unique = 0``), unless the slowest rate seen is below
        ``thresholds.kernel`` too (a slow mode the starts cannot tell from a kernel: refused).
@@ -1229,6 +1238,7 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
     if not rel <= th.residual:
         raise residual_failure(rel, state, info, initial)
     kernel_dim, start_diff, slow_bound = -1, float("nan"), float("nan")
+    start_dist = float("nan")
     unique = -1
     error_est = rel / slow_rate if slow_rate > 0 else float("inf")
     if check_unique:
@@ -1248,12 +1258,14 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
             raise residual_failure(rel2, state2, info2, second_initial, chi2)
         obs2 = measure(state2, p)
         start_diff = _agreement(obs, obs2, p)
-        if start_diff > th.agreement:
+        start_dist = _distance(state, state2)
+        if start_diff > th.agreement or start_dist > th.agreement:
             # only needed to tell distinct steady states from a slow mode; the QR sweeps of
             # L (x1 - x2) at bond dimension chi + chi2 cost minutes at L = 30, chi 64
             slow_bound = _relative(state.minus(state2), W) / scale
         say(f"[mpo] two starts ({initial}, {second_initial}): observables differ by "
-            f"{start_diff:.2e}; ||L(x1-x2)||/(||x1-x2|| rate) = {slow_bound:.2e}")
+            f"{start_diff:.2e}, states by ||x1-x2||/||x1|| = {start_dist:.2e}; "
+            f"||L(x1-x2)||/(||x1-x2|| rate) = {slow_bound:.2e}")
         if start_diff > th.agreement and spec["kernel"] < 2:
             # distinct steady states, or a slow mode? Only residuals far below the kernel
             # threshold can tell: refine both further, then measure L (x1 - x2) again
@@ -1266,14 +1278,22 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
             rel, rel2 = info["residual"] / scale, info2["residual"] / scale
             error_est = rel / slow_rate if slow_rate > 0 else float("inf")
             start_diff = _agreement(obs, obs2, p)
+            start_dist = _distance(state, state2)
             slow_bound = _relative(state.minus(state2), W) / scale
             say(f"[mpo] after refining: residuals {rel:.2e}, {rel2:.2e}; observables differ by "
                 f"{start_diff:.2e}; ||L(x1-x2)||/(||x1-x2|| rate) = {slow_bound:.2e}")
+        distinct = slow_bound <= th.kernel and not slow_rate <= th.kernel
         if spec["kernel"] >= 2:
             kernel_dim, unique = spec["kernel"], 0
-        elif start_diff <= th.agreement:
+        elif start_diff <= th.agreement and (start_dist <= th.agreement or not distinct):
+            # (states apart with the same observables, their difference not stationary: the
+            # refinement's error, bounded by error_estimate below)
             kernel_dim, unique = 1, 1
-        elif slow_bound <= th.kernel and not slow_rate <= th.kernel:
+        elif start_diff <= th.agreement:
+            # the observables do not tell them apart, the states do (measured, L = 7: a free
+            # spin on site 0, <sigma^x_0> conserved, the two starts differ only there)
+            kernel_dim, unique = 2, 0
+        elif distinct:
             kernel_dim, unique = 2, 0
         elif slow_bound <= th.kernel:
             raise MPOFailure(
@@ -1307,8 +1327,8 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
     if unique == 0:
         how = (f"the projected Liouvillian has {spec['kernel']} eigenvalues <= "
                f"{th.spectral_kernel:g} x rate" if spec["kernel"] >= 2 else
-               f"two starts refine to distinct states (||L(x1-x2)|| relative {slow_bound:.1e} "
-               f"<= {th.kernel:g})")
+               f"two starts refine to distinct states (||x1-x2||/||x1|| = {start_dist:.1e}, "
+               f"||L(x1-x2)|| relative {slow_bound:.1e} <= {th.kernel:g})")
         msg = (f"non-unique steady state: {how}; the kernel has dimension >= 2; observables "
                "written as NaN")
         log.warning(msg)
@@ -1335,7 +1355,7 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
     if unique == 0:
         values = {k: np.full(np.shape(v), np.nan) for k, v in values.items()}
     data = data_vars("mpo", dict(
-        values, residual=info["residual"], relative_residual=rel,
+        values, residual=info["residual"], relative_residual=rel, start_distance=start_dist,
         discarded_weight=info["discarded"], trace_error=trace_err,
         evolution_trace_error=info["trace_error"],
         hermiticity_error=checks["hermiticity_error"],
