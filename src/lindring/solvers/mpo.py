@@ -71,6 +71,12 @@ _P4 = 1.0 / (4.0 - 4.0 ** (1.0 / 3.0))
 SUZUKI4 = (_P4, _P4, 1.0 - 4.0 * _P4, _P4, _P4)
 
 
+def full_bonds(L: int) -> list[int]:
+    """The largest Schmidt rank of a vectorised rho of ``L`` sites at each bond j (between
+    sites j and j+1): ``4^min(j+1, L-j-1)``, the dimension of the smaller side."""
+    return [4 ** min(j + 1, L - j - 1) for j in range(L - 1)]
+
+
 # ----------------------------------------------------------------------------- operator weights
 def one_site_weights(op: np.ndarray) -> np.ndarray:
     """Letter weights w with ``Tr(O rho_j) = sum_a w[a] x[a]``: ``w[2k + b] = O[b, k]``."""
@@ -304,8 +310,8 @@ class VectorisedMPS:
         Where every bond is at its largest Schmidt rank the block bases span the whole space
         (:func:`lindring.solvers.mpo_refine.local_spectrum` is then exact). Centre at 0."""
         L = self.L
-        full = [4 ** min(j + 1, L - j - 1) for j in range(L - 1)]
-        new_dims = [1] + [min(f, max(d, D)) for f, d, D in zip(full, dims, self.bond_dims)] + [1]
+        new_dims = [1] + [min(f, max(d, D)) for f, d, D in
+                          zip(full_bonds(L), dims, self.bond_dims)] + [1]
         tensors = []
         for j, A in enumerate(self.A):
             t = np.zeros((new_dims[j], 4, new_dims[j + 1]), dtype=A.dtype)
@@ -991,9 +997,9 @@ def evolve_and_refine(p: model.Params, initial: str, chi: int, dt: float, order:
 
 
 def largest_bond(L: int) -> int:
-    """The largest Schmidt rank of a vectorised rho of ``L`` sites over all bonds j,
-    ``max_j 4^min(j+1, L-j-1) = 4^(L // 2)`` (64 at L = 6): a larger chi changes nothing."""
-    return 4 ** (L // 2)
+    """The largest Schmidt rank of a vectorised rho of ``L`` sites over all bonds
+    (:func:`full_bonds`), ``4^(L // 2)`` (64 at L = 6): a larger chi changes nothing."""
+    return max(full_bonds(L), default=1)
 
 
 def exact_chi(L: int, chi: int) -> bool:
@@ -1002,10 +1008,9 @@ def exact_chi(L: int, chi: int) -> bool:
 
 
 def at_chi(state: VectorisedMPS, chi: int) -> bool:
-    """Some bond is at ``chi`` where the exact state could need more (4^min(j+1, L-j-1)): the
+    """Some bond is at ``chi`` where the exact state could need more (:func:`full_bonds`): the
     truncation to ``chi`` may limit the state."""
-    return any(D >= chi and chi < 4 ** min(j + 1, state.L - j - 1)
-               for j, D in enumerate(state.bond_dims))
+    return any(D >= chi and chi < f for D, f in zip(state.bond_dims, full_bonds(state.L)))
 
 
 def refine_state(state, info: dict, target: float, chi: int, max_sweeps: int, lsqr_iters: int,
@@ -1074,7 +1079,7 @@ def spectrum_decision(state: VectorisedMPS, W: list[np.ndarray], scale: float,
                     complete=sp["complete"])
 
     L = state.L
-    full = [4 ** min(j + 1, L - j - 1) for j in range(L - 1)]
+    full = full_bonds(L)
     if L <= PAD_WHOLE_MAX_L and state.bond_dims != full:
         # a small space around a nearly product state (bonds of 1-4) shows neither the slow
         # modes nor a second kernel vector outside it (measured, L = 3: a kernel of dimension 2

@@ -35,7 +35,7 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse.linalg as spla
 
-from lindring.solvers.mpo import VectorisedMPS, at_chi
+from lindring.solvers.mpo import VectorisedMPS, at_chi, full_bonds
 
 
 #: local problems up to this many unknowns (and entries of the dense M) are solved densely
@@ -718,6 +718,6 @@ def local_spectrum(state: VectorisedMPS, W: list[np.ndarray], nmax: int = 4096,
         mu = spla.eigs(op, k=k, which="LM", return_eigenvectors=False, tol=1e-10)
         ev = shift + 1.0 / mu
     ev = ev[np.argsort(np.abs(ev))]
-    full = [4 ** min(j + 1, L - j - 1) for j in range(L - 1)]
+    full = full_bonds(L)
     complete = all(D >= f for D, f in zip(state.bond_dims, full))
     return dict(eigenvalues=ev, bond=int(b), n=int(n), complete=bool(complete))
