@@ -782,6 +782,8 @@ def default_dt(rate: float) -> float:
 #: relaxation times (1 / largest jump rate) the evolution may need, and the most time steps
 #: that are accepted for them (the L = 100 benchmark takes ~600 steps per start)
 RELAXATION_TIMES, MAX_STEPS = 10.0, 1_000_000
+#: time steps of the first check interval (doubled at each check up to ``check_every``)
+FIRST_CHECK_STEPS = 128
 #: time between two checks of the evolution (units of the parameters) and the most time steps
 #: accepted for it (their Trotter layers are listed: rates x 1e80 made 1e80 of them, 23 GB)
 CHECK_EVERY, MAX_CHECK_STEPS = 1.0, 20_000
@@ -897,14 +899,15 @@ def evolve_and_refine(p: model.Params, initial: str, chi: int, dt: float, order:
                       basis: str = "pauli") -> tuple:
     """TEBD from ``initial`` until the residual stops falling, then refinement (mpo_refine).
 
-    Returns ``(state, info)``. The evolution is checked after every interval of ``check_every``:
+    Returns ``(state, info)``. The evolution is checked after every interval of ``check_every``
+    (the first intervals :data:`FIRST_CHECK_STEPS` steps, doubled up to that):
     a raw ``|Tr - 1| > 0.01`` (gates preserve the trace, so only amplified truncation errors
     change it), non-finite numbers, a physical bound violated by more than 0.01 or a relative
     residual above 1e-3 and 100 times its minimum raise :class:`MPOFailure` ``blow-up``. The evolution hands over to the refinement
     when the relative residual is below ``target``, or has fallen by less than 10 % over an
     interval (the Trotter floor) ``dt_halvings`` times, dt being halved at each floor (the floor
     falls as dt^order), or at ``t_max``, or (``handover`` > 0) as soon as the relative residual
-    is at most ``handover``. The evolution keeps at most ``chi_tebd`` (default ``chi``) states
+    is at most ``handover`` (at once if the start is). The evolution keeps at most ``chi_tebd`` (default ``chi``) states
     per bond. ``basis``: local basis of the state and of ``info["W"]`` (default ``pauli``: real
     tensors throughout, :class:`VectorisedMPS`).
     """
@@ -914,7 +917,10 @@ def evolve_and_refine(p: model.Params, initial: str, chi: int, dt: float, order:
     scale = rate_scale(run.generators)
     # at most MAX_CHECK_STEPS steps between checks: check_every is a time, and with every rate
     # scaled by 1e80 (dt ~ 1e-80) its steps made a list of 1e80 Trotter layers (23 GB)
-    n_check = max(1, min(MAX_CHECK_STEPS, int(round(check_every / dt))))
+    n_full = max(1, min(MAX_CHECK_STEPS, int(round(check_every / dt))))
+    # the first intervals are short and double up to check_every (measured: at J0 = 1e4 an
+    # interval of t = 1 was 1e4 steps, 48 s at L = 6, for a residual reached in far fewer)
+    n_check = min(n_full, FIRST_CHECK_STEPS)
     t0 = time.time()
     res = _relative(run.state, W) / scale
     best = res
@@ -922,8 +928,10 @@ def evolve_and_refine(p: model.Params, initial: str, chi: int, dt: float, order:
     last_print = time.time()
     halvings = 0
     steps_spoiled = 0           # steps of evolutions started again at a larger bond dimension
-    while run.t < t_max - 1e-12:
-        n = min(n_check, max(1, int(round((t_max - run.t) / dt))))
+    # (a start already at the hand-over residual is handed over at once: the maximally mixed
+    # state at weak dissipation, relative residual ~ jump rate / rate_scale)
+    while run.t < t_max - 1e-12 and not res <= max(target, handover):
+        n = min(n_check, max(1, int(round((t_max - run.t) / run.dt))))
         run.trace_error = 0.0
         discarded_before = run.state.discarded
         run.state.largest_discard, run.state.truncations = 0.0, 0
@@ -953,7 +961,8 @@ def evolve_and_refine(p: model.Params, initial: str, chi: int, dt: float, order:
                 steps_spoiled += run.steps
                 run = TEBD(p, chi=more, dt=dt, cutoff=cutoff, order=order, initial=initial,
                            basis=basis)
-                n_check = max(1, min(MAX_CHECK_STEPS, int(round(check_every / dt))))
+                n_full = max(1, min(MAX_CHECK_STEPS, int(round(check_every / dt))))
+                n_check = min(n_full, FIRST_CHECK_STEPS)
                 res = best = _relative(run.state, W) / scale
                 history.append((0.0, res))
                 halvings = 0
@@ -969,8 +978,9 @@ def evolve_and_refine(p: model.Params, initial: str, chi: int, dt: float, order:
             last_print = time.time()
             say(f"[mpo] {initial}: t={run.t:8.3f}  chi={run.state.max_bond:4d}  relative residual "
                 f"{new:.2e}  summed discarded weight {run.state.discarded:.2e}  {time.time() - t0:.0f}s")
-        stalled = new > 0.9 * res
+        stalled = new > 0.9 * res and n_check >= n_full    # a floor over a full interval
         res, best = new, min(best, new)
+        n_check = min(n_full, 2 * n_check)
         if res <= max(target, handover):
             break
         if stalled:
@@ -979,7 +989,8 @@ def evolve_and_refine(p: model.Params, initial: str, chi: int, dt: float, order:
             # Trotter floor ~ dt^order: halve dt (a step of the 4th order gains 16x)
             halvings += 1
             run.dt /= 2
-            n_check *= 2
+            n_full *= 2
+            n_check = n_full
             say(f"[mpo] {initial}: t={run.t:.3f}: residual {res:.2e} at its Trotter floor; "
                 f"dt -> {run.dt:g}")
     t_evolve = time.time() - t0
@@ -1214,7 +1225,7 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
             f"relative residual ||L rho||/(||rho|| rate) = {rel_:.3e} > {th.residual:g} after "
             f"{info_['sweeps']} refinement sweeps from the {start} state (largest bond "
             f"{state_.max_bond}, not limited by chi = {chi_}): the local solves did not converge "
-            "(ill-conditioned: a slow mode); raise --refine-sweeps"))
+            f"(ill-conditioned: a slow mode; regime: {model.regime(p)}); raise --refine-sweeps"))
 
     # 1. a short time evolution (to a relative residual HANDOVER, at most 16 states per bond),
     #    then Galerkin sweeps with the bond dimension grown up to chi
@@ -1309,7 +1320,7 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
                 f"Liouvillian has a slow mode at {slow_rate:.2e} x rate, also below the "
                 f"{th.kernel:g} x rate that the MPO resolves (ED's kernel cutoff is "
                 f"{th.spectral_kernel:g}): a second steady state cannot be told from a slow "
-                "mode; use ED (L <= 12)")
+                f"mode (regime: {model.regime(p)}); use ED (L <= 12)")
         else:
             raise MPOFailure(
                 "not converged",
@@ -1318,7 +1329,8 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
                 f"{rel:.2e} and {rel2:.2e}; their difference relaxes at a rate <= {slow_bound:.2e}"
                 f" x {scale:.3g}: a slow mode (near-degenerate steady state) that the refinement "
                 f"did not resolve (largest bond {max(state.max_bond, state2.max_bond)}, chi = "
-                f"{chi}); use ED (L <= 12) or more --refine-sweeps and a larger --chi")
+                f"{chi}; regime: {model.regime(p)}); use ED (L <= 12) or more --refine-sweeps "
+                "and a larger --chi")
     if unique != 0 and not error_est <= th.agreement:
         raise MPOFailure(
             "not converged",
@@ -1326,7 +1338,8 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
             f"{scale:.3g} (projected Liouvillian at bond {spec['bond']}): the state is "
             f"certified only to ||rho - rho_ss|| / ||rho|| <= {error_est:.1e} > "
             f"{th.agreement:g}, a slow mode (near-degenerate steady state) that the "
-            f"refinement did not resolve; use ED (L <= 12) or more --refine-sweeps")
+            f"refinement did not resolve (regime: {model.regime(p)}); use ED (L <= 12) or more "
+            "--refine-sweeps")
     checks = global_checks(state)
     trace_err = abs(state.trace() - 1.0)
     if unique == 0:
