@@ -185,3 +185,31 @@ def test_two_starts_that_differ_only_in_an_unobserved_state_are_distinct(monkeyp
     assert float(data["start_distance"][1]) > attrs["agreement_tol"]
     assert float(data["slow_rate_bound"][1]) <= attrs["kernel_tol"]
     assert attrs["unique"] == 0 and int(data["kernel_dim"][1]) == 2
+
+
+def test_weak_dissipation_hands_the_evolution_over_after_a_step_budget(monkeypatch):
+    """J0 = 1e4 beside kappa = 0.2 (coupling / jump rate 5e4): dt follows the fastest rate
+    (1e-4) while the state relaxes at the rate kappa, so the random start evolved 2e5 steps
+    (200 s at L = 3) before reaching the hand-over residual. The evolution is a start for the
+    sweeps only: it now checks after 128 steps, doubling the interval, and hands over after
+    WARM_MAX_STEPS steps (here lowered to 500 to keep the test short); the point agrees with
+    the dense steady state within its written error estimate."""
+    monkeypatch.setattr(mpo, "WARM_MAX_STEPS", 500)
+    L, model = 3, dict(J0=1e4, kappa=0.2, eps_x=0.5)
+    data, attrs = mpo_observables(make_params(L, bc="open", **model), progress=False)
+    assert attrs["dt"] == pytest.approx(1e-4) and attrs["steps"] <= 128 + 256 + 512
+    rho, kdim = dense_steady_state(dense_liouvillian(L, "open", **model), tol=1e-13)
+    ref = dense_observables(rho, L, "open", **model)
+    assert kdim == 1 and attrs["unique"] == 1
+    est = float(data["error_estimate"][1])
+    bound = 2 ** (L / 2) * est + 1e-12
+    assert np.abs(data["sz"][1] - ref["sz"]).max() <= bound
+    assert np.abs(data["current_J"][1] - ref["current_J"]).max() <= bound * 2 * model["J0"]
+
+
+def test_no_refinement_sweeps_is_named_as_the_reason():
+    """--refine-sweeps 0 left the evolution's residual above the threshold; the refusal said
+    'the local solves did not converge (a slow mode)': it now names the option."""
+    with pytest.raises(MPOFailure, match="--refine-sweeps 0"):
+        mpo_observables(make_params(3, bc="open", preset="minimal", alpha=2, delta=1),
+                        max_sweeps=0, progress=False)

@@ -782,8 +782,9 @@ def default_dt(rate: float) -> float:
 #: relaxation times (1 / largest jump rate) the evolution may need, and the most time steps
 #: that are accepted for them (the L = 100 benchmark takes ~600 steps per start)
 RELAXATION_TIMES, MAX_STEPS = 10.0, 1_000_000
-#: time steps of the first check interval (doubled at each check up to ``check_every``)
-FIRST_CHECK_STEPS = 128
+#: time steps of the first check interval (doubled at each check up to ``check_every``), and the
+#: most steps of an evolution that is only a start for the sweeps (``handover`` > 0)
+FIRST_CHECK_STEPS, WARM_MAX_STEPS = 128, 10_000
 #: time between two checks of the evolution (units of the parameters) and the most time steps
 #: accepted for it (their Trotter layers are listed: rates x 1e80 made 1e80 of them, 23 GB)
 CHECK_EVERY, MAX_CHECK_STEPS = 1.0, 20_000
@@ -907,7 +908,8 @@ def evolve_and_refine(p: model.Params, initial: str, chi: int, dt: float, order:
     when the relative residual is below ``target``, or has fallen by less than 10 % over an
     interval (the Trotter floor) ``dt_halvings`` times, dt being halved at each floor (the floor
     falls as dt^order), or at ``t_max``, or (``handover`` > 0) as soon as the relative residual
-    is at most ``handover`` (at once if the start is). The evolution keeps at most ``chi_tebd`` (default ``chi``) states
+    is at most ``handover`` or after :data:`WARM_MAX_STEPS` steps.
+    The evolution keeps at most ``chi_tebd`` (default ``chi``) states
     per bond. ``basis``: local basis of the state and of ``info["W"]`` (default ``pauli``: real
     tensors throughout, :class:`VectorisedMPS`).
     """
@@ -928,9 +930,7 @@ def evolve_and_refine(p: model.Params, initial: str, chi: int, dt: float, order:
     last_print = time.time()
     halvings = 0
     steps_spoiled = 0           # steps of evolutions started again at a larger bond dimension
-    # (a start already at the hand-over residual is handed over at once: the maximally mixed
-    # state at weak dissipation, relative residual ~ jump rate / rate_scale)
-    while run.t < t_max - 1e-12 and not res <= max(target, handover):
+    while run.t < t_max - 1e-12:
         n = min(n_check, max(1, int(round((t_max - run.t) / run.dt))))
         run.trace_error = 0.0
         discarded_before = run.state.discarded
@@ -982,6 +982,13 @@ def evolve_and_refine(p: model.Params, initial: str, chi: int, dt: float, order:
         res, best = new, min(best, new)
         n_check = min(n_full, 2 * n_check)
         if res <= max(target, handover):
+            break
+        if handover > 0 and run.steps >= WARM_MAX_STEPS:
+            # a start for the sweeps only: at a large coupling / jump rate ratio the state
+            # relaxes over ~rate_scale / jump rate steps (measured: L = 3, J0 = 1e4, kappa 0.2,
+            # the random start needed 2e5 steps, 200 s, to reach the hand-over residual)
+            say(f"[mpo] {initial}: t={run.t:.3f}: {run.steps} steps (residual {res:.2e}): "
+                "handed over to the sweeps")
             break
         if stalled:
             if halvings >= dt_halvings:
@@ -1221,6 +1228,11 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
                 f"relative residual ||L rho||/(||rho|| rate) = {rel_:.3e} > {th.residual:g} after "
                 f"{info_['sweeps']} refinement sweeps from the {start} state, with every bond at "
                 f"chi = {chi_}: raise --chi"))
+        if max_sweeps == 0:
+            return MPOFailure("not converged", (
+                f"relative residual ||L rho||/(||rho|| rate) = {rel_:.3e} > {th.residual:g} "
+                f"from the time evolution alone (--refine-sweeps 0, from the {start} state): "
+                f"allow refinement sweeps (default {OPTIONS['refine_sweeps'].default})"))
         return MPOFailure("not converged", (
             f"relative residual ||L rho||/(||rho|| rate) = {rel_:.3e} > {th.residual:g} after "
             f"{info_['sweeps']} refinement sweeps from the {start} state (largest bond "
