@@ -213,3 +213,17 @@ def test_no_refinement_sweeps_is_named_as_the_reason():
     with pytest.raises(MPOFailure, match="--refine-sweeps 0"):
         mpo_observables(make_params(3, bc="open", preset="minimal", alpha=2, delta=1),
                         max_sweeps=0, progress=False)
+
+
+def test_a_warm_start_option_given_to_the_mpo_is_named_alone():
+    """--initial-guess given to --method mpo was refused as 'not an option of --method mpo:
+    --initial-guess, --save-state', naming an option that was not given."""
+    from lindring import api
+    from lindring.core.model import ModelError
+    p = make_params(3, bc="open", **F3A)
+    with pytest.raises(ModelError) as err:
+        api.check_warm_start("mpo", p, {}, api.warm_start(initial_guess="/nonexistent"))
+    assert "--initial-guess (an option of --method ed)" in str(err.value)
+    assert "--save-state" not in str(err.value)
+    with pytest.raises(ModelError, match="--save-state \\(an option"):
+        api.check_warm_start("mpo", p, {}, api.warm_start(save_state="/tmp/x.h5"))
