@@ -71,10 +71,16 @@ _P4 = 1.0 / (4.0 - 4.0 ** (1.0 / 3.0))
 SUZUKI4 = (_P4, _P4, 1.0 - 4.0 * _P4, _P4, _P4)
 
 
+#: exponents of 4 beyond this are capped (4^32 ~ 1.8e19 exceeds any bond dimension): at
+#: L = 100000 the exact powers were integers of 1e5 bits, and the plan took 23 s
+MAX_EXPONENT = 32
+
+
 def full_bonds(L: int) -> list[int]:
     """The largest Schmidt rank of a vectorised rho of ``L`` sites at each bond j (between
-    sites j and j+1): ``4^min(j+1, L-j-1)``, the dimension of the smaller side."""
-    return [4 ** min(j + 1, L - j - 1) for j in range(L - 1)]
+    sites j and j+1): ``4^min(j+1, L-j-1)``, the dimension of the smaller side (capped at
+    ``4^MAX_EXPONENT``)."""
+    return [4 ** min(j + 1, L - j - 1, MAX_EXPONENT) for j in range(L - 1)]
 
 
 # ----------------------------------------------------------------------------- operator weights
@@ -1016,8 +1022,9 @@ def evolve_and_refine(p: model.Params, initial: str, chi: int, dt: float, order:
 
 def largest_bond(L: int) -> int:
     """The largest Schmidt rank of a vectorised rho of ``L`` sites over all bonds
-    (:func:`full_bonds`), ``4^(L // 2)`` (64 at L = 6): a larger chi changes nothing."""
-    return max(full_bonds(L), default=1)
+    (:func:`full_bonds`), ``4^(L // 2)`` (64 at L = 6; capped at ``4^MAX_EXPONENT``): a
+    larger chi changes nothing."""
+    return 4 ** min(L // 2, MAX_EXPONENT)
 
 
 def exact_chi(L: int, chi: int) -> bool:
