@@ -1159,7 +1159,7 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
        ``||L x|| / (||x|| rate_scale)`` is at most ``tol`` (the target) or stops falling.
     3. Slowest rate (:func:`spectrum_decision`): eigenvalues of the Liouvillian projected on the
        two-site variational space of the refined state (exact where that space is the whole
-       space, L <= 5 with chi 16). Two or more at zero (``<= thresholds.spectral_kernel``,
+       space: up to L = 6 its block bases are completed to it). Two or more at zero (``<= thresholds.spectral_kernel``,
        ED's kernel cutoff): a kernel of
        dimension >= 2 (``unique = 0``, observables NaN, as ED). Otherwise the first nonzero one
        is the slowest relaxation rate ``slow_rate_seen``; the residual bounds the error of rho
