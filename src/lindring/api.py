@@ -245,8 +245,11 @@ def check_warm_start(method: str, p, values: dict, warm, output=None) -> None:
     if warm is None:
         return
     if method != "ed":
-        raise model.ModelError(f"not an option of --method {method}: --initial-guess, "
-                               "--save-state (options of --method ed)")
+        given = [flag for flag, on in (("--initial-guess", warm.path is not None),
+                                       ("--initial-guess-fallback", warm.fallback),
+                                       ("--save-state", warm.save is not None)) if on]
+        raise model.ModelError(f"not an option of --method {method}: {', '.join(given)} "
+                               f"({'an option' if len(given) == 1 else 'options'} of --method ed)")
     if warm.fallback and warm.path is None:
         raise model.ModelError("--initial-guess-fallback needs --initial-guess FILE")
     if warm.save is not None:

@@ -149,7 +149,7 @@ def test_direct_solver_does_not_use_the_guess(states, tmp_path):
 
 
 @pytest.mark.parametrize("args, words", [
-    (["--method", "cmf", "--save-state", "s.nc"], "options of --method ed"),
+    (["--method", "cmf", "--save-state", "s.nc"], "--save-state (an option of --method ed)"),
     (["--initial-guess-fallback"], "needs --initial-guess"),
     (["--save-state", "OUT"], "is the output file"),
     (["--save-state", "/proc/x/s.nc"], "cannot write"),

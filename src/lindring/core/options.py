@@ -146,7 +146,7 @@ OPTIONS: dict[str, Option] = {o.name: o for o in [
            minimum=0, default_text="min(0.1, 2 / rate) from the fastest bond rate"),
     Option("order", "choice", 4, _MPO, "Trotter order", choices=(2, 4)),
     Option("mpo_tol", "real", 1e-8, _MPO, "target relative residual ||L rho|| / (||rho|| rate) "
-           "of the refinement", _REL, minimum=0),
+           "of the refinement", _REL, minimum=0, below=1),
     Option("mpo_max_residual", "real", 1e-6, _MPO, "largest relative residual written, else "
            "exit 4", _REL, minimum=0),
     Option("mpo_max_hermiticity_error", "real", 1e-6, _MPO, "largest ||rho - rho^+|| / ||rho|| "

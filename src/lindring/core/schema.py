@@ -61,7 +61,10 @@ VARIABLES: dict[str, Variable] = {
                          "rate_scale))", "1", (), _CHECKED),
     "relative_residual": Variable("||L(x)|| / (||x|| rate_scale) of the MPO steady state", "1",
                                   (), ("mpo",)),
-    "discarded_weight": Variable("weight discarded by the MPO truncations", "1", (), ("mpo",)),
+    "discarded_weight": Variable("sum over the MPO's truncating SVDs (time evolution and "
+                                 "refinement) of the relative weight each dropped: each term is "
+                                 "in [0, 1], the sum can exceed 1; the written state's accuracy "
+                                 "is certified by its residual, not by this", "1", (), ("mpo",)),
     "trace_error": Variable("|Tr rho - 1|", "1", (), _CHECKED),
     "evolution_trace_error": Variable("largest |Tr rho - 1| during the MPO time evolution", "1",
                                       (), ("mpo",)),
@@ -71,6 +74,8 @@ VARIABLES: dict[str, Variable] = {
                                "non-unique)", "1", (), _CHECKED),
     "hermiticity_error": Variable("||rho - rho^+|| / ||rho||", "1", (), _CHECKED),
     "imag_error": Variable("largest imaginary part of a real MPO observable", "1", (), ("mpo",)),
+    "start_distance": Variable("||x1 - x2|| / ||x1|| of the MPO's two starts' states "
+                               "(Hilbert-Schmidt; NaN: one start)", "1", (), ("mpo",)),
     "start_difference": Variable("largest difference of the observables of the MPO's two starts",
                                  "1", (), ("mpo",)),
     "slow_rate_bound": Variable("||L(x1 - x2)|| / ||x1 - x2|| of the two starts' states, relative "
@@ -306,6 +311,9 @@ def _attributes() -> dict[str, Attribute]:
         ("max_relative_residual", "threshold on relative_residual", _MPO, np.nan),
         ("bound_tol", "slack on the physical bounds", _MPO, np.nan),
         ("agreement_tol", "threshold on start_difference", _MPO, np.nan),
+        ("spectral_kernel_tol", "eigenvalues of the projected Liouvillian below this x "
+         "rate_scale count as zero (ED's kernel_tol); between it and kernel_tol a second "
+         "kernel vector cannot be told from a slow mode", _MPO, np.nan),
         ("spectrum_bond", "bond whose two-site space gave the refined problem's spectrum", _MPO,
          _NO),
         ("spectrum_complete", "1 if that space is the whole operator space (the spectrum is "

@@ -50,6 +50,7 @@ from lindring.core.options import OPTIONS
 from lindring.core.pauli import letter_to_pauli, pauli_superoperator
 from lindring.core.schema import data_vars
 from lindring.solvers.liouvillian import local_terms
+from lindring.solvers.steady import Tolerances
 
 from lindring.core.diagnostics import get_logger
 
@@ -68,6 +69,18 @@ BASES = ("letters", "pauli")
 #: Suzuki's fourth-order composition of second-order steps: p, p, 1 - 4p, p, p
 _P4 = 1.0 / (4.0 - 4.0 ** (1.0 / 3.0))
 SUZUKI4 = (_P4, _P4, 1.0 - 4.0 * _P4, _P4, _P4)
+
+
+#: exponents of 4 beyond this are capped (4^32 ~ 1.8e19 exceeds any bond dimension): at
+#: L = 100000 the exact powers were integers of 1e5 bits, and the plan took 23 s
+MAX_EXPONENT = 32
+
+
+def full_bonds(L: int) -> list[int]:
+    """The largest Schmidt rank of a vectorised rho of ``L`` sites at each bond j (between
+    sites j and j+1): ``4^min(j+1, L-j-1)``, the dimension of the smaller side (capped at
+    ``4^MAX_EXPONENT``)."""
+    return [4 ** min(j + 1, L - j - 1, MAX_EXPONENT) for j in range(L - 1)]
 
 
 # ----------------------------------------------------------------------------- operator weights
@@ -170,7 +183,9 @@ class VectorisedMPS:
         self.L = len(self.A)
         self.center = center
         self.basis = basis
-        self.discarded = 0.0          # accumulated discarded relative weight
+        self.discarded = 0.0          # accumulated discarded relative weight (sum over SVDs)
+        self.largest_discard = 0.0    # largest relative weight dropped by one SVD (in [0, 1])
+        self.truncations = 0          # SVDs that dropped something
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
@@ -294,6 +309,25 @@ class VectorisedMPS:
         new.discarded = self.discarded
         return new
 
+    def padded(self, dims: list[int]) -> "VectorisedMPS":
+        """The same vector with bond j of dimension ``max(dims[j], D_j)`` (at most the largest
+        Schmidt rank 4^min(j+1, L-j-1)): zero blocks, then a sweep of QR decompositions, whose
+        Householder factors complete every block basis to orthonormal vectors of that number.
+        Where every bond is at its largest Schmidt rank the block bases span the whole space
+        (:func:`lindring.solvers.mpo_refine.local_spectrum` is then exact). Centre at 0."""
+        L = self.L
+        new_dims = [1] + [min(f, max(d, D)) for f, d, D in
+                          zip(full_bonds(L), dims, self.bond_dims)] + [1]
+        tensors = []
+        for j, A in enumerate(self.A):
+            t = np.zeros((new_dims[j], 4, new_dims[j + 1]), dtype=A.dtype)
+            t[:A.shape[0], :, :A.shape[2]] = A
+            tensors.append(t)
+        out = VectorisedMPS(tensors, center=L - 1, basis=self.basis)
+        out.move_center(0)      # QR from the right end: every site > 0 right-orthonormal
+        out.discarded = self.discarded
+        return out
+
     def minus(self, other: "VectorisedMPS") -> "VectorisedMPS":
         """The MPS of ``x - y`` (direct sum of the bond spaces; bond dimensions add)."""
         if other.basis != self.basis:
@@ -342,6 +376,8 @@ class VectorisedMPS:
             keep = max(1, min(chi, keep))
             if keep < len(s):
                 self.discarded += float(tail[keep])
+                self.largest_discard = max(self.largest_discard, float(tail[keep]))
+                self.truncations += 1
         U, s, Vh = U[:, :keep], s[:keep], Vh[:keep]
         if right:
             self.A[b] = U.reshape(Dl, 4, keep)
@@ -690,7 +726,9 @@ class MPOFailure(RuntimeError):
     ``kind`` says what happened: ``blow-up`` (the time evolution became unphysical: lower dt),
     ``not converged`` (residual above its threshold with bond dimension to spare, or two starts
     disagree while the state is not provably degenerate), ``bond dimension too small`` (residual
-    above its threshold with every bond at chi), ``check failed`` (a physical bound violated).
+    above its threshold with every bond at chi), ``cutoff too large`` (the SVD cutoff, not chi,
+    spoils the evolution: chi holds the state exactly), ``check failed`` (a physical bound
+    violated).
     """
 
     def __init__(self, kind: str, msg: str):
@@ -708,7 +746,12 @@ class MPOThresholds:
     bounds (|sz| <= 1, 0 < purity <= 1, eigenvalues of the two-site state >= 0, |current_eta| <=
     |eta|, |current_J| <= 2 |J|); ``agreement`` bounds the difference of the observables of two
     starts (sz, and each current divided by its bound); ``kernel`` is the relative rate below which
-    two distinct steady states count as a degenerate kernel (ED's ``kernel_tol``).
+    two distinct steady states (``||L (x1 - x2)|| / (||x1 - x2|| rate)``, limited by the residuals
+    the refinement reaches) count as a degenerate kernel; ``spectral_kernel`` (ED's
+    ``kernel_tol``) the relative modulus below which an eigenvalue of the projected Liouvillian
+    is zero. A slow mode between the two cannot be told from a kernel by the two starts: the
+    point is refused rather than called non-unique (measured: L = 4, J0 = 1, kappa = 1e-9, whose
+    vacuum is the unique steady state with slowest rate 2.5e-10 x rate, was written as NaN).
     """
     residual: float = OPTIONS["mpo_max_residual"].default
     trace: float = OPTIONS["max_trace_error"].default
@@ -716,6 +759,7 @@ class MPOThresholds:
     bounds: float = OPTIONS["mpo_bound_tol"].default
     agreement: float = OPTIONS["mpo_agreement"].default
     kernel: float = 1e-8
+    spectral_kernel: float = Tolerances.kernel_tol
 
 
 def rate_scale(generators: list[np.ndarray]) -> float:
@@ -744,6 +788,9 @@ def default_dt(rate: float) -> float:
 #: relaxation times (1 / largest jump rate) the evolution may need, and the most time steps
 #: that are accepted for them (the L = 100 benchmark takes ~600 steps per start)
 RELAXATION_TIMES, MAX_STEPS = 10.0, 1_000_000
+#: time steps of the first check interval (doubled at each check up to ``check_every``), and the
+#: most steps of an evolution that is only a start for the sweeps (``handover`` > 0)
+FIRST_CHECK_STEPS, WARM_MAX_STEPS = 128, 10_000
 #: time between two checks of the evolution (units of the parameters) and the most time steps
 #: accepted for it (their Trotter layers are listed: rates x 1e80 made 1e80 of them, 23 GB)
 CHECK_EVERY, MAX_CHECK_STEPS = 1.0, 20_000
@@ -829,6 +876,30 @@ def _relative(state, W):
     return relative_residual(state, W)
 
 
+def truncation_failure(state: VectorisedMPS, chi: int, cutoff: float, initial: str,
+                       what: str, discarded: float, t: float) -> "MPOFailure":
+    """The :class:`MPOFailure` of an evolution whose truncations made the state unphysical
+    over one interval (``what``: e.g. the trace changed by more than 1e-2):
+    ``bond dimension too small`` where some bond is at ``chi`` below its exact dimension
+    4^min(j+1, L-j-1) (:func:`at_chi`), else (``chi`` exact: only the SVD ``cutoff`` drops
+    anything) ``cutoff too large``.
+
+    ``discarded`` is the sum of the relative weights dropped by the ``state.truncations`` SVDs
+    of the interval (each in [0, 1], the sum not); ``state.largest_discard`` the largest one.
+    """
+    what = (f"the {state.truncations} truncating SVDs of one interval (t = {t:.3g}) from the "
+            f"{initial} state each drop up to a relative weight {state.largest_discard:.2e} "
+            f"(summed: {discarded:.2e}) and make the state unphysical ({what})")
+    if at_chi(state, chi):
+        return MPOFailure("bond dimension too small",
+                          f"truncation to chi = {chi}: {what}: raise --chi")
+    held = (f"chi = {chi} holds the state exactly" if exact_chi(state.L, chi) else
+            f"no bond is at chi = {chi}")
+    return MPOFailure("cutoff too large",
+                      f"{held}, but the SVD cutoff {cutoff:g}: {what}: lower --cutoff "
+                      f"(default {OPTIONS['cutoff'].default:g})")
+
+
 def evolve_and_refine(p: model.Params, initial: str, chi: int, dt: float, order: int,
                       cutoff: float, t_max: float, check_every: float, target: float,
                       max_sweeps: int, lsqr_iters: int, th: MPOThresholds, say,
@@ -837,14 +908,16 @@ def evolve_and_refine(p: model.Params, initial: str, chi: int, dt: float, order:
                       basis: str = "pauli") -> tuple:
     """TEBD from ``initial`` until the residual stops falling, then refinement (mpo_refine).
 
-    Returns ``(state, info)``. The evolution is checked after every interval of ``check_every``:
+    Returns ``(state, info)``. The evolution is checked after every interval of ``check_every``
+    (the first intervals :data:`FIRST_CHECK_STEPS` steps, doubled up to that):
     a raw ``|Tr - 1| > 0.01`` (gates preserve the trace, so only amplified truncation errors
     change it), non-finite numbers, a physical bound violated by more than 0.01 or a relative
     residual above 1e-3 and 100 times its minimum raise :class:`MPOFailure` ``blow-up``. The evolution hands over to the refinement
     when the relative residual is below ``target``, or has fallen by less than 10 % over an
     interval (the Trotter floor) ``dt_halvings`` times, dt being halved at each floor (the floor
     falls as dt^order), or at ``t_max``, or (``handover`` > 0) as soon as the relative residual
-    is at most ``handover``. The evolution keeps at most ``chi_tebd`` (default ``chi``) states
+    is at most ``handover`` or after :data:`WARM_MAX_STEPS` steps.
+    The evolution keeps at most ``chi_tebd`` (default ``chi``) states
     per bond. ``basis``: local basis of the state and of ``info["W"]`` (default ``pauli``: real
     tensors throughout, :class:`VectorisedMPS`).
     """
@@ -854,25 +927,25 @@ def evolve_and_refine(p: model.Params, initial: str, chi: int, dt: float, order:
     scale = rate_scale(run.generators)
     # at most MAX_CHECK_STEPS steps between checks: check_every is a time, and with every rate
     # scaled by 1e80 (dt ~ 1e-80) its steps made a list of 1e80 Trotter layers (23 GB)
-    n_check = max(1, min(MAX_CHECK_STEPS, int(round(check_every / dt))))
+    n_full = max(1, min(MAX_CHECK_STEPS, int(round(check_every / dt))))
+    # the first intervals are short and double up to check_every (measured: at J0 = 1e4 an
+    # interval of t = 1 was 1e4 steps, 48 s at L = 6, for a residual reached in far fewer)
+    n_check = min(n_full, FIRST_CHECK_STEPS)
     t0 = time.time()
     res = _relative(run.state, W) / scale
     best = res
     history = [(0.0, res)]
     last_print = time.time()
     halvings = 0
+    steps_spoiled = 0           # steps of evolutions started again at a larger bond dimension
     while run.t < t_max - 1e-12:
-        n = min(n_check, max(1, int(round((t_max - run.t) / dt))))
+        n = min(n_check, max(1, int(round((t_max - run.t) / run.dt))))
         run.trace_error = 0.0
         discarded_before = run.state.discarded
+        run.state.largest_discard, run.state.truncations = 0.0, 0
         run.evolve(n)
         interval_trace = run.trace_error
         interval_discarded = run.state.discarded - discarded_before
-        if interval_trace > 1e-2 and interval_discarded > 1e-4:
-            raise MPOFailure("bond dimension too small", (
-                f"truncation to chi = {chi} discards a relative weight {interval_discarded:.2e} "
-                f"per interval from the {initial} state and changes the trace by "
-                f"{interval_trace:.2e} (t = {run.t:.3g}): raise --chi"))
         obs = measure(run.state, p)
         new = _relative(run.state, W) / scale
         history.append((run.t, new))
@@ -884,16 +957,46 @@ def evolve_and_refine(p: model.Params, initial: str, chi: int, dt: float, order:
                                     if interval_trace > 1e-2 else [])
                              + ([f"relative residual grew from {best:.2e} to {new:.2e}"]
                                 if grew else []))
+            if interval_discarded > 1e-4 and run.chi < chi:
+                # the evolution is only a start for the sweeps, kept at chi_tebd < chi for
+                # speed; here its truncation spoiled it (measured: the random start at L = 6,
+                # J0 = 2, chi_tebd 16 changed the trace by 5e-2 per interval, although chi 64
+                # is exact there): start again with twice the states (the spoiled state heals
+                # only on the slowest relaxation time, so it is not continued)
+                more = min(chi, 2 * run.chi)
+                say(f"[mpo] {initial}: t={run.t:.3f}: the truncation to {run.chi} states per "
+                    f"bond made the state unphysical ({what}): starting again with {more}")
+                steps_spoiled += run.steps
+                run = TEBD(p, chi=more, dt=dt, cutoff=cutoff, order=order, initial=initial,
+                           basis=basis)
+                n_full = max(1, min(MAX_CHECK_STEPS, int(round(check_every / dt))))
+                n_check = min(n_full, FIRST_CHECK_STEPS)
+                res = best = _relative(run.state, W) / scale
+                history.append((0.0, res))
+                halvings = 0
+                continue
+            if interval_discarded > 1e-4:
+                # gates are trace preserving and CPTP-close: what the truncation dropped did it
+                raise truncation_failure(run.state, chi, cutoff, initial, what,
+                                         interval_discarded, run.t)
             raise MPOFailure("blow-up", f"the time evolution from the {initial} state became "
                              f"unphysical at t = {run.t:.3g} ({what}); dt = {dt:g} with fastest "
                              f"bond rate {scale:.4g} (dt * rate = {dt * scale:.3g}): lower --dt")
         if time.time() - last_print >= 5.0:
             last_print = time.time()
             say(f"[mpo] {initial}: t={run.t:8.3f}  chi={run.state.max_bond:4d}  relative residual "
-                f"{new:.2e}  discarded={run.state.discarded:.2e}  {time.time() - t0:.0f}s")
-        stalled = new > 0.9 * res
+                f"{new:.2e}  summed discarded weight {run.state.discarded:.2e}  {time.time() - t0:.0f}s")
+        stalled = new > 0.9 * res and n_check >= n_full    # a floor over a full interval
         res, best = new, min(best, new)
+        n_check = min(n_full, 2 * n_check)
         if res <= max(target, handover):
+            break
+        if handover > 0 and run.steps >= WARM_MAX_STEPS:
+            # a start for the sweeps only: at a large coupling / jump rate ratio the state
+            # relaxes over ~rate_scale / jump rate steps (measured: L = 3, J0 = 1e4, kappa 0.2,
+            # the random start needed 2e5 steps, 200 s, to reach the hand-over residual)
+            say(f"[mpo] {initial}: t={run.t:.3f}: {run.steps} steps (residual {res:.2e}): "
+                "handed over to the sweeps")
             break
         if stalled:
             if halvings >= dt_halvings:
@@ -901,7 +1004,8 @@ def evolve_and_refine(p: model.Params, initial: str, chi: int, dt: float, order:
             # Trotter floor ~ dt^order: halve dt (a step of the 4th order gains 16x)
             halvings += 1
             run.dt /= 2
-            n_check *= 2
+            n_full *= 2
+            n_check = n_full
             say(f"[mpo] {initial}: t={run.t:.3f}: residual {res:.2e} at its Trotter floor; "
                 f"dt -> {run.dt:g}")
     t_evolve = time.time() - t0
@@ -910,7 +1014,7 @@ def evolve_and_refine(p: model.Params, initial: str, chi: int, dt: float, order:
     state = run.state
     state.move_center(0)
     state.scale(1.0 / state.trace())
-    info = dict(t_final=run.t, steps=run.steps, dt_final=run.dt, evolve_seconds=t_evolve,
+    info = dict(t_final=run.t, steps=run.steps + steps_spoiled, dt_final=run.dt, evolve_seconds=t_evolve,
                 tebd_residual=res * scale, chi_max_during_run=run.chi_max, W=W, scale=scale,
                 trace_error=run.trace_error, sweeps=0, residual=res * scale, refine_seconds=0.0)
     if do_refine:
@@ -918,20 +1022,22 @@ def evolve_and_refine(p: model.Params, initial: str, chi: int, dt: float, order:
     return state, info
 
 
-def max_bond_dimension(L: int, cut: int) -> int:
-    """The largest bond dimension a vectorised density matrix of an open chain of ``L`` sites
-    can need at the cut after site ``cut`` (1 .. L - 1): ``min(4^cut, 4^(L - cut))``, the
-    dimension of the operator space on the smaller side. The SVDs of the evolution and of the
-    refinement never keep more (a matrix of ``4 D_left`` x ``4 D_right`` has at most that
-    rank): a larger ``chi`` is capped there by the state itself."""
-    return 4 ** min(cut, L - cut)
+def largest_bond(L: int) -> int:
+    """The largest Schmidt rank of a vectorised rho of ``L`` sites over all bonds
+    (:func:`full_bonds`), ``4^(L // 2)`` (64 at L = 6; capped at ``4^MAX_EXPONENT``): a
+    larger chi changes nothing."""
+    return 4 ** min(L // 2, MAX_EXPONENT)
+
+
+def exact_chi(L: int, chi: int) -> bool:
+    """``chi`` holds every vectorised rho of ``L`` sites exactly (:func:`largest_bond`)."""
+    return chi >= largest_bond(L)
 
 
 def at_chi(state: VectorisedMPS, chi: int) -> bool:
-    """Some bond is at ``chi`` where the exact state could need more
-    (:func:`max_bond_dimension`): the truncation to ``chi`` may limit the state."""
-    return any(D >= chi and chi < max_bond_dimension(state.L, j + 1)
-               for j, D in enumerate(state.bond_dims))
+    """Some bond is at ``chi`` where the exact state could need more (:func:`full_bonds`): the
+    truncation to ``chi`` may limit the state."""
+    return any(D >= chi and chi < f for D, f in zip(state.bond_dims, full_bonds(state.L)))
 
 
 def refine_state(state, info: dict, target: float, chi: int, max_sweeps: int, lsqr_iters: int,
@@ -963,6 +1069,12 @@ def refine_state(state, info: dict, target: float, chi: int, max_sweeps: int, ls
                 chi_max_during_run=max(info["chi_max_during_run"], state.max_bond))
 
 
+#: chains up to this length have their slowest rates and kernel from the whole space (the
+#: block bases completed: at most 4096 unknowns at L = 6); beyond, a small space that claims a
+#: kernel is checked again with its block bases completed to ``PAD_SPECTRUM`` states per bond
+PAD_WHOLE_MAX_L, PAD_SPECTRUM = 6, 16
+
+
 def spectrum_decision(state: VectorisedMPS, W: list[np.ndarray], scale: float,
                       kernel_tol: float) -> dict:
     """Slowest relaxation rate and kernel dimension from the refined problem's spectrum.
@@ -971,20 +1083,51 @@ def spectrum_decision(state: VectorisedMPS, W: list[np.ndarray], scale: float,
     (:func:`lindring.solvers.mpo_refine.local_spectrum`), relative to ``scale``: ``kernel`` is
     the number of them with modulus at most ``kernel_tol`` (the steady state itself is one),
     ``slow`` the modulus of the first one above (the slowest relaxation rate that the
-    variational space holds; exact where it spans the whole space).
+    variational space holds; exact where it spans the whole space). Up to
+    :data:`PAD_WHOLE_MAX_L` sites the block bases are completed to the whole space
+    (:meth:`VectorisedMPS.padded`, ``padded = 1``), so the decision is exact; beyond, a space
+    that shows two or more eigenvalues at zero is completed to :data:`PAD_SPECTRUM` states per
+    bond and the decision made again (a second kernel vector outside the space is missed
+    there: the two starts' states are the other check).
 
     Returns
     -------
     dict
-        ``kernel``, ``slow``, ``bond``, ``n``, ``complete``.
+        ``kernel``, ``slow``, ``bond``, ``n``, ``complete`` (and ``padded``).
     """
     from lindring.solvers.mpo_refine import local_spectrum
-    sp = local_spectrum(state, W)
-    lam = np.abs(sp["eigenvalues"]) / scale
-    kernel = max(1, int(np.count_nonzero(lam <= kernel_tol)))
-    slow = float(lam[kernel]) if kernel < len(lam) else float("nan")
+
+    def decide(st):
+        sp = local_spectrum(st, W)
+        lam = np.abs(sp["eigenvalues"]) / scale
+        kernel = max(1, int(np.count_nonzero(lam <= kernel_tol)))
+        slow = float(lam[kernel]) if kernel < len(lam) else float("nan")
+        return dict(kernel=kernel, slow=slow, bond=sp["bond"], n=sp["n"],
+                    complete=sp["complete"])
+
+    L = state.L
+    full = full_bonds(L)
+    if L <= PAD_WHOLE_MAX_L and state.bond_dims != full:
+        # a small space around a nearly product state (bonds of 1-4) shows neither the slow
+        # modes nor a second kernel vector outside it (measured, L = 3: a kernel of dimension 2
+        # by the dense Liouvillian, both starts refined to one product state and its space of
+        # 16 unknowns gave 'unique'; and a unique state whose small space had two eigenvalues
+        # below 1e-12 x rate, written as NaN): the whole space, where it fits
+        out = dict(decide(state.padded(full)), padded=1)
+    else:
+        out = decide(state)
+        if out["kernel"] >= 2 and not out["complete"]:
+            # a Ritz value of a space that is not the whole one is no proof of a kernel: again
+            # in larger block bases
+            out = dict(decide(state.padded([PAD_SPECTRUM] * (L - 1))), padded=1)
     state.move_center(0)
-    return dict(kernel=kernel, slow=slow, bond=sp["bond"], n=sp["n"], complete=sp["complete"])
+    return out
+
+
+def _distance(x: VectorisedMPS, y: VectorisedMPS) -> float:
+    """``||x - y|| / ||x||`` (Hilbert-Schmidt; the squared norm of the difference MPS is
+    contracted, so distances below ~1e-8 are rounding)."""
+    return math.sqrt(max(x.minus(y).norm2(), 0.0) / x.norm2())
 
 
 def _agreement(a: dict, b: dict, p: model.Params) -> float:
@@ -1018,7 +1161,8 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
        ``||L x|| / (||x|| rate_scale)`` is at most ``tol`` (the target) or stops falling.
     3. Slowest rate (:func:`spectrum_decision`): eigenvalues of the Liouvillian projected on the
        two-site variational space of the refined state (exact where that space is the whole
-       space, L <= 5 with chi 16). Two or more at zero (``<= thresholds.kernel``): a kernel of
+       space: up to L = 6 its block bases are completed to it). Two or more at zero (``<= thresholds.spectral_kernel``,
+       ED's kernel cutoff): a kernel of
        dimension >= 2 (``unique = 0``, observables NaN, as ED). Otherwise the first nonzero one
        is the slowest relaxation rate ``slow_rate_seen``; the residual bounds the error of rho
        only to ``error_estimate = relative residual / slow_rate_seen``, so the state is refined
@@ -1028,9 +1172,13 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
        dt, refined at half the bond dimension (at least ``min(chi, 16)``; at ``chi`` if that
        leaves its residual above ``thresholds.residual``, or if the two disagree). If the observables of the two agree within ``thresholds.agreement`` and
        ``error_estimate <= thresholds.agreement`` the state is written (``unique = 1``,
-       ``kernel_dim = 1``, ``start_difference``). If they differ and ``||L (x1 - x2)|| /
+       ``kernel_dim = 1``, ``start_difference``). If they, or the states themselves
+       (``start_distance = ||x1 - x2|| / ||x1||`` above ``thresholds.agreement``: observables
+       may not see a second steady state), differ and ``||L (x1 - x2)|| /
        (||x1 - x2|| rate_scale) <= thresholds.kernel``, the two are distinct steady states
-       (``kernel_dim = 2``, ``unique = 0``). Otherwise :class:`MPOFailure` ``not converged``.
+       (``kernel_dim = 2``, ``unique = 0``), unless the slowest rate seen is below
+       ``thresholds.kernel`` too (a slow mode the starts cannot tell from a kernel: refused).
+       Otherwise :class:`MPOFailure` ``not converged``.
     5. Verification of the written state against ``thresholds`` (:class:`MPOThresholds`):
        relative residual, trace, Hermiticity and physical bounds; failure raises
        :class:`MPOFailure` (``bond dimension too small`` if every bond reached chi).
@@ -1062,8 +1210,9 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
                                "bond); use chi >= 2 (e.g. 16-64)")
     if order not in (2, 4):
         raise model.ModelError(f"method 'mpo': order must be 2 or 4, got {order!r}")
-    if not t_max > 0 or not tol > 0:
-        raise model.ModelError(f"method 'mpo': t_max and tol must be > 0, got {t_max}, {tol}")
+    if not t_max > 0 or not 0 < tol < 1:
+        raise model.ModelError(f"method 'mpo': t_max must be > 0 and tol (a relative residual) in "
+                               f"(0, 1), got {t_max}, {tol}")
     gens = bond_generators(p)
     scale = rate_scale(gens)
     dt_given = dt is not None
@@ -1088,11 +1237,16 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
                 f"relative residual ||L rho||/(||rho|| rate) = {rel_:.3e} > {th.residual:g} after "
                 f"{info_['sweeps']} refinement sweeps from the {start} state, with every bond at "
                 f"chi = {chi_}: raise --chi"))
+        if max_sweeps == 0:
+            return MPOFailure("not converged", (
+                f"relative residual ||L rho||/(||rho|| rate) = {rel_:.3e} > {th.residual:g} "
+                f"from the time evolution alone (--refine-sweeps 0, from the {start} state): "
+                f"allow refinement sweeps (default {OPTIONS['refine_sweeps'].default})"))
         return MPOFailure("not converged", (
             f"relative residual ||L rho||/(||rho|| rate) = {rel_:.3e} > {th.residual:g} after "
             f"{info_['sweeps']} refinement sweeps from the {start} state (largest bond "
             f"{state_.max_bond}, not limited by chi = {chi_}): the local solves did not converge "
-            "(ill-conditioned: a slow mode); raise --refine-sweeps"))
+            f"(ill-conditioned: a slow mode; regime: {model.regime(p)}); raise --refine-sweeps"))
 
     # 1. a short time evolution (to a relative residual HANDOVER, at most 16 states per bond),
     #    then Galerkin sweeps with the bond dimension grown up to chi
@@ -1103,23 +1257,25 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
     refine_state(state, info, tol, chi, max_sweeps, lsqr_iters, say)
     # 2. the slowest relaxation rate of the refined problem: the residual certifies rho only to
     #    ~ residual / slow_rate, so refine until that is below a tenth of the agreement
-    spec = spectrum_decision(state, W, scale, th.kernel)
+    spec = spectrum_decision(state, W, scale, th.spectral_kernel)
     target = tol
     if spec["kernel"] < 2 and spec["slow"] > 0:
         target = max(min(tol, 0.1 * th.agreement * spec["slow"]), 1e-14)
     say(f"[mpo] projected Liouvillian at bond {spec['bond']} ({spec['n']} unknowns"
         f"{', the whole space' if spec['complete'] else ''}): slowest rate "
-        f"{spec['slow']:.2e} x rate, {spec['kernel']} eigenvalue(s) <= {th.kernel:g} x rate")
+        f"{spec['slow']:.2e} x rate, {spec['kernel']} eigenvalue(s) <= {th.spectral_kernel:g} x "
+        "rate")
     if info["residual"] / scale > target and info["stop"] != "chi floor":
         say(f"[mpo] refining to a relative residual of {target:.1e} (slow mode)")
         refine_state(state, info, target, chi, max_sweeps, lsqr_iters, say)
-        spec = spectrum_decision(state, W, scale, th.kernel)
+        spec = spectrum_decision(state, W, scale, th.spectral_kernel)
     slow_rate = spec["slow"]
     obs = measure(state, p)
     rel = info["residual"] / scale
     if not rel <= th.residual:
         raise residual_failure(rel, state, info, initial)
     kernel_dim, start_diff, slow_bound = -1, float("nan"), float("nan")
+    start_dist = float("nan")
     unique = -1
     error_est = rel / slow_rate if slow_rate > 0 else float("inf")
     if check_unique:
@@ -1139,12 +1295,14 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
             raise residual_failure(rel2, state2, info2, second_initial, chi2)
         obs2 = measure(state2, p)
         start_diff = _agreement(obs, obs2, p)
-        if start_diff > th.agreement:
+        start_dist = _distance(state, state2)
+        if start_diff > th.agreement or start_dist > th.agreement:
             # only needed to tell distinct steady states from a slow mode; the QR sweeps of
             # L (x1 - x2) at bond dimension chi + chi2 cost minutes at L = 30, chi 64
             slow_bound = _relative(state.minus(state2), W) / scale
         say(f"[mpo] two starts ({initial}, {second_initial}): observables differ by "
-            f"{start_diff:.2e}; ||L(x1-x2)||/(||x1-x2|| rate) = {slow_bound:.2e}")
+            f"{start_diff:.2e}, states by ||x1-x2||/||x1|| = {start_dist:.2e}; "
+            f"||L(x1-x2)||/(||x1-x2|| rate) = {slow_bound:.2e}")
         if start_diff > th.agreement and spec["kernel"] < 2:
             # distinct steady states, or a slow mode? Only residuals far below the kernel
             # threshold can tell: refine both further, then measure L (x1 - x2) again
@@ -1157,15 +1315,33 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
             rel, rel2 = info["residual"] / scale, info2["residual"] / scale
             error_est = rel / slow_rate if slow_rate > 0 else float("inf")
             start_diff = _agreement(obs, obs2, p)
+            start_dist = _distance(state, state2)
             slow_bound = _relative(state.minus(state2), W) / scale
             say(f"[mpo] after refining: residuals {rel:.2e}, {rel2:.2e}; observables differ by "
                 f"{start_diff:.2e}; ||L(x1-x2)||/(||x1-x2|| rate) = {slow_bound:.2e}")
+        distinct = slow_bound <= th.kernel and not slow_rate <= th.kernel
         if spec["kernel"] >= 2:
             kernel_dim, unique = spec["kernel"], 0
-        elif start_diff <= th.agreement:
+        elif start_diff <= th.agreement and (start_dist <= th.agreement or not distinct):
+            # (states apart with the same observables, their difference not stationary: the
+            # refinement's error, bounded by error_estimate below)
             kernel_dim, unique = 1, 1
-        elif slow_bound <= th.kernel:
+        elif start_diff <= th.agreement:
+            # the observables do not tell them apart, the states do (measured, L = 7: a free
+            # spin on site 0, <sigma^x_0> conserved, the two starts differ only there)
             kernel_dim, unique = 2, 0
+        elif distinct:
+            kernel_dim, unique = 2, 0
+        elif slow_bound <= th.kernel:
+            raise MPOFailure(
+                "not converged",
+                f"the steady states refined from the {initial} and the {second_initial} state "
+                f"differ by {start_diff:.3e} (> agreement {th.agreement:g}), and their difference "
+                f"relaxes at a rate <= {slow_bound:.2e} x {scale:.3g}; but the projected "
+                f"Liouvillian has a slow mode at {slow_rate:.2e} x rate, also below the "
+                f"{th.kernel:g} x rate that the MPO resolves (ED's kernel cutoff is "
+                f"{th.spectral_kernel:g}): a second steady state cannot be told from a slow "
+                f"mode (regime: {model.regime(p)}); use ED (L <= 12)")
         else:
             raise MPOFailure(
                 "not converged",
@@ -1174,7 +1350,8 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
                 f"{rel:.2e} and {rel2:.2e}; their difference relaxes at a rate <= {slow_bound:.2e}"
                 f" x {scale:.3g}: a slow mode (near-degenerate steady state) that the refinement "
                 f"did not resolve (largest bond {max(state.max_bond, state2.max_bond)}, chi = "
-                f"{chi}); use ED (L <= 12) or more --refine-sweeps and a larger --chi")
+                f"{chi}; regime: {model.regime(p)}); use ED (L <= 12) or more --refine-sweeps "
+                "and a larger --chi")
     if unique != 0 and not error_est <= th.agreement:
         raise MPOFailure(
             "not converged",
@@ -1182,14 +1359,15 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
             f"{scale:.3g} (projected Liouvillian at bond {spec['bond']}): the state is "
             f"certified only to ||rho - rho_ss|| / ||rho|| <= {error_est:.1e} > "
             f"{th.agreement:g}, a slow mode (near-degenerate steady state) that the "
-            f"refinement did not resolve; use ED (L <= 12) or more --refine-sweeps")
+            f"refinement did not resolve (regime: {model.regime(p)}); use ED (L <= 12) or more "
+            "--refine-sweeps")
     checks = global_checks(state)
     trace_err = abs(state.trace() - 1.0)
     if unique == 0:
-        how = (f"the projected Liouvillian has {spec['kernel']} eigenvalues <= {th.kernel:g} x "
-               "rate" if spec["kernel"] >= 2 else
-               f"two starts refine to distinct states (||L(x1-x2)|| relative {slow_bound:.1e} "
-               f"<= {th.kernel:g})")
+        how = (f"the projected Liouvillian has {spec['kernel']} eigenvalues <= "
+               f"{th.spectral_kernel:g} x rate" if spec["kernel"] >= 2 else
+               f"two starts refine to distinct states (||x1-x2||/||x1|| = {start_dist:.1e}, "
+               f"||L(x1-x2)|| relative {slow_bound:.1e} <= {th.kernel:g})")
         msg = (f"non-unique steady state: {how}; the kernel has dimension >= 2; observables "
                "written as NaN")
         log.warning(msg)
@@ -1216,7 +1394,7 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
     if unique == 0:
         values = {k: np.full(np.shape(v), np.nan) for k, v in values.items()}
     data = data_vars("mpo", dict(
-        values, residual=info["residual"], relative_residual=rel,
+        values, residual=info["residual"], relative_residual=rel, start_distance=start_dist,
         discarded_weight=info["discarded"], trace_error=trace_err,
         evolution_trace_error=info["trace_error"],
         hermiticity_error=checks["hermiticity_error"],
@@ -1236,10 +1414,12 @@ def mpo_observables(p: model.Params, chi: int = OPTIONS["chi"].default,
                  refine_seconds=float(info["refine_seconds"]),
                  max_relative_residual=th.residual, max_trace_error=th.trace,
                  max_hermiticity_error=th.hermiticity, bound_tol=th.bounds,
-                 agreement_tol=th.agreement, kernel_tol=th.kernel, unique=int(unique),
+                 agreement_tol=th.agreement, kernel_tol=th.kernel,
+                 spectral_kernel_tol=th.spectral_kernel, unique=int(unique),
                  uniqueness_checked=(
                      f"spectrum of the projected Liouvillian (bond {spec['bond']}, {spec['n']} "
-                     f"unknowns{', whole space' if spec['complete'] else ''}) and two starts "
+                     f"unknowns{', whole space' if spec['complete'] else ''}"
+                     f"{', block bases completed' if spec.get('padded') else ''}) and two starts "
                      f"({initial} at chi {chi}, {second_initial} at chi {chi2})"
                      if check_unique else "no"),
                  spectrum_bond=int(spec["bond"]), spectrum_unknowns=int(spec["n"]),

@@ -35,7 +35,7 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse.linalg as spla
 
-from lindring.solvers.mpo import VectorisedMPS, at_chi
+from lindring.solvers.mpo import VectorisedMPS, at_chi, full_bonds
 
 
 #: local problems up to this many unknowns (and entries of the dense M) are solved densely
@@ -204,7 +204,7 @@ def refine(state: VectorisedMPS, W: list[np.ndarray], target: float, max_sweeps:
     if cutoff is None:
         # dropping a tail of amplitude a moves x by a, and near a slow mode the observables by
         # a / (slowest rate): keep the discarded amplitude far below the target residual
-        cutoff = min(1e-20, (1e-3 * target) ** 2)
+        cutoff = min(1e-20, (1e-3 * min(target, 1.0)) ** 2)   # target 1e300 overflowed
     while history[-1] / scale > target and sweeps < max_sweeps:
         before = history[-1]
         for direction in (+1, -1):
@@ -589,7 +589,7 @@ def solve_galerkin(state: VectorisedMPS, W: list[np.ndarray], target: float, chi
         ``stalled`` or ``max sweeps``), ``iterations`` (GMRES iterations), ``solves``.
     """
     if cutoff is None:
-        cutoff = min(1e-20, (1e-3 * target) ** 2)
+        cutoff = min(1e-20, (1e-3 * min(target, 1.0)) ** 2)   # target 1e300 overflowed
     sigma = -scale if sigma is None else sigma
     cap = min(chi, chi_start or 16)
     state.move_center(0)
@@ -718,6 +718,6 @@ def local_spectrum(state: VectorisedMPS, W: list[np.ndarray], nmax: int = 4096,
         mu = spla.eigs(op, k=k, which="LM", return_eigenvectors=False, tol=1e-10)
         ev = shift + 1.0 / mu
     ev = ev[np.argsort(np.abs(ev))]
-    full = [4 ** min(j + 1, L - j - 1) for j in range(L - 1)]
+    full = full_bonds(L)
     complete = all(D >= f for D, f in zip(state.bond_dims, full))
     return dict(eigenvalues=ev, bond=int(b), n=int(n), complete=bool(complete))

@@ -95,7 +95,7 @@ from lindring.core.options import OPTIONS
 from lindring.core.pauli import pauli_terms
 from lindring.core.sectors import SectorLabel, sector_labels
 from lindring.solvers.liouvillian import CHUNK_ROWS, local_terms, rows_block
-from lindring.solvers.mpo import max_bond_dimension
+from lindring.solvers.mpo import full_bonds
 from lindring.solvers.petsc import SCALAR_OF_BASIS
 from lindring.solvers.steady import (KRYLOV_EXTRA, SINVERT_MAX_ROWS,  # noqa: F401 (re-exported)
                                      Tolerances, available_memory_mb, gmres_restart, lu_bytes,
@@ -689,11 +689,8 @@ MPO_BYTES_PER_BOND_PAIR = 16 * 16 * 8
 def mpo_bond_dimensions(L: int, chi: int) -> list[int]:
     """The bond dimensions an MPO of ``L`` sites may reach with at most ``chi`` states per bond:
     ``min(chi, 4^l, 4^(L - l))`` at the cut after site l = 1 .. L - 1
-    (:func:`lindring.solvers.mpo.max_bond_dimension`; at L = 6, chi = 1024: 4, 16, 64, 16, 4)."""
-    chi = int(chi)
-    # 4^16 is above any chi (at most 2^31 - 1): no 4^50000 for the middle of a long chain
-    return [min(chi, max_bond_dimension(L, cut)) if min(cut, L - cut) < 16 else chi
-            for cut in range(1, L)]
+    (:func:`lindring.solvers.mpo.full_bonds`; at L = 6, chi = 1024: 4, 16, 64, 16, 4)."""
+    return [min(int(chi), full) for full in full_bonds(L)]
 
 
 def _mpo_cost(L: int, chi: int) -> tuple[float, float]:
