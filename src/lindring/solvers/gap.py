@@ -250,7 +250,7 @@ def _search_sectors(p, scale: float, tol: Tolerances, known: dict, dense_only: b
             out.append(SectorGap(label, 0, np.inf, how="empty"))
             continue
         if dense_only or basis.size <= DENSE_MAX_ROWS:
-            found = _dense_sector(p, basis, scale, tol)
+            found = _dense_sector(p, basis, scale, tol, kernel_only=dense_only)
         else:
             found = _krylov_sector(p, basis, scale, tol, real_build, mirror)
         found.seconds = time.time() - t1
@@ -279,13 +279,32 @@ def _decide(eigenvalues: np.ndarray, scale: float):
     return kernel, int(on_axis.sum()) - kernel, gap
 
 
-def _dense_sector(p, basis: CharacterBasis, scale: float, tol: Tolerances) -> SectorGap:
+#: how far above the kernel cutoff the smallest singular value of a sector must be for
+#: :func:`_dense_sector` to say "no kernel" without the eigenvalues (rounding of the singular
+#: values: ~1e-14 of the largest at 4^5 rows)
+SCREEN_MARGIN = 1e4
+
+
+def _dense_sector(p, basis: CharacterBasis, scale: float, tol: Tolerances,
+                  kernel_only: bool = False) -> SectorGap:
     """A small sector's eigenvalues by numpy, on every rank alike (a ``0 < k < pi`` sector's
-    kernel counted twice: it stands for k and -k)."""
+    kernel counted twice: it stands for k and -k).
+
+    ``kernel_only`` (the full-space uniqueness check, :func:`kernel_over_sectors`): the
+    singular values first, several times cheaper than the eigenvalues. Every eigenvalue has
+    ``|lambda| >= sigma_min``, and the computed singular values are within ``n eps sigma_max``
+    of the true ones (they are perfectly conditioned), so ``sigma_min`` at least
+    ``SCREEN_MARGIN`` times the kernel cutoff (of ``max(scale, sigma_max)``) proves that the
+    sector has no eigenvalue within the cutoff: kernel 0, the gap not computed (NaN). Else
+    (a kernel, a slow mode, a non-normal block) the eigenvalues decide, as without it."""
     from lindring.core.pauli import pauli_terms
     from lindring.core.terms import rows_block
     M = rows_block(p, basis, np.arange(basis.size), pauli_terms(p)).toarray()
     twice = 2 if basis.label.is_complex(p.L) else 1
+    if kernel_only:
+        sv = np.linalg.svd(M, compute_uv=False)
+        if sv[-1] >= SCREEN_MARGIN * SINVERT_KERNEL_TOL * max(scale, sv[0]):
+            return SectorGap(basis.label, basis.size, np.nan, 0, 0, how="dense singular values")
     kernel, undamped, gap = _decide(np.linalg.eigvals(M), scale)
     return SectorGap(basis.label, basis.size, gap, twice * kernel, twice * undamped,
                      how="dense", accuracy=10 * SINVERT_KERNEL_TOL * scale)
