@@ -99,6 +99,13 @@ for _name, _paths in SCALING_INPUTS.items():
                 f"than one parameter point ({', '.join(f'{a}: {n} values' for a, n in _many.items())}); "
                 "a finite-size scaling takes one point against L: give it a study with one value "
                 "of each parameter (fixed: or one-value grid axes)")
+    _sizes = sorted({job.L for job in JOBS[SCALING[_name]["ring"]]})
+    for _parity, _which in ((0, "even"), (1, "odd")):
+        if sum(1 for n in _sizes if n % 2 == _parity) < 2:
+            raise WorkflowError(
+                f"bad config: scaling.{_name}.ring: study {SCALING[_name]['ring']!r} has L = "
+                f"{', '.join(map(str, _sizes))}: the scaling extrapolates even and odd L apart "
+                f"and needs at least two {_which} sizes")
 
 
 def _describe_scaling(name):
