@@ -567,8 +567,8 @@ def plan(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = N
     from lindring.workflow.plan import assess, available_memory_mb, plan_ed, plan_mpo
     params, given = _split_keywords("plan", values)
     if method not in ("ed", "mpo"):
-        raise model.ModelError(f"plan: method must be ed or mpo, got {method!r} (cmf and ground "
-                               "run in one small process)")
+        model_error(f"plan: method must be ed or mpo, got {method!r} (cmf and ground run in one "
+                    "small process)")
     mem_per_rank_mb = registry.PLAN_SETTINGS["mem_per_rank_mb"].check(mem_per_rank_mb)
     max_tasks = registry.PLAN_SETTINGS["max_tasks"].check(max_tasks)
     if parameters is not None and model is None:

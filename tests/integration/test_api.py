@@ -283,3 +283,11 @@ def test_numpy_scalars_are_numbers():
     ds = lindring.solve("ed", L=np.int64(4), preset="minimal", alpha=np.float64(2), delta=1.5,
                         max_it=np.int64(500), gap=np.bool_(False))
     assert ds.attrs["L"] == 4 and "max_it=500" in ds.attrs["options"]
+
+
+@pytest.mark.parametrize("method", ["cmf", "ground"])
+def test_plan_of_a_method_without_one_is_a_model_error(method):
+    """`lindring.plan("cmf", ...)`: ModelError naming the methods with a plan (an
+    AttributeError: plan's `model` argument shadowed the module)."""
+    with pytest.raises(lindring.ModelError, match="plan: method must be ed or mpo"):
+        lindring.plan(method, L=4, preset="minimal", alpha=2, delta=1.5)

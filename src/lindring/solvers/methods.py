@@ -63,6 +63,21 @@ def check_method_bc(method: str, bc: str) -> None:
                                f"(supported: {', '.join(METHOD_BC[method])})")
 
 
+#: sizes refused by ``ed`` before anything is built: any sector has at least 4^L / (8 L) rows,
+#: far beyond any machine and any floating-point estimate (the plan's MAX_PLANNED_NNZ), and the
+#: symmetry check alone built every site's terms (90 s and gigabytes at L = 10^6)
+MAX_ED_L = 2000
+
+
+def check_ed_size(L: int) -> None:
+    """Refuse an ``ed`` point of more than :data:`MAX_ED_L` sites, naming its size (ModelError)."""
+    if L > MAX_ED_L:
+        raise model.ModelError(
+            f"L = {L}: the Liouvillian has 4^{L} (about 10^{int(L * np.log10(4))}) rows in the "
+            "whole operator space, at least a 1/(8 L) of that in any sector, beyond the "
+            "floating-point range of any memory or time estimate; no machine can hold it")
+
+
 def check_point(method: str, p: model.Params, values: dict) -> None:
     """Refuse what ``method`` cannot compute at point ``p`` with options ``values``, before any
     compute: the one check that :func:`lindring.solve`, :func:`lindring.plan`, their command
@@ -91,6 +106,7 @@ def check_point(method: str, p: model.Params, values: dict) -> None:
         from lindring.solvers.ground import check_ground_params
         check_ground_params(p)
     elif method == "ed":
+        check_ed_size(p.L)
         try:
             resolve_symmetry(p, values["symmetry"])
         except ValueError as err:

@@ -70,6 +70,7 @@ from lindring.core.basis import (LOOKUP_MAX_WORDS, SectorBasis, diagonal_words, 
                                  parity_odd, resolve_symmetry, sector_size)
 from lindring.core.pauli import pauli_terms
 from lindring.solvers.liouvillian import CHUNK_ROWS, local_terms, rows_block
+from lindring.solvers.methods import check_ed_size
 from lindring.solvers.petsc import SCALAR_OF_BASIS
 from lindring.solvers.steady import (KRYLOV_EXTRA, available_memory_mb,  # noqa: F401 (re-exported)
                                      gmres_restart, lu_bytes, resolve_solver)
@@ -392,11 +393,12 @@ def plan_ed(p: model.Params, solver: str, mem_per_rank_mb: float, max_tasks: int
     operator_basis = "matrix-units" if basis == "matrix-units" else "pauli"
     value_bytes = SCALAR_BYTES[SCALAR_OF_BASIS[operator_basis]]
     sector = resolve_symmetry(p, symmetry)
+    check_ed_size(p.L)
     rows, nnz, exact, rel_error = count_nonzeros(p, sector, operator_basis)
     if nnz > MAX_PLANNED_NNZ:
         raise model.ModelError(
-            f"L = {p.L}: the Liouvillian in sector {sector} has about 10^{len(str(rows)) - 1} "
-            f"rows and 10^{len(str(nnz)) - 1} nonzeros, beyond the floating-point range of any memory or time estimate; no "
+            f"L = {p.L}: the Liouvillian in sector {sector} has about 10^{_decimal_exponent(rows)} "
+            f"rows and 10^{_decimal_exponent(nnz)} nonzeros, beyond the floating-point range of any memory or time estimate; no "
             "machine can hold it")
     solver = resolve_solver(solver, p.L, rows)
     orbits = "momentum" in sector or "reflection" in sector
@@ -466,6 +468,13 @@ DENSE_BOUND_MATRICES = 4
 DENSE_BOUND_SLACK_MB = 1.0
 
 
+def _decimal_exponent(n: int) -> int:
+    """``floor(log10(n))`` of a positive integer of any size (``len(str(n)) - 1`` fails beyond
+    Python's 4300-digit limit of int-to-text conversion: L = 10^6)."""
+    e = int(math.log10(n))
+    return e - 1 if 10 ** e > n else e + 1 if 10 ** (e + 1) <= n else e
+
+
 def dense_bound_mb(L: int, ranks: int = 1) -> float:
     """An upper bound of the memory (MB, all ranks) of any ``ed`` point of ``L`` sites, in any
     sector, basis and solver, with or without the gap: each rank's start-up (``BASE_MB``) and
@@ -475,7 +484,10 @@ def dense_bound_mb(L: int, ranks: int = 1) -> float:
     size. Cheap, where :func:`plan_ed` builds the sector's rows: where this bound fits,
     :func:`lindring.api.prepare` needs no plan (0.3 ms against 1.5 ms of a 10 ms point at
     L = 5, benchmarks/README.md)."""
-    N = 4.0 ** L
+    try:
+        N = 4.0 ** L
+    except OverflowError:            # L > 511: beyond any machine (plan_ed says so in words)
+        return math.inf
     return (ranks * (BASE_MB + DENSE_BOUND_SLACK_MB)
             + DENSE_BOUND_MATRICES * N * N * SCALAR_BYTES["complex"] / MB)
 
