@@ -850,6 +850,26 @@ def _to_vars(obs: dict, p=None) -> dict:
     return data_vars("ed", obs, extra)
 
 
+#: largest ||F(rho)|| / rate of a mean-field solution that is written (the solutions found
+#: reach 1e-15; rate = sum of the squared jump amplitudes and kappa, meanfield._Cluster.rate)
+CMF_MAX_RESIDUAL = 1e-8
+
+
+def check_cmf_solution(attrs: dict, p: model.Params) -> None:
+    """Refuse a mean-field state that is not a fixed point of the self-consistent equations
+    (:class:`VerificationError`): its residual ``cmf_residual`` (and that of the symmetric
+    solution) relative to the rates above :data:`CMF_MAX_RESIDUAL`."""
+    from lindring.solvers.meanfield import cluster_rate
+    rate = cluster_rate(p)
+    for key, what in (("cmf_residual", "stable"), ("cmf_residual_symmetric", "symmetric")):
+        value = attrs.get(key, float("nan"))
+        if np.isfinite(value) and value > CMF_MAX_RESIDUAL * rate:
+            raise VerificationError(
+                f"check failed: the {what} mean-field solution is not a fixed point: "
+                f"||F(rho)|| = {value:.3e} is {value / rate:.1e} of the rates ({rate:.3e}), above "
+                f"{CMF_MAX_RESIDUAL:g}; nothing written")
+
+
 def run_method(method: str, p: model.Params, **options):
     """Dispatch to a method by name (``ed``, ``cmf``, ``ground``, ``mpo``)."""
     check_method_bc(method, p.bc)
@@ -857,7 +877,9 @@ def run_method(method: str, p: model.Params, **options):
         return run_ed(p, **options)
     if method == "cmf":
         from lindring.solvers.meanfield import cmf_observables
-        return cmf_observables(p)
+        data, attrs = cmf_observables(p)
+        check_cmf_solution(attrs, p)
+        return data, attrs
     if method == "ground":
         from lindring.solvers.ground import ground_observables
         return ground_observables(p)
