@@ -130,6 +130,22 @@ def test_degeneracy_follows_the_energy_scale(s):
             assert np.all(np.isnan(data["current_J"][1]))
 
 
+def test_a_degenerate_ground_state_is_said(caplog):
+    """The crossing phi = pi (and H = 0): NaN observables and one warning, as the ed method says a
+    non-unique steady state (it was silent); a unique ground state says nothing."""
+    for p, g in ((make_params(4, J0=1.0, phi=np.pi), 2), (make_params(4), 16)):
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="lindring"):
+            data, _ = ground_observables(p)
+        said = [r.getMessage() for r in caplog.records if "degenerate ground state" in r.getMessage()]
+        assert len(said) == 1 and said[0].startswith(f"degenerate ground state: {g} levels"), said
+        assert data["degeneracy"][1] == g and np.all(np.isnan(data["current_J"][1]))
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="lindring"):
+        ground_observables(make_params(4, J0=1.0, phi=0.3))
+    assert not caplog.records
+
+
 @pytest.mark.slow
 def test_free_fermion_sparse_solver_L13():
     """L = 13 (2^13 > 4096 states) goes through eigsh for real; compare with free fermions.

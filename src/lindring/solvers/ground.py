@@ -39,10 +39,13 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from lindring.core.diagnostics import get_logger
 from lindring.core.observables import entropy, negativity, purity
 from lindring.core.schema import data_vars
 from lindring.core.model import (ModelError, Params, bond_hamiltonian, current_J_operator,
                                  site_hamiltonian)
+
+log = get_logger(__name__)
 
 #: up to this Hilbert-space dimension the spectrum is computed densely (numpy eigh)
 DENSE_MAX_DIM = 4096
@@ -271,4 +274,8 @@ def ground_observables(p: Params, degeneracy_tol: float | None = None) -> tuple[
     if g > 1:
         attrs["note"] = ("degenerate ground level: state observables are NaN; *_mixed are those "
                          "of the equal-weight mixture of the degenerate ground states")
+        # said as the ed method says a non-unique steady state (a NaN result, exit status 0)
+        log.warning(f"degenerate ground state: {g} levels within {info['degeneracy_tol']:.3g} of "
+                    f"E0 = {E0:.6g}; state observables written as NaN (*_mixed: their equal "
+                    "mixture)")
     return data, attrs
