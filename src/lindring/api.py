@@ -659,6 +659,8 @@ def scaling(ring, open_chain=None, *, include_unchecked: bool = False):
 
     Raises
     ------
+    TypeError
+        ``ring`` (or an open chain) neither a dataset nor a path.
     ValueError
         No ``ed`` technique, a non-trivial grid axis, or fewer than 2 sizes of a parity.
     """
@@ -666,7 +668,12 @@ def scaling(ring, open_chain=None, *, include_unchecked: bool = False):
     from lindring.analysis.scaling import scaling_dataset
 
     def load(x):
-        return x if hasattr(x, "data_vars") else open_gathered(x)
+        if hasattr(x, "data_vars"):
+            return x
+        if not isinstance(x, (str, os.PathLike)):
+            raise TypeError(f"scaling() takes a gathered dataset (lindring.gather) or the path of "
+                            f"its file, not {type(x).__name__}")
+        return open_gathered(x)
     if open_chain is not None:
         open_chain = ([load(x) for x in open_chain] if isinstance(open_chain, (list, tuple))
                       else load(open_chain))

@@ -291,3 +291,11 @@ def test_plan_of_a_method_without_one_is_a_model_error(method):
     AttributeError: plan's `model` argument shadowed the module)."""
     with pytest.raises(lindring.ModelError, match="plan: method must be ed or mpo"):
         lindring.plan(method, L=4, preset="minimal", alpha=2, delta=1.5)
+
+
+@pytest.mark.parametrize("value", [None, 3, ["results/x.nc"]])
+def test_scaling_of_something_that_is_not_a_study_names_it(value):
+    """`lindring.scaling(None)` said "did not find a match in any of xarray's currently installed
+    IO backends"; now a TypeError saying what it takes."""
+    with pytest.raises(TypeError, match="takes a gathered dataset .* not "):
+        lindring.scaling(value)
