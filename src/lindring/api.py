@@ -564,8 +564,8 @@ def plan(method: str = "ed", *, L: int, bc: str = "ring", preset: str | None = N
     from lindring.workflow.plan import assess, available_memory_mb, plan_point
     params, given = _split_keywords("plan", values)
     if method not in ("ed", "mpo"):
-        raise model.ModelError(f"plan: method must be ed or mpo, got {method!r} (cmf and ground "
-                               "run in one small process)")
+        model_error(f"plan: method must be ed or mpo, got {method!r} (cmf and ground run in one "
+                    "small process)")
     mem_per_rank_mb = registry.PLAN_SETTINGS["mem_per_rank_mb"].check(mem_per_rank_mb)
     max_tasks = registry.PLAN_SETTINGS["max_tasks"].check(max_tasks)
     if parameters is not None and model is None:
@@ -655,6 +655,8 @@ def scaling(ring, open_chain=None, *, include_unchecked: bool = False):
 
     Raises
     ------
+    TypeError
+        ``ring`` (or an open chain) neither a dataset nor a path.
     ValueError
         No ``ed`` technique, a non-trivial grid axis, or fewer than 2 sizes of a parity.
     """
@@ -662,7 +664,12 @@ def scaling(ring, open_chain=None, *, include_unchecked: bool = False):
     from lindring.analysis.scaling import scaling_dataset
 
     def load(x):
-        return x if hasattr(x, "data_vars") else open_gathered(x)
+        if hasattr(x, "data_vars"):
+            return x
+        if not isinstance(x, (str, os.PathLike)):
+            raise TypeError(f"scaling() takes a gathered dataset (lindring.gather) or the path of "
+                            f"its file, not {type(x).__name__}")
+        return open_gathered(x)
     if open_chain is not None:
         open_chain = ([load(x) for x in open_chain] if isinstance(open_chain, (list, tuple))
                       else load(open_chain))

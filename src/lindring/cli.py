@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import re
 import sys
 import warnings
@@ -22,6 +23,8 @@ from lindring.core.basis import SYMMETRIES
 from lindring.core.options import OPTIONS, PLAN_SETTINGS
 
 EXIT_BAD_INPUT, EXIT_SOLVER, EXIT_VERIFICATION = 2, 3, 4
+#: interrupted by Ctrl-C, standard output closed by its reader: the shell's 128 + SIGINT, SIGPIPE
+EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 130, 141
 _OWN_SHORT = {"-o", "-h"}
 class _NegativeNumber:
     """Matches a word that is a negative number, real or complex, in any form Python reads
@@ -478,6 +481,26 @@ def cmd_show(args) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The command line: :func:`run` with Ctrl-C and a closed standard output (``lindring show
+    FILE | head``) reported in one line instead of a traceback."""
+    try:
+        run(argv)
+    except KeyboardInterrupt:
+        # a result is written under a temporary name and renamed only when complete (and an
+        # old one removed before the compute), so an interrupted solve leaves none
+        print("\nlindring: interrupted (an output file is written whole or not at all)",
+              file=sys.stderr, flush=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        # the reader of standard output has gone (e.g. `| head`): nothing more to print; point
+        # stdout at /dev/null so that the interpreter's final flush does not fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_BROKEN_PIPE)
+
+
+def run(argv: list[str] | None = None) -> None:
+    """Parse ``argv`` and run its command (:func:`main` without the handling of Ctrl-C and a
+    closed standard output)."""
     argv = sys.argv[1:] if argv is None else argv
     own, petsc_opts = split_petsc_options(argv)
     args = build_parser().parse_args(own)

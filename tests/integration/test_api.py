@@ -283,3 +283,19 @@ def test_numpy_scalars_are_numbers():
     ds = lindring.solve("ed", L=np.int64(4), preset="minimal", alpha=np.float64(2), delta=1.5,
                         max_it=np.int64(500), gap=np.bool_(False))
     assert ds.attrs["L"] == 4 and "max_it=500" in ds.attrs["options"]
+
+
+@pytest.mark.parametrize("method", ["cmf", "ground"])
+def test_plan_of_a_method_without_one_is_a_model_error(method):
+    """`lindring.plan("cmf", ...)`: ModelError naming the methods with a plan (an
+    AttributeError: plan's `model` argument shadowed the module)."""
+    with pytest.raises(lindring.ModelError, match="plan: method must be ed or mpo"):
+        lindring.plan(method, L=4, preset="minimal", alpha=2, delta=1.5)
+
+
+@pytest.mark.parametrize("value", [None, 3, ["results/x.nc"]])
+def test_scaling_of_something_that_is_not_a_study_names_it(value):
+    """`lindring.scaling(None)` said "did not find a match in any of xarray's currently installed
+    IO backends"; now a TypeError saying what it takes."""
+    with pytest.raises(TypeError, match="takes a gathered dataset .* not "):
+        lindring.scaling(value)

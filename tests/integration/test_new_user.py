@@ -234,3 +234,44 @@ def test_show_says_not_decided_without_a_method(ed_files):
     text = lindring.show(ed_files["unchecked"].encoding["source"])
     assert "not checked (--no-check-unique), kernel_dim -1" in text and "by none" not in text
     assert "steady state: unique by probe solve" in lindring.show(ed_files["unique"].encoding["source"])
+
+
+# ----------------------------------------------------------------------------- Ctrl-C, | head
+def test_ctrl_c_during_a_solve_says_so_in_one_line_and_leaves_no_file(tmp_path):
+    """Ctrl-C (SIGINT) in the middle of a solve: status 130 and one line, no traceback, and no
+    file at the output or the state path (a Python traceback ending in KeyboardInterrupt was
+    printed). Interrupted once the solve has started (its first progress line)."""
+    import signal
+    import time
+    out, state = tmp_path / "a b.nc", tmp_path / "s.nc"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lindring.cli", "solve", "--L", "11", "--preset", "minimal",
+         "--alpha", "2", "--delta", "1.5", "-o", str(out), "--save-state", str(state)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ, **MPI_ENV),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    line = proc.stderr.readline()          # "[basis] ...": the compute has started
+    assert line.startswith("["), line
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=300)
+    if proc.returncode == 0:               # finished before the signal: nothing to check
+        pytest.skip("the solve finished before Ctrl-C")
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "lindring: interrupted" in stderr, stderr
+    assert not out.exists() and not state.exists()
+    assert [p.name for p in tmp_path.iterdir()] == []
+
+
+@pytest.mark.parametrize("command", ["show", "plan"])
+def test_a_closed_standard_output_is_not_a_traceback(ed_files, command):
+    """`lindring show FILE | head`, `lindring plan ... | head`: the reader has closed the pipe
+    (here before lindring writes anything); lindring stops with 141 (128 + SIGPIPE) and nothing
+    on stderr (it printed a BrokenPipeError traceback and exited 1)."""
+    args = (["show", ed_files["unique"].encoding["source"]] if command == "show" else
+            ["plan", "--L", "4", "--preset", "minimal", "--alpha", "2", "--delta", "1.5"])
+    proc = subprocess.Popen([sys.executable, "-m", "lindring.cli"] + args, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=dict(os.environ, **MPI_ENV))
+    proc.stdout.close()
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=300) == 141, stderr
+    assert stderr == ""

@@ -365,6 +365,38 @@ def test_real_build_is_taken_and_agrees_with_the_complex_one(tmp_path, bc, ranks
     assert out.stdout.count("agree probe solve") == ranks
 
 
+SWITCH_BUILDS = """
+import lindring
+kw = dict(L=3, preset="minimal", alpha=2, delta=1.5)
+for basis in ("pauli", "matrix-units", "matrix-units", "pauli", "matrix-units"):
+    ds = lindring.solve("ed", basis=basis, **kw)
+    print(basis, ds.attrs["petsc_scalar"], repr(float(ds.current_eta[0])))
+"""
+
+
+def test_child_worlds_start_again_without_oversubscription_exported(tmp_path):
+    """A session that switches between the bases several times starts a child world each time
+    (solvers/builds.py), also where the environment does not allow Open MPI to oversubscribe
+    (a new user's shell on a 2-core machine: the second child failed with a bare
+    MPI_ERR_SPAWN; the spawn now asks for it itself). The ring L = 3 current is Fig. 5's
+    0.24678 in both builds."""
+    import os
+    import subprocess
+    import sys
+    from conftest import MPI_ENV
+    script = tmp_path / "switch.py"
+    script.write_text(SWITCH_BUILDS)
+    env = dict(os.environ, **MPI_ENV)
+    env.pop("OMPI_MCA_rmaps_base_oversubscribe")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=600, env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = out.stdout.split("\n")[:-1]
+    assert [line.split()[1] for line in lines] == ["real", "complex", "complex", "real", "complex"]
+    for line in lines:
+        assert abs(float(line.split()[2]) - 0.24677676824957) < 1e-12, line
+
+
 @pytest.mark.parametrize("solver", ["direct", "iterative"])
 def test_pauli_scale_and_probe_against_the_dense_pauli_matrix(solver):
     """The scale (largest |element|) is that of the dense Liouvillian in Pauli strings, and the

@@ -111,6 +111,41 @@ def test_sparse_path_free_fermions(monkeypatch):
             np.testing.assert_allclose(data["current_J_mixed"][1], 0, atol=1e-8)
 
 
+@pytest.mark.parametrize("s", [1e-6, 1.0, 1e6])
+def test_degeneracy_follows_the_energy_scale(s):
+    """Scaling every coupling by s scales the spectrum: the degeneracy decision must not change.
+    At phi = pi - 1e-6 the gap is 1e-6 |J0| (free fermions): unique at every scale (an absolute
+    tolerance floor of 1e-8 called J0 = 1e-6 degenerate and wrote NaN); at phi = pi - 1e-10 the
+    gap is 1e-10 |J0|, below the relative tolerance 1e-8: degenerate at every scale."""
+    L = 4
+    for phi, unique in ((np.pi - 1e-6, True), (np.pi - 1e-10, False), (0.3, True)):
+        p = make_params(L, J0=s, phi=phi, mu=0.1 * s)
+        ff = _ff_ground(L, p.J, 0.1 * s)
+        data, attrs = ground_observables(p)
+        assert (data["degeneracy"][1] == 1) == unique, (phi, data["degeneracy"][1], ff["gap"])
+        if unique:
+            np.testing.assert_allclose(data["current_J"][1] / s, ff["current"] / s, atol=1e-9)
+            np.testing.assert_allclose(data["sz"][1], ff["sz"], atol=1e-9)
+        else:
+            assert np.all(np.isnan(data["current_J"][1]))
+
+
+def test_a_degenerate_ground_state_is_said(caplog):
+    """The crossing phi = pi (and H = 0): NaN observables and one warning, as the ed method says a
+    non-unique steady state (it was silent); a unique ground state says nothing."""
+    for p, g in ((make_params(4, J0=1.0, phi=np.pi), 2), (make_params(4), 16)):
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="lindring"):
+            data, _ = ground_observables(p)
+        said = [r.getMessage() for r in caplog.records if "degenerate ground state" in r.getMessage()]
+        assert len(said) == 1 and said[0].startswith(f"degenerate ground state: {g} levels"), said
+        assert data["degeneracy"][1] == g and np.all(np.isnan(data["current_J"][1]))
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="lindring"):
+        ground_observables(make_params(4, J0=1.0, phi=0.3))
+    assert not caplog.records
+
+
 @pytest.mark.slow
 def test_free_fermion_sparse_solver_L13():
     """L = 13 (2^13 > 4096 states) goes through eigsh for real; compare with free fermions.

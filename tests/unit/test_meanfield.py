@@ -246,6 +246,37 @@ def test_r1_against_reference_integration():
     np.testing.assert_allclose(v["sz"][1], sz_ref, atol=1e-9)
 
 
+@pytest.mark.parametrize("s", [1e-12, 1e-20, 1e12])
+def test_every_rate_scaled_gives_the_same_state(s):
+    """Scaling every rate by s (alpha, delta by sqrt(s), mu by s) scales F by s: the same
+    stable state, current / s and sz. Newton's and the evolution's tolerances had an absolute
+    floor (max(1, rate)), so below rates of ~1e-11 a point that was not a fixed point
+    (||F|| / rate = 3e-3) was accepted and written: current 0.537 instead of 0.569 at
+    r = 2.5, theta = atan(3/4), exit status 0. The state is checked against the independent
+    two-cluster equations (_Reference) at its own scale."""
+    alpha, delta = 2.0, 1.5
+    p1 = make_params(4, preset="minimal", alpha=alpha, delta=delta)
+    ps = make_params(4, preset="minimal", alpha=alpha * math.sqrt(s), delta=delta * math.sqrt(s),
+                     mu=s)
+    one, at1 = cmf_observables(p1)
+    v, at = cmf_observables(ps)
+    rho = cmf_solve(ps).rho
+    assert np.linalg.norm(_Reference(ps).rhs(rho)) / s < 1e-11
+    assert at["branch"] == at1["branch"] == "broken"
+    np.testing.assert_allclose(v["current_eta"][1] / s, one["current_eta"][1], atol=1e-9)
+    np.testing.assert_allclose(v["sz"][1], one["sz"][1], atol=1e-9)
+    assert at["cmf_residual"] / s < 1e-13
+
+
+def test_a_state_that_is_not_a_fixed_point_is_refused():
+    """The check run_method makes before a cmf result is written (methods.check_cmf_solution)."""
+    from lindring.solvers.methods import VerificationError, check_cmf_solution
+    p = make_params(4, preset="minimal", alpha=2e-6, delta=1.5e-6, mu=1e-12)
+    check_cmf_solution({"cmf_residual": 1e-24, "cmf_residual_symmetric": float("nan")}, p)
+    with pytest.raises(VerificationError, match="stable mean-field solution is not a fixed point"):
+        check_cmf_solution({"cmf_residual": 3e-15, "cmf_residual_symmetric": 1e-27}, p)
+
+
 # ----------------------------------------------------------------------------- output and errors
 def test_output_structure():
     v, at = cmf_observables(_minimal(2.0, math.pi / 8))

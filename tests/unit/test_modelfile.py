@@ -132,6 +132,12 @@ def test_values_are_checked_before_building():
     mf = modelfile.load("models/boundary_driven_xxz.yaml")
     with pytest.raises(modelfile.ModelFileError, match="'drive' must be <= 1"):
         modelfile.build(mf, 3, "open", dict(drive=1.5))
+    # a value just outside is shown as given (it was rounded to "got 1", the bound itself)
+    with pytest.raises(modelfile.ModelFileError, match=r"'drive' must be <= 1, got 1.0000000001"):
+        modelfile.build(mf, 3, "open", dict(drive="1.0000000001"))
+    with pytest.raises(modelfile.ModelFileError, match=r"'seed' must be an integer, got 3.0000001"):
+        modelfile.build(modelfile.load("models/disordered_ring.yaml"), 3, "ring",
+                        dict(seed=3.0000001))
     with pytest.raises(modelfile.ModelFileError, match="for bc open"):
         modelfile.build(mf, 3, "ring", {})
     with pytest.raises(modelfile.ModelFileError, match="not found"):

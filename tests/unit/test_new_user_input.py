@@ -111,6 +111,15 @@ def test_unreadable_or_complex_real_parameters_are_refused(value, message):
         model.make_params(4, alpha=1, mu=value)
 
 
+@pytest.mark.parametrize("value", [True, False, np.bool_(True)])
+def test_a_bool_is_not_a_number(value):
+    """`alpha=True` was solved as alpha = 1 (and `mu=False` as 0); model files refuse True."""
+    with pytest.raises(model.ModelError, match="parameter 'alpha': .* is not a number"):
+        model.make_params(4, preset="minimal", alpha=value, delta=1)
+    with pytest.raises(model.ModelError, match="parameter 'mu': .* is not a number"):
+        model.make_params(4, alpha=1, mu=value)
+
+
 def test_readable_forms_give_the_same_number():
     """Spaces, exponents, parentheses and signs: the value Python's complex() gives."""
     for text, z in [("1 + 0.5j", 1 + 0.5j), ("-1E-5", -1e-5), ("(2-3j)", 2 - 3j), ("-0", 0.0),

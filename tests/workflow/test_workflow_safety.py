@@ -264,6 +264,31 @@ def test_config_errors_before_any_job(tmp_path, config, extra, message, real):
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.parametrize("study,message", [
+    (dict(ONE, L=[3, 4, 5, 6], grid={"alpha": [2.0, 1.0], "delta": [1.0]}),
+     "bad config: scaling.s.ring: study 's' has more than one parameter point (alpha: 2 values)"),
+    (dict(ONE, L=[3, 4, 5]), "bad config: scaling.s.ring: study 's' has L = 3, 4, 5: the scaling "
+     "extrapolates even and odd L apart and needs at least two even sizes")])
+def test_a_scaling_it_cannot_fit_is_refused_before_any_job(tmp_path, study, message):
+    """`scaling: {s: {ring: s}}` for a study with two values of alpha, or one even L only:
+    refused at the config check, naming the scaling, the study and why (the rule scaling failed
+    with a traceback after every point had been computed). Real Snakemake run, not a dry run."""
+    config = {"studies": {"s": study}, "scaling": {"s": {"ring": "s"}}}
+    work = tmp_path / "work"
+    work.mkdir()
+    cfg = work / "study.yaml"
+    cfg.write_text(yaml.safe_dump(config))
+    cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory", str(work), "--configfile",
+           str(cfg), "--cores", "2"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=work, env=workflow_env(),
+                          timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-2000:]
+    assert message in out, out[-2000:]
+    assert "Traceback" not in out
+    assert not (work / "results").exists() and not (work / "logs").exists()
+
+
 def test_gather_command_checks_its_config(values_run, tmp_path):
     (tmp_path / "dup.yaml").write_text(DUPLICATED)
     bad = _copy(VALUES)

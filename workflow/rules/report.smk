@@ -76,6 +76,38 @@ for _name, _sc in SCALING.items():
             SCALING_INPUTS[_name]["open_chain"] = _open
 
 
+def _grid_points_of(study):
+    """The grid axes of a study with more than one value, {axis: count} (the disorder
+    realisations, averaged by the scaling, aside)."""
+    from lindring.workflow.gather import SEED_AXIS
+    values = {}
+    for job in JOBS[study]:
+        for axis, value in job.coords:
+            if axis != SEED_AXIS:
+                values.setdefault(axis, set()).add(value)
+    return {axis: len(v) for axis, v in values.items() if len(v) > 1}
+
+
+# a scaling fits one parameter point against L: a study with several is refused here, before any
+# job (it failed in rule scaling, after every point was computed)
+for _name, _paths in SCALING_INPUTS.items():
+    for _key in _paths:
+        _many = _grid_points_of(SCALING[_name][_key])
+        if _many:
+            raise WorkflowError(
+                f"bad config: scaling.{_name}.{_key}: study {SCALING[_name][_key]!r} has more "
+                f"than one parameter point ({', '.join(f'{a}: {n} values' for a, n in _many.items())}); "
+                "a finite-size scaling takes one point against L: give it a study with one value "
+                "of each parameter (fixed: or one-value grid axes)")
+    _sizes = sorted({job.L for job in JOBS[SCALING[_name]["ring"]]})
+    for _parity, _which in ((0, "even"), (1, "odd")):
+        if sum(1 for n in _sizes if n % 2 == _parity) < 2:
+            raise WorkflowError(
+                f"bad config: scaling.{_name}.ring: study {SCALING[_name]['ring']!r} has L = "
+                f"{', '.join(map(str, _sizes))}: the scaling extrapolates even and odd L apart "
+                f"and needs at least two {_which} sizes")
+
+
 def _describe_scaling(name):
     sc = SCALING[name]
     lines = [f"- ``{name}`` (finite-size scaling, ``results/{name}_scaling.nc``): ring study "

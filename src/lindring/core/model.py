@@ -117,6 +117,9 @@ class Params:
 # ----------------------------------------------------------------------------- construction
 def _as_complex(name: str, value) -> complex:
     shown = value                     # the user's own text or value, in every message
+    if isinstance(value, (bool, np.bool_)):
+        # True is 1 to complex(); a flag where a number belongs is a mistake (as in model files)
+        raise ModelError(f"parameter {name!r}: {shown!r} is not a number")
     if isinstance(value, str):
         try:
             value = complex(value.replace(" ", ""))

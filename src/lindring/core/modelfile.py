@@ -765,11 +765,11 @@ def _resolve_values(mf: ModelFile, given: dict, L: int) -> dict:
         if (c.get("real") or c.get("integer") or "min" in c or "max" in c) and v.imag != 0:
             raise ModelFileError(f"parameter {name!r} must be real, got {v}")
         if c.get("integer") and v.real != round(v.real):
-            raise ModelFileError(f"parameter {name!r} must be an integer, got {v.real:g}")
+            raise ModelFileError(f"parameter {name!r} must be an integer, got {v.real!r}")
         if "min" in c and v.real < c["min"]:
-            raise ModelFileError(f"parameter {name!r} must be >= {c['min']:g}, got {v.real:g}")
+            raise ModelFileError(f"parameter {name!r} must be >= {c['min']:g}, got {v.real!r}")
         if "max" in c and v.real > c["max"]:
-            raise ModelFileError(f"parameter {name!r} must be <= {c['max']:g}, got {v.real:g}")
+            raise ModelFileError(f"parameter {name!r} must be <= {c['max']:g}, got {v.real!r}")
     return values
 
 

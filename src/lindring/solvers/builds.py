@@ -7,7 +7,10 @@ loaded the other build (the complex fallback after a failed Pauli solve, or a Py
 that solves in both bases) calls :func:`call_in_build`: a child MPI world of as many ranks as
 this one (``MPI_Comm_spawn``, this module as its program) loads the build, initialises PETSc with
 the same options, calls the function and sends back its result or its exception. The parent
-ranks wait without spinning (polling every 20 ms), so the child has the cores.
+ranks wait without spinning (polling every 20 ms), so the child has the cores; the child world is
+therefore allowed to oversubscribe them (:data:`SPAWN_INFO`): Open MPI counts the slots of a
+finished child world as taken, so without it the second child of a session on a 2-core machine
+(or the first one under ``mpiexec -n 2``) could not start.
 """
 from __future__ import annotations
 
@@ -24,6 +27,11 @@ log = get_logger(__name__)
 
 #: tag of the child's answer
 _ANSWER = 17
+#: MPI_Info of the spawn: Open MPI's ``map_by`` modifier that lets the child world share the
+#: cores of its waiting parent (without it, a second child on a 2-core machine fails with
+#: MPI_ERR_SPAWN unless ``OMPI_MCA_rmaps_base_oversubscribe=1`` is exported); other MPI
+#: libraries ignore the key
+SPAWN_INFO = {"map_by": ":OVERSUBSCRIBE"}
 #: peak resident memory (MB, largest rank) of the child worlds this process ran, for the file
 _child_peak_mb = [0.0]
 
@@ -70,7 +78,20 @@ def call_in_build(scalar: str, function: str, *args, **kwargs):
     handler = any(getattr(h, "lindring", False) for h in logger.handlers)
     log.info(f"[build] solving in the {scalar}-scalar PETSc build in a child MPI world of "
              f"{comm.Get_size()} rank(s) (this process has the other build loaded)")
-    child = comm.Spawn(sys.executable, args=["-m", __name__], maxprocs=comm.Get_size(), root=0)
+    info = MPI.Info.Create()
+    for key, value in SPAWN_INFO.items():
+        info.Set(key, value)
+    try:
+        child = comm.Spawn(sys.executable, args=["-m", __name__], maxprocs=comm.Get_size(),
+                           info=info, root=0)
+    except MPI.Exception as err:
+        from lindring.solvers.steady import SolverError
+        raise SolverError(f"could not start a child MPI world of {comm.Get_size()} rank(s) with "
+                          f"the {scalar}-scalar PETSc build ({err}): this process has the other "
+                          "build loaded; solve this point in a new process (e.g. lindring solve "
+                          "... --basis ...)") from None
+    finally:
+        info.Free()
     try:
         payload = pickle.dumps((scalar, initial_options() or [], level, handler, function, args,
                                 kwargs))

@@ -23,7 +23,10 @@ Conventions (all taken from :mod:`lindring.core.model`, nothing is redefined her
   ground state is degenerate anyway). Hellmann-Feynman gives ``sum_b <I_J,b> = 2 L dE0/dphi``.
 
 Degeneracy: the ground state is a single vector only if no other eigenvalue lies within
-``degeneracy_tol`` (default ``1e-8 * max(1, |E0|)``) of ``E0``. If the ground level is degenerate
+``degeneracy_tol`` (default ``1e-8 * max(|E0|, h)``, ``h`` the largest matrix element of H: relative
+to the Hamiltonian's own energy scale, so that scaling every coupling by s scales the spectrum and
+the tolerance alike; an absolute floor of 1 declared J0 = 1e-6 rings with a gap of 1e-6 J0
+degenerate) of ``E0``. If the ground level is degenerate
 (as at the crossing ``phi = pi`` of Fig. 7) no vector of it is picked: the state-dependent
 observables are NaN, the attribute ``degenerate`` is 1, and the ``*_mixed`` variables give the
 observables of the equal-weight mixture of the degenerate ground states (the zero-temperature limit
@@ -36,10 +39,13 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from lindring.core.diagnostics import get_logger
 from lindring.core.observables import entropy, negativity, purity
 from lindring.core.schema import data_vars
 from lindring.core.model import (ModelError, Params, bond_hamiltonian, current_J_operator,
                                  site_hamiltonian)
+
+log = get_logger(__name__)
 
 #: up to this Hilbert-space dimension the spectrum is computed densely (numpy eigh)
 DENSE_MAX_DIM = 4096
@@ -146,6 +152,7 @@ def lowest_states(p: Params, degeneracy_tol: float | None = None):
     """
     H = hamiltonian(p)
     dim = H.shape[0]
+    scale = float(abs(H).max()) if H.nnz else 0.0
     lower_bound = False
     if dim <= DENSE_MAX_DIM:
         Hd = H.toarray()
@@ -162,12 +169,12 @@ def lowest_states(p: Params, degeneracy_tol: float | None = None):
                                       ncv=min(dim - 1, max(2 * k + 1, 40)))
             order = np.argsort(evals)
             evals, evecs = evals[order], evecs[:, order]
-            tol = _tol(evals[0], degeneracy_tol)
+            tol = _tol(evals[0], degeneracy_tol, scale)
             if np.count_nonzero(evals - evals[0] <= tol) < k or k >= 64:
                 break
             k *= 2
         solver = f"eigsh(k={k}, which='SA')"
-    tol = _tol(evals[0], degeneracy_tol)
+    tol = _tol(evals[0], degeneracy_tol, scale)
     g = int(np.count_nonzero(evals - evals[0] <= tol))
     if solver != "dense_eigh" and g == len(evals):
         lower_bound = True
@@ -175,9 +182,11 @@ def lowest_states(p: Params, degeneracy_tol: float | None = None):
     return evals, evecs, g, info
 
 
-def _tol(E0: float, degeneracy_tol: float | None) -> float:
+def _tol(E0: float, degeneracy_tol: float | None, scale: float) -> float:
+    """The degeneracy tolerance: ``degeneracy_tol`` or ``1e-8 max(|E0|, scale)`` (module
+    docstring; ``scale`` is the largest matrix element of H)."""
     if degeneracy_tol is None:
-        return 1e-8 * max(1.0, abs(float(E0)))
+        return 1e-8 * max(abs(float(E0)), scale)
     if not degeneracy_tol >= 0:
         raise ValueError(f"degeneracy_tol must be >= 0, got {degeneracy_tol!r}")
     return float(degeneracy_tol)
@@ -265,4 +274,8 @@ def ground_observables(p: Params, degeneracy_tol: float | None = None) -> tuple[
     if g > 1:
         attrs["note"] = ("degenerate ground level: state observables are NaN; *_mixed are those "
                          "of the equal-weight mixture of the degenerate ground states")
+        # said as the ed method says a non-unique steady state (a NaN result, exit status 0)
+        log.warning(f"degenerate ground state: {g} levels within {info['degeneracy_tol']:.3g} of "
+                    f"E0 = {E0:.6g}; state observables written as NaN (*_mixed: their equal "
+                    "mixture)")
     return data, attrs

@@ -154,8 +154,7 @@ class _Cluster:
         for k in site_jumps(p):
             jumps += [np.kron(k, ID2), np.kron(ID2, k)]
         self.jumps = [j for j in jumps if np.any(j)]
-        self.rate = (sum(abs(complex(z)) ** 2 for z in (p.alpha, p.beta, p.gamma, p.delta))
-                     + p.kappa)
+        self.rate = cluster_rate(p)
         self._quadratic_form()
 
     # -- the equations ---------------------------------------------------------------------
@@ -217,6 +216,13 @@ class _Cluster:
         return float(np.linalg.norm(self.rhs(rho)))
 
 
+def cluster_rate(p: Params) -> float:
+    """The rate every tolerance of the mean field is relative to: ``|alpha|^2 + |beta|^2 +
+    |gamma|^2 + |delta|^2 + kappa`` (scaling every rate by s scales F by s)."""
+    return float(sum(abs(complex(z)) ** 2 for z in (p.alpha, p.beta, p.gamma, p.delta))
+                 + p.kappa)
+
+
 def cmf_rhs(p: Params, rho: np.ndarray) -> np.ndarray:
     """``F(rho_C)``: right-hand side of the self-consistent cluster master equation."""
     return _Cluster(p).rhs(np.asarray(rho, dtype=complex))
@@ -240,7 +246,7 @@ def _newton(cl: _Cluster, y: np.ndarray, mask: np.ndarray | None = None, tol: fl
         r = np.linalg.norm(cl.f(y))
         if r < best_r:
             best_y, best_r = y.copy(), r
-        if r < tol * max(1.0, cl.rate) or np.linalg.norm(step) < 1e-15:
+        if r < tol * cl.rate or np.linalg.norm(step) < 1e-15:
             break
     rho = _from_coords(np.concatenate(([1.0], best_y)))
     return best_y, cl.residual(rho), it
@@ -286,7 +292,7 @@ def _evolve(cl: _Cluster, y0: np.ndarray, mask: np.ndarray | None, t_max: float,
             out = cl.jacobian(y)
             out[~mask, :] = 0.0
             return out
-    res_tol = 1e-11 * max(1.0, cl.rate)
+    res_tol = 1e-11 * cl.rate
     chunk = 5.0 / cl.rate
     t, y = 0.0, y0.copy()
     while True:
@@ -320,7 +326,7 @@ class CMFResult:
 def _linear_steady_state(cl: _Cluster) -> tuple[np.ndarray, int]:
     """Null vector of the cluster Liouvillian without mean-field Hamiltonian, and kernel size."""
     _, sv, vh = np.linalg.svd(cl.linear_superoperator())
-    kernel_dim = int(np.sum(sv < 1e-10 * max(1.0, sv[0])))
+    kernel_dim = int(np.sum(sv < 1e-10 * sv[0]))
     rho = vh[-1].conj().reshape(4, 4)
     rho = rho / np.trace(rho)
     return _to_coords(0.5 * (rho + rho.conj().T))[1:], kernel_dim

@@ -64,6 +64,21 @@ def check_method_bc(method: str, bc: str) -> None:
                                f"(supported: {', '.join(METHOD_BC[method])})")
 
 
+#: sizes refused by ``ed`` before anything is built: any sector has at least 4^L / (8 L) rows,
+#: far beyond any machine and any floating-point estimate (the plan's MAX_PLANNED_NNZ), and the
+#: symmetry check alone built every site's terms (90 s and gigabytes at L = 10^6)
+MAX_ED_L = 2000
+
+
+def check_ed_size(L: int) -> None:
+    """Refuse an ``ed`` point of more than :data:`MAX_ED_L` sites, naming its size (ModelError)."""
+    if L > MAX_ED_L:
+        raise model.ModelError(
+            f"L = {L}: the Liouvillian has 4^{L} (about 10^{int(L * np.log10(4))}) rows in the "
+            "whole operator space, at least a 1/(8 L) of that in any sector, beyond the "
+            "floating-point range of any memory or time estimate; no machine can hold it")
+
+
 def check_point(method: str, p: model.Params, values: dict) -> None:
     """Refuse what ``method`` cannot compute at point ``p`` with options ``values``, before any
     compute: the one check that :func:`lindring.solve`, :func:`lindring.plan`, their command
@@ -92,6 +107,7 @@ def check_point(method: str, p: model.Params, values: dict) -> None:
         from lindring.solvers.ground import check_ground_params
         check_ground_params(p)
     elif method == "ed":
+        check_ed_size(p.L)
         try:
             resolve_symmetry(p, values["symmetry"])
         except ValueError as err:
@@ -929,6 +945,26 @@ def _to_vars(obs: dict, p=None) -> dict:
     return data_vars("ed", obs, extra)
 
 
+#: largest ||F(rho)|| / rate of a mean-field solution that is written (the solutions found
+#: reach 1e-15; rate = sum of the squared jump amplitudes and kappa, meanfield._Cluster.rate)
+CMF_MAX_RESIDUAL = 1e-8
+
+
+def check_cmf_solution(attrs: dict, p: model.Params) -> None:
+    """Refuse a mean-field state that is not a fixed point of the self-consistent equations
+    (:class:`VerificationError`): its residual ``cmf_residual`` (and that of the symmetric
+    solution) relative to the rates above :data:`CMF_MAX_RESIDUAL`."""
+    from lindring.solvers.meanfield import cluster_rate
+    rate = cluster_rate(p)
+    for key, what in (("cmf_residual", "stable"), ("cmf_residual_symmetric", "symmetric")):
+        value = attrs.get(key, float("nan"))
+        if np.isfinite(value) and value > CMF_MAX_RESIDUAL * rate:
+            raise VerificationError(
+                f"check failed: the {what} mean-field solution is not a fixed point: "
+                f"||F(rho)|| = {value:.3e} is {value / rate:.1e} of the rates ({rate:.3e}), above "
+                f"{CMF_MAX_RESIDUAL:g}; nothing written")
+
+
 def run_method(method: str, p: model.Params, **options):
     """Dispatch to a method by name (``ed``, ``cmf``, ``ground``, ``mpo``)."""
     check_method_bc(method, p.bc)
@@ -936,7 +972,9 @@ def run_method(method: str, p: model.Params, **options):
         return run_ed(p, **options)
     if method == "cmf":
         from lindring.solvers.meanfield import cmf_observables
-        return cmf_observables(p)
+        data, attrs = cmf_observables(p)
+        check_cmf_solution(attrs, p)
+        return data, attrs
     if method == "ground":
         from lindring.solvers.ground import ground_observables
         return ground_observables(p)

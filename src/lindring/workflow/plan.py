@@ -96,6 +96,7 @@ from lindring.core.pauli import pauli_terms
 from lindring.core.sectors import SectorLabel, sector_labels
 from lindring.solvers.liouvillian import CHUNK_ROWS, local_terms, rows_block
 from lindring.solvers.mpo import full_bonds
+from lindring.solvers.methods import check_ed_size
 from lindring.solvers.petsc import SCALAR_OF_BASIS
 from lindring.solvers.steady import (KRYLOV_EXTRA, SINVERT_MAX_ROWS,  # noqa: F401 (re-exported)
                                      Tolerances, available_memory_mb, gmres_restart, lu_bytes,
@@ -611,6 +612,7 @@ def plan_ed(p: model.Params, solver: str, mem_per_rank_mb: float, max_tasks: int
     operator_basis = "matrix-units" if basis == "matrix-units" else "pauli"
     value_bytes = SCALAR_BYTES[SCALAR_OF_BASIS[operator_basis]]
     sector = resolve_symmetry(p, symmetry)
+    check_ed_size(p.L)
     rows, nnz, exact, rel_error = count_nonzeros(p, sector, operator_basis)
     if nnz > MAX_PLANNED_NNZ:
         raise model.ModelError(
@@ -776,7 +778,10 @@ def dense_bound_mb(L: int, ranks: int = 1) -> float:
     is counted as in every plan. Cheap, where :func:`plan_ed` builds the sector's rows: where
     this bound fits, :func:`lindring.api.prepare` needs no plan (0.3 ms against 1.5 ms of a
     10 ms point at L = 5, benchmarks/README.md)."""
-    N = 4.0 ** L
+    try:
+        N = 4.0 ** L
+    except OverflowError:            # L > 511: beyond any machine (plan_ed says so in words)
+        return math.inf
     return (ranks * (BASE_MB + OUTPUT_MB + DENSE_BOUND_SLACK_MB)
             + DENSE_BOUND_MATRICES * N * N * SCALAR_BYTES["complex"] / MB)
 
