@@ -64,15 +64,20 @@ def test_exact_chi_with_a_small_evolution_chi_agrees_with_dense(monkeypatch):
     monkeypatch.setattr(mpo, "CHI_TEBD", 4)
     L = 4
     data, attrs = mpo_observables(make_params(L, bc="open", **F3A), chi=16, progress=False)
-    rho, kdim = dense_steady_state(dense_liouvillian(L, "open", **F3A))
-    ref = dense_observables(rho, L, "open", **F3A)
+    _within_estimate_of_dense(data, attrs, L, F3A, rounding=1e-11)
+
+
+def _within_estimate_of_dense(data, attrs, L, model, rounding, **dense):
+    """The MPO point is unique, as the dense steady state, and its sz and current_J are within
+    its written error estimate of it: |<O>_1 - <O>_2| <= ||O|| ||rho_1 - rho_2||_1 <= 2^(L/2)
+    ||rho|| est (||O|| <= 1; the current_J operator has norm 2|J|), plus the dense reference's
+    own ``rounding``."""
+    rho, kdim = dense_steady_state(dense_liouvillian(L, "open", **model), **dense)
+    ref = dense_observables(rho, L, "open", **model)
     assert kdim == 1 and attrs["unique"] == 1
-    est = float(data["error_estimate"][1])
-    # |<O>_1 - <O>_2| <= ||O|| ||rho_1 - rho_2||_1 <= 2^(L/2) ||rho|| est (||O|| <= 1; the
-    # current_J operator has norm 2|J|), plus the dense reference's own rounding (~1e-12)
-    bound = 2 ** (L / 2) * est + 1e-11
+    bound = 2 ** (L / 2) * float(data["error_estimate"][1]) + rounding
     assert np.abs(data["sz"][1] - ref["sz"]).max() <= bound
-    assert np.abs(data["current_J"][1] - ref["current_J"]).max() <= bound * 2 * F3A["J0"]
+    assert np.abs(data["current_J"][1] - ref["current_J"]).max() <= bound * 2 * model["J0"]
 
 
 def test_a_target_residual_of_one_or_more_is_refused_before_compute():
@@ -198,13 +203,7 @@ def test_weak_dissipation_hands_the_evolution_over_after_a_step_budget(monkeypat
     L, model = 3, dict(J0=1e4, kappa=0.2, eps_x=0.5)
     data, attrs = mpo_observables(make_params(L, bc="open", **model), progress=False)
     assert attrs["dt"] == pytest.approx(1e-4) and attrs["steps"] <= 128 + 256 + 512
-    rho, kdim = dense_steady_state(dense_liouvillian(L, "open", **model), tol=1e-13)
-    ref = dense_observables(rho, L, "open", **model)
-    assert kdim == 1 and attrs["unique"] == 1
-    est = float(data["error_estimate"][1])
-    bound = 2 ** (L / 2) * est + 1e-12
-    assert np.abs(data["sz"][1] - ref["sz"]).max() <= bound
-    assert np.abs(data["current_J"][1] - ref["current_J"]).max() <= bound * 2 * model["J0"]
+    _within_estimate_of_dense(data, attrs, L, model, rounding=1e-12, tol=1e-13)
 
 
 def test_no_refinement_sweeps_is_named_as_the_reason():

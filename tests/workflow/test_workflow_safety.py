@@ -249,16 +249,7 @@ def test_config_errors_before_any_job(tmp_path, config, extra, message, real):
     if not any(r in message for r in RESOURCES):
         assert message in config_error(work, _in_process(config, extra))
     if real:
-        cfg = work / "study.yaml"
-        cfg.write_text(config if isinstance(config, str) else yaml.safe_dump(config))
-        cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory", str(work),
-               "--configfile", str(cfg), "--cores", "2", *extra]
-        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=work, env=workflow_env(),
-                              timeout=300)
-        out = proc.stdout + proc.stderr
-        assert proc.returncode != 0, out[-2000:]
-        assert message in out, out[-2000:]
-        assert "Traceback" not in out
+        _refused_by_snakemake(work, config, message, extra)
     assert not list(tmp_path.rglob("PWNED")) and not (ROOT / "PWNED").exists()
     assert not (work / "results").exists() and not (work / "logs").exists()
     assert not (tmp_path / "x").exists()
@@ -276,17 +267,23 @@ def test_a_scaling_it_cannot_fit_is_refused_before_any_job(tmp_path, study, mess
     config = {"studies": {"s": study}, "scaling": {"s": {"ring": "s"}}}
     work = tmp_path / "work"
     work.mkdir()
+    _refused_by_snakemake(work, config, message)
+    assert not (work / "results").exists() and not (work / "logs").exists()
+
+
+def _refused_by_snakemake(work, config, message, extra=()):
+    """A real Snakemake run of ``config`` (a dict or its text) in ``work`` fails, saying
+    ``message``, without a traceback."""
     cfg = work / "study.yaml"
-    cfg.write_text(yaml.safe_dump(config))
-    cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory", str(work), "--configfile",
-           str(cfg), "--cores", "2"]
+    cfg.write_text(config if isinstance(config, str) else yaml.safe_dump(config))
+    cmd = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory", str(work),
+           "--configfile", str(cfg), "--cores", "2", *extra]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=work, env=workflow_env(),
                           timeout=300)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out[-2000:]
     assert message in out, out[-2000:]
     assert "Traceback" not in out
-    assert not (work / "results").exists() and not (work / "logs").exists()
 
 
 def test_gather_command_checks_its_config(values_run, tmp_path):
