@@ -234,3 +234,13 @@ def test_repeated_petsc_options_are_found():
         ["-ksp_type"]
     assert repeated_options(["-ksp_atol", "-inf", "-ksp_rtol", "-inf", "-log_view"]) == []
     assert repeated_options(["-ksp_monitor", "-ksp_monitor"]) == ["-ksp_monitor"]
+
+
+@pytest.mark.parametrize("point", [dict(preset="minimal", alpha=2.0, delta=1.5),
+                                   dict(J0=1.0, kappa=0.5), dict(J0=1.0, gamma=-1e-3j)])
+def test_ground_refuses_jump_parameters_that_would_not_enter(point):
+    """`--method ground --preset minimal --alpha 2 --delta 1.5` wrote the trivial ground state
+    of mu n with alpha and delta in the file as if they had been used: refused, naming them."""
+    p = model.make_params(4, **point)
+    with pytest.raises(model.ModelError, match="jump parameters .* do not enter it"):
+        check_point("ground", p, resolve("ground", {}))

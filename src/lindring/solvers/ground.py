@@ -107,12 +107,29 @@ def embed(op: np.ndarray, sites: tuple[int, ...], L: int) -> sp.csr_matrix:
                          shape=(dim, dim))
 
 
+#: parameters of the jumps (MODEL.md, Eqs. 4, 12 and the local decay): none enters H
+JUMP_PARAMS = ("alpha", "beta", "gamma", "delta", "kappa")
+
+
 def check_ground_params(p: Params) -> None:
     """Raise :class:`~lindring.core.model.ModelError` if the exact ground state of ``p`` is out
     of reach (L > :data:`MAX_L`: 2^L states)."""
     if p.L > MAX_L:
         raise ModelError(f"method 'ground': L = {p.L} needs 2^{p.L} states; the exact ground "
                          f"state is limited to L <= {MAX_L}")
+
+
+def check_no_jumps(p: Params) -> None:
+    """Raise :class:`~lindring.core.model.ModelError` if a point of ``--method ground`` sets a
+    jump parameter (:data:`JUMP_PARAMS`): the closed-system Hamiltonian does not contain them,
+    so they would be written to the file without having entered the result."""
+    given = [f"{name} = {complex(getattr(p, name)).real:g}"
+             if complex(getattr(p, name)).imag == 0 else f"{name} = {getattr(p, name):g}"
+             for name in JUMP_PARAMS if getattr(p, name) != 0]
+    if given:
+        raise ModelError(f"method 'ground' is the ground state of the Hamiltonian (App. B): the "
+                         f"jump parameters {', '.join(given)} do not enter it; leave them out "
+                         "(and --preset, whose jumps they are)")
 
 
 def hamiltonian(p: Params) -> sp.csr_matrix:

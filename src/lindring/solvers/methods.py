@@ -98,14 +98,15 @@ def check_point(method: str, p: model.Params, values: dict) -> None:
         The boundary the method does not support, no dissipation at all (a steady state is never
         unique then; not for ``ground``), a symmetry sector the model lacks (``ed``), a ring,
         range 2 or a time step too large for the rates (``mpo``), range 2 (``cmf``), L beyond
-        the exact ground state (``ground``).
+        the exact ground state or a jump parameter, which does not enter it (``ground``).
     """
     check_method_bc(method, p.bc)
     if method != "ground" and not hasattr(p, "has_jumps"):   # a model file checks its own
         model.check_dissipative(p)
     if method == "ground":
-        from lindring.solvers.ground import check_ground_params
+        from lindring.solvers.ground import check_ground_params, check_no_jumps
         check_ground_params(p)
+        check_no_jumps(p)
     elif method == "ed":
         check_ed_size(p.L)
         try:
