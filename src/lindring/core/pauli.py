@@ -33,7 +33,7 @@ import functools
 import numpy as np
 
 from lindring.core import model
-from lindring.core.terms import CACHED_POINTS, cacheable, frozen, local_terms
+from lindring.core.terms import cached_per_point, frozen, local_terms
 
 #: the Pauli matrices by letter: 1, sigma^x, sigma^y, sigma^z in the local basis (|0>, |1>) of
 #: MODEL.md (|1> up: sigma^z = diag(-1, 1), sigma^y = -i (sp - sm))
@@ -82,26 +82,19 @@ def pauli_superoperator(S: np.ndarray, nsites: int) -> np.ndarray:
 def pauli_terms(p: model.Params) -> list[tuple[tuple[int, ...], np.ndarray]]:
     """The Liouvillian of Eq. 11 as ``(sites, real superoperator on Pauli letters)``
     (:func:`lindring.core.terms.local_terms` transformed; for a :class:`model.Params`, computed
-    once per point: :data:`lindring.core.terms.CACHED_POINTS`)."""
-    if cacheable(p):
-        return list(_params_pauli_terms(p))
-    return _pauli_terms(p)
+    once per point: :func:`lindring.core.terms.cached_per_point`)."""
+    return list(_pauli_terms(p))
 
 
-@functools.lru_cache(maxsize=CACHED_POINTS)
-def _params_pauli_terms(p: model.Params):
-    """:func:`pauli_terms` of a hashable :class:`model.Params`, read-only."""
-    return frozen(_pauli_terms(p))
-
-
-def _pauli_terms(p) -> list[tuple[tuple[int, ...], np.ndarray]]:
-    """:func:`pauli_terms`, uncached."""
+@cached_per_point
+def _pauli_terms(p):
+    """:func:`pauli_terms` as a read-only tuple."""
     out = []
     for sites, S in local_terms(p):
         R = pauli_superoperator(S, len(sites))
         if np.any(R != 0):
             out.append((sites, R))
-    return out
+    return frozen(out)
 
 
 class PauliBasis:

@@ -27,9 +27,7 @@ def local_terms(p: model.Params) -> list[tuple[tuple[int, ...], np.ndarray]]:
     """
     if hasattr(p, "local_terms"):
         return p.local_terms()
-    if cacheable(p):
-        return list(_params_terms(p))
-    return list(_params_terms.__wrapped__(p))
+    return list(_params_terms(p))
 
 
 def cacheable(p) -> bool:
@@ -58,7 +56,20 @@ def frozen(terms) -> tuple[tuple[tuple[int, ...], np.ndarray], ...]:
 CACHED_POINTS = 8
 
 
-@functools.lru_cache(maxsize=CACHED_POINTS)
+def cached_per_point(function):
+    """``function(p, ...)`` computed once for each of the last ``CACHED_POINTS`` points ``p``
+    that are :func:`cacheable`, every time for the others (``__wrapped__``: uncached). What it
+    returns is shared between callers: it must not be changed (:func:`frozen`)."""
+    cached = functools.lru_cache(maxsize=CACHED_POINTS)(function)
+
+    @functools.wraps(function)
+    def per_point(p, *args, **kwargs):
+        return (cached if cacheable(p) else function)(p, *args, **kwargs)
+
+    return per_point
+
+
+@cached_per_point
 def _params_terms(p: model.Params):
     """:func:`local_terms` of a (frozen, hashable) :class:`model.Params`, computed once."""
     terms: dict[tuple[int, ...], np.ndarray] = {}
@@ -179,6 +190,7 @@ def _canonical(terms) -> dict:
     return out
 
 
+@cached_per_point
 def reflection_symmetric(p: model.Params, rtol: float = 1e-13) -> tuple[bool, str]:
     """Whether the reflection ``j -> -j (mod L)`` (ring) or ``j -> L - 1 - j`` (open chain)
     commutes with the Liouvillian of ``p``, decided from its local terms; and why not.
@@ -209,19 +221,6 @@ def reflection_symmetric(p: model.Params, rtol: float = 1e-13) -> tuple[bool, st
     holds; a complex J (phi != 0, a flux: the current I_J is odd under reflection) or complex
     alpha, delta in general (f_b and its reflection differ by more than a phase) do not.
     """
-    if cacheable(p):
-        return _params_reflection(p, rtol)
-    return _reflection_symmetric(p, rtol)
-
-
-@functools.lru_cache(maxsize=CACHED_POINTS)
-def _params_reflection(p: model.Params, rtol: float) -> tuple[bool, str]:
-    """:func:`reflection_symmetric` of a hashable :class:`model.Params`, decided once."""
-    return _reflection_symmetric(p, rtol)
-
-
-def _reflection_symmetric(p, rtol: float) -> tuple[bool, str]:
-    """:func:`reflection_symmetric`, uncached."""
     L = p.L
     image = (lambda j: (-j) % L) if p.bc == "ring" else (lambda j: L - 1 - j)
     terms = _canonical(local_terms(p))

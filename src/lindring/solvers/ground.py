@@ -123,9 +123,8 @@ def check_no_jumps(p: Params) -> None:
     """Raise :class:`~lindring.core.model.ModelError` if a point of ``--method ground`` sets a
     jump parameter (:data:`JUMP_PARAMS`): the closed-system Hamiltonian does not contain them,
     so they would be written to the file without having entered the result."""
-    given = [f"{name} = {complex(getattr(p, name)).real:g}"
-             if complex(getattr(p, name)).imag == 0 else f"{name} = {getattr(p, name):g}"
-             for name in JUMP_PARAMS if getattr(p, name) != 0]
+    values = {name: complex(getattr(p, name)) for name in JUMP_PARAMS}
+    given = [f"{name} = {z.real if z.imag == 0 else z:g}" for name, z in values.items() if z != 0]
     if given:
         raise ModelError(f"method 'ground' is the ground state of the Hamiltonian (App. B): the "
                          f"jump parameters {', '.join(given)} do not enter it; leave them out "
