@@ -336,3 +336,43 @@ def test_gather_takes_files_from_before_gap_sectors():
         old = dict(attrs, options=" ".join(o for o in attrs["options"].split()
                                            if not o.startswith("gap_sectors=")))
         assert (check_point_file(job, old) == []) == (not gap)
+
+
+@pytest.mark.parametrize("L,bc,kw", [(3, "ring", MINIMAL), (4, "ring", GENERAL),
+                                     (4, "ring", TWISTED), (5, "ring", FLUX),
+                                     (4, "open", MINIMAL), (3, "open", GENERAL),
+                                     (4, "ring", dict(MINIMAL, range=2))])
+def test_sector_projectors_block_the_full_pauli_matrix(L, bc, kw):
+    """The projectors of the full-space uniqueness check (``sector_projector``, one per sector,
+    the -k sector its conjugate): together a unitary of the whole space that makes the full
+    Pauli matrix block diagonal, each block the sector's matrix built from its rows
+    (``rows_block`` on :class:`CharacterBasis`, an independent construction)."""
+    from lindring.core.sectors import sector_projector
+    from lindring.solvers.gap import full_pauli_matrix
+    p = model.make_params(L, bc=bc, **kw)
+    M = full_pauli_matrix(p).toarray()
+    blocks, rows = [], []
+    for label in sector_labels(p):
+        C = sector_projector(L, bc, label).toarray()
+        basis = CharacterBasis(L, bc, label)
+        assert C.shape == (basis.size, 4 ** L)
+        if basis.size == 0:
+            continue
+        np.testing.assert_allclose(C @ C.conj().T, np.eye(basis.size), atol=1e-13)
+        block = rows_block(p, basis, np.arange(basis.size), pauli_terms(p)).toarray()
+        np.testing.assert_allclose(C @ M @ C.conj().T, block, atol=1e-12 * abs(M).max())
+        rows.append(C)
+        blocks.append(block)
+        if label.is_complex(L):
+            rows.append(C.conj())
+            blocks.append(block.conj())
+    U = np.vstack(rows)
+    np.testing.assert_allclose(U @ U.conj().T, np.eye(4 ** L), atol=1e-12)
+    start, B = 0, U @ M @ U.conj().T
+    for block in blocks:                      # block diagonal: nothing between the sectors
+        n = len(block)
+        np.testing.assert_allclose(B[start:start + n, start:start + n], block,
+                                   atol=1e-12 * abs(M).max())
+        B[start:start + n, start:start + n] = 0
+        start += n
+    assert np.abs(B).max() <= 1e-12 * abs(M).max()

@@ -35,6 +35,7 @@ Sectors at ``k = 0, pi`` and without momentum have real coefficients already.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 import scipy.sparse as sp
@@ -205,6 +206,28 @@ class CharacterBasis:
                 w = self._elements[e](reps)
                 table[w], element[w] = idx, e
         self._lookup = (table, element)
+
+
+@functools.lru_cache(maxsize=128)
+def sector_projector(L: int, bc: str, label: SectorLabel) -> sp.csr_matrix:
+    """The basis of the sector ``label`` as the rows of a sparse matrix ``C``, shape
+    ``(sector size, 4^L)``, ``C[i, w] = conj(<w|O_i>)`` (module docstring: ``<w|O> =
+    chi(h_w) / sqrt(n_O)``), so that the sector's block of a full-space matrix ``M`` (Pauli
+    words) is ``C M C^+`` and ``C C^+ = 1``. Built once for each ``(L, bc, label)`` (read-only,
+    shared). Every element g of the group maps a representative r to ``g r`` with ``chi(g)``;
+    the ``|G| / n_O`` elements of the stabiliser give the same word with the same character
+    (trivial on the stabiliser), so ``chi(g) sqrt(n_O) / |G|`` summed over them is
+    ``chi(h_w) / sqrt(n_O)``."""
+    basis = CharacterBasis(L, bc, label)
+    group = len(basis.chars)
+    rows = np.repeat(np.arange(basis.size, dtype=np.int64), group)
+    cols = np.stack([g(basis.reps) for g in basis._elements], axis=1).ravel() if basis.size \
+        else np.zeros(0, np.int64)
+    vals = (basis.chars[None, :] * np.sqrt(basis.orbit)[:, None] / group).ravel()
+    C = sp.coo_matrix((np.conj(vals), (rows, cols)), shape=(basis.size, 4 ** L)).tocsr()
+    C.sum_duplicates()
+    C.data.setflags(write=False)
+    return C
 
 
 class RealForm:

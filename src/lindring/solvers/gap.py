@@ -36,7 +36,7 @@ import numpy as np
 from lindring.core.diagnostics import get_logger
 from lindring.core.basis import symmetries_of
 from lindring.core.sectors import (CharacterBasis, MirrorRealForm, RealForm, SectorLabel,
-                                   sector_labels)
+                                   sector_labels, sector_projector)
 from lindring.solvers.steady import SINVERT_KERNEL_TOL, SolverError, Tolerances, decide_kernel
 
 log = get_logger(__name__)
@@ -149,15 +149,68 @@ def full_space_kernel(sectors: list, L: int, solved: SectorLabel) -> FullKernel:
 
 def kernel_over_sectors(p, scale: float, tol: Tolerances | None = None,
                         known: dict | None = None) -> list:
-    """The kernel (with the gap, a by-product) of every sector of ``p`` by dense
-    eigenvalues: the full-space uniqueness check without ``--gap``, for operator spaces of at
-    most :data:`KERNEL_CHECK_MAX_WORDS` words (a larger ``p`` is refused: ValueError).
-    ``known``: ``SectorLabel -> SectorGap`` not searched again. Returns every
-    :class:`SectorGap`."""
+    """The kernel of every sector of ``p`` (:func:`lindring.core.sectors.sector_labels`),
+    densely: the full-space uniqueness check without ``--gap``, for operator spaces of at most
+    :data:`KERNEL_CHECK_MAX_WORDS` words.
+
+    The whole space's Pauli matrix ``M`` (4^L x 4^L, sparse, real) is built once and each
+    sector's block taken from it as ``C M C^+`` (:func:`lindring.core.sectors.sector_projector`,
+    built once for each L), then decided by :func:`_dense_block` (singular values first).
+
+    Parameters
+    ----------
+    p : model.Params or modelfile.ModelPoint
+    scale : float
+        The scale of L (a rate): the kernel cutoff is relative to it.
+    tol : Tolerances, optional
+    known : dict, optional
+        ``SectorLabel -> SectorGap`` not searched again (the solved sector's, by its solve).
+
+    Returns
+    -------
+    list of SectorGap
+        One per sector, in the order of ``sector_labels(p)``; the gap NaN where the singular
+        values alone decided "no kernel".
+
+    Raises
+    ------
+    ValueError
+        Where 4^L > :data:`KERNEL_CHECK_MAX_WORDS`.
+    """
     if 4 ** p.L > KERNEL_CHECK_MAX_WORDS:
         raise ValueError(f"the dense kernel check of every sector is for L <= "
                          f"{round(np.log(KERNEL_CHECK_MAX_WORDS) / np.log(4))}, not {p.L}")
-    return _search_sectors(p, scale, tol or Tolerances(), known or {}, dense_only=True)
+    known = known or {}
+    labels = sector_labels(p)
+    M = full_pauli_matrix(p) if any(label not in known for label in labels) else None
+    out = []
+    for label in labels:
+        if label in known:
+            out.append(known[label])
+            continue
+        t1 = time.time()
+        C = sector_projector(p.L, p.bc, label)
+        if C.shape[0] == 0:          # no orbit with this character (small L)
+            out.append(SectorGap(label, 0, np.inf, how="empty"))
+            continue
+        found = _dense_block(label, (C @ M @ C.conj().T).toarray(), p.L, scale,
+                             kernel_only=True)
+        found.seconds = time.time() - t1
+        out.append(found)
+        log.debug(f"[kernel] {label.describe(p.L)}: {found.rows} rows, "
+                  f"{found.kernel_dim} kernel vector(s) ({found.how}, {found.seconds:.1e}s)")
+    return out
+
+
+def full_pauli_matrix(p):
+    """The Liouvillian of ``p`` on the whole operator space in the Pauli basis: a real sparse
+    matrix (CSR), shape ``(4^L, 4^L)``, rows and columns the Pauli words
+    (:mod:`lindring.core.pauli`; :func:`lindring.core.terms.rows_block`)."""
+    from lindring.core.basis import FullBasis
+    from lindring.core.pauli import PauliBasis, pauli_terms
+    from lindring.core.terms import rows_block
+    full = PauliBasis(FullBasis(p.L))
+    return rows_block(p, full, np.arange(full.size), pauli_terms(p))
 
 
 def solved_label(p, sector: str) -> SectorLabel:
@@ -229,15 +282,13 @@ def gap_accuracy(gap: float, scale: float, tol: Tolerances) -> float:
     return fine if gap < tol.kernel_tol * scale else 10 * tol.eps_tol * scale
 
 
-def _search_sectors(p, scale: float, tol: Tolerances, known: dict, dense_only: bool = False):
+def _search_sectors(p, scale: float, tol: Tolerances, known: dict):
     """Every sector's :class:`SectorGap` (``known`` reused): densely up to ``DENSE_MAX_ROWS``
-    rows (every size with ``dense_only``), else by Krylov-Schur in this process's build."""
-    comm, real_build = None, True
-    if not dense_only:
-        from lindring.solvers.petsc import init
-        PETSc, _ = init()
-        comm = PETSc.COMM_WORLD.tompi4py()     # the world of the steady state's solve
-        real_build = not np.iscomplexobj(PETSc.ScalarType())
+    rows, else by Krylov-Schur in this process's build."""
+    from lindring.solvers.petsc import init
+    PETSc, _ = init()
+    comm = PETSc.COMM_WORLD.tompi4py()     # the world of the steady state's solve
+    real_build = not np.iscomplexobj(PETSc.ScalarType())
     mirror = symmetries_of(p)["reflection"]
     out = []
     for label in sector_labels(p):
@@ -249,14 +300,13 @@ def _search_sectors(p, scale: float, tol: Tolerances, known: dict, dense_only: b
         if basis.size == 0:          # no orbit with this character (small L)
             out.append(SectorGap(label, 0, np.inf, how="empty"))
             continue
-        if dense_only or basis.size <= DENSE_MAX_ROWS:
-            found = _dense_sector(p, basis, scale, tol, kernel_only=dense_only)
+        if basis.size <= DENSE_MAX_ROWS:
+            found = _dense_sector(p, basis, scale, tol)
         else:
             found = _krylov_sector(p, basis, scale, tol, real_build, mirror)
         found.seconds = time.time() - t1
         out.append(found)
-        (log.debug if dense_only else log.info)(
-                 f"[{'kernel' if dense_only else 'gap'}] {label.describe(p.L)}: {found.rows} "
+        log.info(f"[gap] {label.describe(p.L)}: {found.rows} "
                  "rows, " + (f"gap {found.gap:.6e}" if not found.error else
                              f"FAILED ({found.error})")
                  + (f", {found.kernel_dim} kernel vector(s)" if found.kernel_dim else "")
@@ -285,10 +335,20 @@ def _decide(eigenvalues: np.ndarray, scale: float):
 SCREEN_MARGIN = 1e4
 
 
-def _dense_sector(p, basis: CharacterBasis, scale: float, tol: Tolerances,
-                  kernel_only: bool = False) -> SectorGap:
-    """A small sector's eigenvalues by numpy, on every rank alike (a ``0 < k < pi`` sector's
-    kernel counted twice: it stands for k and -k).
+def _dense_sector(p, basis: CharacterBasis, scale: float, tol: Tolerances) -> SectorGap:
+    """A small sector's eigenvalues by numpy (:func:`_dense_block`), its matrix built from its
+    rows (:func:`lindring.core.terms.rows_block`), on every rank alike."""
+    from lindring.core.pauli import pauli_terms
+    from lindring.core.terms import rows_block
+    M = rows_block(p, basis, np.arange(basis.size), pauli_terms(p)).toarray()
+    return _dense_block(basis.label, M, p.L, scale)
+
+
+def _dense_block(label: SectorLabel, M: np.ndarray, L: int, scale: float,
+                 kernel_only: bool = False) -> SectorGap:
+    """The kernel, undamped modes and gap of one sector's dense matrix ``M`` (square, the rows
+    of the sector ``label``) from its eigenvalues (:func:`_decide`); a ``0 < k < pi`` sector's
+    counts doubled: it stands for k and -k.
 
     ``kernel_only`` (the full-space uniqueness check, :func:`kernel_over_sectors`): the
     singular values first, several times cheaper than the eigenvalues. Every eigenvalue has
@@ -297,16 +357,13 @@ def _dense_sector(p, basis: CharacterBasis, scale: float, tol: Tolerances,
     ``SCREEN_MARGIN`` times the kernel cutoff (of ``max(scale, sigma_max)``) proves that the
     sector has no eigenvalue within the cutoff: kernel 0, the gap not computed (NaN). Else
     (a kernel, a slow mode, a non-normal block) the eigenvalues decide, as without it."""
-    from lindring.core.pauli import pauli_terms
-    from lindring.core.terms import rows_block
-    M = rows_block(p, basis, np.arange(basis.size), pauli_terms(p)).toarray()
-    twice = 2 if basis.label.is_complex(p.L) else 1
+    twice = 2 if label.is_complex(L) else 1
     if kernel_only:
         sv = np.linalg.svd(M, compute_uv=False)
         if sv[-1] >= SCREEN_MARGIN * SINVERT_KERNEL_TOL * max(scale, sv[0]):
-            return SectorGap(basis.label, basis.size, np.nan, 0, 0, how="dense singular values")
+            return SectorGap(label, len(M), np.nan, 0, 0, how="dense singular values")
     kernel, undamped, gap = _decide(np.linalg.eigvals(M), scale)
-    return SectorGap(basis.label, basis.size, gap, twice * kernel, twice * undamped,
+    return SectorGap(label, len(M), gap, twice * kernel, twice * undamped,
                      how="dense", accuracy=10 * SINVERT_KERNEL_TOL * scale)
 
 
