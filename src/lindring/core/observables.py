@@ -118,30 +118,45 @@ def steady_observables(state: LocalState, p: model.Params) -> dict:
 def model_observables(state: LocalState, point) -> dict:
     """Observables of a model-file point (:class:`lindring.core.modelfile.ModelPoint`): ``sz``
     per site, each of the file's observables per site or per bond (real part of ``Tr(O rho)``;
-    the file's observables are Hermitian), the purities and ``negativity_pair``."""
-    out = dict(sz=np.array([state.expectation((j,), model.SZ).real for j in range(state.L)]))
+    the file's observables are Hermitian), its correlations (:func:`correlation`), the purities
+    and ``negativity_pair``; every reduced state from one (collective) fetch."""
+    L = state.L
+    sites = [(j,) for j in range(L)]
+    where = sites + [(0, 1)]
+    for _, _, placed in point.observables:
+        where += [tuple(t.sites) for t in placed]
+    correlations = getattr(point, "correlations", ())
+    for c in correlations:
+        where += [w for i, j in c.pairs for w in ((i, j), (i,), (j,))]
+    rho = state.reduced_many(where)
+
+    def expect(where_, op):
+        return np.trace(op @ rho[tuple(where_)])
+
+    out = dict(sz=np.array([expect(s, model.SZ).real for s in sites]))
     for name, _, placed in point.observables:
-        out[name] = np.array([state.expectation(t.sites, t.operator).real for t in placed])
-    for c in getattr(point, "correlations", ()):
-        out.update(c.split(correlation(state, c)))
-    rho_pair = state.reduced((0, 1))
+        out[name] = np.array([expect(t.sites, t.operator).real for t in placed])
+    for c in correlations:
+        out.update(c.split(correlation(rho, c)))
+    rho_pair = rho[(0, 1)]
     out.update(purity=state.norm2(), purity_pair=purity(rho_pair),
                negativity_pair=negativity(rho_pair, 2))
     return out
 
 
-def correlation(state: LocalState, c) -> np.ndarray:
+def correlation(rho: dict, c) -> np.ndarray:
     """A model file's correlation function against distance
     (:class:`lindring.core.modelfile.Correlation`): ``<A_i B_j> [- <A_i><B_j>]`` for each of its
-    pairs ``(i, j)``, from the two-site reduced states; complex (real up to rounding when A and
-    B are Hermitian; :meth:`~lindring.core.modelfile.Correlation.split` writes it)."""
+    pairs ``(i, j)``, from the reduced states ``rho`` (keyed by their sites: ``(i, j)``,
+    ``(i,)``, ``(j,)``); complex (real up to rounding when A and B are Hermitian;
+    :meth:`~lindring.core.modelfile.Correlation.split` writes it)."""
     A, B = c.operators
     AB = np.kron(A, B)
     out = []
     for i, j in c.pairs:
-        value = state.expectation((i, j), AB)
+        value = np.trace(AB @ rho[(i, j)])
         if c.connected:
-            value -= state.expectation((i,), A) * state.expectation((j,), B)
+            value -= np.trace(A @ rho[(i,)]) * np.trace(B @ rho[(j,)])
         out.append(value)
     return np.array(out, dtype=complex)
 
