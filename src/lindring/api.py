@@ -133,9 +133,9 @@ def model_point(method: str, L: int, bc: str, model_file, values: dict | None = 
                                "(parameters={...} in Python)")
     point = modelfile.build(modelfile.load(model_file), L, bc, values or {})
     if not point.has_jumps():
-        raise model.ModelError(f"model {point.file.name}: no jump operator acts at these "
-                               "parameters: every function of H is stationary, so the steady "
-                               "state is not unique")
+        raise model.ModelError(f"{point.file.label}: model {point.file.name}: no jump operator "
+                               "acts at these parameters: every function of H is stationary, so "
+                               "the steady state is not unique")
     return point
 
 

@@ -75,26 +75,6 @@ class StudyError(ValueError):
 
 
 # ----------------------------------------------------------------------------- config files
-def _strict_loader():
-    import yaml
-
-    class StrictLoader(yaml.SafeLoader):
-        """PyYAML's safe loader, refusing a key given twice in one mapping."""
-
-    def construct_mapping(loader, node, deep=False):
-        seen = {}
-        for key_node, _ in node.value:
-            key = loader.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise StudyError(f"duplicated key {key!r} (lines {seen[key] + 1} and "
-                                 f"{key_node.start_mark.line + 1}): YAML would keep only the last")
-            seen[key] = key_node.start_mark.line
-        return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
-
-    StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
-    return StrictLoader
-
-
 def load_config(path) -> dict:
     """Read a config file (YAML or JSON), refusing duplicated keys.
 
@@ -104,14 +84,15 @@ def load_config(path) -> dict:
         The file is missing, unreadable, not a mapping, or repeats a key (message names the file).
     """
     import yaml
+    from lindring.io.yamlfile import DuplicateKeyError, strict_loader
     try:
         with open(path, encoding="utf-8") as fh:
-            cfg = yaml.load(fh, Loader=_strict_loader())
+            cfg = yaml.load(fh, Loader=strict_loader())
     except FileNotFoundError:
         raise StudyError(f"config file {path} not found") from None
     except IsADirectoryError:
         raise StudyError(f"config file {path} is a directory") from None
-    except StudyError as err:
+    except DuplicateKeyError as err:
         raise StudyError(f"{path}: {err}") from None
     except yaml.YAMLError as err:
         raise StudyError(f"{path} is not valid YAML: {err}") from None
@@ -355,7 +336,8 @@ class Job:
         :class:`lindring.core.modelfile.ModelPoint` for a study of a model file."""
         if self.model is not None:
             from lindring.core import modelfile
-            return modelfile.build(modelfile.load(self.model), self.L, self.bc, dict(self.params))
+            return modelfile.build(modelfile.load(self.model, model_option(self.study)),
+                                   self.L, self.bc, dict(self.params))
         return model.make_params(self.L, bc=self.bc, preset=self.preset, range=self.range,
                                  **dict(self.params))
 
@@ -538,18 +520,31 @@ def _model_file(name: str, st: dict):
         raise StudyError(f"studies.{name}.methods: a model file runs with ed or mpo only (not "
                          f"{', '.join(others)})")
     try:
-        return modelfile.load(st["model"])
+        return modelfile.load(st["model"], model_option(name))
     except model.ModelError as err:
-        raise StudyError(f"studies.{name}.model: {err}") from None
+        raise StudyError(str(err)) from None     # names studies.<name>.model and the file
+
+
+def model_option(study: str) -> str:
+    """What names a study's model file in errors (``studies.<name>.model``), as ``--model``
+    does on the command line."""
+    return f"studies.{study}.model"
 
 
 def _model_point(name: str, st: dict, L: int, params: dict):
-    """The point of a study's model file (validated as ``lindring solve --model`` does)."""
+    """The point of a study's model file (validated as ``lindring solve --model`` does); an
+    error names the file and the key (``fixed`` or ``grid``) that gave a value."""
     from lindring.core import modelfile
-    point = modelfile.build(_model_file(name, st), L, st["bc"], params)
+    fixed = st.get("fixed") or {}
+
+    def given_as(key, value):
+        return f"studies.{name}.{'fixed' if key in fixed else 'grid'}.{key} = {value}"
+
+    mf = _model_file(name, st)
+    point = modelfile.build(mf, L, st["bc"], params, given_as)
     if not point.has_jumps():
-        raise model.ModelError("no jump operator acts at this point: the steady state is not "
-                               "unique")
+        raise model.ModelError(f"{mf.label}: no jump operator acts at this point: the steady "
+                               "state is not unique")
     return point
 
 
