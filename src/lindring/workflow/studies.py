@@ -102,20 +102,64 @@ def load_config(path) -> dict:
 
 
 def validate_config(cfg: dict) -> dict:
-    """Check ``cfg`` against the workflow schema (setting its defaults), as the workflow does.
+    """Check ``cfg`` against the workflow schema (setting its defaults): the one check of a
+    config's values, made by the workflow (``workflow/rules/common.smk``), by
+    :func:`lindring.api.gather` and, for every study it expands, by :func:`expand` and
+    :func:`expand_study` (:func:`check_study`), so that a value is accepted or refused alike
+    on every path (``gap: "yes"``, ``check_unique: "no"``, ``L: "1e3"`` are refused by all).
 
     Raises
     ------
     StudyError
-        With jsonschema's message, which names the offending key.
+        Naming the key (``studies.s.gap: 'yes' is not of type 'boolean'``).
     """
-    from snakemake.exceptions import WorkflowError
-    from snakemake.utils import validate
-    try:
-        validate(cfg, schema=str(SCHEMA))
-    except WorkflowError as err:
-        raise StudyError(str(err)) from None
+    _check_schema(cfg)
     return apply_defaults(cfg)
+
+
+def check_study(name: str, st: dict) -> None:
+    """Check one study's values against the workflow schema (:func:`validate_config`'s check of
+    ``studies.<name>``), without changing ``st``; StudyError naming the key."""
+    import copy
+    _check_schema({"studies": {name: copy.deepcopy(st)}})
+
+
+def _check_schema(cfg) -> None:
+    import jsonschema
+    if not isinstance(cfg, dict):
+        raise StudyError(f"a config is a mapping of keys (studies: ...), got {type(cfg).__name__}")
+    errors = list(_config_validator().iter_errors(cfg))
+    if errors:
+        err = jsonschema.exceptions.best_match(errors)
+        where = ".".join(str(k) for k in err.absolute_path) or "(top level)"
+        raise StudyError(f"{where}: {err.message}")
+
+
+@functools.lru_cache(maxsize=1)
+def _config_validator():
+    """The validator of :data:`SCHEMA` (draft 2020-12, its ``$ref`` to :data:`OPTIONS_SCHEMA`
+    resolved locally) that also fills in the defaults the schema gives beside ``properties``
+    (as Snakemake's ``validate`` does)."""
+    import jsonschema
+    import yaml
+    from referencing import Registry, Resource
+    schema = dict(yaml.safe_load(SCHEMA.read_text()), **{"$id": SCHEMA.as_uri()})
+    options = yaml.safe_load(OPTIONS_SCHEMA.read_text())
+    registry = Registry().with_resources([
+        (SCHEMA.as_uri(), Resource.from_contents(schema)),
+        (OPTIONS_SCHEMA.as_uri(), Resource.from_contents(options))])
+    base = jsonschema.Draft202012Validator
+    check_properties = base.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, subschema):
+        if isinstance(instance, dict):
+            for key, sub in properties.items():
+                if "default" in sub:
+                    instance.setdefault(key, sub["default"])
+        yield from check_properties(validator, properties, instance, subschema)
+
+    cls = jsonschema.validators.extend(base, {"properties": set_defaults})
+    return cls(schema, registry=registry)
 
 
 def apply_defaults(cfg: dict) -> dict:
@@ -154,16 +198,46 @@ def options_schema() -> dict:
     defs = {}
     study_defaults_ = _study_option_defaults()
     for name in STUDY_OPTIONS:
-        defs[name] = dict(json_schema(OPTIONS[name]),
+        defs[name] = dict(_as_text_too(json_schema(OPTIONS[name])),
                           **({"default": study_defaults_[name]} if name in study_defaults_ else {}))
     defs["mpo"] = {"type": "object", "additionalProperties": False,
                    "description": "options of method mpo (names without the mpo_ prefix)",
-                   "properties": {key: json_schema(OPTIONS[name]) for key, name in MPO_OPTIONS.items()}}
+                   "properties": {key: _as_text_too(json_schema(OPTIONS[name]))
+                                  for key, name in MPO_OPTIONS.items()}}
     for name, opt in PLAN_SETTINGS.items():
         defs[name] = dict(json_schema(opt), default=opt.default)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema",
             "description": "GENERATED from lindring.core.options by `make schema`; do not edit",
             "$defs": defs}
+
+
+#: a real number as text (PyYAML reads 1e-10, without a dot, as a string): the pattern of the
+#: schema's ``$defs/real``
+REAL_TEXT = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
+
+
+def _as_text_too(schema: dict) -> dict:
+    """A real option's schema that also takes the number as text (``max_residual: 1e-10``,
+    which YAML reads as a string, as a study's ``fixed`` and ``grid`` take it); its range is
+    then checked by the registry (:func:`study_option`), on every path alike."""
+    if schema.get("type") != "number":
+        return schema
+    number = {k: v for k, v in schema.items() if k != "description"}
+    return {"oneOf": [number, {"type": "string", "pattern": REAL_TEXT}],
+            "description": schema["description"]}
+
+
+def study_option(name: str, value, where: str):
+    """A study's value of option ``name`` of the registry (``max_residual``, an ``mpo:`` key),
+    as the type ``lindring solve`` takes: a number given as text read (:func:`parse_number`),
+    then checked and converted by the registry (``chi: 8.0`` is the integer 8, written
+    ``--chi=8``). StudyError naming ``where``."""
+    if isinstance(value, str):
+        value = parse_number(value, where)
+    try:
+        return OPTIONS[name].check(value)
+    except model.ModelError as err:
+        raise StudyError(f"{where}: {err}") from None
 
 
 def write_options_schema(path=None) -> None:
@@ -424,6 +498,7 @@ def expand_study(name: str, st: dict, check_points: bool = True) -> list[Job]:
         point the model or its method refuses, two points with one path.
     """
     check_name(name, f"studies.{name}")
+    check_study(name, st)          # the workflow's check of the values (validate_config)
     st = {**study_defaults(), **st}
     fixed = {k: parse_number(v, f"studies.{name}.fixed.{k}") for k, v in (st.get("fixed") or {}).items()}
     model_file = st.get("model")
@@ -449,11 +524,11 @@ def expand_study(name: str, st: dict, check_points: bool = True) -> list[Job]:
     jobs = []
     bc = st["bc"]
     Ls = sizes(st["L"], f"studies.{name}.L")
-    mpo = tuple(sorted((k, v if k in ("chi", "order") else parse_number(v, f"studies.{name}.mpo.{k}"))
-                       for k, v in (st.get("mpo") or {}).items()))
-    for k, _ in mpo:
+    for k in st.get("mpo") or {}:
         if k not in MPO_FLAGS:
             raise StudyError(f"studies.{name}.mpo.{k}: unknown option (known: {', '.join(MPO_FLAGS)})")
+    mpo = tuple(sorted((k, study_option(MPO_OPTIONS[k], v, f"studies.{name}.mpo.{k}"))
+                       for k, v in (st.get("mpo") or {}).items()))
     for key, option in (("mpo", "chi"), ("max_residual", "max_residual")):
         users = OPTIONS[option].methods
         if st.get(key) is not None and not set(methods) & set(users):
@@ -466,7 +541,7 @@ def expand_study(name: str, st: dict, check_points: bool = True) -> list[Job]:
         raise StudyError(f"studies.{name}.gap_sectors: applies to the gap; set gap: true too")
     max_residual = st.get("max_residual")
     if max_residual is not None:
-        max_residual = parse_number(max_residual, f"studies.{name}.max_residual")
+        max_residual = study_option("max_residual", max_residual, f"studies.{name}.max_residual")
     for method in methods:
         if method not in METHOD_BC:
             raise StudyError(f"studies.{name}.methods: unknown method {method!r}")
@@ -486,7 +561,7 @@ def expand_study(name: str, st: dict, check_points: bool = True) -> list[Job]:
                 point = "_".join(f"{k}={format_value(v)}" for k, v in coords) or "point"
                 job = Job(study=name, method=method, bc=bc, L=L, point=point, coords=coords,
                           params=tuple(sorted(params.items())), preset=st.get("preset"),
-                          range=st["range"], solver=st["solver"], max_residual=max_residual,
+                          range=int(st["range"]), solver=st["solver"], max_residual=max_residual,
                           mpo=mpo if method == "mpo" else (), symmetry=st["symmetry"],
                           check_unique=st.get("check_unique", True), model=model_file,
                           gap=bool(st.get("gap")) and method == "ed",
@@ -560,6 +635,8 @@ def expand(config: dict) -> dict[str, list[Job]]:
     StudyError
         For the first impossible study (see :func:`expand_study`) or an unknown name in ``run``.
     """
+    import copy
+    config = validate_config(copy.deepcopy(config))     # the workflow's check, on every path
     studies = config.get("studies") or {}
     for kind in ("studies", "cmf_maps", "scaling"):
         for n in config.get(kind) or {}:
