@@ -293,3 +293,22 @@ def test_mpo_plan_in_closed_form_is_the_sum_over_the_bonds(chi):
         cubes = sum(float(d) ** 3 for d in bonds[1:-1])
         got = _mpo_cost(L, chi)
         assert got[0] == pytest.approx(pairs, rel=1e-13) and got[1] == pytest.approx(cubes, rel=1e-13)
+
+
+def test_benchmarks_mpo_md_states_the_kernel_cutoffs_the_code_uses():
+    """benchmarks/MPO.md names the MPO's two cutoffs with the code's numbers: the spectral one
+    (an eigenvalue of the projected Liouvillian at zero, ED's Krylov number, relative to
+    rate_scale) and the two starts' one (||L (x1 - x2)||), and ED's shift-and-invert cutoff
+    (it said 1e-8 x rate for the spectral cutoff after the code had moved to 1e-12)."""
+    from conftest import ROOT
+    from lindring.solvers.mpo import MPOThresholds
+    from lindring.solvers.steady import SINVERT_KERNEL_TOL, Tolerances
+    def short(x):                   # 1e-08 -> "1e-8", as the text writes it
+        mantissa, exponent = f"{x:.0e}".split("e")
+        return f"{mantissa}e{int(exponent)}"
+    text = " ".join((ROOT / "benchmarks" / "MPO.md").read_text().split())
+    th = MPOThresholds()
+    assert th.spectral_kernel == Tolerances.kernel_tol
+    assert f"Two eigenvalues of modulus `<= {short(th.spectral_kernel)} x rate`" in text
+    assert f"measured again: at most `{short(th.kernel)} x rate`" in text
+    assert f"shift-and-invert search uses {short(SINVERT_KERNEL_TOL)}" in text
