@@ -169,6 +169,7 @@ def _xxz(**replace) -> str:
 
 @pytest.mark.parametrize("name, text, entry", [
     ("missing.yaml", None, "model file not found"),
+    ("", None, "an empty name names no model file"),
     ("bad.yaml", "name: m\nparameters: [\n", "not valid YAML"),
     ("empty.yaml", "", "the file is empty"),
     ("list.yaml", "- 1\n", "a model file is a mapping"),
@@ -203,7 +204,7 @@ def test_every_model_file_error_names_the_option_the_file_and_the_entry(tmp_path
     file (quoted as a shell needs it when its name has a space) and names the entry."""
     import re
     import shlex
-    path = tmp_path / name
+    path = tmp_path / name if name else ""
     if text is not None:
         path.write_text(text)
     with pytest.raises(modelfile.ModelFileError) as err:

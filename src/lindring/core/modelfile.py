@@ -412,6 +412,8 @@ def load(path, option: str = OPTION) -> ModelFile:
         unknown operator or name, a duplicated term name, a cycle among parameter defaults.
     """
     label = source_label(path, option)
+    if not str(path).strip():
+        raise ModelFileError(f"{label}: an empty name names no model file")
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
