@@ -41,6 +41,7 @@ CASES = [
     (_with(ED, range=1.0), None),
     # numbers as text (YAML reads 1e-10 as a string): accepted for every real value
     (_with(ED, max_residual="1e-10"), None),
+    (_with(ED, max_residual=1.234567890123456789e-10), None),   # canonical: as the file says
     (_with(MPO, mpo=dict(tol="1e-9", dt="5E-2", t_max="1e2")), None),
     (_with(ED, max_residual="-1e-10"), "studies.s.max_residual"),   # range: the registry
     (_with(ED, max_residual=0), "studies.s.max_residual"),

@@ -231,13 +231,15 @@ def study_option(name: str, value, where: str):
     """A study's value of option ``name`` of the registry (``max_residual``, an ``mpo:`` key),
     as the type ``lindring solve`` takes: a number given as text read (:func:`parse_number`),
     then checked and converted by the registry (``chi: 8.0`` is the integer 8, written
-    ``--chi=8``). StudyError naming ``where``."""
+    ``--chi=8``), a real one canonical (:func:`canonical`, the value its command line
+    carries). StudyError naming ``where``."""
     if isinstance(value, str):
         value = parse_number(value, where)
     try:
-        return OPTIONS[name].check(value)
+        value = OPTIONS[name].check(value)
     except model.ModelError as err:
         raise StudyError(f"{where}: {err}") from None
+    return canonical(value) if isinstance(value, float) else value    # as on its command line
 
 
 def write_options_schema(path=None) -> None:
