@@ -211,20 +211,16 @@ def options_schema() -> dict:
             "$defs": defs}
 
 
-#: a real number as text (PyYAML reads 1e-10, without a dot, as a string): the pattern of the
-#: schema's ``$defs/real``
-REAL_TEXT = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
-
-
 def _as_text_too(schema: dict) -> dict:
     """A real option's schema that also takes the number as text (``max_residual: 1e-10``,
-    which YAML reads as a string, as a study's ``fixed`` and ``grid`` take it); its range is
-    then checked by the registry (:func:`study_option`), on every path alike."""
+    which YAML reads as a string), with the pattern of the config schema's ``$defs/real`` (as a
+    study's ``fixed`` and ``grid`` take it); its range is then checked by the registry
+    (:func:`study_option`), on every path alike."""
     if schema.get("type") != "number":
         return schema
+    text = next(s for s in _schema()["$defs"]["real"]["oneOf"] if s.get("type") == "string")
     number = {k: v for k, v in schema.items() if k != "description"}
-    return {"oneOf": [number, {"type": "string", "pattern": REAL_TEXT}],
-            "description": schema["description"]}
+    return {"oneOf": [number, dict(text)], "description": schema["description"]}
 
 
 def study_option(name: str, value, where: str):
