@@ -133,20 +133,22 @@ def model_point(method: str, L: int, bc: str, model_file, values: dict | None = 
                                "(parameters={...} in Python)")
     point = modelfile.build(modelfile.load(model_file), L, bc, values or {})
     if not point.has_jumps():
-        raise model.ModelError(f"model {point.file.name}: no jump operator acts at these "
-                               "parameters: every function of H is stationary, so the steady "
-                               "state is not unique")
+        raise model.ModelError(f"{point.file.label}: model {point.file.name}: no jump operator "
+                               "acts at these parameters: every function of H is stationary, so "
+                               "the steady state is not unique")
     return point
 
 
 def check_point(method: str, L: int, bc: str = "ring", preset: str | None = None, range: int = 1,
                 params: dict | None = None, options: dict | None = None, model_file=None,
-                model_values: dict | None = None):
+                model_values: dict | None = None, fits=None):
     """The point and every option of ``method``, checked as :func:`solve` and :func:`plan`
     check them (one path: :func:`lindring.solvers.methods.check_point`), without compute.
 
     ``model_file`` (with ``model_values``, the model's parameters) takes the model from a
-    model file instead of the paper's parameters (:func:`model_point`).
+    model file instead of the paper's parameters (:func:`model_point`); ``fits`` is the
+    memory check that :func:`lindring.solvers.methods.check_point` makes before its work per
+    site (``mpo``).
 
     Returns
     -------
@@ -168,7 +170,7 @@ def check_point(method: str, L: int, bc: str = "ring", preset: str | None = None
                                    "need --model FILE")
         p = model.make_params(L, bc=bc, preset=preset, range=1 if range is None else range,
                               **(params or {}))
-    check_method_point(method, p, values)
+    check_method_point(method, p, values, fits)
     return p, values
 
 
@@ -194,8 +196,11 @@ def prepare(method: str, L: int, bc: str = "ring", preset: str | None = None, ra
     petsc_options = list(petsc_options)
     if petsc_options and method != "ed":
         raise model.ModelError(f"PETSc options {' '.join(petsc_options)} only apply to --method ed")
+    # an mpo point's memory is known from L and chi alone: decided before the checks that visit
+    # every bond (a chain too long for this machine is refused at once, whatever its length)
+    early = method == "mpo" and not force
     p, values = check_point(method, L, bc, preset, range, params, options, model_file,
-                            model_values)
+                            model_values, fits=_refuse_if_too_large_for(method) if early else None)
     if output is not None:
         check_output_path(output)
     check_warm_start(method, p, values, warm, output)
@@ -211,7 +216,7 @@ def prepare(method: str, L: int, bc: str = "ring", preset: str | None = None, ra
                 "options once per process: run this point in a new process (or give the same "
                 "options)")
         check_petsc_options(petsc_options, scalar=petsc_scalar(values["basis"]))
-    if method in ("ed", "mpo") and not force:
+    if method == "ed" and not force:
         _refuse_if_too_large(method, p, values)
     return p, values
 
@@ -342,6 +347,12 @@ def _refuse_if_too_large(method: str, p: model.Params, values: dict) -> None:
     reason = check_fits(plan_, MPI.COMM_WORLD.Get_size(), available)
     if reason:
         raise model.ModelError(reason)
+
+
+def _refuse_if_too_large_for(method: str):
+    """:func:`_refuse_if_too_large` of ``method`` as the ``fits(p, values)`` check of
+    :func:`check_point`."""
+    return lambda p, values: _refuse_if_too_large(method, p, values)
 
 
 def clear_output(output) -> None:

@@ -122,6 +122,10 @@ def test_bad_set_values_exit_2_before_compute(tmp_path, item, message):
     proc = run_cli(["solve", "-o", out, "--model", PAPER, "--L", 3, item], check=False)
     assert proc.returncode == 2, proc.stderr
     assert re.search(message, proc.stderr), proc.stderr
+    if message != "write NAME=VALUE":       # the file and how the value was given are named
+        name, value = item[len("--set="):].split("=", 1)
+        assert f"error: --model {PAPER}: " in proc.stderr, proc.stderr
+        assert f"(--set {name}={value})" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr and "[assemble]" not in proc.stderr
     assert not out.exists()
 

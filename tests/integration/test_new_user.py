@@ -229,6 +229,27 @@ def test_an_mpo_point_too_large_for_this_machine_is_refused(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_an_mpo_point_too_large_is_refused_before_any_work_per_bond(tmp_path, monkeypatch):
+    """The refusal needs L and chi only: nothing that visits every bond (the generators and
+    their rates: 11-37 s at L = 100000) runs before it; a point that fits still gets them."""
+    from lindring.solvers import mpo
+
+    def per_bond(*args):
+        raise AssertionError("work per bond before the memory was decided")
+
+    monkeypatch.setattr(mpo, "bond_generators", per_bond)
+    with pytest.raises(lindring.core.model.ModelError, match="an MPO of 100000 sites"):
+        lindring.api.prepare("mpo", 100000, "open", "minimal", params=dict(alpha=2, delta=1),
+                             output=tmp_path / "x.nc")
+    with pytest.raises(AssertionError, match="work per bond"):      # --force: the rates
+        lindring.api.prepare("mpo", 100000, "open", "minimal", params=dict(alpha=2, delta=1),
+                             output=tmp_path / "x.nc", force=True)
+    with pytest.raises(AssertionError, match="work per bond"):      # fits: the rates are checked
+        lindring.api.prepare("mpo", 6, "open", "minimal", params=dict(alpha=2, delta=1),
+                             output=tmp_path / "x.nc")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_show_says_not_decided_without_a_method(ed_files):
     """The fill value "none" is not shown as if it were a method."""
     text = lindring.show(ed_files["unchecked"].encoding["source"])

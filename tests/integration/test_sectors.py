@@ -226,5 +226,6 @@ def test_study_symmetry_key_reaches_the_command_and_is_checked():
     assert "--symmetry=none" in off[0].cli_args()
     assert not any(a.startswith("--symmetry") for a in off[1].cli_args())  # cmf has no sectors
     with pytest.raises(StudyError, match="breaks parity"):
-        expand_study("s", dict(st, symmetry="parity", preset=None, fixed=dict(eps_x=0.1),
+        no_preset = {k: v for k, v in st.items() if k != "preset"}  # (preset: null is refused)
+        expand_study("s", dict(no_preset, symmetry="parity", fixed=dict(eps_x=0.1),
                                grid=dict(alpha=[1.0], delta=[0.5])))

@@ -155,6 +155,101 @@ def test_values_are_checked_before_building():
     assert modelfile.build(modelfile.loads(GOOD.replace("h: 0.5", "h: 0")), 3, "open", {})
 
 
+XXZ = "models/boundary_driven_xxz.yaml"
+
+
+def _xxz(**replace) -> str:
+    """The boundary-driven XXZ model file's text with lines replaced."""
+    text = open(XXZ).read()
+    for old, new in replace.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    return text
+
+
+@pytest.mark.parametrize("name, text, entry", [
+    ("missing.yaml", None, "model file not found"),
+    ("", None, "an empty name names no model file"),
+    ("bad.yaml", "name: m\nparameters: [\n", "not valid YAML"),
+    ("empty.yaml", "", "the file is empty"),
+    ("list.yaml", "- 1\n", "a model file is a mapping"),
+    ("unknown key.yaml", _xxz(**{"description:": "descripton:"}),
+     "at \\(top level\\): Additional properties .*'descripton'"),
+    ("word.yaml", _xxz(**{"Delta: {default: 1,": "Delta: {default: abc,"}),
+     "parameters/Delta: unknown name\\(s\\) abc"),
+    ("complex.yaml", _xxz(**{"Delta: {default: 1,": "Delta: {default: \"1+2j\","}),
+     "parameters/Delta: parameter 'Delta' must be real, got \\(1\\+2j\\) \\(its default"),
+    ("nan.yaml", _xxz(**{"Delta: {default: 1,": "Delta: {default: .nan,"}),
+     "parameters/Delta: nan is not finite"),
+    ("min.yaml", _xxz(**{"min: -1, max: 1": "min: abc, max: 1"}), "at parameters/drive"),
+    ("range.yaml", _xxz(**{"drive: {default: 0.5, real: true, min: -1, max: 1}":
+                           "drive: {default: -1e-3, real: true, min: -1e-4}"}),
+     "parameters/drive: parameter 'drive' must be >= -0.0001, got -0.001"),
+    ("twice.yaml", _xxz(**{"drive: {default: 0.5, real: true, min: -1, max: 1}":
+                           "drive: {default: 0.5, real: true, min: 0.9, min: -1}"}),
+     "duplicated key 'min' \\(lines 16 and 16\\)"),
+    ("name.yaml", _xxz(**{"name: boundary_driven_xxz": "name: boundary driven"}),
+     "at name: 'boundary driven' does not match"),
+    ("op.yaml", _xxz(**{"J*Delta, sz_0 sz_1": "J*Delta, sq_0 sz_1"}),
+     "hamiltonian/0 \\(xxz\\)/sum/2: 'sq_0' is not a factor"),
+    ("expr.yaml", _xxz(**{"[J, sx_0 sx_1]": "[\"J*\", sx_0 sx_1]"}),
+     "hamiltonian/0 \\(xxz\\)/sum/0: cannot parse 'J\\*'"),
+    ("sites.yaml", _xxz(**{"where: first}": "where: {sites: [9]}}"}),
+     "jumps/0 \\(up_first\\)/where/sites: \\[9\\] outside"),
+])
+def test_every_model_file_error_names_the_option_the_file_and_the_entry(tmp_path, name, text,
+                                                                         entry):
+    """Odd files (missing, bad YAML, empty, unknown keys, words, complex strings, NaN, bad
+    bounds, names with spaces) are refused by a message that starts with the option and the
+    file (quoted as a shell needs it when its name has a space) and names the entry."""
+    import re
+    import shlex
+    path = tmp_path / name if name else ""
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(modelfile.ModelFileError) as err:
+        modelfile.build(modelfile.load(path), 3, "open", {})
+    head = f"--model {shlex.quote(str(path))}: "
+    assert str(err.value).startswith(head), str(err.value)
+    assert re.search(entry, str(err.value)), str(err.value)
+    if " " in name:
+        assert f"'{path}'" in str(err.value)
+    workflow = pytest.raises(modelfile.ModelFileError,
+                             match=re.escape(f"studies.s.model {shlex.quote(str(path))}: "))
+    with workflow:      # the workflow names its key instead of the option
+        modelfile.build(modelfile.load(path, "studies.s.model"), 3, "open", {})
+
+
+def test_bounds_and_defaults_in_exponent_form_are_numbers(tmp_path):
+    """YAML reads -1e-3 (no dot) as text: a default, a min and a max so written are numbers."""
+    path = tmp_path / "m.yaml"
+    path.write_text(_xxz(**{"drive: {default: 0.5, real: true, min: -1, max: 1}":
+                            "drive: {default: -1e-3, real: true, min: -1e-2, max: 1E-2}"}))
+    mf = modelfile.load(path)
+    assert mf.constraints("drive")["min"] == -1e-2 and mf.constraints("drive")["max"] == 1e-2
+    assert modelfile.build(mf, 3, "open", {}).values["drive"] == -1e-3
+    assert modelfile.build(mf, 3, "open", dict(drive="-1e-2")).values["drive"] == -1e-2
+    with pytest.raises(modelfile.ModelFileError, match=r"'drive' must be <= 0.01, got 0.02 "
+                                                       r"\(--set drive=2e-2\)"):
+        modelfile.build(mf, 3, "open", dict(drive="2e-2"))
+
+
+@pytest.mark.parametrize("values, message", [
+    (dict(Delta="abc"), r"parameter 'Delta': cannot read 'abc' as a number .*\(--set Delta=abc\)"),
+    (dict(Delta="1+2j"), r"parameter 'Delta' must be real, got \(1\+2j\) \(--set Delta=1\+2j\)"),
+    (dict(Gamma="-1e-3"), r"parameter 'Gamma' must be >= 0, got -0.001 \(--set Gamma=-1e-3\)"),
+    (dict(Gamma="1e-300"), r"parameter 'Gamma': .* is outside .* \(--set Gamma=1e-300\)"),
+    (dict(zeta=1), r"unknown parameter\(s\) zeta \(--set zeta=1\); model boundary_driven_xxz"),
+])
+def test_a_bad_value_for_a_model_file_names_the_file_the_parameter_and_how_it_was_set(
+        values, message):
+    mf = modelfile.load(XXZ)
+    with pytest.raises(modelfile.ModelFileError, match=f"^--model {XXZ}: {message}"):
+        modelfile.build(mf, 3, "open", values)
+    with pytest.raises(modelfile.ModelFileError, match=f"^--model {XXZ}: boundaries: .*for bc open"):
+        modelfile.build(mf, 3, "ring", {})
+
+
 # ----------------------------------------------------------------------------- random models
 def _random_model(rng, L, bc, uniform=False):
     """A random model file's text and, independently, its dense H and jump operators

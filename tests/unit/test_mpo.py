@@ -278,3 +278,37 @@ def test_bonds_never_exceed_their_exact_maximum_and_the_plan_caps_chi():
     assert (big.mem_mb_total, big.runtime_min) == (small.mem_mb_total, small.runtime_min)
     assert big.mem_mb_total == pytest.approx(
         BASE_MB + OUTPUT_MB + 2184 * MPO_BYTES_PER_BOND_PAIR / 2 ** 20, abs=0.1)
+
+
+@pytest.mark.parametrize("chi", [2, 3, 4, 5, 16, 17, 64, 1000, 4 ** 31, 4 ** 32, 4 ** 32 + 1,
+                                 10 ** 40])
+def test_mpo_plan_in_closed_form_is_the_sum_over_the_bonds(chi):
+    """The plan's sums over the bonds (no work per site, so a chain of 10^5 sites is refused at
+    once) equal the sums bond by bond, with D_l = min(chi, 4^min(l, L - l, 32)) written here
+    from the definition, on short chains (every bond below the cap) and long ones."""
+    from lindring.workflow.plan import _mpo_cost
+    for L in list(range(2, 80)) + [101, 1000, 4321]:
+        bonds = [1] + [min(chi, 4 ** min(l, L - l, 32)) for l in range(1, L)] + [1]
+        pairs = sum(float(a) * float(b) for a, b in zip(bonds, bonds[1:]))
+        cubes = sum(float(d) ** 3 for d in bonds[1:-1])
+        got = _mpo_cost(L, chi)
+        assert got[0] == pytest.approx(pairs, rel=1e-13) and got[1] == pytest.approx(cubes, rel=1e-13)
+
+
+def test_benchmarks_mpo_md_states_the_kernel_cutoffs_the_code_uses():
+    """benchmarks/MPO.md names the MPO's two cutoffs with the code's numbers: the spectral one
+    (an eigenvalue of the projected Liouvillian at zero, ED's Krylov number, relative to
+    rate_scale) and the two starts' one (||L (x1 - x2)||), and ED's shift-and-invert cutoff
+    (it said 1e-8 x rate for the spectral cutoff after the code had moved to 1e-12)."""
+    from conftest import ROOT
+    from lindring.solvers.mpo import MPOThresholds
+    from lindring.solvers.steady import SINVERT_KERNEL_TOL, Tolerances
+    def short(x):                   # 1e-08 -> "1e-8", as the text writes it
+        mantissa, exponent = f"{x:.0e}".split("e")
+        return f"{mantissa}e{int(exponent)}"
+    text = " ".join((ROOT / "benchmarks" / "MPO.md").read_text().split())
+    th = MPOThresholds()
+    assert th.spectral_kernel == Tolerances.kernel_tol
+    assert f"Two eigenvalues of modulus `<= {short(th.spectral_kernel)} x rate`" in text
+    assert f"measured again: at most `{short(th.kernel)} x rate`" in text
+    assert f"shift-and-invert search uses {short(SINVERT_KERNEL_TOL)}" in text

@@ -39,8 +39,16 @@ def test_model_study_expands_over_the_models_parameters():
     (dict(methods=["ed", "cmf"]), "ed or mpo only"),
     (dict(methods=["mpo"]), "method 'mpo' does not support bc='ring'"),
     (dict(preset="minimal"), "preset do not apply"),
-    (dict(model="models/missing.yaml"), "studies.dis.model: model file models/missing.yaml not found"),
+    (dict(model="models/missing.yaml"), "studies.dis.model models/missing.yaml: model file not found"),
     (dict(grid=dict(seed=[0.5])), "'seed' must be an integer"),
+    # every error of the model file names the key that gave it, the file, and the entry
+    (dict(grid=dict(seed=[0.5])),
+     f"studies.dis.model {MODEL}: parameter 'seed' must be an integer, got 0.5 "
+     r"\(studies.dis.grid.seed = 0.5\)"),
+    (dict(fixed=dict(w="-1e-3")),
+     f"studies.dis.model {MODEL}: parameter 'w' must be >= 0, got -0.001 "
+     r"\(studies.dis.fixed.w = -0.001\)"),
+    (dict(fixed=dict(w="1+1j")), f"studies.dis.model {MODEL}: parameter 'w' must be real"),
     (dict(symmetry="momentum"), "jumps term 'f' differs between sites"),
 ])
 def test_bad_model_studies_are_refused_naming_the_key(study, message):

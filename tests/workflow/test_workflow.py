@@ -131,9 +131,11 @@ BAD_CONFIGS = [
     (lambda c: c["studies"]["ring"].update(L=[2]), "ring needs L >= 3"),       # model
     (lambda c: c["studies"]["ring"].update(bc="open"), "does not support bc='open'"),
     (lambda c: c.update(run=["nope"]), "nope"),
+    (lambda c: c["studies"]["theta"].update(gap="yes"), "studies.theta.gap: 'yes' is not of type"),
 ]
-#: messages of the cases also run through Snakemake: one of the schema, one of the model
-BAD_CONFIGS_SNAKEMAKE = ("colour", "ring needs L >= 3")
+#: messages of the cases also run through Snakemake: of the schema (a key, a value's type), of
+#: the model
+BAD_CONFIGS_SNAKEMAKE = ("colour", "studies.theta.gap: 'yes' is not of type", "ring needs L >= 3")
 
 
 @pytest.mark.parametrize("edit,message", BAD_CONFIGS, ids=[m for _, m in BAD_CONFIGS])

@@ -7,17 +7,16 @@ import os
 import re
 import sys
 
-from snakemake.utils import validate
-
-from lindring.workflow.studies import StudyError, apply_defaults, expand, load_config
+from lindring.workflow.studies import StudyError, expand, load_config, validate_config
 
 try:
     for _configfile in workflow.configfiles:
         load_config(_configfile)
+    # the schema (../schemas/config.schema.yaml) and the options' defaults (the registry,
+    # options.schema.yaml): the one check of a config's values, that of lindring's API too
+    validate_config(config)
 except StudyError as err:
     raise WorkflowError(f"bad config: {err}")
-validate(config, schema="../schemas/config.schema.yaml")
-apply_defaults(config)             # the options' defaults: the registry (options.schema.yaml)
 try:
     JOBS = expand(config)          # {study: [Job, ...]}; every point validated with the model
 except StudyError as err:

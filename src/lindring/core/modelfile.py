@@ -65,6 +65,7 @@ import dataclasses
 import hashlib
 import math
 import re
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -90,6 +91,12 @@ MAX_RANGE = 4
 #: relative tolerance of the Hermiticity and symmetry checks on local operators
 CHECK_TOL = 1e-12
 _NAME = r"[A-Za-z][A-Za-z0-9_]*"
+#: a real number as text (YAML reads ``-1e-3``, without a dot, as a string)
+_REAL_TEXT = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
+#: a bound of a parameter (``min``, ``max``): a number or its text
+_BOUND = {"oneOf": [{"type": "number"}, {"type": "string", "pattern": _REAL_TEXT}]}
+#: the option that names a model file on the command line (and in the API's messages)
+OPTION = "--model"
 _FACTOR = re.compile(r"^(sx|sy|sz|sp|sm|n|id)_([0-9]+|[A-Za-z][A-Za-z0-9]*)$")
 
 _TERM = {
@@ -139,8 +146,8 @@ SCHEMA = {
                             "properties": {"default": {"type": ["number", "string"]},
                                            "real": {"type": "boolean"},
                                            "integer": {"type": "boolean"},
-                                           "min": {"type": "number"},
-                                           "max": {"type": "number"},
+                                           "min": _BOUND,
+                                           "max": _BOUND,
                                            "description": {"type": "string"}}}]}},
         "fields": {"type": "object", "propertyNames": {"pattern": f"^{_NAME}$"},
                    "additionalProperties": {"oneOf": [
@@ -202,6 +209,8 @@ def parse_expression(text, where: str) -> ast.Expression:
     """
     if isinstance(text, bool):
         raise ModelFileError(f"{where}: {text!r} is not a number or an expression")
+    if isinstance(text, float) and not math.isfinite(text):
+        raise ModelFileError(f"{where}: {text!r} is not finite")
     text = str(text)
     if len(text) > MAX_EXPRESSION:
         raise ModelFileError(f"{where}: expression longer than {MAX_EXPRESSION} characters")
@@ -309,6 +318,13 @@ class ModelFile:
     path: str = ""
     sha256: str = ""
     text: str = ""
+    option: str = ""   # what gave the file (``--model``, ``studies.<name>.model``), for errors
+
+    @property
+    def label(self) -> str:
+        """How every error names the file: the option that gave it and its path
+        (``--model models/x.yaml``; :func:`source_label`)."""
+        return source_label(self.path, self.option)
 
     @property
     def name(self) -> str:
@@ -321,9 +337,19 @@ class ModelFile:
                 for k, v in self.data["parameters"].items()}
 
     def constraints(self, name: str) -> dict:
-        """The ``real``, ``integer``, ``min`` of a parameter (empty for a bare default)."""
+        """The ``real``, ``integer``, ``min``, ``max`` of a parameter (empty for a bare
+        default); ``min`` and ``max`` as floats (the schema lets them be text, ``"-1e-3"``)."""
         v = self.data["parameters"][name]
-        return v if isinstance(v, dict) else {}
+        if not isinstance(v, dict):
+            return {}
+        return {k: float(x) if k in ("min", "max") else x for k, x in v.items()}
+
+
+def source_label(path, option: str = "") -> str:
+    """The words that name a model file in an error: ``--model models/x.yaml`` (the option
+    that gave it, then its path, quoted as a shell would need it: ``--model 'my model.yaml'``),
+    or the path alone without an option."""
+    return f"{option} {shlex.quote(str(path))}" if option else str(path)
 
 
 #: what a key of the schema accepts, said beside a schema error at it (where jsonschema's own
@@ -344,24 +370,40 @@ def _validate(data, source: str) -> None:
         raise ModelFileError(f"{source}: at {path}: {err.message}{hint}")
 
 
-def loads(text: str, source: str = "model file") -> ModelFile:
-    """A model file from its YAML text (see :func:`load`)."""
+def loads(text: str, source: str = "model file", option: str = "") -> ModelFile:
+    """A model file from its YAML text (see :func:`load`); ``source`` is its path and
+    ``option`` what gave it, both named in every error (:func:`source_label`)."""
     import yaml
+    from lindring.io.yamlfile import DuplicateKeyError, strict_loader
+    label = source_label(source, option)
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=strict_loader())
+    except DuplicateKeyError as err:
+        raise ModelFileError(f"{label}: {err}") from None
     except yaml.YAMLError as err:
-        raise ModelFileError(f"{source} is not valid YAML: {err}") from None
+        raise ModelFileError(f"{label}: not valid YAML: {err}") from None
+    if data is None:
+        raise ModelFileError(f"{label}: the file is empty (a model file is a mapping: name:, "
+                             "parameters:, ...)")
     if not isinstance(data, dict):
-        raise ModelFileError(f"{source}: a model file is a mapping (name:, parameters:, ...)")
-    _validate(data, source)
+        raise ModelFileError(f"{label}: a model file is a mapping (name:, parameters:, ...), "
+                             f"not a {type(data).__name__}")
+    _validate(data, label)
     mf = ModelFile(data=data, path=source, sha256=hashlib.sha256(text.encode()).hexdigest(),
-                   text=text)
+                   text=text, option=option)
     _check_static(mf)
     return mf
 
 
-def load(path) -> ModelFile:
+def load(path, option: str = OPTION) -> ModelFile:
     """Read and validate a model file (YAML, :data:`SCHEMA`).
+
+    Parameters
+    ----------
+    path : str or path
+    option : str
+        What gave the file (``--model``; a workflow config: ``studies.<name>.model``): every
+        error names it and the file, ``--model models/x.yaml: ...``.
 
     Raises
     ------
@@ -369,13 +411,16 @@ def load(path) -> ModelFile:
         Missing or unreadable file, invalid YAML, a schema violation (naming its key path), an
         unknown operator or name, a duplicated term name, a cycle among parameter defaults.
     """
+    label = source_label(path, option)
+    if not str(path).strip():
+        raise ModelFileError(f"{label}: an empty name names no model file")
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ModelFileError(f"model file {path} not found") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as err:
-        raise ModelFileError(f"model file {path} cannot be read: {err}") from None
-    return loads(text, str(path))
+        raise ModelFileError(f"{label}: model file not found") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError, OSError) as err:
+        raise ModelFileError(f"{label}: model file cannot be read: {err}") from None
+    return loads(text, str(path), option)
 
 
 def _terms(mf: ModelFile):
@@ -390,29 +435,29 @@ def _check_static(mf: ModelFile) -> None:
     fields = mf.data.get("fields") or {}
     clash = sorted((set(params) | set(fields)) & (set(CONSTANTS) | set(FUNCTIONS)))
     if clash:
-        raise ModelFileError(f"{mf.path}: {', '.join(clash)} is a built-in name "
+        raise ModelFileError(f"{mf.label}: {', '.join(clash)} is a built-in name "
                              f"({', '.join(CONSTANTS + tuple(FUNCTIONS))}); rename it")
     both = sorted(set(params) & set(fields))
     if both:
-        raise ModelFileError(f"{mf.path}: {', '.join(both)} is both a parameter and a field")
+        raise ModelFileError(f"{mf.label}: {', '.join(both)} is both a parameter and a field")
     for name, default in params.items():
-        used = names_in(parse_expression(default, f"{mf.path}: parameters/{name}"))
+        used = names_in(parse_expression(default, f"{mf.label}: parameters/{name}"))
         bad = sorted(used - set(params) - set(CONSTANTS) - {"pi"})
         if bad:
-            raise ModelFileError(f"{mf.path}: parameters/{name}: unknown name(s) {', '.join(bad)}")
+            raise ModelFileError(f"{mf.label}: parameters/{name}: unknown name(s) {', '.join(bad)}")
     _parameter_order(mf)
     for fname, spec in fields.items():
         exprs = spec.get("values") or [spec["random"]["center"], spec["random"]["width"]]
         for e in exprs:
-            used = names_in(parse_expression(e, f"{mf.path}: fields/{fname}"))
+            used = names_in(parse_expression(e, f"{mf.label}: fields/{fname}"))
             bad = sorted(used - set(params) - set(CONSTANTS) - {"pi"})
             if bad:
-                raise ModelFileError(f"{mf.path}: fields/{fname}: unknown name(s) "
+                raise ModelFileError(f"{mf.label}: fields/{fname}: unknown name(s) "
                                      f"{', '.join(bad)} (fields may use parameters only)")
         if "random" in spec:
             seed = spec["random"].get("seed", "seed")
             if isinstance(seed, str) and seed not in params:
-                raise ModelFileError(f"{mf.path}: fields/{fname}/random/seed: {seed!r} is not a "
+                raise ModelFileError(f"{mf.label}: fields/{fname}/random/seed: {seed!r} is not a "
                                      "parameter: give the name of an integer parameter (declare "
                                      "it under parameters:, e.g. seed: {default: 0, integer: "
                                      "true, min: 0}) or a literal integer >= 0 (seed: 1)")
@@ -423,53 +468,53 @@ def _check_static(mf: ModelFile) -> None:
         where = f"correlations/{i} ({c['name']})"
         for out in correlation_outputs(c["name"], c["left"], c["right"]):
             if out in VARIABLES or out in RESERVED_OUTPUT:
-                raise ModelFileError(f"{mf.path}: {where}: {out!r} is a variable lindring "
+                raise ModelFileError(f"{mf.label}: {where}: {out!r} is a variable lindring "
                                      "always writes; give the correlation another name")
             if (True, out) in seen:
-                raise ModelFileError(f"{mf.path}: {where}: the name {out!r} is used twice"
+                raise ModelFileError(f"{mf.label}: {where}: the name {out!r} is used twice"
                                      f" (also by {seen[(True, out)]})")
             seen[(True, out)] = where
     for kind, where, t in _terms(mf):
         key = (kind == "observables", t["name"])
         if key in seen:
-            raise ModelFileError(f"{mf.path}: {where}: the name {t['name']!r} is used twice"
+            raise ModelFileError(f"{mf.label}: {where}: the name {t['name']!r} is used twice"
                                  f" (also by {seen[key]})")
         seen[key] = where
         if kind == "observables":
             from lindring.core.schema import VARIABLES
             if t["name"] in VARIABLES or t["name"] in RESERVED_OUTPUT:
-                raise ModelFileError(f"{mf.path}: {where}: {t['name']!r} is a variable lindring "
+                raise ModelFileError(f"{mf.label}: {where}: {t['name']!r} is a variable lindring "
                                      "always writes; give the observable another name")
         for i, (coef, product) in enumerate(t["sum"]):
-            used = names_in(parse_expression(coef, f"{mf.path}: {where}/sum/{i}"))
+            used = names_in(parse_expression(coef, f"{mf.label}: {where}/sum/{i}"))
             bad = sorted(used - names)
             if bad:
-                raise ModelFileError(f"{mf.path}: {where}/sum/{i}: unknown name(s) "
+                raise ModelFileError(f"{mf.label}: {where}/sum/{i}: unknown name(s) "
                                      f"{', '.join(bad)} in {coef!r}")
             factors = product.split()
             if not factors:
-                raise ModelFileError(f"{mf.path}: {where}/sum/{i}: empty product")
+                raise ModelFileError(f"{mf.label}: {where}/sum/{i}: empty product")
             for f in factors:
                 m = _FACTOR.match(f)
                 if not m:
                     raise ModelFileError(
-                        f"{mf.path}: {where}/sum/{i}: {f!r} is not a factor op_k (op one of "
+                        f"{mf.label}: {where}/sum/{i}: {f!r} is not a factor op_k (op one of "
                         f"{', '.join(OPERATORS)}; k an offset 0, 1, ... or an integer parameter)")
                 if not m.group(2).isdigit() and m.group(2) not in params:
-                    raise ModelFileError(f"{mf.path}: {where}/sum/{i}: offset {m.group(2)!r} "
+                    raise ModelFileError(f"{mf.label}: {where}/sum/{i}: offset {m.group(2)!r} "
                                          "is not a parameter")
 
 
 def _parameter_order(mf: ModelFile) -> list[str]:
     """Parameters in an order where each default reads only earlier ones; refuses cycles."""
-    deps = {n: names_in(parse_expression(v, f"parameters/{n}")) & set(mf.parameters)
+    deps = {n: names_in(parse_expression(v, f"{mf.label}: parameters/{n}")) & set(mf.parameters)
             for n, v in mf.parameters.items()}
     order, done = [], set()
     while len(order) < len(deps):
         ready = [n for n in deps if n not in done and deps[n] <= done]
         if not ready:
             cyc = sorted(n for n in deps if n not in done)
-            raise ModelFileError(f"{mf.path}: parameters {', '.join(cyc)}: their defaults "
+            raise ModelFileError(f"{mf.label}: parameters {', '.join(cyc)}: their defaults "
                                  "depend on each other in a cycle")
         for n in ready:
             order.append(n)
@@ -715,7 +760,7 @@ def _correlations(mf: ModelFile, L: int, bc: str) -> list[Correlation]:
         i = int(c.get("site", 0))
         d_max = L - 1 if bc == "ring" else L - 1 - i
         if i >= L or d_max < 1:
-            raise ModelFileError(f"{mf.path}: correlations/{k} ({c['name']})/site: site {i} leaves "
+            raise ModelFileError(f"{mf.label}: correlations/{k} ({c['name']})/site: site {i} leaves "
                                  f"no distance on {'a ring' if bc == 'ring' else 'an open chain'}"
                                  f" of L = {L} (sites 0..{L - 1})")
         pairs = tuple((i, (i + d) % L) for d in range(1, d_max + 1))
@@ -748,28 +793,54 @@ def check_magnitude(value: complex, where: str) -> None:
                              f"{model.MAX_MAGNITUDE:g}] (or 0)")
 
 
-def _resolve_values(mf: ModelFile, given: dict, L: int) -> dict:
+def given_on_command_line(name: str, value) -> str:
+    """How a parameter's value was given, in an error: ``--set NAME=VALUE`` (the command line;
+    the API's ``parameters={...}`` is its Python form)."""
+    return f"--set {name}={value}"
+
+
+def _check_value(name: str, v: complex, c: dict) -> None:
+    """A parameter's value against its constraints (``real``, ``integer``, ``min``, ``max``)
+    and the magnitudes of :func:`check_magnitude`."""
+    if (c.get("real") or c.get("integer") or "min" in c or "max" in c) and v.imag != 0:
+        raise ModelFileError(f"parameter {name!r} must be real, got {v}")
+    if c.get("integer") and v.real != round(v.real):
+        raise ModelFileError(f"parameter {name!r} must be an integer, got {v.real!r}")
+    if "min" in c and v.real < c["min"]:
+        raise ModelFileError(f"parameter {name!r} must be >= {c['min']:g}, got {v.real!r}")
+    if "max" in c and v.real > c["max"]:
+        raise ModelFileError(f"parameter {name!r} must be <= {c['max']:g}, got {v.real!r}")
+    check_magnitude(v, f"parameter {name!r}")
+
+
+def _resolve_values(mf: ModelFile, given: dict, L: int, given_as=given_on_command_line) -> dict:
+    """Every parameter's value: the given ones read as numbers (:func:`parse_number`), the
+    others from their defaults, each checked (:func:`_check_value`). An error names the file
+    (``mf.label``), the parameter and where its value came from (``given_as(name, value)``, or
+    its default in the file)."""
     params = mf.parameters
     unknown = sorted(set(given) - set(params))
     if unknown:
-        raise ModelFileError(f"model {mf.name}: unknown parameter(s) {', '.join(unknown)}; "
-                             f"its parameters: {', '.join(params)}")
+        how = ", ".join(given_as(n, given[n]) for n in unknown)
+        raise ModelFileError(f"{mf.label}: unknown parameter(s) {', '.join(unknown)} ({how}); "
+                             f"model {mf.name} has the parameters {', '.join(params)}")
     values = {}
     for name in _parameter_order(mf):
         if name in given:
-            values[name] = parse_number(name, given[name])
+            try:
+                values[name] = parse_number(name, given[name])
+                _check_value(name, values[name], mf.constraints(name))
+            except ModelFileError as err:
+                raise ModelFileError(f"{mf.label}: {err} ({given_as(name, given[name])})") \
+                    from None
         else:
-            values[name] = evaluate(params[name], dict(values, L=complex(L)),
-                                    f"{mf.path}: parameters/{name}")
-        c, v = mf.constraints(name), values[name]
-        if (c.get("real") or c.get("integer") or "min" in c or "max" in c) and v.imag != 0:
-            raise ModelFileError(f"parameter {name!r} must be real, got {v}")
-        if c.get("integer") and v.real != round(v.real):
-            raise ModelFileError(f"parameter {name!r} must be an integer, got {v.real!r}")
-        if "min" in c and v.real < c["min"]:
-            raise ModelFileError(f"parameter {name!r} must be >= {c['min']:g}, got {v.real!r}")
-        if "max" in c and v.real > c["max"]:
-            raise ModelFileError(f"parameter {name!r} must be <= {c['max']:g}, got {v.real!r}")
+            where = f"{mf.label}: parameters/{name}"
+            values[name] = evaluate(params[name], dict(values, L=complex(L)), where)
+            try:
+                _check_value(name, values[name], mf.constraints(name))
+            except ModelFileError as err:
+                raise ModelFileError(f"{where}: {err} (its default, {params[name]!r}, at "
+                                     f"L = {L})") from None
     return values
 
 
@@ -788,7 +859,7 @@ def _fields(mf: ModelFile, values: dict, L: int) -> dict:
     out = {}
     names = dict(values, L=complex(L))
     for index, (fname, spec) in enumerate((mf.data.get("fields") or {}).items()):
-        where = f"{mf.path}: fields/{fname}"
+        where = f"{mf.label}: fields/{fname}"
         if "values" in spec:
             if len(spec["values"]) != L:
                 raise ModelFileError(f"{where}: {len(spec['values'])} values for L = {L} sites")
@@ -882,7 +953,8 @@ def _place(mf: ModelFile, kind: str, where: str, t: dict, values: dict, fields: 
     return out
 
 
-def build(mf: ModelFile, L: int, bc: str, values: dict | None = None) -> ModelPoint:
+def build(mf: ModelFile, L: int, bc: str, values: dict | None = None,
+          given_as=given_on_command_line) -> ModelPoint:
     """A model file at parameter values, L and boundary: local terms and observables.
 
     Parameters
@@ -893,6 +965,9 @@ def build(mf: ModelFile, L: int, bc: str, values: dict | None = None) -> ModelPo
     values : dict, optional
         Parameter name -> value (number or the text of a real or complex literal; never an
         expression); the others take their defaults.
+    given_as : callable, optional
+        ``given_as(name, value)``: the words that say where a given value came from, in an
+        error (default ``--set NAME=VALUE``; a workflow config names its key).
 
     Returns
     -------
@@ -909,25 +984,24 @@ def build(mf: ModelFile, L: int, bc: str, values: dict | None = None) -> ModelPo
     if bc not in model.BOUNDARIES:
         raise ModelFileError(f"bc must be one of {model.BOUNDARIES}, got {bc!r}")
     if L > 31:
-        raise ModelFileError(f"L = {L}: a model file's Liouvillian is assembled on words of L "
+        raise ModelFileError(f"{mf.label}: L = {L}: a model file's Liouvillian is assembled on words of L "
                              "letters, which hold L <= 31")
     allowed = mf.data.get("boundaries")
     if allowed and bc not in allowed:
-        raise ModelFileError(f"model {mf.name} is for bc {', '.join(allowed)}, not {bc!r}")
+        raise ModelFileError(f"{mf.label}: boundaries: model {mf.name} is for bc "
+                             f"{', '.join(allowed)}, not {bc!r}")
     model.check_lattice_size(L, bc, ModelFileError)
-    vals = _resolve_values(mf, given, L)
-    for name, v in vals.items():
-        check_magnitude(v, f"parameter {name!r}")
+    vals = _resolve_values(mf, given, L, given_as)
     fields = _fields(mf, vals, L)
     for name, v in fields.items():
         for j, x in enumerate(v):
-            check_magnitude(x, f"{mf.path}: fields/{name} at site {j}")
+            check_magnitude(x, f"{mf.label}: fields/{name} at site {j}")
     terms, observables = [], []
     for kind, where, t in _terms(mf):
-        placed = _place(mf, kind, f"{mf.path}: {where}", t, vals, fields, L, bc)
+        placed = _place(mf, kind, f"{mf.label}: {where}", t, vals, fields, L, bc)
         if kind == "observables":
             if placed[0].offsets not in ((0,), (0, 1)) or t.get("where", "all") != "all":
-                raise ModelFileError(f"{mf.path}: {where}: an observable is one-site (per site) "
+                raise ModelFileError(f"{mf.label}: {where}: an observable is one-site (per site) "
                                      "or two-site on offsets 0, 1 (per bond), placed on all")
             observables.append((t["name"], t.get("description", ""), placed))
         else:

@@ -328,6 +328,30 @@ def _attributes() -> dict[str, Attribute]:
 ATTRIBUTES: dict[str, Attribute] = _attributes()
 
 
+#: the verification figures of the point files: (variable, which end is the worst, "max" or
+#: "min", {method: the attribute that holds its threshold in that method's point files}). One
+#: table for ``lindring show`` of a point file, the summary of a gathered study
+#: (:func:`lindring.report.quicklook.verification`) and the gather, which keeps these
+#: attributes per technique (:func:`lindring.workflow.gather.gather`). An MPO point's
+#: ``error_estimate`` and ``start_difference`` are both held to ``--mpo-agreement``
+#: (``agreement_tol``); its ``residual`` (``||L x|| / ||x||``, as ED's) has no threshold of its
+#: own: ``relative_residual`` is the one bounded.
+CHECKS = (
+    ("residual", "max", {"ed": "max_residual"}),
+    ("error_estimate", "max", {"ed": "max_error_estimate", "mpo": "agreement_tol"}),
+    ("trace_error", "max", {"ed": "max_trace_error", "mpo": "max_trace_error"}),
+    ("hermiticity_error", "max", {"ed": "max_hermiticity_error", "mpo": "max_hermiticity_error"}),
+    ("min_eigenvalue", "min", {"ed": "positivity_tol"}),
+    ("relative_residual", "max", {"mpo": "max_relative_residual"}),
+    ("start_difference", "max", {"mpo": "agreement_tol"}),
+)
+
+
+def threshold_attributes() -> tuple[str, ...]:
+    """Every attribute :data:`CHECKS` reads a threshold from, in table order."""
+    return tuple(dict.fromkeys(a for _, _, by_method in CHECKS for a in by_method.values()))
+
+
 def attribute_names(method: str) -> list[str]:
     """Every attribute a file of ``method`` has, whatever the outcome."""
     return [n for n, a in ATTRIBUTES.items() if method in a.methods]

@@ -27,16 +27,15 @@ import warnings
 import numpy as np
 import xarray as xr
 
+from lindring.core.schema import CHECKS as CHECKS_OF_POINTS
+
 #: dimensions of a gathered study that are not parameter axes
 NON_AXES = ("technique", "L", "bond", "site", "pair", "distance")
 TECHNIQUES = {"ed": "ED", "cmf": "CMF", "mpo": "MPO", "ground": "ground"}
 ANGLES = ("theta", "phi")
-#: verification figures: (variable, worst is "max" of |x| or "min", threshold attribute)
-CHECKS = (("residual", "max", "max_residual"), ("error_estimate", "max", "max_error_estimate"),
-          ("trace_error", "max", "max_trace_error"),
-          ("hermiticity_error", "max", "max_hermiticity_error"),
-          ("min_eigenvalue", "min", "positivity_tol"), ("start_difference", "max", "mpo_agreement"),
-          ("gap", "min", None))
+#: verification figures: (variable, worst is "max" of |x| or "min", {technique: threshold
+#: attribute}): the point files' checks (lindring.core.schema.CHECKS) and the gap
+CHECKS = CHECKS_OF_POINTS + (("gap", "min", {}),)
 MAX_ROWS = 12
 MAX_NAMED = 4
 
@@ -334,12 +333,15 @@ def study_lines(name: str, ds: xr.Dataset, scaling: xr.Dataset | None = None,
 # ----------------------------------------------------------------------------- verification
 def verification(ds: xr.Dataset) -> list[dict]:
     """The worst verification figures over a study's points, per technique: rows ``{technique,
-    check, worst, threshold, points}`` (threshold from the files' attributes, where recorded)."""
+    check, worst, threshold, points}``; the threshold is that technique's own, as the gather
+    keeps it from the point files (``<technique>_<attribute>``, the attribute of
+    :data:`lindring.core.schema.CHECKS`; in a file gathered before, the study-level attribute
+    of a study of one technique), empty where the files record none."""
     ds = _norm(ds)
     rows = []
     for t in techniques(ds) or [None]:
         sub = ds.sel(technique=t) if t is not None else ds
-        for var, how, thr in CHECKS:
+        for var, how, by_technique in CHECKS:
             if var not in sub:
                 continue
             vals = np.asarray(sub[var].values, dtype=float)
@@ -347,10 +349,24 @@ def verification(ds: xr.Dataset) -> list[dict]:
             if not vals.size:
                 continue
             worst = float(vals.max() if how == "max" else vals.min())
-            threshold = ds.attrs.get(thr, "") if thr else ""
+            threshold = gathered_threshold(ds, t, by_technique)
             rows.append(dict(technique=t or "", check=var, worst=worst,
                              threshold=str(threshold), points=int(vals.size), how=how))
     return rows
+
+
+def gathered_threshold(ds: xr.Dataset, technique, by_technique: dict) -> str:
+    """The threshold of one check for one technique of a gathered study (see
+    :func:`verification`); "" where none is recorded."""
+    attr = by_technique.get(technique) if technique is not None else \
+        next(iter(by_technique.values()), None)
+    if attr is None:
+        return ""
+    if technique is not None and f"{technique}_{attr}" in ds.attrs:
+        return str(ds.attrs[f"{technique}_{attr}"])
+    if attr in ds.attrs and len(techniques(ds)) <= 1:     # one technique: the study's own
+        return str(ds.attrs[attr])
+    return ""
 
 
 def uniqueness_counts(ds: xr.Dataset) -> dict:

@@ -21,19 +21,16 @@ import numpy as np
 import xarray as xr
 
 from lindring.core import model
-from lindring.core.schema import describe
+from lindring.core.schema import CHECKS, describe
 from lindring.report import quicklook as q
 
 METHODS = {"ed": "exact steady state (ED, PETSc/SLEPc)", "cmf": "two-site cluster mean field",
            "mpo": "matrix-product steady state (TEBD + refinement)",
            "ground": "ground state of H (closed system)"}
-#: point-file checks: (variable, threshold attribute, how the value must compare)
-POINT_CHECKS = (("residual", "max_residual", "<= "), ("error_estimate", "max_error_estimate", "<= "),
-                ("trace_error", "max_trace_error", "<= "),
-                ("hermiticity_error", "max_hermiticity_error", "<= "),
-                ("min_eigenvalue", "positivity_tol", ">= -"),
-                ("relative_residual", "max_relative_residual", "<= "),      # MPO files
-                ("start_difference", "agreement_tol", "<= "))
+#: point-file checks (lindring.core.schema.CHECKS): (variable, {method: threshold attribute},
+#: how the value must compare)
+POINT_CHECKS = tuple((var, by_method, "<= " if how == "max" else ">= -")
+                     for var, how, by_method in CHECKS)
 PROVENANCE = ("lindring_version", "git_commit", "physics_version", "petsc_version",
               "slepc_version", "mpi_library", "mpi_ranks", "wall_seconds",
               "peak_memory_mb_max_rank", "created")
@@ -247,10 +244,11 @@ def point_text(ds: xr.Dataset, path: str = "") -> str:
             long = da.attrs.get("long_name", "")
         lines.append(f"    {name:<24} {_condensed(da)}" + (f"   ({long})" if long else ""))
     checks = []
-    for var, thr, rel in POINT_CHECKS:
+    for var, by_method, rel in POINT_CHECKS:
         if var in ds:
             v = float(ds[var])
-            t = a.get(thr)
+            thr = by_method.get(str(a.get("method")))
+            t = a.get(thr) if thr else None
             checks.append(f"{var} {q.fmt(v, 3)}" + (f" (limit {rel}{t})" if t is not None
                                                     else ""))
     if "liouvillian_scale" in a:

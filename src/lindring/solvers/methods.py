@@ -79,7 +79,7 @@ def check_ed_size(L: int) -> None:
             "floating-point range of any memory or time estimate; no machine can hold it")
 
 
-def check_point(method: str, p: model.Params, values: dict) -> None:
+def check_point(method: str, p: model.Params, values: dict, fits=None) -> None:
     """Refuse what ``method`` cannot compute at point ``p`` with options ``values``, before any
     compute: the one check that :func:`lindring.solve`, :func:`lindring.plan`, their command
     lines and the workflow's config check share.
@@ -91,6 +91,11 @@ def check_point(method: str, p: model.Params, values: dict) -> None:
         A point built by :func:`lindring.core.model.make_params` (its own checks done).
     values : dict
         Every option of ``method`` (:func:`lindring.core.options.resolve`).
+    fits : callable, optional
+        ``fits(p, values)``: refuses a point too large for the memory (``lindring solve``'s
+        check, :func:`lindring.api.prepare`). ``mpo``: called once the point is known to be one
+        the method takes and before the checks that visit every bond (the rates: 25 s at
+        L = 10^5), so that a chain too long for the machine is refused at once.
 
     Raises
     ------
@@ -120,6 +125,8 @@ def check_point(method: str, p: model.Params, values: dict) -> None:
         from lindring.solvers.mpo import (bond_generators, check_dt, check_steps, check_supported,
                                           default_dt, rate_scale)
         check_supported(p)
+        if fits is not None:
+            fits(p, values)          # from L and chi alone, before the work per bond below
         rate = rate_scale(bond_generators(p))
         dt = values["dt"] if values["dt"] is not None else default_dt(rate)
         if values["dt"] is not None:

@@ -9,7 +9,8 @@ the solved one keeps the solved sector's state: ``unique = 0``, ``kernel_by_sect
 file), listed in the attributes ``missing_points`` and ``nonunique_points``, and reported; points written without the uniqueness decision
 (``kernel_dim == -1``) keep their values and are listed in ``unchecked_points``. Provenance
 (lindring versions, git commits, solvers, fixed parameters, the acceptance thresholds) is kept
-in attributes.
+in attributes; the thresholds also per technique, ``<technique>_<attribute>`` (``ed_max_residual``,
+``mpo_agreement_tol``: ED's and MPO's differ), which the summary of the study reads.
 
 Every file is checked against the point it stands for before it is merged
 (:func:`check_point_file`): method, boundary, L, range, preset, every parameter (both parts of
@@ -34,6 +35,7 @@ import os
 import numpy as np
 import xarray as xr
 
+from lindring.core.schema import threshold_attributes
 from lindring.io import results
 from lindring.workflow.studies import MPO_OPTIONS, Job
 
@@ -45,10 +47,9 @@ log = get_logger(__name__)
 class GatherError(ValueError):
     """A job file does not belong to the point it stands for; the message names the file."""
 
-#: acceptance thresholds and tolerances of the files, kept as provenance of the gathered file
-THRESHOLD_ATTRS = ("max_residual", "max_trace_error", "max_hermiticity_error", "positivity_tol",
-                   "max_error_estimate",
-                   "kernel_tol", "residual_target", "rtol")
+#: acceptance thresholds and tolerances of the files, kept as provenance of the gathered file:
+#: those of the verification figures (lindring.core.schema.CHECKS, ED's and MPO's), tolerances
+THRESHOLD_ATTRS = threshold_attributes() + ("kernel_tol", "residual_target", "rtol")
 #: per-job attributes kept as variables along the study's axes (numbers that vary per point)
 PER_POINT_ATTRS = ("wall_seconds", "peak_memory_mb_max_rank", "mpi_ranks", "solver_iterations")
 
@@ -242,6 +243,8 @@ def gather(study: str, jobs: list[Job], study_config: dict, root: str = ".") -> 
             continue
         for k, v in keep.items():
             prov.setdefault(k, set()).add(str(v))
+            if k in THRESHOLD_ATTRS:     # per technique too: ED's and MPO's thresholds differ
+                prov.setdefault(f"{job.method}_{k}", set()).add(str(v))
         if "kernel_dim" in ds and float(ds["kernel_dim"].max()) > 1:
             nonunique.append(job.path)
         if "kernel_dim" in ds and float(ds["kernel_dim"].min()) == -1:

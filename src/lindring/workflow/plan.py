@@ -95,7 +95,7 @@ from lindring.core.options import OPTIONS
 from lindring.core.pauli import pauli_terms
 from lindring.core.sectors import SectorLabel, sector_labels
 from lindring.solvers.liouvillian import CHUNK_ROWS, local_terms, rows_block
-from lindring.solvers.mpo import full_bonds
+from lindring.solvers.mpo import MAX_EXPONENT, full_bonds
 from lindring.solvers.methods import check_ed_size
 from lindring.solvers.petsc import SCALAR_OF_BASIS
 from lindring.solvers.steady import (KRYLOV_EXTRA, SINVERT_MAX_ROWS,  # noqa: F401 (re-exported)
@@ -697,10 +697,22 @@ def mpo_bond_dimensions(L: int, chi: int) -> list[int]:
 
 def _mpo_cost(L: int, chi: int) -> tuple[float, float]:
     """``sum_l D_(l-1) D_l`` over the sites (memory) and ``sum_l D_l^3`` over the bonds (the
-    SVDs: time), with the ends ``D_0 = D_L = 1``, of :func:`mpo_bond_dimensions`."""
-    bonds = [1] + mpo_bond_dimensions(L, chi) + [1]
-    pairs = sum(float(a) * float(b) for a, b in zip(bonds, bonds[1:]))
-    cubes = sum(float(d) ** 3 for d in bonds[1:-1])
+    SVDs: time), with the ends ``D_0 = D_L = 1``, of :func:`mpo_bond_dimensions`, in closed
+    form: from each end the bonds grow 4, 16, ... below ``chi`` (at most ``MAX_EXPONENT`` of
+    them), every other bond is at the cap ``min(chi, 4^MAX_EXPONENT)``; no work per site, so
+    that a chain of 10^5 sites is planned (and refused) at once."""
+    cap = float(min(chi, 4.0 ** MAX_EXPONENT))
+    ramp = []                        # the bonds below the cap from one end: 4, 16, ...
+    while len(ramp) < MAX_EXPONENT and 4.0 ** (len(ramp) + 1) < cap:
+        ramp.append(4.0 ** (len(ramp) + 1))
+    at_cap = (L - 1) - 2 * len(ramp)
+    if at_cap < 1:                   # a short chain: its bonds one by one
+        bonds = [1.0] + [float(d) for d in mpo_bond_dimensions(L, chi)] + [1.0]
+        return (sum(a * b for a, b in zip(bonds, bonds[1:])),
+                sum(d ** 3 for d in bonds[1:-1]))
+    end = [1.0] + ramp + [cap]       # D_0, the ramp, the first bond at the cap
+    pairs = 2 * sum(a * b for a, b in zip(end, end[1:])) + (at_cap - 1) * cap * cap
+    cubes = 2 * sum(d ** 3 for d in ramp) + at_cap * cap ** 3
     return pairs, cubes
 
 

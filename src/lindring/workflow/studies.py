@@ -75,26 +75,6 @@ class StudyError(ValueError):
 
 
 # ----------------------------------------------------------------------------- config files
-def _strict_loader():
-    import yaml
-
-    class StrictLoader(yaml.SafeLoader):
-        """PyYAML's safe loader, refusing a key given twice in one mapping."""
-
-    def construct_mapping(loader, node, deep=False):
-        seen = {}
-        for key_node, _ in node.value:
-            key = loader.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise StudyError(f"duplicated key {key!r} (lines {seen[key] + 1} and "
-                                 f"{key_node.start_mark.line + 1}): YAML would keep only the last")
-            seen[key] = key_node.start_mark.line
-        return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
-
-    StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
-    return StrictLoader
-
-
 def load_config(path) -> dict:
     """Read a config file (YAML or JSON), refusing duplicated keys.
 
@@ -104,14 +84,15 @@ def load_config(path) -> dict:
         The file is missing, unreadable, not a mapping, or repeats a key (message names the file).
     """
     import yaml
+    from lindring.io.yamlfile import DuplicateKeyError, strict_loader
     try:
         with open(path, encoding="utf-8") as fh:
-            cfg = yaml.load(fh, Loader=_strict_loader())
+            cfg = yaml.load(fh, Loader=strict_loader())
     except FileNotFoundError:
         raise StudyError(f"config file {path} not found") from None
     except IsADirectoryError:
         raise StudyError(f"config file {path} is a directory") from None
-    except StudyError as err:
+    except DuplicateKeyError as err:
         raise StudyError(f"{path}: {err}") from None
     except yaml.YAMLError as err:
         raise StudyError(f"{path} is not valid YAML: {err}") from None
@@ -121,20 +102,64 @@ def load_config(path) -> dict:
 
 
 def validate_config(cfg: dict) -> dict:
-    """Check ``cfg`` against the workflow schema (setting its defaults), as the workflow does.
+    """Check ``cfg`` against the workflow schema (setting its defaults): the one check of a
+    config's values, made by the workflow (``workflow/rules/common.smk``), by
+    :func:`lindring.api.gather` and, for every study it expands, by :func:`expand` and
+    :func:`expand_study` (:func:`check_study`), so that a value is accepted or refused alike
+    on every path (``gap: "yes"``, ``check_unique: "no"``, ``L: "1e3"`` are refused by all).
 
     Raises
     ------
     StudyError
-        With jsonschema's message, which names the offending key.
+        Naming the key (``studies.s.gap: 'yes' is not of type 'boolean'``).
     """
-    from snakemake.exceptions import WorkflowError
-    from snakemake.utils import validate
-    try:
-        validate(cfg, schema=str(SCHEMA))
-    except WorkflowError as err:
-        raise StudyError(str(err)) from None
+    _check_schema(cfg)
     return apply_defaults(cfg)
+
+
+def check_study(name: str, st: dict) -> None:
+    """Check one study's values against the workflow schema (:func:`validate_config`'s check of
+    ``studies.<name>``), without changing ``st``; StudyError naming the key."""
+    import copy
+    _check_schema({"studies": {name: copy.deepcopy(st)}})
+
+
+def _check_schema(cfg) -> None:
+    import jsonschema
+    if not isinstance(cfg, dict):
+        raise StudyError(f"a config is a mapping of keys (studies: ...), got {type(cfg).__name__}")
+    errors = list(_config_validator().iter_errors(cfg))
+    if errors:
+        err = jsonschema.exceptions.best_match(errors)
+        where = ".".join(str(k) for k in err.absolute_path) or "(top level)"
+        raise StudyError(f"{where}: {err.message}")
+
+
+@functools.lru_cache(maxsize=1)
+def _config_validator():
+    """The validator of :data:`SCHEMA` (draft 2020-12, its ``$ref`` to :data:`OPTIONS_SCHEMA`
+    resolved locally) that also fills in the defaults the schema gives beside ``properties``
+    (as Snakemake's ``validate`` does)."""
+    import jsonschema
+    import yaml
+    from referencing import Registry, Resource
+    schema = dict(yaml.safe_load(SCHEMA.read_text()), **{"$id": SCHEMA.as_uri()})
+    options = yaml.safe_load(OPTIONS_SCHEMA.read_text())
+    registry = Registry().with_resources([
+        (SCHEMA.as_uri(), Resource.from_contents(schema)),
+        (OPTIONS_SCHEMA.as_uri(), Resource.from_contents(options))])
+    base = jsonschema.Draft202012Validator
+    check_properties = base.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, subschema):
+        if isinstance(instance, dict):
+            for key, sub in properties.items():
+                if "default" in sub:
+                    instance.setdefault(key, sub["default"])
+        yield from check_properties(validator, properties, instance, subschema)
+
+    cls = jsonschema.validators.extend(base, {"properties": set_defaults})
+    return cls(schema, registry=registry)
 
 
 def apply_defaults(cfg: dict) -> dict:
@@ -173,16 +198,44 @@ def options_schema() -> dict:
     defs = {}
     study_defaults_ = _study_option_defaults()
     for name in STUDY_OPTIONS:
-        defs[name] = dict(json_schema(OPTIONS[name]),
+        defs[name] = dict(_as_text_too(json_schema(OPTIONS[name])),
                           **({"default": study_defaults_[name]} if name in study_defaults_ else {}))
     defs["mpo"] = {"type": "object", "additionalProperties": False,
                    "description": "options of method mpo (names without the mpo_ prefix)",
-                   "properties": {key: json_schema(OPTIONS[name]) for key, name in MPO_OPTIONS.items()}}
+                   "properties": {key: _as_text_too(json_schema(OPTIONS[name]))
+                                  for key, name in MPO_OPTIONS.items()}}
     for name, opt in PLAN_SETTINGS.items():
         defs[name] = dict(json_schema(opt), default=opt.default)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema",
             "description": "GENERATED from lindring.core.options by `make schema`; do not edit",
             "$defs": defs}
+
+
+def _as_text_too(schema: dict) -> dict:
+    """A real option's schema that also takes the number as text (``max_residual: 1e-10``,
+    which YAML reads as a string), with the pattern of the config schema's ``$defs/real`` (as a
+    study's ``fixed`` and ``grid`` take it); its range is then checked by the registry
+    (:func:`study_option`), on every path alike."""
+    if schema.get("type") != "number":
+        return schema
+    text = next(s for s in _schema()["$defs"]["real"]["oneOf"] if s.get("type") == "string")
+    number = {k: v for k, v in schema.items() if k != "description"}
+    return {"oneOf": [number, dict(text)], "description": schema["description"]}
+
+
+def study_option(name: str, value, where: str):
+    """A study's value of option ``name`` of the registry (``max_residual``, an ``mpo:`` key),
+    as the type ``lindring solve`` takes: a number given as text read (:func:`parse_number`),
+    then checked and converted by the registry (``chi: 8.0`` is the integer 8, written
+    ``--chi=8``), a real one canonical (:func:`canonical`, the value its command line
+    carries). StudyError naming ``where``."""
+    if isinstance(value, str):
+        value = parse_number(value, where)
+    try:
+        value = OPTIONS[name].check(value)
+    except model.ModelError as err:
+        raise StudyError(f"{where}: {err}") from None
+    return canonical(value) if isinstance(value, float) else value    # as on its command line
 
 
 def write_options_schema(path=None) -> None:
@@ -355,7 +408,8 @@ class Job:
         :class:`lindring.core.modelfile.ModelPoint` for a study of a model file."""
         if self.model is not None:
             from lindring.core import modelfile
-            return modelfile.build(modelfile.load(self.model), self.L, self.bc, dict(self.params))
+            return modelfile.build(modelfile.load(self.model, model_option(self.study)),
+                                   self.L, self.bc, dict(self.params))
         return model.make_params(self.L, bc=self.bc, preset=self.preset, range=self.range,
                                  **dict(self.params))
 
@@ -442,6 +496,7 @@ def expand_study(name: str, st: dict, check_points: bool = True) -> list[Job]:
         point the model or its method refuses, two points with one path.
     """
     check_name(name, f"studies.{name}")
+    check_study(name, st)          # the workflow's check of the values (validate_config)
     st = {**study_defaults(), **st}
     fixed = {k: parse_number(v, f"studies.{name}.fixed.{k}") for k, v in (st.get("fixed") or {}).items()}
     model_file = st.get("model")
@@ -467,11 +522,11 @@ def expand_study(name: str, st: dict, check_points: bool = True) -> list[Job]:
     jobs = []
     bc = st["bc"]
     Ls = sizes(st["L"], f"studies.{name}.L")
-    mpo = tuple(sorted((k, v if k in ("chi", "order") else parse_number(v, f"studies.{name}.mpo.{k}"))
-                       for k, v in (st.get("mpo") or {}).items()))
-    for k, _ in mpo:
+    for k in st.get("mpo") or {}:
         if k not in MPO_FLAGS:
             raise StudyError(f"studies.{name}.mpo.{k}: unknown option (known: {', '.join(MPO_FLAGS)})")
+    mpo = tuple(sorted((k, study_option(MPO_OPTIONS[k], v, f"studies.{name}.mpo.{k}"))
+                       for k, v in (st.get("mpo") or {}).items()))
     for key, option in (("mpo", "chi"), ("max_residual", "max_residual")):
         users = OPTIONS[option].methods
         if st.get(key) is not None and not set(methods) & set(users):
@@ -484,7 +539,7 @@ def expand_study(name: str, st: dict, check_points: bool = True) -> list[Job]:
         raise StudyError(f"studies.{name}.gap_sectors: applies to the gap; set gap: true too")
     max_residual = st.get("max_residual")
     if max_residual is not None:
-        max_residual = parse_number(max_residual, f"studies.{name}.max_residual")
+        max_residual = study_option("max_residual", max_residual, f"studies.{name}.max_residual")
     for method in methods:
         if method not in METHOD_BC:
             raise StudyError(f"studies.{name}.methods: unknown method {method!r}")
@@ -504,7 +559,7 @@ def expand_study(name: str, st: dict, check_points: bool = True) -> list[Job]:
                 point = "_".join(f"{k}={format_value(v)}" for k, v in coords) or "point"
                 job = Job(study=name, method=method, bc=bc, L=L, point=point, coords=coords,
                           params=tuple(sorted(params.items())), preset=st.get("preset"),
-                          range=st["range"], solver=st["solver"], max_residual=max_residual,
+                          range=int(st["range"]), solver=st["solver"], max_residual=max_residual,
                           mpo=mpo if method == "mpo" else (), symmetry=st["symmetry"],
                           check_unique=st.get("check_unique", True), model=model_file,
                           gap=bool(st.get("gap")) and method == "ed",
@@ -538,18 +593,31 @@ def _model_file(name: str, st: dict):
         raise StudyError(f"studies.{name}.methods: a model file runs with ed or mpo only (not "
                          f"{', '.join(others)})")
     try:
-        return modelfile.load(st["model"])
+        return modelfile.load(st["model"], model_option(name))
     except model.ModelError as err:
-        raise StudyError(f"studies.{name}.model: {err}") from None
+        raise StudyError(str(err)) from None     # names studies.<name>.model and the file
+
+
+def model_option(study: str) -> str:
+    """What names a study's model file in errors (``studies.<name>.model``), as ``--model``
+    does on the command line."""
+    return f"studies.{study}.model"
 
 
 def _model_point(name: str, st: dict, L: int, params: dict):
-    """The point of a study's model file (validated as ``lindring solve --model`` does)."""
+    """The point of a study's model file (validated as ``lindring solve --model`` does); an
+    error names the file and the key (``fixed`` or ``grid``) that gave a value."""
     from lindring.core import modelfile
-    point = modelfile.build(_model_file(name, st), L, st["bc"], params)
+    fixed = st.get("fixed") or {}
+
+    def given_as(key, value):
+        return f"studies.{name}.{'fixed' if key in fixed else 'grid'}.{key} = {value}"
+
+    mf = _model_file(name, st)
+    point = modelfile.build(mf, L, st["bc"], params, given_as)
     if not point.has_jumps():
-        raise model.ModelError("no jump operator acts at this point: the steady state is not "
-                               "unique")
+        raise model.ModelError(f"{mf.label}: no jump operator acts at this point: the steady "
+                               "state is not unique")
     return point
 
 
@@ -565,6 +633,8 @@ def expand(config: dict) -> dict[str, list[Job]]:
     StudyError
         For the first impossible study (see :func:`expand_study`) or an unknown name in ``run``.
     """
+    import copy
+    config = validate_config(copy.deepcopy(config))     # the workflow's check, on every path
     studies = config.get("studies") or {}
     for kind in ("studies", "cmf_maps", "scaling"):
         for n in config.get(kind) or {}:

@@ -1,0 +1,92 @@
+"""One check of a workflow config's values on every path: the study expansion called in-process
+(``expand_study``, ``expand``: the API, the mean-field maps) refuses and accepts exactly what the
+workflow's own check does (``validate_config`` then ``expand``, what ``workflow/rules/common.smk``
+runs), and an accepted value reaches ``lindring solve`` as the option it stands for.
+
+The workflow side is also run through Snakemake once (tests/workflow/test_workflow.py,
+``BAD_CONFIGS_SNAKEMAKE``: ``gap: "yes"``)."""
+import copy
+
+import pytest
+
+from lindring.cli import build_parser, solve_options
+from lindring.workflow.studies import StudyError, expand, expand_study, validate_config
+
+ED = dict(methods=["ed"], bc="ring", L=[4], preset="minimal", fixed=dict(alpha=2, delta=1.5))
+MPO = dict(methods=["mpo"], bc="open", L=[4], preset="minimal", fixed=dict(alpha=2, delta=1))
+
+
+def _with(base, **keys):
+    return dict(copy.deepcopy(base), **keys)
+
+
+#: (study, the key a refusal names, or None: accepted)
+CASES = [
+    # strings for booleans: refused (bool("no") is True: check_unique "no" used to check)
+    (_with(ED, gap="yes"), "studies.s.gap"),
+    (_with(ED, check_unique="no"), "studies.s.check_unique"),
+    (_with(ED, check_unique="false"), "studies.s.check_unique"),
+    (_with(ED, warm_start="yes"), "studies.s.warm_start"),
+    (_with(ED, gap=1), "studies.s.gap"),
+    # floats and text for integers
+    (_with(ED, L=4.0), "studies.s.L"),
+    (_with(ED, L="1e3"), "studies.s.L"),
+    (_with(ED, L=[4, 5.0]), "studies.s.L"),
+    (_with(ED, grid=dict(mu=dict(start=0, stop=1, num=3.0))), "studies.s.grid.mu.num"),
+    (_with(MPO, mpo=dict(chi="8")), "studies.s.mpo.chi"),
+    (_with(MPO, mpo=dict(chi=8.5)), "studies.s.mpo.chi"),
+    (_with(MPO, mpo=dict(chi=8.0)), None),                 # the integer 8, written --chi=8
+    (_with(MPO, mpo=dict(order=4.0)), None),
+    (_with(MPO, mpo=dict(refine_sweeps=12)), None),        # was written --refine-sweeps=12.0
+    (_with(ED, range=1.0), None),
+    # numbers as text (YAML reads 1e-10 as a string): accepted for every real value
+    (_with(ED, max_residual="1e-10"), None),
+    (_with(ED, max_residual=1.234567890123456789e-10), None),   # canonical: as the file says
+    (_with(MPO, mpo=dict(tol="1e-9", dt="5E-2", t_max="1e2")), None),
+    (_with(ED, max_residual="-1e-10"), "studies.s.max_residual"),   # range: the registry
+    (_with(ED, max_residual=0), "studies.s.max_residual"),
+    (_with(MPO, mpo=dict(dt="-1e-3")), "studies.s.mpo.dt"),
+    (_with(MPO, mpo=dict(tol="1e0")), "studies.s.mpo.tol"),
+    (_with(ED, max_residual="1e-10x"), "studies.s.max_residual"),
+    (_with(ED, fixed=dict(alpha="1+0.5j", delta="-1e-3")), None),
+    (_with(ED, fixed=dict(alpha=True, delta=1.5)), "studies.s.fixed.alpha"),
+    (_with(ED, fixed=dict(alpha=2, delta=1.5, kappa="-1e-3")), "studies.s.fixed.kappa"),
+    # choices
+    (_with(ED, solver=1), "studies.s.solver"),
+    (_with(ED, symmetry=True), "studies.s.symmetry"),
+    (_with(ED, bc=None), "studies.s.bc"),
+]
+
+
+def _outcome(expansion):
+    try:
+        return [job.cli_args() for job in expansion()]
+    except StudyError as err:
+        return f"refused: {err}"
+
+
+@pytest.mark.parametrize("study, key", CASES, ids=[f"{i}-{k}" for i, (_, k) in enumerate(CASES)])
+def test_in_process_expansion_and_the_workflow_check_agree(study, key):
+    in_process = _outcome(lambda: expand_study("s", copy.deepcopy(study)))
+    whole = _outcome(lambda: expand({"studies": {"s": copy.deepcopy(study)}})["s"])
+    workflow = _outcome(lambda: expand(validate_config({"studies": {"s": copy.deepcopy(study)}}))["s"])
+    assert in_process == whole == workflow
+    if key is not None:
+        assert isinstance(workflow, str) and f"refused: {key}" in workflow, workflow
+        return
+    assert not isinstance(workflow, str), workflow
+    jobs = expand_study("s", copy.deepcopy(study))
+    for job in jobs:    # what the job runs is what the study says, read by lindring's own parser
+        args = build_parser().parse_args(["solve"] + job.cli_args() + ["-o", "x.nc"])
+        given = {k: v for k, v in solve_options(args).items() if v is not None}
+        for name, value in job.options().items():
+            if value is not None and name in given:
+                assert given[name] == value and type(given[name]) is type(value), name
+
+
+def test_the_expansion_does_not_change_the_config_it_is_given():
+    study = _with(ED, gap=True)
+    config = {"studies": {"s": copy.deepcopy(study)}}
+    expand(config)
+    expand_study("s", study)
+    assert config == {"studies": {"s": study}} and study == _with(ED, gap=True)
