@@ -374,7 +374,7 @@ def loads(text: str, source: str = "model file", option: str = "") -> ModelFile:
     """A model file from its YAML text (see :func:`load`); ``source`` is its path and
     ``option`` what gave it, both named in every error (:func:`source_label`)."""
     import yaml
-    from lindring.io.yamlfile import DuplicateKeyError, strict_loader
+    from lindring.core.yamlfile import DuplicateKeyError, strict_loader
     label = source_label(source, option)
     try:
         data = yaml.load(text, Loader=strict_loader())

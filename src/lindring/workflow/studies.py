@@ -84,7 +84,7 @@ def load_config(path) -> dict:
         The file is missing, unreadable, not a mapping, or repeats a key (message names the file).
     """
     import yaml
-    from lindring.io.yamlfile import DuplicateKeyError, strict_loader
+    from lindring.core.yamlfile import DuplicateKeyError, strict_loader
     try:
         with open(path, encoding="utf-8") as fh:
             cfg = yaml.load(fh, Loader=strict_loader())
