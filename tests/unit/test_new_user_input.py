@@ -244,3 +244,14 @@ def test_ground_refuses_jump_parameters_that_would_not_enter(point):
     p = model.make_params(4, **point)
     with pytest.raises(model.ModelError, match="jump parameters .* do not enter it"):
         check_point("ground", p, resolve("ground", {}))
+
+
+@pytest.mark.parametrize("parameters", ["w=0.2", [("w", 0.2)], 0.2])
+def test_model_parameters_that_are_not_a_mapping_are_refused(parameters):
+    """`lindring.plan(model=..., parameters="w=0.2")` (the text of --set) raised
+    AttributeError: 'str' object has no attribute 'items'; a TypeError saying what it takes."""
+    model_file = os.path.join(SRC, os.pardir, "models", "disordered_ring.yaml")
+    with pytest.raises(TypeError, match="parameters must be a mapping .* not "):
+        lindring.plan("ed", L=4, model=model_file, parameters=parameters)
+    with pytest.raises(TypeError, match="parameters must be a mapping"):
+        api.check_point("ed", 4, model_file=model_file, model_values=parameters)
