@@ -255,3 +255,18 @@ def test_model_parameters_that_are_not_a_mapping_are_refused(parameters):
         lindring.plan("ed", L=4, model=model_file, parameters=parameters)
     with pytest.raises(TypeError, match="parameters must be a mapping"):
         api.check_point("ed", 4, model_file=model_file, model_values=parameters)
+
+
+# ----------------------------------------------------------------------------- lindring show
+def test_show_does_not_call_a_partly_nan_variable_uniform():
+    """A coherence from site 1 of an open chain of 4 sites is [0, 0, NaN] (d = 3 leaves the
+    chain): show said "0 on every distance (3 distances)"; it says where the NaN are."""
+    import xarray as xr
+    from lindring.report.show import _condensed
+    line = _condensed(xr.DataArray([0.0, 0.0, np.nan], dims="distance"))
+    assert "every" not in line and line.startswith("0 on 2 of 3 distances, NaN on 1")
+    line = _condensed(xr.DataArray([0.5, 0.25, np.nan], dims="distance"))
+    assert line.endswith("over 3 distances (NaN on 1)") and "[0.5, 0.25, NaN]" in line
+    assert _condensed(xr.DataArray([0.5, 0.5], dims="bond")) == "0.5 on every bond (2 bonds)"
+    assert _condensed(xr.DataArray([np.nan, np.nan], dims="bond")) == "NaN on every bond"
+

@@ -179,12 +179,15 @@ def _condensed(da: xr.DataArray) -> str:
         return f"NaN on every {dim}"
     spread = float(finite.max() - finite.min())
     scale = max(float(np.abs(finite).max()), 1e-300)
-    if spread <= 1e-10 * scale:
+    nan = vals.size - finite.size      # e.g. a correlation's distances beyond an open chain
+    if spread <= 1e-10 * scale and not nan:
         return f"{q.fmt(finite.mean(), 6)} on every {dim} ({vals.size} {dim}s)"
+    listed = " [" + ", ".join(q.fmt(v, 5) for v in vals) + "]" if vals.size <= 8 else ""
+    if spread <= 1e-10 * scale:
+        return (f"{q.fmt(finite.mean(), 6)} on {finite.size} of {vals.size} {dim}s, "
+                f"NaN on {nan}{listed}")
     text = f"mean {q.fmt(finite.mean(), 6)}, min {q.fmt(finite.min(), 6)}, max {q.fmt(finite.max(), 6)}"
-    if vals.size <= 8:
-        text += " [" + ", ".join(q.fmt(v, 5) for v in vals) + "]"
-    return text + f" over {vals.size} {dim}s"
+    return text + listed + f" over {vals.size} {dim}s" + (f" (NaN on {nan})" if nan else "")
 
 
 def point_text(ds: xr.Dataset, path: str = "") -> str:
