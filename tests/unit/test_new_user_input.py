@@ -270,3 +270,20 @@ def test_show_does_not_call_a_partly_nan_variable_uniform():
     assert _condensed(xr.DataArray([0.5, 0.5], dims="bond")) == "0.5 on every bond (2 bonds)"
     assert _condensed(xr.DataArray([np.nan, np.nan], dims="bond")) == "NaN on every bond"
 
+
+def test_show_refuses_files_it_cannot_describe(tmp_path, capsys):
+    """A text file, an empty file, a folder and a NetCDF file lindring did not write: status 2
+    with a message saying which (a foreign NetCDF file was shown as a point with 'parameters:
+    all 0'; text gave xarray's advice on installing IO backends)."""
+    import xarray as xr
+    (tmp_path / "text.nc").write_text("hello\n")
+    (tmp_path / "empty.nc").write_bytes(b"")
+    (tmp_path / "dir.nc").mkdir()
+    xr.Dataset({"x": ("a", np.arange(3))}).to_netcdf(tmp_path / "foreign.nc")
+    for name, message in [("text.nc", "not a NetCDF file"), ("empty.nc", "not a NetCDF file"),
+                          ("dir.nc", "is a folder"), ("foreign.nc", "not a lindring file")]:
+        with pytest.raises(SystemExit) as exit_:
+            cli.main(["show", str(tmp_path / name)])
+        err = capsys.readouterr().err
+        assert exit_.value.code == 2 and message in err, (name, err)
+        assert "IO backends" not in err and "Traceback" not in err

@@ -217,7 +217,8 @@ def point_text(ds: xr.Dataset, path: str = "") -> str:
         nonzero = [f"{n} = {_num(v)}" for n, v in params if v not in (None, 0, 0.0, 0j)]
         zero = [n for n, v in params if v in (0, 0.0, 0j)]
         preset = f"preset {a['preset']}; " if str(a.get("preset", "none")) != "none" else ""
-        lines.append(f"  parameters: {preset}{', '.join(nonzero) or 'all 0'}"
+        none = "all 0" if any(v is not None for _, v in params) else "not recorded in the file"
+        lines.append(f"  parameters: {preset}{', '.join(nonzero) or none}"
                      + (f" (0: {', '.join(zero)})" if zero else ""))
     eta = None if "model" in a else _param(a, "eta")     # the paper's Eq. 7 only
     if eta is not None:
@@ -318,16 +319,28 @@ def show_text(path) -> str:
     Raises
     ------
     OSError
-        The file cannot be read as NetCDF.
+        The file cannot be read (missing, a folder, a damaged NetCDF file).
+    ValueError
+        Not a NetCDF file, or a NetCDF file that lindring did not write.
     """
     path = str(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{path} is a folder, not a NetCDF file")
     try:
-        ds = xr.open_dataset(path, auto_complex=True)
-    except TypeError:       # older xarray without auto_complex
-        ds = xr.open_dataset(path)
+        try:
+            ds = xr.open_dataset(path, auto_complex=True)
+        except TypeError:       # older xarray without auto_complex
+            ds = xr.open_dataset(path)
+    except ValueError as err:   # xarray: no backend recognises the file (its long advice)
+        if "IO backends" not in str(err):
+            raise
+        raise ValueError("not a NetCDF file (neither NetCDF-4/HDF5 nor classic NetCDF)") from None
     with ds:
         ds = ds.load()
     k = kind(ds)
+    if k == "point" and "method" not in ds.attrs:
+        raise ValueError("not a lindring file: a NetCDF file without the attribute 'method' "
+                         "(a point file), a gathered study's or a scaling's variables")
     if k == "scaling":
         return scaling_text(ds, path)
     if k == "gathered":
