@@ -299,3 +299,33 @@ def test_scaling_of_something_that_is_not_a_study_names_it(value):
     IO backends"; now a TypeError saying what it takes."""
     with pytest.raises(TypeError, match="takes a gathered dataset .* not "):
         lindring.scaling(value)
+
+
+def test_gathered_thresholds_are_each_methods_own(tmp_path, monkeypatch):
+    """A study of ED and MPO points: the summary of `lindring show` gave the MPO's residual
+    ED's threshold ("MPO: max residual = 4.15e-14 ... (threshold 1e-10)": MPO files have no
+    max_residual) and ED's hermiticity both ("(threshold 1e-06, 1e-08)"): each technique's row
+    now has the thresholds its own files record, none where they record none."""
+    from lindring.report.quicklook import verification
+    from lindring.workflow.studies import expand, load_config
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.yaml").write_text(
+        "studies:\n  both:\n    methods: [ed, mpo]\n    bc: open\n    L: [4]\n"
+        "    preset: minimal\n    fixed: {alpha: 2, delta: 1}\n    mpo: {chi: 16}\n")
+    for job in expand(load_config("c.yaml"))["both"]:
+        extra = dict(chi=16) if job.method == "mpo" else dict(solver=job.solver)
+        lindring.solve(job.method, L=job.L, bc=job.bc, preset=job.preset, output=job.path,
+                       **extra, **dict(job.params))
+    ds = lindring.gather("both", "c.yaml")
+    rows = {(r["technique"], r["check"]): r["threshold"] for r in verification(ds)}
+    with xr.open_dataset("results/both/ed/open/L4/point.nc") as ed, \
+            xr.open_dataset("results/both/mpo/open/L4/point.nc") as mpo:
+        assert rows[("ed", "residual")] == str(ed.attrs["max_residual"]) == "1e-10"
+        assert rows[("ed", "hermiticity_error")] == str(ed.attrs["max_hermiticity_error"])
+        assert rows[("mpo", "hermiticity_error")] == str(mpo.attrs["max_hermiticity_error"])
+        assert "max_residual" not in mpo.attrs and rows[("mpo", "residual")] == ""
+    assert str(ed.attrs["max_hermiticity_error"]) != str(mpo.attrs["max_hermiticity_error"])
+    ds.to_netcdf("both.nc")
+    shown = lindring.show("both.nc").splitlines()
+    assert "threshold" not in next(line for line in shown if "MPO: max residual" in line)
+    assert "(threshold 1e-10)" in next(line for line in shown if "ED: max residual" in line)

@@ -335,8 +335,12 @@ def study_lines(name: str, ds: xr.Dataset, scaling: xr.Dataset | None = None,
 def verification(ds: xr.Dataset) -> list[dict]:
     """The worst verification figures over a study's points, per technique: rows ``{technique,
     check, worst, threshold, points}`` (threshold from the files' attributes, where recorded)."""
+    from lindring.workflow.gather import THRESHOLD_ATTRS
     ds = _norm(ds)
     rows = []
+    # a gather records each method's thresholds (<technique>_<name>): an MPO point is not
+    # checked against ED's max_residual; older files have only the values of all points
+    own = any(f"{t}_{k}" in ds.attrs for t in techniques(ds) for k in THRESHOLD_ATTRS)
     for t in techniques(ds) or [None]:
         sub = ds.sel(technique=t) if t is not None else ds
         for var, how, thr in CHECKS:
@@ -347,7 +351,7 @@ def verification(ds: xr.Dataset) -> list[dict]:
             if not vals.size:
                 continue
             worst = float(vals.max() if how == "max" else vals.min())
-            threshold = ds.attrs.get(thr, "") if thr else ""
+            threshold = (ds.attrs.get(f"{t}_{thr}" if own else thr, "") if thr else "")
             rows.append(dict(technique=t or "", check=var, worst=worst,
                              threshold=str(threshold), points=int(vals.size), how=how))
     return rows

@@ -45,7 +45,8 @@ log = get_logger(__name__)
 class GatherError(ValueError):
     """A job file does not belong to the point it stands for; the message names the file."""
 
-#: acceptance thresholds and tolerances of the files, kept as provenance of the gathered file
+#: acceptance thresholds and tolerances of the files, kept as provenance of the gathered file:
+#: ``<name>`` the values of all its points, ``<method>_<name>`` those of one method's points
 THRESHOLD_ATTRS = ("max_residual", "max_trace_error", "max_hermiticity_error", "positivity_tol",
                    "max_error_estimate",
                    "kernel_tol", "residual_target", "rtol")
@@ -242,6 +243,8 @@ def gather(study: str, jobs: list[Job], study_config: dict, root: str = ".") -> 
             continue
         for k, v in keep.items():
             prov.setdefault(k, set()).add(str(v))
+            if k in THRESHOLD_ATTRS:     # each method's own (ED and MPO check differently)
+                prov.setdefault(f"{job.method}_{k}", set()).add(str(v))
         if "kernel_dim" in ds and float(ds["kernel_dim"].max()) > 1:
             nonunique.append(job.path)
         if "kernel_dim" in ds and float(ds["kernel_dim"].min()) == -1:
