@@ -329,3 +329,22 @@ def test_gathered_thresholds_are_each_methods_own(tmp_path, monkeypatch):
     shown = lindring.show("both.nc").splitlines()
     assert "threshold" not in next(line for line in shown if "MPO: max residual" in line)
     assert "(threshold 1e-10)" in next(line for line in shown if "ED: max residual" in line)
+
+
+@pytest.mark.parametrize("mpo", [{"chi": 16.0, "refine_sweeps": 3.0},
+                                 {"chi": 16, "refine_sweeps": 3, "dt": 0.05, "order": 4.0}])
+def test_a_study_mpo_options_file_belongs_to_its_point(tmp_path, mpo):
+    """`mpo: {chi: 16, refine_sweeps: 3}` in a study: the job ran --refine-sweeps=3.0, the file
+    recorded refine_sweeps=3, and the gather refused it as a file of another point ("option
+    refine_sweeps=3 (expected 3.0)"), at every rerun; chi: 16.0 likewise. The job's arguments,
+    run by the real command line, give a file that the gather's check accepts."""
+    from lindring.workflow.gather import check_point_file
+    from lindring.workflow.studies import expand, validate_config
+    config = {"studies": {"o": {"methods": ["mpo"], "bc": "open", "L": [4], "preset": "minimal",
+                                "fixed": {"alpha": 2.0, "delta": 1.0}, "mpo": mpo}}}
+    (job,) = expand(validate_config(config))["o"]
+    assert "--refine-sweeps=3" in job.cli_args() and "--chi=16" in job.cli_args()
+    out = tmp_path / "point.nc"
+    run_cli(["solve", *job.cli_args(), "-o", out, "--quiet"])
+    with xr.open_dataset(out) as ds:
+        assert check_point_file(job, ds.attrs) == []

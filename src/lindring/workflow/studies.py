@@ -268,6 +268,22 @@ def parse_number(value, where: str, scale: float = 0.0):
     return canonical(z, scale)
 
 
+def mpo_option(key: str, value, where: str):
+    """The value of a study's ``mpo.<key>`` as ``lindring solve`` takes and records it (the
+    registry's check, :mod:`lindring.core.options`): ``chi: 16.0`` and ``refine_sweeps: 3`` are
+    the integers 16 and 3, real options canonical numbers (text such as ``"1e-5"`` read)."""
+    option = OPTIONS[MPO_OPTIONS[key]]
+    if option.kind == "real":
+        value = parse_number(value, where)
+        if value.imag != 0:
+            raise StudyError(f"{where}: {value!r} is not a real number")
+        value = value.real
+    try:
+        return option.check(value)
+    except model.ModelError as err:
+        raise StudyError(f"{where}: {err}") from None
+
+
 def axis_values(spec, where: str) -> list:
     """A grid axis: an explicit list, or ``{start, stop, num}`` (linspace, endpoints included).
 
@@ -402,7 +418,7 @@ class Job:
                 args.append(f"--gap-sectors={self.gap_sectors}")
         if self.method == "mpo":
             for k, v in self.mpo:
-                args.append(f"{MPO_FLAGS[k]}={v if k in ('chi', 'order', 'refine_sweeps') else format_value(v)}")
+                args.append(f"{MPO_FLAGS[k]}={v if isinstance(v, int) else format_value(v)}")
             if not self.check_unique:
                 args.append("--no-check-unique")
         return args
@@ -467,11 +483,11 @@ def expand_study(name: str, st: dict, check_points: bool = True) -> list[Job]:
     jobs = []
     bc = st["bc"]
     Ls = sizes(st["L"], f"studies.{name}.L")
-    mpo = tuple(sorted((k, v if k in ("chi", "order") else parse_number(v, f"studies.{name}.mpo.{k}"))
-                       for k, v in (st.get("mpo") or {}).items()))
-    for k, _ in mpo:
+    for k in st.get("mpo") or {}:
         if k not in MPO_FLAGS:
             raise StudyError(f"studies.{name}.mpo.{k}: unknown option (known: {', '.join(MPO_FLAGS)})")
+    mpo = tuple(sorted((k, mpo_option(k, v, f"studies.{name}.mpo.{k}"))
+                       for k, v in (st.get("mpo") or {}).items()))
     for key, option in (("mpo", "chi"), ("max_residual", "max_residual")):
         users = OPTIONS[option].methods
         if st.get(key) is not None and not set(methods) & set(users):
