@@ -348,3 +348,30 @@ def test_a_study_mpo_options_file_belongs_to_its_point(tmp_path, mpo):
     run_cli(["solve", *job.cli_args(), "-o", out, "--quiet"])
     with xr.open_dataset(out) as ds:
         assert check_point_file(job, ds.attrs) == []
+
+
+def test_option_values_written_as_yaml_reads_1e_minus_9(tmp_path):
+    """`max_residual: 1e-9` in a study (YAML 1.1 reads it as the text '1e-9', as it does for
+    parameters, where the README says both forms work) stopped the run with the schema's
+    "'1e-9' is not of type 'number'"; so did mpo: {tol: 1e-9}. They are read as numbers, the
+    job's file belongs to its point, and a negative one is refused naming the key."""
+    import yaml
+    from lindring.workflow.gather import check_point_file
+    from lindring.workflow.studies import StudyError, expand, validate_config
+    text = ("studies:\n"
+            "  e: {methods: [ed], L: [3], preset: minimal, fixed: {alpha: 2, delta: 1.5},"
+            " max_residual: 1e-9}\n"
+            "  m: {methods: [mpo], bc: open, L: [4], preset: minimal, fixed: {alpha: 2, delta: 1},"
+            " mpo: {chi: 16, tol: 1e-9, dt: 5e-2}}\n")
+    config = yaml.safe_load(text)
+    assert config["studies"]["e"]["max_residual"] == "1e-9"      # what YAML gives
+    jobs = expand(validate_config(config))
+    for job, flag in ((jobs["e"][0], "--max-residual=1e-09"), (jobs["m"][0], "--mpo-tol=1e-09")):
+        assert flag in job.cli_args(), job.cli_args()
+        out = tmp_path / f"{job.study}.nc"
+        run_cli(["solve", *job.cli_args(), "-o", out, "--quiet"])
+        with xr.open_dataset(out) as ds:
+            assert check_point_file(job, ds.attrs) == []
+    config["studies"]["e"]["max_residual"] = "-1e-9"
+    with pytest.raises(StudyError, match="max.residual"):
+        expand(validate_config(config))

@@ -173,16 +173,32 @@ def options_schema() -> dict:
     defs = {}
     study_defaults_ = _study_option_defaults()
     for name in STUDY_OPTIONS:
-        defs[name] = dict(json_schema(OPTIONS[name]),
+        defs[name] = dict(_or_text(json_schema(OPTIONS[name])),
                           **({"default": study_defaults_[name]} if name in study_defaults_ else {}))
     defs["mpo"] = {"type": "object", "additionalProperties": False,
                    "description": "options of method mpo (names without the mpo_ prefix)",
-                   "properties": {key: json_schema(OPTIONS[name]) for key, name in MPO_OPTIONS.items()}}
+                   "properties": {key: _or_text(json_schema(OPTIONS[name]))
+                                  for key, name in MPO_OPTIONS.items()}}
     for name, opt in PLAN_SETTINGS.items():
         defs[name] = dict(json_schema(opt), default=opt.default)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema",
             "description": "GENERATED from lindring.core.options by `make schema`; do not edit",
             "$defs": defs}
+
+
+#: the text of a real number in a config (YAML 1.1 reads 1e-9, without a dot, as text)
+REAL_TEXT = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
+
+
+def _or_text(schema: dict) -> dict:
+    """A real option's schema that also takes its text (``max_residual: 1e-9``, which YAML
+    reads as the string '1e-9'); the study's expansion reads it (:func:`parse_number`) and the
+    registry checks its range, naming the key."""
+    if schema.get("type") != "number":
+        return schema
+    number = {k: v for k, v in schema.items() if k != "description"}
+    return {"oneOf": [number, {"type": "string", "pattern": REAL_TEXT}],
+            "description": schema["description"]}
 
 
 def write_options_schema(path=None) -> None:
