@@ -287,3 +287,29 @@ def test_show_refuses_files_it_cannot_describe(tmp_path, capsys):
         err = capsys.readouterr().err
         assert exit_.value.code == 2 and message in err, (name, err)
         assert "IO backends" not in err and "Traceback" not in err
+
+
+def test_a_polar_study_with_two_radii_opens(tmp_path):
+    """A gathered polar study with `r: [1, 2]`: netCDF4's auto_complex takes a dimension of
+    length 2 named r for the two parts of a complex number, so `lindring show`, open_gathered
+    and the rules quicklook and provenance failed ("dimension 'r' already exists as a scalar
+    variable"). Such a file opens, and a complex axis still reads back as complex."""
+    import xarray as xr
+    from lindring.report.show import show_text
+    from lindring.workflow.gather import open_gathered, write_gathered
+    dims = ("technique", "L", "r", "theta")
+    polar = xr.Dataset({"current_eta": (dims + ("bond",), np.ones((1, 1, 2, 3, 4))),
+                        "kernel_dim": (dims, np.ones((1, 1, 2, 3)))},
+                       coords=dict(technique=["ed"], L=[4], r=[1.0, 2.0],
+                                   theta=[0.0, 0.5, 1.0], bond=np.arange(4)),
+                       attrs=dict(study="p", points_expected=6, points_present=6,
+                                  missing_points="none", nonunique_points="none",
+                                  unchecked_points="none"))
+    write_gathered(polar, tmp_path / "p.nc")
+    with open_gathered(tmp_path / "p.nc") as ds:
+        assert list(ds.r.values) == [1.0, 2.0] and ds.current_eta.shape == (1, 1, 2, 3, 4)
+    assert "gathered study p" in show_text(tmp_path / "p.nc")
+    cplx = polar.isel(r=[0]).squeeze("r", drop=True).expand_dims(alpha=[1 + 0.5j, 1 - 0.5j])
+    write_gathered(cplx, tmp_path / "c.nc")
+    with open_gathered(tmp_path / "c.nc") as ds:
+        assert list(ds.alpha.values) == [1 + 0.5j, 1 - 0.5j]

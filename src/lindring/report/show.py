@@ -326,11 +326,9 @@ def show_text(path) -> str:
     path = str(path)
     if os.path.isdir(path):
         raise IsADirectoryError(f"{path} is a folder, not a NetCDF file")
+    from lindring.io.results import open_result
     try:
-        try:
-            ds = xr.open_dataset(path, auto_complex=True)
-        except TypeError:       # older xarray without auto_complex
-            ds = xr.open_dataset(path)
+        ds = open_result(path)
     except ValueError as err:   # xarray: no backend recognises the file (its long advice)
         if "IO backends" not in str(err):
             raise
