@@ -335,3 +335,24 @@ def test_each_job_gets_the_plan_of_its_own_point(tmp_path, alphas):
     real = lindring.plan("ed", L=8, preset="minimal", alpha=2.0, delta=1.5)
     cplx = lindring.plan("ed", L=8, preset="minimal", alpha=2 + 0.5j, delta=1.5)
     assert real.mem_mb != cplx.mem_mb       # the two points do differ
+
+
+@pytest.mark.parametrize("obstacle,message", [
+    ("results/q", "results/q is a file where the workflow needs a folder"),
+    ("logs/q", "logs/q is a file where the workflow needs a folder"),
+    ("results/q/ed/ring/L3/alpha=2_delta=1.5.nc/",
+     "results/q/ed/ring/L3/alpha=2_delta=1.5.nc is a folder where the workflow writes a file")])
+def test_a_file_where_a_folder_goes_stops_before_any_job(tmp_path, obstacle, message):
+    """A file `results/q` where the study's folder goes (or `logs/q`, or a folder named like a
+    point file): Snakemake failed every job of the study with its own traceback
+    (NotADirectoryError while removing the outputs); the run now stops before any job, naming
+    the obstacle."""
+    work = tmp_path / "work"
+    target = work / obstacle
+    target.parent.mkdir(parents=True)
+    target.mkdir() if obstacle.endswith("/") else target.write_text("x\n")
+    config = {"studies": {"q": {"methods": ["ed", "cmf"], "L": [3], "preset": "minimal",
+                                "grid": {"alpha": [2.0], "delta": [1.5]}}}}
+    _refused_by_snakemake(work, config, message)
+    assert not [p for p in (work / "results").rglob("*.nc") if p.is_file()]
+    assert not (work / "logs" / "q").is_dir()

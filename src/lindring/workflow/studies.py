@@ -45,6 +45,7 @@ import dataclasses
 import functools
 import itertools
 import math
+import os
 import re
 from pathlib import Path
 
@@ -282,6 +283,25 @@ def parse_number(value, where: str, scale: float = 0.0):
     if not (math.isfinite(z.real) and math.isfinite(z.imag)):
         raise StudyError(f"{where}: {value!r} is not finite")
     return canonical(z, scale)
+
+
+def blocked_paths(paths) -> list[str]:
+    """What stands in the way of writing ``paths`` (files the workflow writes, relative to the
+    folder it runs in): a path that is a folder, or an existing file where one of its folders
+    must be (``results/q`` a file, ``results/q/ed/...`` a point). One line per obstacle, each
+    named once; empty when every path can be made."""
+    problems = {}
+    for path in paths:
+        if os.path.isdir(path):
+            problems[path] = f"{path} is a folder where the workflow writes a file"
+            continue
+        folder = os.path.dirname(path)
+        while folder and not os.path.exists(folder):
+            folder = os.path.dirname(folder)
+        if folder and not os.path.isdir(folder):
+            problems[folder] = (f"{folder} is a file where the workflow needs a folder (for "
+                                f"{path})")
+    return list(problems.values())
 
 
 def mpo_option(key: str, value, where: str):
