@@ -313,3 +313,21 @@ def test_a_polar_study_with_two_radii_opens(tmp_path):
     write_gathered(cplx, tmp_path / "c.nc")
     with open_gathered(tmp_path / "c.nc") as ds:
         assert list(ds.alpha.values) == [1 + 0.5j, 1 - 0.5j]
+
+
+def test_the_summary_of_a_ground_state_study_has_its_current():
+    """A study of ground states over phi (Fig. 7: ring L = 4, J0 = 1) has current_J and no
+    current_eta; the run summary and `lindring show` said "(no current in this study)". The
+    values below are the dense ground state's -4 Im(J <sm_j sp_j-1>) at phi = 0, 1."""
+    import xarray as xr
+    from lindring.report.quicklook import study_lines
+    cur = np.array([0.0, 0.3498820345625469])[None, None, :, None] * np.ones((1, 1, 2, 4))
+    ds = xr.Dataset({"current_J": (("technique", "L", "phi", "bond"), cur),
+                     "entropy_pair": (("technique", "L", "phi"), np.full((1, 1, 2), 0.83))},
+                    coords=dict(technique=["ground"], L=[4], phi=[0.0, 1.0], bond=np.arange(4)),
+                    attrs=dict(bc="ring", preset="none", fixed_J0="1.0", points_expected=2,
+                               points_present=2, missing_points="none", nonunique_points="none",
+                               unchecked_points="none"))
+    text = "\n".join(study_lines("gs", ds))
+    assert "no current" not in text and "current I_J (coherent" in text, text
+    assert "max    0.34988 at phi = 0.3183 pi" in text, text

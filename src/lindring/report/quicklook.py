@@ -119,9 +119,13 @@ def point_current(ds: xr.Dataset, technique: str) -> xr.DataArray | None:
 
 
 def current_name(ds: xr.Dataset) -> str:
+    from lindring.analysis.scaling import current_parts
+    parts = current_parts(ds)
+    what = ("I_J (coherent: a closed system)" if parts and parts[0] in ("current_J", "I_J")
+            else "I_eta + I_J")
     if ds.attrs.get("bc", "ring") == "open":
-        return "bulk current I_eta + I_J (middle half of the bonds)"
-    return "current I_eta + I_J per bond"
+        return f"bulk current {what} (middle half of the bonds)"
+    return f"current {what} per bond"
 
 
 def _names(text: str) -> list[str]:
