@@ -194,6 +194,9 @@ def point_text(ds: xr.Dataset, path: str = "") -> str:
     a = _Read(ds.attrs)
     method = str(a.get("method", "?"))
     head = f"{path}: one point, {METHODS.get(method, method)}; {a.get('bc', '?')}, L = {a.get('L')}"
+    if a.get("format") == "lindring-steady-state":      # io/state.py: not a result file
+        head = (f"{path}: a saved steady state (lindring solve --save-state; the start of "
+                f"--initial-guess), not a result file; {a.get('bc', '?')}, L = {a.get('L')}")
     if "model" not in a and int(a.get("range", 1)) != 1:     # a model file: a parameter
         head += f", dissipation range {a['range']}"
     lines = [head]
