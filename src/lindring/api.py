@@ -22,7 +22,7 @@ import os
 import resource
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from lindring.core import model, options as registry
 from lindring.core.diagnostics import get_logger, rank_zero
@@ -119,10 +119,15 @@ def model_point(method: str, L: int, bc: str, model_file, values: dict | None = 
     lindring.core.model.ModelError
         An invalid file, an unknown parameter or value, the paper's options, a model without
         jump operators, another method.
+    TypeError
+        ``values`` that is not a mapping (e.g. the text ``"w=0.2"``).
     """
     from lindring.core import modelfile
     if method not in ("ed", "mpo"):
         raise model.ModelError(f"a model file runs with --method ed or mpo (not {method!r})")
+    if values is not None and not isinstance(values, Mapping):
+        raise TypeError(f"parameters must be a mapping of the model's parameter names to "
+                        f"values, e.g. {{'w': 0.2}}, not {type(values).__name__} {values!r}")
     given = sorted(k for k, v in (params or {}).items() if v is not None)
     if given or preset is not None or range not in (None, 1):
         what = ", ".join([f"--{k.replace('_', '-')}" for k in given]

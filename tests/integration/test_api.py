@@ -299,3 +299,79 @@ def test_scaling_of_something_that_is_not_a_study_names_it(value):
     IO backends"; now a TypeError saying what it takes."""
     with pytest.raises(TypeError, match="takes a gathered dataset .* not "):
         lindring.scaling(value)
+
+
+def test_gathered_thresholds_are_each_methods_own(tmp_path, monkeypatch):
+    """A study of ED and MPO points: the summary of `lindring show` gave the MPO's residual
+    ED's threshold ("MPO: max residual = 4.15e-14 ... (threshold 1e-10)": MPO files have no
+    max_residual) and ED's hermiticity both ("(threshold 1e-06, 1e-08)"): each technique's row
+    now has the thresholds its own files record, none where they record none."""
+    from lindring.report.quicklook import verification
+    from lindring.workflow.studies import expand, load_config
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.yaml").write_text(
+        "studies:\n  both:\n    methods: [ed, mpo]\n    bc: open\n    L: [4]\n"
+        "    preset: minimal\n    fixed: {alpha: 2, delta: 1}\n    mpo: {chi: 16}\n")
+    for job in expand(load_config("c.yaml"))["both"]:
+        extra = dict(chi=16) if job.method == "mpo" else dict(solver=job.solver)
+        lindring.solve(job.method, L=job.L, bc=job.bc, preset=job.preset, output=job.path,
+                       **extra, **dict(job.params))
+    ds = lindring.gather("both", "c.yaml")
+    rows = {(r["technique"], r["check"]): r["threshold"] for r in verification(ds)}
+    with xr.open_dataset("results/both/ed/open/L4/point.nc") as ed, \
+            xr.open_dataset("results/both/mpo/open/L4/point.nc") as mpo:
+        assert rows[("ed", "residual")] == str(ed.attrs["max_residual"]) == "1e-10"
+        assert rows[("ed", "hermiticity_error")] == str(ed.attrs["max_hermiticity_error"])
+        assert rows[("mpo", "hermiticity_error")] == str(mpo.attrs["max_hermiticity_error"])
+        assert "max_residual" not in mpo.attrs and rows[("mpo", "residual")] == ""
+    assert str(ed.attrs["max_hermiticity_error"]) != str(mpo.attrs["max_hermiticity_error"])
+    ds.to_netcdf("both.nc")
+    shown = lindring.show("both.nc").splitlines()
+    assert "threshold" not in next(line for line in shown if "MPO: max residual" in line)
+    assert "(threshold 1e-10)" in next(line for line in shown if "ED: max residual" in line)
+
+
+@pytest.mark.parametrize("mpo", [{"chi": 16.0, "refine_sweeps": 3.0},
+                                 {"chi": 16, "refine_sweeps": 3, "dt": 0.05, "order": 4.0}])
+def test_a_study_mpo_options_file_belongs_to_its_point(tmp_path, mpo):
+    """`mpo: {chi: 16, refine_sweeps: 3}` in a study: the job ran --refine-sweeps=3.0, the file
+    recorded refine_sweeps=3, and the gather refused it as a file of another point ("option
+    refine_sweeps=3 (expected 3.0)"), at every rerun; chi: 16.0 likewise. The job's arguments,
+    run by the real command line, give a file that the gather's check accepts."""
+    from lindring.workflow.gather import check_point_file
+    from lindring.workflow.studies import expand, validate_config
+    config = {"studies": {"o": {"methods": ["mpo"], "bc": "open", "L": [4], "preset": "minimal",
+                                "fixed": {"alpha": 2.0, "delta": 1.0}, "mpo": mpo}}}
+    (job,) = expand(validate_config(config))["o"]
+    assert "--refine-sweeps=3" in job.cli_args() and "--chi=16" in job.cli_args()
+    out = tmp_path / "point.nc"
+    run_cli(["solve", *job.cli_args(), "-o", out, "--quiet"])
+    with xr.open_dataset(out) as ds:
+        assert check_point_file(job, ds.attrs) == []
+
+
+def test_option_values_written_as_yaml_reads_1e_minus_9(tmp_path):
+    """`max_residual: 1e-9` in a study (YAML 1.1 reads it as the text '1e-9', as it does for
+    parameters, where the README says both forms work) stopped the run with the schema's
+    "'1e-9' is not of type 'number'"; so did mpo: {tol: 1e-9}. They are read as numbers, the
+    job's file belongs to its point, and a negative one is refused naming the key."""
+    import yaml
+    from lindring.workflow.gather import check_point_file
+    from lindring.workflow.studies import StudyError, expand, validate_config
+    text = ("studies:\n"
+            "  e: {methods: [ed], L: [3], preset: minimal, fixed: {alpha: 2, delta: 1.5},"
+            " max_residual: 1e-9}\n"
+            "  m: {methods: [mpo], bc: open, L: [4], preset: minimal, fixed: {alpha: 2, delta: 1},"
+            " mpo: {chi: 16, tol: 1e-9, dt: 5e-2}}\n")
+    config = yaml.safe_load(text)
+    assert config["studies"]["e"]["max_residual"] == "1e-9"      # what YAML gives
+    jobs = expand(validate_config(config))
+    for job, flag in ((jobs["e"][0], "--max-residual=1e-09"), (jobs["m"][0], "--mpo-tol=1e-09")):
+        assert flag in job.cli_args(), job.cli_args()
+        out = tmp_path / f"{job.study}.nc"
+        run_cli(["solve", *job.cli_args(), "-o", out, "--quiet"])
+        with xr.open_dataset(out) as ds:
+            assert check_point_file(job, ds.attrs) == []
+    config["studies"]["e"]["max_residual"] = "-1e-9"
+    with pytest.raises(StudyError, match="max.residual"):
+        expand(validate_config(config))

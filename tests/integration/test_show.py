@@ -173,3 +173,13 @@ def test_show_warm_start_gap_kernel_and_full_space_uniqueness(everything):
     assert re.search(rf"relative_residual \S+ \(limit <= {limit:g}\)", mpo)
     assert f"steady state: unique by {how}, kernel_dim 1" in mpo
     assert f"uniqueness_checked {a['uniqueness_checked']}" in ed       # ED's: a number
+
+
+def test_show_says_a_saved_state_is_not_a_result(everything):
+    """`lindring show results/states/.../point.nc` (a warm start's --save-state file) said "one
+    point, exact steady state (ED, PETSc/SLEPc)" and listed the state vector as an observable,
+    as if it were a result file; it says what the file is."""
+    text = run_cli(["show", everything / "s1.nc"]).stdout
+    first = text.splitlines()[0]
+    assert "a saved steady state" in first and "not a result file" in first, text
+    assert "one point" not in first

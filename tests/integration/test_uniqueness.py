@@ -434,3 +434,25 @@ def test_range_two_refused_where_unsupported(tmp_path, method):
                     "--L", 4, "--preset", "minimal", "--alpha", 2, "--delta", 0.8, "--range", 2,
                     "-o", tmp_path / "x.nc"], check=False)
     assert proc.returncode == 2 and "range" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("method", ["ed", "cmf"])
+def test_rates_spanning_beyond_double_precision_are_said_so(tmp_path, method):
+    """Ring L = 3, minimal model, delta = 1.5: the current tends to a finite limit as alpha
+    grows (dense reference: 1.99805 at alpha = 100, 1.99998 at 1000), but at alpha = 1e8 it is
+    -2 Re(eta <sp sm>) with |eta| = 1e16 and <sp sm> ~ 1e-16, below rounding: ED wrote 1.10 and
+    the mean field's symmetric branch 6.36 (closed form 4.50), every check of the state passed
+    and nothing was said. The span of the rates (1e16) is said in a warning; points whose rates
+    span less (the uniform scale s = 1e8 included) say nothing."""
+    kw = minimal_params(1e3, 1.5)
+    near = dense_observables(dense_steady_state(dense_liouvillian(3, "ring", **kw))[0], 3, "ring",
+                             **kw)["current_eta"][0]
+    args = ["solve", "--method", method, "--L", 3, "--preset", "minimal", "--quiet"]
+    proc = run_cli(args + ["--alpha", "1e8", "--delta", 1.5, "-o", tmp_path / "far.nc"])
+    assert "the rates span 1.0e+16" in proc.stderr and "alpha" in proc.stderr, proc.stderr
+    if method == "ed":       # the number it warns about
+        with xr.open_dataset(tmp_path / "far.nc") as ds:
+            assert abs(float(ds.current_eta[0]) - near) > 0.1, (float(ds.current_eta[0]), near)
+    for point in (["--alpha", 2, "--delta", 1.5], ["--alpha", 2e4, "--delta", 1.5e4, "--mu", 1e8]):
+        proc = run_cli(args + point + ["-o", tmp_path / "ok.nc"])
+        assert "rates span" not in proc.stderr, proc.stderr

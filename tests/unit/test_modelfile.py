@@ -688,6 +688,17 @@ def test_a_correlation_whose_site_leaves_no_distance_is_refused():
     assert np.isnan(obs["C_xx"][2:]).all() and obs["C_zz"].shape == (5,)
 
 
+def test_a_complex_correlation_leaving_the_chain_is_nan_in_both_parts():
+    """A coherence <sp_3 sm_3+d> on an open chain of 6 sites exists for d = 1, 2: beyond, both
+    its real and its imaginary part are NaN (the imaginary part was written as 0, a value)."""
+    mf = modelfile.load("models/boundary_driven_xxz.yaml")
+    two = modelfile.loads(mf.text + "  - {name: G_pm, left: sp, right: sm, site: 3}\n", "xxz")
+    point = modelfile.build(two, 6, "open")
+    out = point.correlations[1].split([0.5 + 0.1j, -0.25 - 0.2j])
+    np.testing.assert_array_equal(out["G_pm_re"], [0.5, -0.25, np.nan, np.nan, np.nan])
+    np.testing.assert_array_equal(out["G_pm_im"], [0.1, -0.2, np.nan, np.nan, np.nan])
+
+
 # ----------------------------------------------------------------------------- symmetries
 def _parity_superop(L):
     """rho -> P rho P (P = prod sigma^z), on row-major vectorised rho."""

@@ -244,3 +244,90 @@ def test_ground_refuses_jump_parameters_that_would_not_enter(point):
     p = model.make_params(4, **point)
     with pytest.raises(model.ModelError, match="jump parameters .* do not enter it"):
         check_point("ground", p, resolve("ground", {}))
+
+
+@pytest.mark.parametrize("parameters", ["w=0.2", [("w", 0.2)], 0.2])
+def test_model_parameters_that_are_not_a_mapping_are_refused(parameters):
+    """`lindring.plan(model=..., parameters="w=0.2")` (the text of --set) raised
+    AttributeError: 'str' object has no attribute 'items'; a TypeError saying what it takes."""
+    model_file = os.path.join(SRC, os.pardir, "models", "disordered_ring.yaml")
+    with pytest.raises(TypeError, match="parameters must be a mapping .* not "):
+        lindring.plan("ed", L=4, model=model_file, parameters=parameters)
+    with pytest.raises(TypeError, match="parameters must be a mapping"):
+        api.check_point("ed", 4, model_file=model_file, model_values=parameters)
+
+
+# ----------------------------------------------------------------------------- lindring show
+def test_show_does_not_call_a_partly_nan_variable_uniform():
+    """A coherence from site 1 of an open chain of 4 sites is [0, 0, NaN] (d = 3 leaves the
+    chain): show said "0 on every distance (3 distances)"; it says where the NaN are."""
+    import xarray as xr
+    from lindring.report.show import _condensed
+    line = _condensed(xr.DataArray([0.0, 0.0, np.nan], dims="distance"))
+    assert "every" not in line and line.startswith("0 on 2 of 3 distances, NaN on 1")
+    line = _condensed(xr.DataArray([0.5, 0.25, np.nan], dims="distance"))
+    assert line.endswith("over 3 distances (NaN on 1)") and "[0.5, 0.25, NaN]" in line
+    assert _condensed(xr.DataArray([0.5, 0.5], dims="bond")) == "0.5 on every bond (2 bonds)"
+    assert _condensed(xr.DataArray([np.nan, np.nan], dims="bond")) == "NaN on every bond"
+
+
+def test_show_refuses_files_it_cannot_describe(tmp_path, capsys):
+    """A text file, an empty file, a folder and a NetCDF file lindring did not write: status 2
+    with a message saying which (a foreign NetCDF file was shown as a point with 'parameters:
+    all 0'; text gave xarray's advice on installing IO backends)."""
+    import xarray as xr
+    (tmp_path / "text.nc").write_text("hello\n")
+    (tmp_path / "empty.nc").write_bytes(b"")
+    (tmp_path / "dir.nc").mkdir()
+    xr.Dataset({"x": ("a", np.arange(3))}).to_netcdf(tmp_path / "foreign.nc")
+    for name, message in [("text.nc", "not a NetCDF file"), ("empty.nc", "not a NetCDF file"),
+                          ("dir.nc", "is a folder"), ("foreign.nc", "not a lindring file")]:
+        with pytest.raises(SystemExit) as exit_:
+            cli.main(["show", str(tmp_path / name)])
+        err = capsys.readouterr().err
+        assert exit_.value.code == 2 and message in err, (name, err)
+        assert "IO backends" not in err and "Traceback" not in err
+
+
+def test_a_polar_study_with_two_radii_opens(tmp_path):
+    """A gathered polar study with `r: [1, 2]`: netCDF4's auto_complex takes a dimension of
+    length 2 named r for the two parts of a complex number, so `lindring show`, open_gathered
+    and the rules quicklook and provenance failed ("dimension 'r' already exists as a scalar
+    variable"). Such a file opens, and a complex axis still reads back as complex."""
+    import xarray as xr
+    from lindring.report.show import show_text
+    from lindring.workflow.gather import open_gathered, write_gathered
+    dims = ("technique", "L", "r", "theta")
+    polar = xr.Dataset({"current_eta": (dims + ("bond",), np.ones((1, 1, 2, 3, 4))),
+                        "kernel_dim": (dims, np.ones((1, 1, 2, 3)))},
+                       coords=dict(technique=["ed"], L=[4], r=[1.0, 2.0],
+                                   theta=[0.0, 0.5, 1.0], bond=np.arange(4)),
+                       attrs=dict(study="p", points_expected=6, points_present=6,
+                                  missing_points="none", nonunique_points="none",
+                                  unchecked_points="none"))
+    write_gathered(polar, tmp_path / "p.nc")
+    with open_gathered(tmp_path / "p.nc") as ds:
+        assert list(ds.r.values) == [1.0, 2.0] and ds.current_eta.shape == (1, 1, 2, 3, 4)
+    assert "gathered study p" in show_text(tmp_path / "p.nc")
+    cplx = polar.isel(r=[0]).squeeze("r", drop=True).expand_dims(alpha=[1 + 0.5j, 1 - 0.5j])
+    write_gathered(cplx, tmp_path / "c.nc")
+    with open_gathered(tmp_path / "c.nc") as ds:
+        assert list(ds.alpha.values) == [1 + 0.5j, 1 - 0.5j]
+
+
+def test_the_summary_of_a_ground_state_study_has_its_current():
+    """A study of ground states over phi (Fig. 7: ring L = 4, J0 = 1) has current_J and no
+    current_eta; the run summary and `lindring show` said "(no current in this study)". The
+    values below are the dense ground state's -4 Im(J <sm_j sp_j-1>) at phi = 0, 1."""
+    import xarray as xr
+    from lindring.report.quicklook import study_lines
+    cur = np.array([0.0, 0.3498820345625469])[None, None, :, None] * np.ones((1, 1, 2, 4))
+    ds = xr.Dataset({"current_J": (("technique", "L", "phi", "bond"), cur),
+                     "entropy_pair": (("technique", "L", "phi"), np.full((1, 1, 2), 0.83))},
+                    coords=dict(technique=["ground"], L=[4], phi=[0.0, 1.0], bond=np.arange(4)),
+                    attrs=dict(bc="ring", preset="none", fixed_J0="1.0", points_expected=2,
+                               points_present=2, missing_points="none", nonunique_points="none",
+                               unchecked_points="none"))
+    text = "\n".join(study_lines("gs", ds))
+    assert "no current" not in text and "current I_J (coherent" in text, text
+    assert "max    0.34988 at phi = 0.3183 pi" in text, text

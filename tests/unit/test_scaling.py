@@ -331,12 +331,14 @@ def test_snakemake_script(tmp_path, capsys):
     ring.to_netcdf(rp)
     op.to_netcdf(opp)
     script = __import__("pathlib").Path(__file__).resolve().parents[2] / "workflow/scripts/scaling.py"
-    sm = SimpleNamespace(input=SimpleNamespace(ring=str(rp), open_chain=[str(opp)]), output=[str(out)])
+    sm = SimpleNamespace(input=SimpleNamespace(ring=str(rp), open_chain=[str(opp)]), output=[str(out)],
+                         wildcards=SimpleNamespace(name="ring"))
     runpy.run_path(str(script), init_globals={"snakemake": sm})
     printed = capsys.readouterr().out
     assert "L -> inf, even L" in printed and "combined" in printed and "mpo" in printed
     with xr.open_dataset(out) as ds:
         assert "current_inf" in ds and "current_bulk_open" in ds
+        assert ds.attrs["scaling_name"] == "ring"        # its file: results/ring_scaling.nc
 
 
 

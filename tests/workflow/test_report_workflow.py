@@ -112,3 +112,20 @@ def test_report_and_quicklook_in_a_browser(done):
     if not (done / "report.html").exists():
         snakemake(done, TINY, "--report", "report.html")
     check_pages(done, [f"{fig}.png" for fig in FIGS])
+
+
+def test_the_summary_names_the_scaling_file_it_read(tmp_path):
+    """A scaling named otherwise than its ring study (`scaling: {sc: {ring: r}}`): the summary
+    and `lindring show` pointed to results/r_scaling.nc, a file that does not exist; they name
+    results/sc_scaling.nc, the workflow's file. Real Snakemake run, ED ring L = 3..6."""
+    from lindring.report.show import show_text
+    config = {"studies": {"r": {"methods": ["ed"], "bc": "ring", "L": [3, 4, 5, 6],
+                                "preset": "minimal", "grid": {"alpha": [2.0], "delta": [1.5]}}},
+              "scaling": {"sc": {"ring": "r"}}, "quicklook": True}
+    snakemake(tmp_path, config)
+    summary = (tmp_path / "results" / "summary.txt").read_text()
+    shown = show_text(tmp_path / "results" / "sc_scaling.nc")
+    for text in (summary, shown):
+        assert "results/sc_scaling.nc" in text and "r_scaling.nc" not in text.replace(
+            "sc_scaling.nc", ""), text
+    assert (tmp_path / "results" / "sc_scaling.nc").exists()

@@ -302,3 +302,57 @@ def test_gather_command_checks_its_config(values_run, tmp_path):
         assert proc.returncode == 2, (config, proc.stderr)
         assert message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
         assert not (tmp_path / "check.nc").exists()
+
+
+def _job_resources(proc) -> dict:
+    """{output path: {resource: value}} of a dry run's job listing."""
+    jobs, output = {}, None
+    for line in (proc.stdout + proc.stderr).splitlines():
+        line = line.strip()
+        if line.startswith("output: "):
+            output = line[len("output: "):]
+        elif line.startswith("resources: ") and output:
+            jobs[output] = dict(part.split("=", 1) for part in line[len("resources: "):].split(", "))
+            output = None
+    return jobs
+
+
+@pytest.mark.parametrize("alphas", [["2+0.5j", 2.0], [2.0, "2+0.5j"]])
+def test_each_job_gets_the_plan_of_its_own_point(tmp_path, alphas):
+    """A real alpha keeps the reflection, a complex one breaks it (twice the rows, other
+    nonzeros): each job's mem_mb, tasks and runtime are lindring.plan's for its own point,
+    whichever comes first in the grid (the workflow shared one plan between points with the same
+    nonzero parameters, so one of the two got the other's). Dry run, L = 8."""
+    import lindring
+    config = {"studies": {"mix": {"methods": ["ed"], "L": [8], "preset": "minimal",
+                                  "fixed": {"delta": 1.5}, "grid": {"alpha": alphas}}}}
+    jobs = _job_resources(snakemake(tmp_path, config, "-n"))
+    for alpha, name in ((2.0, "alpha=2"), (2 + 0.5j, "alpha=2+0.5j")):
+        plan = lindring.plan("ed", L=8, preset="minimal", alpha=alpha, delta=1.5)
+        got = jobs[f"results/mix/ed/ring/L8/{name}.nc"]
+        assert (int(got["mem_mb"]), int(got["tasks"]), int(got["runtime"])) == (
+            plan.mem_mb, plan.tasks, plan.runtime_min), (name, got, plan)
+    real = lindring.plan("ed", L=8, preset="minimal", alpha=2.0, delta=1.5)
+    cplx = lindring.plan("ed", L=8, preset="minimal", alpha=2 + 0.5j, delta=1.5)
+    assert real.mem_mb != cplx.mem_mb       # the two points do differ
+
+
+@pytest.mark.parametrize("obstacle,message", [
+    ("results/q", "results/q is a file where the workflow needs a folder"),
+    ("logs/q", "logs/q is a file where the workflow needs a folder"),
+    ("results/q/ed/ring/L3/alpha=2_delta=1.5.nc/",
+     "results/q/ed/ring/L3/alpha=2_delta=1.5.nc is a folder where the workflow writes a file")])
+def test_a_file_where_a_folder_goes_stops_before_any_job(tmp_path, obstacle, message):
+    """A file `results/q` where the study's folder goes (or `logs/q`, or a folder named like a
+    point file): Snakemake failed every job of the study with its own traceback
+    (NotADirectoryError while removing the outputs); the run now stops before any job, naming
+    the obstacle."""
+    work = tmp_path / "work"
+    target = work / obstacle
+    target.parent.mkdir(parents=True)
+    target.mkdir() if obstacle.endswith("/") else target.write_text("x\n")
+    config = {"studies": {"q": {"methods": ["ed", "cmf"], "L": [3], "preset": "minimal",
+                                "grid": {"alpha": [2.0], "delta": [1.5]}}}}
+    _refused_by_snakemake(work, config, message)
+    assert not [p for p in (work / "results").rglob("*.nc") if p.is_file()]
+    assert not (work / "logs" / "q").is_dir()

@@ -7,7 +7,8 @@ import os
 import re
 import sys
 
-from lindring.workflow.studies import StudyError, expand, load_config, validate_config
+from lindring.workflow.studies import (StudyError, blocked_paths, expand, load_config,
+                                       validate_config)
 
 try:
     for _configfile in workflow.configfiles:
@@ -22,6 +23,14 @@ try:
 except StudyError as err:
     raise WorkflowError(f"bad config: {err}")
 JOB_BY_PATH = {job.path: job for jobs in JOBS.values() for job in jobs}
+# a file where a folder of results/ or logs/ must be (or a folder where a file goes) stops the
+# run here, naming it (Snakemake failed each job with a traceback, NotADirectoryError)
+_BLOCKED = blocked_paths([p for job in JOB_BY_PATH.values()
+                          for p in (job.path, "logs" + job.path[len("results"):-3] + ".log")]
+                         + [f"results/{study}.nc" for study in JOBS])
+if _BLOCKED:
+    raise WorkflowError("cannot write the results here (move these away):\n  "
+                        + "\n  ".join(_BLOCKED[:10]) + ("\n  ..." if len(_BLOCKED) > 10 else ""))
 
 # Entry points by absolute path (jobs inherit the submitting shell's PATH) and MPI as root.
 BIN = os.path.dirname(sys.executable)

@@ -13,24 +13,36 @@ from lindring.core.options import resolve as _resolve_options
 from lindring.workflow import warm as _warm
 from lindring.io.results import PHYSICS_VERSION
 from lindring.core import model as _model
+from lindring.core.basis import resolve_symmetry as _resolve_symmetry
 
 
 _PLANS = {}
 
 
 def _plan_key(job):
-    """Points with the same sizes, options and pattern of nonzero parameters share one plan (it
-    counts rows and samples the Liouvillian's nonzeros, which depend on that pattern only)."""
+    """Points with the same sizes, options, sector and pattern of nonzero parameters share one
+    plan (it counts rows and samples the Liouvillian's nonzeros, which depend on that pattern
+    only). The pattern has the real and the imaginary part of each parameter apart, and the key
+    the sector the point resolves to: a complex alpha or a flux breaks the reflection, so
+    ``alpha: [2, "2+0.5j"]`` are two kinds of point (twice the rows, other nonzeros)."""
     if job.method != "ed":
         return (job.method, job.L, job.mpo)
     p = job.model_params()
     # every option the plan reads (plan_point): the gap's phases too
     options = (job.solver, job.symmetry, job.gap, job.gap_sectors)
+    sector = _resolve_symmetry(p, job.symmetry)
     if job.model is not None:      # a model file: its parameters' pattern (and fields) decide
-        pattern = (job.model,) + tuple(sorted((k, v != 0) for k, v in p.values.items()))
-        return (job.method, job.L, job.bc, options, pattern)
-    pattern = tuple(getattr(p, k) != 0 for k in _model.PHYSICAL_PARAMS) + (p.eta != 0, p.xi != 0)
-    return (job.method, job.L, job.bc, job.range, options, pattern)
+        pattern = (job.model,) + tuple(sorted((k, _parts(v)) for k, v in p.values.items()))
+        return (job.method, job.L, job.bc, options, sector, pattern)
+    pattern = tuple(_parts(getattr(p, k)) for k in _model.PHYSICAL_PARAMS) + (_parts(p.eta),
+                                                                              _parts(p.xi))
+    return (job.method, job.L, job.bc, job.range, options, sector, pattern)
+
+
+def _parts(value):
+    """Which parts of a number are nonzero: (real, imaginary)."""
+    value = complex(value)
+    return (value.real != 0, value.imag != 0)
 
 
 def _plan_of(job):

@@ -1,13 +1,11 @@
 """Snakemake script of rule provenance: results/figures/provenance.html for the report."""
-import xarray as xr
-
-from lindring.io.results import git_commit
+from lindring.io.results import git_commit, open_result
 from lindring.report.quicklook import write_provenance
 from lindring.solvers.petsc import versions
 
 studies = {}
 for name, path in zip(snakemake.params.studies, snakemake.input):
-    with xr.open_dataset(path, auto_complex=True) as ds:
+    with open_result(path) as ds:
         studies[name] = ds.load()
 env = versions()
 env["git_commit"] = git_commit()

@@ -2,12 +2,11 @@
 gathered studies, scalings and figures of the run (:mod:`lindring.report.quicklook`)."""
 import os
 
-import xarray as xr
-
+from lindring.io.results import open_result
 from lindring.report.quicklook import provenance_rows, quicklook_html, summary_text
 
 def _load(path):
-    with xr.open_dataset(path, auto_complex=True) as ds:
+    with open_result(path) as ds:
         return ds.load()
 
 studies = {n: _load(p) for n, p in zip(snakemake.params.studies, snakemake.input.studies)}

@@ -48,5 +48,6 @@ def _table(ds: xr.Dataset) -> str:
 ring = xr.open_dataset(snakemake.input.ring).load()
 opens = [xr.open_dataset(p).load() for p in _paths(getattr(snakemake.input, "open_chain", None))]
 ds = scaling_dataset(ring, opens or None)
+ds.attrs["scaling_name"] = snakemake.wildcards.name      # results/<name>_scaling.nc
 write_scaling(ds, snakemake.output[0])
 print(_table(ds))

@@ -460,12 +460,13 @@ CURRENT_PARTS = (("current_eta", "current_J"), ("I_eta", "I_J"))
 
 
 def current_parts(ds: xr.Dataset, suffix: str = "") -> list[str]:
-    """The variables of ``ds`` whose sum is the current per bond (:data:`CURRENT_PARTS`);
+    """The variables of ``ds`` whose sum is the current per bond (:data:`CURRENT_PARTS`): the
+    coherent part alone for a closed system (a ground-state study has ``current_J`` only);
     empty when it has none."""
     for eta, coherent in CURRENT_PARTS:
         if eta + suffix in ds:
             return [eta + suffix] + ([coherent + suffix] if coherent + suffix in ds else [])
-    return []
+    return [coherent + suffix for _, coherent in CURRENT_PARTS if coherent + suffix in ds][:1]
 
 
 def _bond_current(ds: xr.Dataset, suffix: str = "") -> xr.DataArray:

@@ -304,6 +304,32 @@ def regime(p: Params) -> str:
     return "; ".join(words) or "rates of one order"
 
 
+#: rates spanning more than this: what the smallest ones set is resolved to ~1e-6 or worse
+RESOLVED_SPAN = 1e10
+
+
+def precision_note(p) -> str | None:
+    """A warning where the rates of ``p`` (:func:`rates_and_jumps`) span more than
+    :data:`RESOLVED_SPAN`, else ``None``. Every number is computed in double precision relative to
+    the largest rate: an observable of the order of the smallest rates that is a small part of
+    large terms (a current -2 Re(eta <sp sm>) with |eta| ~ the largest rate) keeps about
+    span x 1e-16 of relative error (ring L = 3, minimal model, delta = 1.5: alpha = 1e4 gives
+    the current to 1e-7, alpha = 1e6 to 6e-5, alpha = 1e8 1.10 against 2.00, with every check
+    of the state passed, since the state itself is right to 1e-15). Pure."""
+    r, _ = rates_and_jumps(p)
+    if not r:
+        return None
+    big, small = max(r, key=r.get), min(r, key=r.get)
+    span = r[big] / r[small]
+    if span <= RESOLVED_SPAN:
+        return None
+    return (f"the rates span {span:.1e} (that of {big} {r[big]:.3g}, of {small} "
+            f"{r[small]:.3g}): in double precision, what the smaller rates contribute to an observable is resolved "
+            f"only to ~{min(span * 1e-16, 1):.0e} of itself; where they alone set it (a current of "
+            f"their order beside |eta| ~ {r[big]:.3g}), that is the observable's relative error, "
+            "which the checks of the state do not see")
+
+
 def largest_jump_rate(p: Params) -> float:
     """The largest jump rate of ``p`` (:func:`rates_and_jumps`; 0 without jumps), in the units of
     the parameters: the scale of every relaxation rate of the Liouvillian, whatever the

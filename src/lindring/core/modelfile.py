@@ -731,7 +731,7 @@ class Correlation:
         is rounding), else the real and imaginary parts under ``name_re``, ``name_im``."""
         values = np.asarray(values, dtype=complex)
         pad = max(self.length - len(values), 0)     # distances that leave an open chain
-        values = np.concatenate([values, np.full(pad, np.nan + 0j)])
+        values = np.concatenate([values, np.full(pad, complex(np.nan, np.nan))])   # both parts
         if len(self.outputs) == 1:
             return {self.name: values.real.copy()}
         return {self.outputs[0]: values.real.copy(), self.outputs[1]: values.imag.copy()}

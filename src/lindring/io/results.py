@@ -119,6 +119,28 @@ def build_dataset(p: model.Params, method: str, data_vars: dict, attrs: dict) ->
     return ds
 
 
+def open_result(path: str | os.PathLike) -> xr.Dataset:
+    """Open (lazily) a file lindring wrote, with its complex values as complex numbers.
+
+    Complex coordinates of a gathered study are written with ``auto_complex`` (a compound type
+    of two doubles). Opening every file with ``auto_complex=True`` is not possible: netCDF4 then
+    also takes a dimension of length 2 named ``r``, ``ri`` or ``complex`` for the two parts of
+    a complex number and fails ("dimension 'r' already exists as a scalar variable": a polar
+    study with ``r: [1, 2]``). So the file is opened plainly, and again with ``auto_complex``
+    only where it holds that compound type.
+
+    Raises
+    ------
+    OSError, ValueError
+        As :func:`xarray.open_dataset`.
+    """
+    ds = xr.open_dataset(path)
+    if not any(v.dtype.kind == "V" for v in ds.variables.values()):
+        return ds
+    ds.close()
+    return xr.open_dataset(path, auto_complex=True)
+
+
 def write_atomic(ds: xr.Dataset, path: str | os.PathLike, **to_netcdf) -> None:
     """Write ``ds`` to ``path`` via a temporary file in the same folder and a rename.
 

@@ -118,9 +118,13 @@ def point_current(ds: xr.Dataset, technique: str) -> xr.DataArray | None:
 
 
 def current_name(ds: xr.Dataset) -> str:
+    from lindring.analysis.scaling import current_parts
+    parts = current_parts(ds)
+    what = ("I_J (coherent: a closed system)" if parts and parts[0] in ("current_J", "I_J")
+            else "I_eta + I_J")
     if ds.attrs.get("bc", "ring") == "open":
-        return "bulk current I_eta + I_J (middle half of the bonds)"
-    return "current I_eta + I_J per bond"
+        return f"bulk current {what} (middle half of the bonds)"
+    return f"current {what} per bond"
 
 
 def _names(text: str) -> list[str]:
@@ -204,8 +208,10 @@ def scaling_lines(sc: xr.Dataset) -> list[str]:
     lines = [f"  L -> infinity (ED): {pm('current_inf')}   (even L: {pm('current_inf_even')}, "
              f"odd L: {pm('current_inf_odd')})"]
     models = [f"{p} {sc[f'current_inf_{p}'].attrs.get('fit_model', '?')}" for p in ("even", "odd")]
-    lines.append(f"    fit models (by AIC): {', '.join(models)}; "
-                 f"results/{sc.attrs.get('study', '?')}_scaling.nc")
+    # the file of the workflow's scaling is named after the scaling, not its ring study
+    name = sc.attrs.get("scaling_name")
+    lines.append(f"    fit models (by AIC): {', '.join(models)}"
+                 + (f"; results/{name}_scaling.nc" if name else ""))
     if "current_cmf" in sc and math.isfinite(float(sc["current_cmf"])):
         branch = "parity-broken" if float(sc.get("cmf_broken_branch", 0)) == 1 else "symmetric"
         lines.append(f"  mean field: {fmt(sc['current_cmf'])} (stable solution, {branch} branch), "

@@ -176,18 +176,24 @@ def _condensed(da: xr.DataArray) -> str:
         return f"NaN on every {dim}"
     spread = float(finite.max() - finite.min())
     scale = max(float(np.abs(finite).max()), 1e-300)
-    if spread <= 1e-10 * scale:
+    nan = vals.size - finite.size      # e.g. a correlation's distances beyond an open chain
+    if spread <= 1e-10 * scale and not nan:
         return f"{q.fmt(finite.mean(), 6)} on every {dim} ({vals.size} {dim}s)"
+    listed = " [" + ", ".join(q.fmt(v, 5) for v in vals) + "]" if vals.size <= 8 else ""
+    if spread <= 1e-10 * scale:
+        return (f"{q.fmt(finite.mean(), 6)} on {finite.size} of {vals.size} {dim}s, "
+                f"NaN on {nan}{listed}")
     text = f"mean {q.fmt(finite.mean(), 6)}, min {q.fmt(finite.min(), 6)}, max {q.fmt(finite.max(), 6)}"
-    if vals.size <= 8:
-        text += " [" + ", ".join(q.fmt(v, 5) for v in vals) + "]"
-    return text + f" over {vals.size} {dim}s"
+    return text + listed + f" over {vals.size} {dim}s" + (f" (NaN on {nan})" if nan else "")
 
 
 def point_text(ds: xr.Dataset, path: str = "") -> str:
     a = _Read(ds.attrs)
     method = str(a.get("method", "?"))
     head = f"{path}: one point, {METHODS.get(method, method)}; {a.get('bc', '?')}, L = {a.get('L')}"
+    if a.get("format") == "lindring-steady-state":      # io/state.py: not a result file
+        head = (f"{path}: a saved steady state (lindring solve --save-state; the start of "
+                f"--initial-guess), not a result file; {a.get('bc', '?')}, L = {a.get('L')}")
     if "model" not in a and int(a.get("range", 1)) != 1:     # a model file: a parameter
         head += f", dissipation range {a['range']}"
     lines = [head]
@@ -211,7 +217,8 @@ def point_text(ds: xr.Dataset, path: str = "") -> str:
         nonzero = [f"{n} = {_num(v)}" for n, v in params if v not in (None, 0, 0.0, 0j)]
         zero = [n for n, v in params if v in (0, 0.0, 0j)]
         preset = f"preset {a['preset']}; " if str(a.get("preset", "none")) != "none" else ""
-        lines.append(f"  parameters: {preset}{', '.join(nonzero) or 'all 0'}"
+        none = "all 0" if any(v is not None for _, v in params) else "not recorded in the file"
+        lines.append(f"  parameters: {preset}{', '.join(nonzero) or none}"
                      + (f" (0: {', '.join(zero)})" if zero else ""))
     eta = None if "model" in a else _param(a, "eta")     # the paper's Eq. 7 only
     if eta is not None:
@@ -313,16 +320,26 @@ def show_text(path) -> str:
     Raises
     ------
     OSError
-        The file cannot be read as NetCDF.
+        The file cannot be read (missing, a folder, a damaged NetCDF file).
+    ValueError
+        Not a NetCDF file, or a NetCDF file that lindring did not write.
     """
     path = str(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{path} is a folder, not a NetCDF file")
+    from lindring.io.results import open_result
     try:
-        ds = xr.open_dataset(path, auto_complex=True)
-    except TypeError:       # older xarray without auto_complex
-        ds = xr.open_dataset(path)
+        ds = open_result(path)
+    except ValueError as err:   # xarray: no backend recognises the file (its long advice)
+        if "IO backends" not in str(err):
+            raise
+        raise ValueError("not a NetCDF file (neither NetCDF-4/HDF5 nor classic NetCDF)") from None
     with ds:
         ds = ds.load()
     k = kind(ds)
+    if k == "point" and "method" not in ds.attrs:
+        raise ValueError("not a lindring file: a NetCDF file without the attribute 'method' "
+                         "(a point file), a gathered study's or a scaling's variables")
     if k == "scaling":
         return scaling_text(ds, path)
     if k == "gathered":

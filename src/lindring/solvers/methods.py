@@ -974,8 +974,12 @@ def check_cmf_solution(attrs: dict, p: model.Params) -> None:
 
 
 def run_method(method: str, p: model.Params, **options):
-    """Dispatch to a method by name (``ed``, ``cmf``, ``ground``, ``mpo``)."""
+    """Dispatch to a method by name (``ed``, ``cmf``, ``ground``, ``mpo``); a warning first
+    where the rates span beyond what double precision resolves (:func:`model.precision_note`)."""
     check_method_bc(method, p.bc)
+    note = model.precision_note(p) if method != "ground" else None
+    if note:
+        log.warning(note)
     if method == "ed":
         return run_ed(p, **options)
     if method == "cmf":

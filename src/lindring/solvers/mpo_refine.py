@@ -654,7 +654,12 @@ def solve_galerkin(state: VectorisedMPS, W: list[np.ndarray], target: float, chi
                 stop=stop, **stats)
 
 
-def local_spectrum(state: VectorisedMPS, W: list[np.ndarray], nmax: int = 4096,
+#: largest projected problem of :func:`local_spectrum` (a dense real matrix of SPECTRUM_MAX_N^2
+#: numbers, 128 MB, and LAPACK's copy of it: the peak of an MPO run up to L ~ 20 at chi 64)
+SPECTRUM_MAX_N = 4096
+
+
+def local_spectrum(state: VectorisedMPS, W: list[np.ndarray], nmax: int = SPECTRUM_MAX_N,
                    ndense: int = 1024, k: int = 6) -> dict:
     """Eigenvalues of the Liouvillian projected on the two-site variational space of ``state``.
 

@@ -282,5 +282,5 @@ def write_gathered(ds: xr.Dataset, path) -> None:
 
 
 def open_gathered(path) -> xr.Dataset:
-    """Open a gathered dataset, complex coordinates included."""
-    return xr.open_dataset(path, auto_complex=True)
+    """Open a gathered dataset, complex coordinates included (:func:`results.open_result`)."""
+    return results.open_result(path)

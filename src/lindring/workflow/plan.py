@@ -95,7 +95,8 @@ from lindring.core.options import OPTIONS
 from lindring.core.pauli import pauli_terms
 from lindring.core.sectors import SectorLabel, sector_labels
 from lindring.solvers.liouvillian import CHUNK_ROWS, local_terms, rows_block
-from lindring.solvers.mpo import MAX_EXPONENT, full_bonds
+from lindring.solvers.mpo import MAX_EXPONENT, PAD_SPECTRUM, PAD_WHOLE_MAX_L, full_bonds
+from lindring.solvers.mpo_refine import SPECTRUM_MAX_N
 from lindring.solvers.methods import check_ed_size
 from lindring.solvers.petsc import SCALAR_OF_BASIS
 from lindring.solvers.steady import (KRYLOV_EXTRA, SINVERT_MAX_ROWS,  # noqa: F401 (re-exported)
@@ -716,10 +717,34 @@ def _mpo_cost(L: int, chi: int) -> tuple[float, float]:
     return pairs, cubes
 
 
+#: dense copies of the projected Liouvillian of the spectrum step (the matrix and LAPACK's
+#: work copy in eigvals, or the matrix and its LU in place with ARPACK's vectors)
+MPO_SPECTRUM_COPIES = 2
+
+
+def mpo_spectrum_unknowns(L: int, chi: int) -> int:
+    """The largest projected problem the spectrum step of an MPO run builds
+    (:func:`lindring.solvers.mpo_refine.local_spectrum`: the bond with the most unknowns
+    ``D_b 16 D_b+2`` up to ``SPECTRUM_MAX_N``), at the bonds the state can reach
+    (:func:`mpo_bond_dimensions`) and at those it is padded to (the whole space up to
+    ``PAD_WHOLE_MAX_L`` sites, else ``PAD_SPECTRUM`` states per bond: ``mpo.slow_rates``)."""
+    def largest(bonds):
+        dims = [1] + list(bonds) + [1]
+        n = [dims[b] * 16 * dims[b + 2] for b in range(L - 1)]
+        fit = [m for m in n if m <= SPECTRUM_MAX_N]
+        return max(fit) if fit else min(n)
+    full = full_bonds(L)
+    padded = full if L <= PAD_WHOLE_MAX_L else [min(PAD_SPECTRUM, f) for f in full]
+    return max(largest(mpo_bond_dimensions(L, chi)), largest(padded))
+
+
 def plan_mpo(L: int, chi: int = OPTIONS["chi"].default) -> Plan:
     """Resources of an ``mpo`` job, at the bond dimensions it can reach
     (:func:`mpo_bond_dimensions`: ``chi`` capped at the exact maximum of each bond): memory
-    ``MPO_BYTES_PER_BOND_PAIR`` per unit of ``sum_l D_(l-1) D_l`` on the start-up; runtime
+    ``MPO_BYTES_PER_BOND_PAIR`` per unit of ``sum_l D_(l-1) D_l``, plus the dense projected
+    Liouvillian of the spectrum step (:func:`mpo_spectrum_unknowns`, ``MPO_SPECTRUM_COPIES``
+    real copies: 256 MB from L = 6 on at chi 64, measured peaks 400-460 MB at L = 6-30), on the
+    start-up; runtime
     ``sum_l D_l^3`` scaled from the measured point (L = 20, chi = 32).
 
     Raises
@@ -728,17 +753,19 @@ def plan_mpo(L: int, chi: int = OPTIONS["chi"].default) -> Plan:
         Beyond the floating-point range of any estimate (a huge chi on a long chain)."""
     pairs, cubes = _mpo_cost(L, chi)
     tensors_mb = pairs * MPO_BYTES_PER_BOND_PAIR / MB
+    spectrum_mb = MPO_SPECTRUM_COPIES * mpo_spectrum_unknowns(L, chi) ** 2 * 8 / MB
     seconds = MPO_SECONDS_L20_CHI32 * cubes / _mpo_cost(20, 32)[1]
     if not (math.isfinite(tensors_mb) and math.isfinite(seconds) and tensors_mb < 1e250):
         raise model.ModelError(f"method 'mpo': chi = {chi} on {L} sites is beyond the "
                                "floating-point range of any memory or time estimate; no machine "
                                "can hold it")
-    mem = BASE_MB + tensors_mb + OUTPUT_MB
+    mem = BASE_MB + tensors_mb + spectrum_mb + OUTPUT_MB
     return Plan(L=L, solver="tebd", symmetry="none", rows=0, nnz=0,
                 mem_mb_total=round(mem, 1), tasks=1, mem_mb_per_task=round(mem, 1),
                 mem_mb=int(math.ceil(mem * 2)),
                 runtime_min=max(10, int(math.ceil(3 * seconds / 60))),
-                memory_parts_mb=dict(base=BASE_MB, tensors=round(tensors_mb, 1), output=OUTPUT_MB,
+                memory_parts_mb=dict(base=BASE_MB, tensors=round(tensors_mb, 1),
+                                     spectrum=round(spectrum_mb, 1), output=OUTPUT_MB,
                                      peak=round(mem, 1)),
                 time_parts_s=dict(total=round(seconds, 3)))
 

@@ -45,6 +45,7 @@ import dataclasses
 import functools
 import itertools
 import math
+import os
 import re
 from pathlib import Path
 
@@ -321,6 +322,25 @@ def parse_number(value, where: str, scale: float = 0.0):
     return canonical(z, scale)
 
 
+def blocked_paths(paths) -> list[str]:
+    """What stands in the way of writing ``paths`` (files the workflow writes, relative to the
+    folder it runs in): a path that is a folder, or an existing file where one of its folders
+    must be (``results/q`` a file, ``results/q/ed/...`` a point). One line per obstacle, each
+    named once; empty when every path can be made."""
+    problems = {}
+    for path in paths:
+        if os.path.isdir(path):
+            problems[path] = f"{path} is a folder where the workflow writes a file"
+            continue
+        folder = os.path.dirname(path)
+        while folder and not os.path.exists(folder):
+            folder = os.path.dirname(folder)
+        if folder and not os.path.isdir(folder):
+            problems[folder] = (f"{folder} is a file where the workflow needs a folder (for "
+                                f"{path})")
+    return list(problems.values())
+
+
 def axis_values(spec, where: str) -> list:
     """A grid axis: an explicit list, or ``{start, stop, num}`` (linspace, endpoints included).
 
@@ -456,7 +476,7 @@ class Job:
                 args.append(f"--gap-sectors={self.gap_sectors}")
         if self.method == "mpo":
             for k, v in self.mpo:
-                args.append(f"{MPO_FLAGS[k]}={v if k in ('chi', 'order', 'refine_sweeps') else format_value(v)}")
+                args.append(f"{MPO_FLAGS[k]}={v if isinstance(v, int) else format_value(v)}")
             if not self.check_unique:
                 args.append("--no-check-unique")
         return args
