@@ -174,14 +174,20 @@ def test_parser_defaults_come_from_the_registry():
 
 
 def test_readme_example_runs(tmp_path, monkeypatch):
-    """The notebook-style example of the README's "Python API" section, run as written."""
+    """The notebook-style examples of the README's "Python API" section, run as written, one
+    after the other."""
     text = (ROOT / "README.md").read_text()
     section = text[text.index("## Python API"):]
-    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    section = section[:section.index("\n## ", 1)]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(blocks) == 2
     monkeypatch.chdir(tmp_path)
     namespace = {}
-    exec(compile(code, "README.md", "exec"), namespace)
+    for code in blocks:
+        exec(compile(code, "README.md", "exec"), namespace)
     assert isinstance(namespace["ds"], xr.Dataset)
+    assert dict(namespace["scan"].sizes) == dict(technique=1, L=3, alpha=4, bond=8, site=8)
+    assert namespace["scan"].attrs["points_present"] == 12
 
 
 def test_one_output_schema():
