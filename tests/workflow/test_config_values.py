@@ -90,3 +90,39 @@ def test_the_expansion_does_not_change_the_config_it_is_given():
     expand(config)
     expand_study("s", study)
     assert config == {"studies": {"s": study}} and study == _with(ED, gap=True)
+
+
+#: a model file whose parameters share names with the paper's (mu, phi), complex here
+SHARED_NAMES = """name: shared_names
+parameters:
+  mu: {default: 1}
+  phi: {default: 0.5}
+hamiltonian:
+  - {name: field, sum: [[1, sx_0]]}
+jumps:
+  - {name: decay, sum: [[mu, sm_0]]}
+  - {name: pump, sum: [[phi, sp_0]]}
+"""
+
+
+def test_a_model_files_parameters_are_its_own_not_the_papers(tmp_path):
+    """A model file's parameter named like one of the paper's takes the model's kind (complex
+    mu, phi: accepted), a paper study's mu and phi stay real; and the refusal says what a value
+    must be, not the pattern that tests it."""
+    path = tmp_path / "shared names.yaml"
+    path.write_text(SHARED_NAMES)
+    study = dict(methods=["ed"], bc="open", L=[3], model=str(path),
+                 fixed=dict(mu="1+0.5j", phi="0.2-0.1j"))
+    jobs = expand(validate_config({"studies": {"s": study}}))["s"]
+    assert dict(jobs[0].params)["mu"] == 1 + 0.5j
+    for name in ("mu", "phi"):
+        paper = _with(ED, fixed=dict(alpha=2, delta=1.5, **{name: "1+0.5j"}))
+        with pytest.raises(StudyError, match=rf"studies\.s\.fixed\.{name}: '1\+0\.5j' is not a "
+                                             "real number, or its text"):
+            validate_config({"studies": {"s": paper}})
+        cmf_map = {"cmf_maps": {"m": dict(preset="minimal", fixed={name: "1j", "delta": 1},
+                                          grid=dict(alpha=[1, 2]))}}
+        with pytest.raises(StudyError, match=rf"cmf_maps\.m\.fixed\.{name}"):
+            validate_config(cmf_map)
+    with pytest.raises(StudyError, match=r"studies\.s\.L: '1e3' is not an integer >= 2"):
+        validate_config({"studies": {"s": _with(ED, L="1e3")}})

@@ -133,7 +133,20 @@ def _check_schema(cfg) -> None:
     if errors:
         err = jsonschema.exceptions.best_match(errors)
         where = ".".join(str(k) for k in err.absolute_path) or "(top level)"
-        raise StudyError(f"{where}: {err.message}")
+        raise StudyError(f"{where}: {_schema_message(err)}")
+
+
+def _schema_message(err) -> str:
+    """jsonschema's message, or where it would quote a pattern or say "not valid under any of
+    the given schemas", the value against the ``title`` (what a value must be) of the nearest
+    schema that has one (``'1j' is not a real number, or its text such as "-1e-05"``)."""
+    if err.validator in ("pattern", "oneOf", "anyOf"):
+        at = err
+        while at is not None:
+            if isinstance(at.schema, dict) and "title" in at.schema:
+                return f"{err.instance!r} is not {at.schema['title']}"
+            at = at.parent
+    return err.message
 
 
 @functools.lru_cache(maxsize=1)
@@ -221,7 +234,8 @@ def _as_text_too(schema: dict) -> dict:
         return schema
     text = next(s for s in _schema()["$defs"]["real"]["oneOf"] if s.get("type") == "string")
     number = {k: v for k, v in schema.items() if k != "description"}
-    return {"oneOf": [number, dict(text)], "description": schema["description"]}
+    return {"oneOf": [number, dict(text)], "description": schema["description"],
+            "title": "a number, or its text such as \"1e-10\""}
 
 
 def study_option(name: str, value, where: str):
