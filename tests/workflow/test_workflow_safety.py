@@ -356,3 +356,19 @@ def test_a_file_where_a_folder_goes_stops_before_any_job(tmp_path, obstacle, mes
     _refused_by_snakemake(work, config, message)
     assert not [p for p in (work / "results").rglob("*.nc") if p.is_file()]
     assert not (work / "logs" / "q").is_dir()
+
+
+def test_a_gather_that_finds_no_point_says_so(values_run, tmp_path):
+    """`lindring gather --configfile /abs/study.yaml` run in another folder than the workflow's
+    found none of the point files and wrote an empty dataset with status 0 ("wrote check.nc: 0
+    of 4 points"); it now stops with status 2, naming a file it looked for, and writes
+    nothing. Run in the workflow's folder, the same command still gathers."""
+    config = str(values_run / "study.yaml")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    proc = _gather_cli(elsewhere, config, "zero")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "none of its 4 point files exists" in proc.stderr
+    assert str(elsewhere / "results" / "zero" / "ed" / "ring" / "L3") in proc.stderr
+    assert not (elsewhere / "check.nc").exists()
+    assert _gather_cli(values_run, config, "zero", str(tmp_path / "ok.nc")).returncode == 0

@@ -227,7 +227,8 @@ def gather(study: str, jobs: list[Job], study_config: dict, root: str = ".") -> 
     Raises
     ------
     GatherError
-        A file does not belong to its point (all such files are named).
+        A file does not belong to its point (all such files are named), or none of the
+        study's point files exists (a gather run in another folder than the workflow's).
     """
     parts, missing, nonunique, unchecked, prov, refused = [], [], [], [], {}, []
     complex_axes = {k for job in jobs for k, v in job.coords if isinstance(v, complex)}
@@ -254,10 +255,14 @@ def gather(study: str, jobs: list[Job], study_config: dict, root: str = ".") -> 
         raise GatherError(f"gather {study}: {len(refused)} file(s) refused (delete them and rerun "
                           "to recompute these points):\n  " + "\n  ".join(refused[:10])
                           + ("\n  ..." if len(refused) > 10 else ""))
-    if parts:
-        out = xr.merge(parts, join="outer", compat="no_conflicts", combine_attrs="drop")
-    else:
-        out = xr.Dataset()
+    if not parts:
+        # nothing to merge (an empty file said "0 of N points" with status 0): most often the
+        # gather runs in another folder than the workflow did
+        raise GatherError(f"gather {study}: none of its {len(jobs)} point files exists (e.g. "
+                          f"{os.path.abspath(os.path.join(root, jobs[0].path))}); run the "
+                          "gather in the folder the workflow ran in, after its first points"
+                          if jobs else f"gather {study}: the study has no point")
+    out = xr.merge(parts, join="outer", compat="no_conflicts", combine_attrs="drop")
     out = disorder_statistics(out)
     out.attrs.update({k: ", ".join(sorted(v)) for k, v in prov.items()})
     out.attrs.update(study_attrs(study, study_config, len(jobs), missing, nonunique, unchecked))
