@@ -52,6 +52,7 @@ from pathlib import Path
 import numpy as np
 
 from lindring.core import model
+from lindring.core.modelfile import RESERVED_OUTPUT
 from lindring.core.options import OPTIONS, PLAN_SETTINGS, json_schema, resolve
 from lindring.solvers.methods import METHOD_BC, check_point
 
@@ -460,6 +461,11 @@ class Job:
         return args
 
 
+#: dimensions of a gathered study besides its grid axes: a grid axis of one of these names (a
+#: model file's parameter named ``bond``, ``site`` or ``technique``) would collide with them
+RESERVED_AXES = ("technique", "L") + RESERVED_OUTPUT
+
+
 def study_axes(name: str, st: dict, known=model.PHYSICAL_PARAMS) -> list[tuple[str, list]]:
     """The grid axes of a study, in order: ``grid`` axes, then ``r``, ``theta`` for ``polar``
     (``known``: the parameter names, those of the model file for a study of one)."""
@@ -468,6 +474,10 @@ def study_axes(name: str, st: dict, known=model.PHYSICAL_PARAMS) -> list[tuple[s
         if k not in known:
             raise StudyError(f"studies.{name}.grid.{k}: unknown parameter "
                              f"(known: {', '.join(known)})")
+        if k in RESERVED_AXES:
+            raise StudyError(f"studies.{name}.grid.{k}: a grid axis cannot be named {k!r}, a "
+                             f"dimension of the gathered file ({', '.join(RESERVED_AXES)}); "
+                             "rename the model's parameter, or give it under fixed:")
         axes.append((k, axis_values(v, f"studies.{name}.grid.{k}")))
     if st.get("polar"):
         polar = st["polar"]
