@@ -579,6 +579,8 @@ def expand_study(name: str, st: dict, check_points: bool = True) -> list[Job]:
                 except (model.ModelError, ValueError) as err:
                     raise StudyError(f"studies.{name} (method {method}, L={L}, "
                                      f"{_coords_text(coords)}): {err}") from None
+                if model_file is not None and not jobs:
+                    _check_axis_names(name, names, p, method)
                 jobs.append(job)
     paths = [j.path for j in jobs]
     if len(set(paths)) != len(paths):
@@ -603,6 +605,19 @@ def _model_file(name: str, st: dict):
         return modelfile.load(st["model"])
     except model.ModelError as err:
         raise StudyError(f"studies.{name}.model: {err}") from None
+
+
+def _check_axis_names(name: str, axes: list[str], point, method: str) -> None:
+    """A grid axis of a model study may not be named like one of the variables its point files
+    hold (the model's observables and correlations, the output schema's): the gathered file
+    would have a coordinate and a variable of one name (xarray stops the gather)."""
+    from lindring.core.schema import variable_names
+    outputs = set(point.output_variables()) | set(variable_names(method))
+    for axis in axes:
+        if axis in outputs:
+            raise StudyError(f"studies.{name}.grid.{axis}: also the name of a variable of the "
+                             "point files (an observable or correlation of the model, or of "
+                             "lindring's output); rename one of them, or give it under fixed:")
 
 
 def _model_point(name: str, st: dict, L: int, params: dict):
