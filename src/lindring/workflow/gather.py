@@ -204,6 +204,26 @@ def _point_dataset(job: Job, path: str, complex_axes=frozenset()) -> xr.Dataset:
     return ds.expand_dims(dims), keep
 
 
+def _every_value(ds: xr.Dataset, jobs: list[Job], complex_axes=frozenset()) -> xr.Dataset:
+    """``ds`` with every technique, L and grid value of the study's jobs along its dimensions:
+    a value none of whose points is present (a partial gather) is NaN, not left out (the
+    summary then read a two-valued axis with one present as fixed, e.g. "delta = 1")."""
+    import pandas as pd
+    expected = {"technique": [], "L": []}
+    for job in jobs:
+        expected["technique"].append(job.method)
+        expected["L"].append(job.L)
+        for k, v in job.coords:
+            expected.setdefault(k, []).append(complex(v) if k in complex_axes else float(v))
+    for dim, values in expected.items():
+        if dim in ds.dims:
+            have = pd.Index(ds[dim].values)
+            want = have.union(pd.Index(list(dict.fromkeys(values))))
+            if len(want) != len(have):
+                ds = ds.reindex({dim: want})
+    return ds
+
+
 def study_attrs(study: str, spec: dict, expected: int, missing=(), nonunique=(),
                 unchecked=()) -> dict:
     """The attributes of a gathered study (one layout for the gather and the mean-field maps):
@@ -263,6 +283,7 @@ def gather(study: str, jobs: list[Job], study_config: dict, root: str = ".") -> 
                           "gather in the folder the workflow ran in, after its first points"
                           if jobs else f"gather {study}: the study has no point")
     out = xr.merge(parts, join="outer", compat="no_conflicts", combine_attrs="drop")
+    out = _every_value(out, jobs, complex_axes)
     out = disorder_statistics(out)
     out.attrs.update({k: ", ".join(sorted(v)) for k, v in prov.items()})
     out.attrs.update(study_attrs(study, study_config, len(jobs), missing, nonunique, unchecked))
