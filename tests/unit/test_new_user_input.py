@@ -331,3 +331,21 @@ def test_the_summary_of_a_ground_state_study_has_its_current():
     text = "\n".join(study_lines("gs", ds))
     assert "no current" not in text and "current I_J (coherent" in text, text
     assert "max    0.34988 at phi = 0.3183 pi" in text, text
+
+
+@pytest.mark.parametrize("value,ok", [(4, True), (np.int64(4), True), (4.0, True), ("4", True),
+                                      (" 4 ", True), (4.5, False), (True, False),
+                                      (float("nan"), False), ("4.5", False), ("four", False)])
+def test_one_reading_of_an_integer_for_sizes_and_options(value, ok):
+    """lindring.solve took L="4" but refused chi="16", took chi=16.0 but refused L=4.0: two
+    readings of "an integer". L, range and every integer option read one way now."""
+    cases = [("ed", dict(L=value), {}), ("mpo", dict(L=4, bc="open"), dict(chi=value)),
+             ("ed", dict(L=4), dict(max_it=value))]
+    for method, where, opts in cases:
+        call = lambda: api.check_point(method, preset="minimal", params=dict(alpha=2, delta=1),
+                                       options=opts, **where)
+        if ok:
+            call()
+        else:
+            with pytest.raises(model.ModelError, match="must be an integer"):
+                call()

@@ -114,3 +114,43 @@ def test_readme_disorder_sweep_is_config_disorder():
         st.pop("description")
     assert readme == {k: v for k, v in config.items() if k != "quicklook"}
     validate_config(config)
+
+
+@pytest.mark.parametrize("name", ["bond", "site", "technique", "distance", "pair"])
+def test_a_grid_axis_named_like_a_dimension_of_the_gathered_file_is_refused(tmp_path, name):
+    """A model file whose parameter is named `bond` (or `site`, ...) swept on the grid: the
+    gather stopped with xarray's traceback ("Dimension bond already exists"), and one named
+    `technique` was gathered with the parameter's values as the technique coordinate (0.2, 0.4
+    in place of "ed"), silently. Refused at the config check, naming the key; as a fixed
+    parameter it stays allowed."""
+    text = (ROOT / "models" / "dissipative_ising.yaml").read_text()
+    text = text.replace("  g: {default: 0.5, real: true}", f"  {name}: {{default: 0.5, real: true}}")
+    text = text.replace("[[g, sx_0]]", f"[[{name}, sx_0]]")
+    model_file = tmp_path / f"m_{name}.yaml"
+    model_file.write_text(text)
+    study = dict(methods=["ed"], bc="open", L=[3], model=str(model_file))
+    with pytest.raises(StudyError, match=rf"studies.s.grid.{name}: a grid axis cannot be named"):
+        expand(validate_config({"studies": {"s": dict(study, grid={name: [0.2, 0.4]})}}))
+    (job,) = expand(validate_config({"studies": {"s": dict(study, fixed={name: 0.2})}}))["s"]
+    assert f"--set={name}=0.2" in job.cli_args()
+
+
+@pytest.mark.parametrize("observable", ["g", "sz"])
+def test_a_grid_axis_named_like_a_variable_of_the_point_files_is_refused(tmp_path, observable):
+    """The dissipative Ising chain with its observable mx renamed `g` (its own transverse-field
+    parameter), `g` swept on the grid: every point solved, then the gather stopped with
+    xarray's "g already exists as coordinate or variable name". Refused at the config check;
+    likewise a parameter named like one of lindring's variables (`sz`)."""
+    text = (ROOT / "models" / "dissipative_ising.yaml").read_text()
+    if observable == "g":
+        text = text.replace("{name: mx, description", "{name: g, description")
+        axis = "g"
+    else:
+        text = text.replace("  g: {default: 0.5, real: true}", "  sz: {default: 0.5, real: true}")
+        text = text.replace("[[g, sx_0]]", "[[sz, sx_0]]")
+        axis = "sz"
+    model_file = tmp_path / "m.yaml"
+    model_file.write_text(text)
+    study = dict(methods=["ed"], bc="open", L=[3], model=str(model_file), grid={axis: [0.2, 0.4]})
+    with pytest.raises(StudyError, match=rf"studies.s.grid.{axis}: also the name of a variable"):
+        expand(validate_config({"studies": {"s": study}}))

@@ -356,3 +356,41 @@ def test_a_file_where_a_folder_goes_stops_before_any_job(tmp_path, obstacle, mes
     _refused_by_snakemake(work, config, message)
     assert not [p for p in (work / "results").rglob("*.nc") if p.is_file()]
     assert not (work / "logs" / "q").is_dir()
+
+
+def test_a_gather_that_finds_no_point_says_so(values_run, tmp_path):
+    """`lindring gather --configfile /abs/study.yaml` run in another folder than the workflow's
+    found none of the point files and wrote an empty dataset with status 0 ("wrote check.nc: 0
+    of 4 points"); it now stops with status 2, naming a file it looked for, and writes
+    nothing. Run in the workflow's folder, the same command still gathers."""
+    config = str(values_run / "study.yaml")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    proc = _gather_cli(elsewhere, config, "zero")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "none of its 4 point files exists" in proc.stderr
+    assert str(elsewhere / "results" / "zero" / "ed" / "ring" / "L3") in proc.stderr
+    assert not (elsewhere / "check.nc").exists()
+    assert _gather_cli(values_run, config, "zero", str(tmp_path / "ok.nc")).returncode == 0
+
+
+def test_a_partial_gather_keeps_every_value_of_the_study(values_run, tmp_path):
+    """Every point of one grid value missing (both methods of alpha = 1-0.5j): the gathered
+    file left the value out, so its alpha axis had one value and the summary read it as fixed
+    ("alpha = 1+0.5j"), where the README says missing points are NaN. The axis keeps both
+    values, NaN at the missing one."""
+    from lindring.report.show import show_text
+    from lindring.workflow.gather import open_gathered
+    work = tmp_path / "copy"
+    shutil.copytree(values_run, work, symlinks=True)
+    for method in ("ed", "cmf"):
+        (work / "results" / "cplx" / method / "ring" / "L3" / "alpha=1-0.5j.nc").unlink()
+    proc = _gather_cli(work, "study.yaml", "cplx", "partial.nc")
+    assert proc.returncode == 0 and "2 of 4 points missing" in proc.stderr, proc.stderr
+    with open_gathered(work / "partial.nc") as ds:
+        assert list(ds.alpha.values) == [1 - 0.5j, 1 + 0.5j] or \
+            list(ds.alpha.values) == [1 + 0.5j, 1 - 0.5j]
+        assert np.isnan(ds.current_eta.sel(alpha=1 - 0.5j)).all()
+        assert np.isfinite(ds.current_eta.sel(technique="ed", L=3, alpha=1 + 0.5j)).all()
+    head = show_text(work / "partial.nc").splitlines()[1]
+    assert "alpha = " not in head, head

@@ -68,6 +68,7 @@ import xarray as xr
 from scipy import optimize, stats
 
 from lindring.workflow.gather import SEED_AXIS
+from lindring.workflow.studies import RESERVED_AXES
 
 __all__ = ["MODELS", "Candidate", "FitResult", "fit_sequence", "fit_alternating", "bulk_bonds",
            "bulk_current", "scaling_dataset", "write_scaling"]
@@ -441,7 +442,7 @@ def _normalise(ds: xr.Dataset, what: str) -> tuple[xr.Dataset, dict]:
         raise ValueError(f"{what} dataset lacks the 'technique' or 'L' dimension (dims: {dict(ds.sizes)})")
     grid = {}
     for d in list(ds.dims):
-        if d in ("technique", "L", "bond", "site", "pair", "distance", SEED_AXIS):
+        if d in RESERVED_AXES + (SEED_AXIS,):
             continue
         if ds.sizes[d] != 1:
             raise ValueError(f"{what} dataset has a non-trivial grid axis {d!r} of length "

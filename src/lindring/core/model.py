@@ -156,12 +156,21 @@ def _shown_int(n: int) -> str:
 
 
 def _as_integer(name: str, value) -> int:
-    """``value`` as an int: integers (Python or numpy) and their text; never a bool, a
-    fraction (4.7 is not silently 4) or a float."""
-    if isinstance(value, (bool, np.bool_)) or isinstance(value, (float, np.floating)):
+    """``value`` as an int: integers (Python or numpy), a float with an integral value (``4.0``,
+    as YAML or numpy arithmetic give them) and the text of an integer (``"4"``, as the command
+    line gives it); never a bool, a fraction (4.7 is not silently 4), a non-finite float or
+    other text. The one reading of an integer for ``L``, ``range`` and every integer option
+    (:meth:`lindring.core.options.Option.check`)."""
+    if isinstance(value, (bool, np.bool_)):
+        raise ModelError(f"{name} must be an integer, got {value!r}")
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        if math.isfinite(value) and float(value).is_integer():
+            return int(value)
         raise ModelError(f"{name} must be an integer, got {value!r}")
     try:
-        return int(value) if isinstance(value, (int, np.integer)) else int(str(value).strip())
+        return int(str(value).strip())
     except (TypeError, ValueError):
         raise ModelError(f"{name} must be an integer, got {value!r}") from None
 

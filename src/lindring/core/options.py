@@ -73,10 +73,11 @@ class Option:
                                  f"got {value!r}")
             return self.choices[self.choices.index(value)]
         kind = int if self.kind == "int" else float
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (
-                kind is int and not isinstance(value, int) and not float(value).is_integer()):
-            raise ModelError(f"{self.flag} must be {'an integer' if kind is int else 'a real number'}, "
-                             f"got {value!r}")
+        if kind is int:
+            from lindring.core.model import _as_integer      # one reading of an integer
+            value = _as_integer(self.flag, value)
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ModelError(f"{self.flag} must be a real number, got {value!r}")
         value = kind(value)
         if kind is float and not math.isfinite(value):
             raise ModelError(f"{self.flag} must be finite, got {value}")

@@ -26,9 +26,11 @@ from lindring.core.schema import complete_attributes, describe, missing_variable
 #: current_eta on nearest-neighbour bonds for range 2 (issue 10); 3: model-file currents with
 #: complex amplitudes (alpha^2 - delta^2, not |alpha|^2 - |delta|^2), uniqueness over every sector
 #: at L <= 5 (unique = 0 where only other sectors hold zero modes), the MPO's uniqueness decision
-#: and a gap that a Krylov search took for a zero mode (2026-12-01). Written to every file; the
+#: and a gap that a Krylov search took for a zero mode (2026-12-01); 4: a model file's complex
+#: correlation beyond an open chain NaN in its imaginary part too (it wrote 0 beside a NaN real
+#: part; 2026-12-01, session 9). Written to every file; the
 #: workflow reruns, and the gather refuses, others.
-PHYSICS_VERSION = 3
+PHYSICS_VERSION = 4
 
 @functools.lru_cache(maxsize=None)
 def git_commit() -> str:

@@ -28,9 +28,10 @@ import numpy as np
 import xarray as xr
 
 from lindring.core.schema import CHECKS as CHECKS_OF_POINTS
+from lindring.workflow.studies import RESERVED_AXES
 
-#: dimensions of a gathered study that are not parameter axes
-NON_AXES = ("technique", "L", "bond", "site", "pair", "distance")
+#: dimensions of a gathered study that are not parameter axes (the workflow's one list)
+NON_AXES = RESERVED_AXES
 TECHNIQUES = {"ed": "ED", "cmf": "CMF", "mpo": "MPO", "ground": "ground"}
 ANGLES = ("theta", "phi")
 #: verification figures: (variable, worst is "max" of |x| or "min", {technique: threshold

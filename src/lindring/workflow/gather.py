@@ -204,6 +204,26 @@ def _point_dataset(job: Job, path: str, complex_axes=frozenset()) -> xr.Dataset:
     return ds.expand_dims(dims), keep
 
 
+def _every_value(ds: xr.Dataset, jobs: list[Job], complex_axes=frozenset()) -> xr.Dataset:
+    """``ds`` with every technique, L and grid value of the study's jobs along its dimensions:
+    a value none of whose points is present (a partial gather) is NaN, not left out (the
+    summary then read a two-valued axis with one present as fixed, e.g. "delta = 1")."""
+    import pandas as pd
+    expected = {"technique": [], "L": []}
+    for job in jobs:
+        expected["technique"].append(job.method)
+        expected["L"].append(job.L)
+        for k, v in job.coords:
+            expected.setdefault(k, []).append(complex(v) if k in complex_axes else float(v))
+    for dim, values in expected.items():
+        if dim in ds.dims:
+            have = pd.Index(ds[dim].values)
+            want = have.union(pd.Index(list(dict.fromkeys(values))))
+            if len(want) != len(have):
+                ds = ds.reindex({dim: want})
+    return ds
+
+
 def study_attrs(study: str, spec: dict, expected: int, missing=(), nonunique=(),
                 unchecked=()) -> dict:
     """The attributes of a gathered study (one layout for the gather and the mean-field maps):
@@ -227,7 +247,8 @@ def gather(study: str, jobs: list[Job], study_config: dict, root: str = ".") -> 
     Raises
     ------
     GatherError
-        A file does not belong to its point (all such files are named).
+        A file does not belong to its point (all such files are named), or none of the
+        study's point files exists (a gather run in another folder than the workflow's).
     """
     parts, missing, nonunique, unchecked, prov, refused = [], [], [], [], {}, []
     complex_axes = {k for job in jobs for k, v in job.coords if isinstance(v, complex)}
@@ -254,10 +275,15 @@ def gather(study: str, jobs: list[Job], study_config: dict, root: str = ".") -> 
         raise GatherError(f"gather {study}: {len(refused)} file(s) refused (delete them and rerun "
                           "to recompute these points):\n  " + "\n  ".join(refused[:10])
                           + ("\n  ..." if len(refused) > 10 else ""))
-    if parts:
-        out = xr.merge(parts, join="outer", compat="no_conflicts", combine_attrs="drop")
-    else:
-        out = xr.Dataset()
+    if not parts:
+        # nothing to merge (an empty file said "0 of N points" with status 0): most often the
+        # gather runs in another folder than the workflow did
+        raise GatherError(f"gather {study}: none of its {len(jobs)} point files exists (e.g. "
+                          f"{os.path.abspath(os.path.join(root, jobs[0].path))}); run the "
+                          "gather in the folder the workflow ran in, after its first points"
+                          if jobs else f"gather {study}: the study has no point")
+    out = xr.merge(parts, join="outer", compat="no_conflicts", combine_attrs="drop")
+    out = _every_value(out, jobs, complex_axes)
     out = disorder_statistics(out)
     out.attrs.update({k: ", ".join(sorted(v)) for k, v in prov.items()})
     out.attrs.update(study_attrs(study, study_config, len(jobs), missing, nonunique, unchecked))

@@ -52,6 +52,7 @@ from pathlib import Path
 import numpy as np
 
 from lindring.core import model
+from lindring.core.modelfile import RESERVED_OUTPUT
 from lindring.core.options import OPTIONS, PLAN_SETTINGS, json_schema, resolve
 from lindring.solvers.methods import METHOD_BC, check_point
 
@@ -496,6 +497,11 @@ class Job:
         return args
 
 
+#: dimensions of a gathered study besides its grid axes: a grid axis of one of these names (a
+#: model file's parameter named ``bond``, ``site`` or ``technique``) would collide with them
+RESERVED_AXES = ("technique", "L") + RESERVED_OUTPUT
+
+
 def study_axes(name: str, st: dict, known=model.PHYSICAL_PARAMS) -> list[tuple[str, list]]:
     """The grid axes of a study, in order: ``grid`` axes, then ``r``, ``theta`` for ``polar``
     (``known``: the parameter names, those of the model file for a study of one)."""
@@ -504,6 +510,10 @@ def study_axes(name: str, st: dict, known=model.PHYSICAL_PARAMS) -> list[tuple[s
         if k not in known:
             raise StudyError(f"studies.{name}.grid.{k}: unknown parameter "
                              f"(known: {', '.join(known)})")
+        if k in RESERVED_AXES:
+            raise StudyError(f"studies.{name}.grid.{k}: a grid axis cannot be named {k!r}, a "
+                             f"dimension of the gathered file ({', '.join(RESERVED_AXES)}); "
+                             "rename the model's parameter, or give it under fixed:")
         axes.append((k, axis_values(v, f"studies.{name}.grid.{k}")))
     if st.get("polar"):
         polar = st["polar"]
@@ -606,6 +616,8 @@ def expand_study(name: str, st: dict, check_points: bool = True) -> list[Job]:
                 except (model.ModelError, ValueError) as err:
                     raise StudyError(f"studies.{name} (method {method}, L={L}, "
                                      f"{_coords_text(coords)}): {err}") from None
+                if model_file is not None and not jobs:
+                    _check_axis_names(name, names, p, method)
                 jobs.append(job)
     paths = [j.path for j in jobs]
     if len(set(paths)) != len(paths):
@@ -636,6 +648,19 @@ def model_option(study: str) -> str:
     """What names a study's model file in errors (``studies.<name>.model``), as ``--model``
     does on the command line."""
     return f"studies.{study}.model"
+
+
+def _check_axis_names(name: str, axes: list[str], point, method: str) -> None:
+    """A grid axis of a model study may not be named like one of the variables its point files
+    hold (the model's observables and correlations, the output schema's): the gathered file
+    would have a coordinate and a variable of one name (xarray stops the gather)."""
+    from lindring.core.schema import variable_names
+    outputs = set(point.output_variables()) | set(variable_names(method))
+    for axis in axes:
+        if axis in outputs:
+            raise StudyError(f"studies.{name}.grid.{axis}: also the name of a variable of the "
+                             "point files (an observable or correlation of the model, or of "
+                             "lindring's output); rename one of them, or give it under fixed:")
 
 
 def _model_point(name: str, st: dict, L: int, params: dict):
