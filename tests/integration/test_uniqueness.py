@@ -450,9 +450,12 @@ def test_rates_spanning_beyond_double_precision_are_said_so(tmp_path, method):
     args = ["solve", "--method", method, "--L", 3, "--preset", "minimal", "--quiet"]
     proc = run_cli(args + ["--alpha", "1e8", "--delta", 1.5, "-o", tmp_path / "far.nc"])
     assert "the rates span 1.0e+16" in proc.stderr and "alpha" in proc.stderr, proc.stderr
-    if method == "ed":       # the number it warns about
-        with xr.open_dataset(tmp_path / "far.nc") as ds:
+    with xr.open_dataset(tmp_path / "far.nc") as ds:      # the file says it too
+        assert ds.attrs["precision_note"].startswith("the rates span 1.0e+16")
+        if method == "ed":       # the number it warns about
             assert abs(float(ds.current_eta[0]) - near) > 0.1, (float(ds.current_eta[0]), near)
     for point in (["--alpha", 2, "--delta", 1.5], ["--alpha", 2e4, "--delta", 1.5e4, "--mu", 1e8]):
         proc = run_cli(args + point + ["-o", tmp_path / "ok.nc"])
         assert "rates span" not in proc.stderr, proc.stderr
+        with xr.open_dataset(tmp_path / "ok.nc") as ds:
+            assert ds.attrs["precision_note"] == "none"

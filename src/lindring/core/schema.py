@@ -166,6 +166,10 @@ def _attributes() -> dict[str, Attribute]:
         ("mpi_library", "the MPI library", _ALL, _NONE),
         ("mpi_ranks", "MPI ranks of the run", _ALL, _NO),
         ("wall_seconds", "wall time of the compute (s)", _ALL, np.nan),
+        ("precision_note", "where the rates span beyond what double precision resolves "
+         "(lindring.core.model.precision_note): how well what the smallest rates set is known, "
+         "which the checks of the state do not see (none: the rates span less than 1e10)",
+         ("ed", "cmf", "mpo"), _NONE),
         ("peak_memory_mb_max_rank", "peak resident memory of the largest rank (MB)", _ALL, np.nan),
         ("peak_memory_mb_total", "peak resident memory summed over ranks (MB)", _ALL, np.nan),
         # ed

@@ -975,25 +975,28 @@ def check_cmf_solution(attrs: dict, p: model.Params) -> None:
 
 def run_method(method: str, p: model.Params, **options):
     """Dispatch to a method by name (``ed``, ``cmf``, ``ground``, ``mpo``); a warning first
-    where the rates span beyond what double precision resolves (:func:`model.precision_note`)."""
+    where the rates span beyond what double precision resolves (:func:`model.precision_note`),
+    also written to the file (attribute ``precision_note``; ``none`` otherwise)."""
     check_method_bc(method, p.bc)
-    note = model.precision_note(p) if method != "ground" else None
-    if note:
-        log.warning(note)
-    if method == "ed":
-        return run_ed(p, **options)
-    if method == "cmf":
-        from lindring.solvers.meanfield import cmf_observables
-        data, attrs = cmf_observables(p)
-        check_cmf_solution(attrs, p)
-        return data, attrs
     if method == "ground":
         from lindring.solvers.ground import ground_observables
         return ground_observables(p)
-    if method == "mpo":
+    note = model.precision_note(p)
+    if note:
+        log.warning(note)
+    if method == "ed":
+        data, attrs = run_ed(p, **options)
+    elif method == "cmf":
+        from lindring.solvers.meanfield import cmf_observables
+        data, attrs = cmf_observables(p)
+        check_cmf_solution(attrs, p)
+    elif method == "mpo":
         from lindring.solvers.mpo import MPOFailure, mpo_observables
         try:
-            return mpo_observables(p, **options)
+            data, attrs = mpo_observables(p, **options)
         except MPOFailure as err:       # blow-up, not converged, chi too small, check failed
             raise VerificationError(str(err)) from None
-    raise model.ModelError(f"unknown method {method!r}")
+    else:
+        raise model.ModelError(f"unknown method {method!r}")
+    attrs["precision_note"] = note or "none"      # in the file too, not only in the log
+    return data, attrs
