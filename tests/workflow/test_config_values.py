@@ -126,3 +126,16 @@ def test_a_model_files_parameters_are_its_own_not_the_papers(tmp_path):
             validate_config(cmf_map)
     with pytest.raises(StudyError, match=r"studies\.s\.L: '1e3' is not an integer >= 2"):
         validate_config({"studies": {"s": _with(ED, L="1e3")}})
+
+
+@pytest.mark.parametrize("value, expect", [("4e3", 4000.0), (4000, 4000), ("0.5", ">= 1"),
+                                           ("abc", "is not a number, or its text")])
+def test_a_top_level_budget_may_be_written_as_yaml_reads_4e3(value, expect):
+    """mem_per_rank_mb: 4e3 (YAML's text) as a study's max_residual: 1e-9 is: read, its range
+    checked by the registry, naming the key."""
+    cfg = {"mem_per_rank_mb": value, "studies": {"s": copy.deepcopy(ED)}}
+    if isinstance(expect, str):
+        with pytest.raises(StudyError, match=rf"^mem_per_rank_mb: .*{expect}"):
+            validate_config(cfg)
+    else:
+        assert validate_config(cfg)["mem_per_rank_mb"] == expect

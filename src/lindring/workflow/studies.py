@@ -182,7 +182,13 @@ def apply_defaults(cfg: dict) -> dict:
     ``max_tasks``) and of every study's options (JSON-schema defaults behind a ``$ref`` are not
     applied by the validator). Returns ``cfg``, changed in place."""
     for name, opt in PLAN_SETTINGS.items():
-        cfg.setdefault(name, opt.default)
+        value = cfg.setdefault(name, opt.default)
+        if isinstance(value, str):       # its text (mem_per_rank_mb: 4e3, which YAML reads so)
+            number = parse_number(value, name)
+            try:
+                cfg[name] = opt.check(number.real if number.imag == 0 else number)
+            except model.ModelError as err:
+                raise StudyError(f"{name}: {err}") from None
     for st in (cfg.get("studies") or {}).values():
         if isinstance(st, dict):
             for name, value in _study_option_defaults().items():
@@ -220,7 +226,7 @@ def options_schema() -> dict:
                    "properties": {key: _as_text_too(json_schema(OPTIONS[name]))
                                   for key, name in MPO_OPTIONS.items()}}
     for name, opt in PLAN_SETTINGS.items():
-        defs[name] = dict(json_schema(opt), default=opt.default)
+        defs[name] = dict(_as_text_too(json_schema(opt)), default=opt.default)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema",
             "description": "GENERATED from lindring.core.options by `make schema`; do not edit",
             "$defs": defs}
