@@ -689,6 +689,8 @@ def run_study(study, configfile="config/config.yaml", *, output=None):
         A bad study (naming the key), before any point is computed.
     lindring.core.model.ModelError
         A point its method refuses, or one that does not fit the memory here.
+    lindring.solvers.steady.SolverError
+        Every point failed (each named with its error).
     """
     import tempfile
     from lindring.io.results import write_atomic
@@ -722,6 +724,9 @@ def run_study(study, configfile="config/config.yaml", *, output=None):
                 continue
             write_atomic(ds, os.path.join(root, job.path))
             log.info(f"[study {name}] {i}/{len(jobs)} {what} ({ds.attrs['wall_seconds']:.2f}s)")
+        if len(failed) == len(jobs):
+            raise SolverError(f"study {name}: every point failed: " + "; ".join(failed[:5])
+                              + (" ..." if len(failed) > 5 else ""))
         out = gather_study(name, jobs, cfg["studies"][name], root=root)
     out.attrs.update(computed="in process (lindring.run_study)",
                      failed_points="; ".join(failed) or "none")

@@ -49,14 +49,19 @@ def test_a_second_technique_sits_beside_the_first(scan):
 
 
 def test_a_point_that_fails_is_nan_and_named():
-    """max_residual below what double precision reaches: every ED point fails its
-    verification; the study still comes back, those points NaN and named with the error."""
-    ds = lindring.run_study(dict(methods=["ed"], bc="ring", L=3, preset="minimal",
-                                 fixed=dict(delta=1.5), grid=dict(alpha=[1.0, 2.0]),
-                                 max_residual=1e-300))
-    assert ds.attrs["points_present"] == 0
+    """max_residual (an option of ED) below what double precision reaches: the ED points fail
+    their verification, the mean field's do not; the study comes back, the ED points NaN and
+    named with the error. Where every point fails, an error names them."""
+    study = dict(methods=["ed", "cmf"], bc="ring", L=3, preset="minimal", fixed=dict(delta=1.5),
+                 grid=dict(alpha=[1.0, 2.0]), max_residual=1e-300)
+    ds = lindring.run_study(study)
+    assert ds.attrs["points_present"] == 2
     assert ds.attrs["failed_points"].count("results/study/ed/ring/L3/") == 2
     assert "residual" in ds.attrs["failed_points"]
+    assert np.isnan(ds.current_eta.sel(technique="ed").values).all()
+    assert np.isfinite(ds.current_eta.sel(technique="cmf").values[..., :2]).all()
+    with pytest.raises(lindring.SolverError, match="every point failed: results/study/ed"):
+        lindring.run_study(dict(study, methods=["ed"]))
 
 
 @pytest.mark.parametrize("study, message", [
@@ -84,3 +89,15 @@ def test_a_named_study_of_a_config_file_written_to_output(tmp_path):
         lindring.run_study("other", config)
     with pytest.raises(TypeError, match="study's name or the study as a mapping"):
         lindring.run_study(["small"], config)
+
+
+def test_points_beyond_double_precision_are_listed_in_the_gathered_file():
+    """A point whose rates span beyond double precision (alpha 1e8 beside delta 1.5: its
+    current is wrong by ~50 %, every check of the state passed) carries precision_note; the
+    gathered study lists it in imprecise_points and the summary says so."""
+    from lindring.report.quicklook import point_lists
+    ds = lindring.run_study(dict(methods=["ed"], bc="ring", L=3, preset="minimal",
+                                 fixed=dict(delta=1.5), grid=dict(alpha=[2.0, 1e8])))
+    assert ds.attrs["imprecise_points"] == "results/study/ed/ring/L3/alpha=100000000.nc"
+    assert point_lists(ds) == ["  1 with rates spanning beyond double precision (precision_note "
+                               "of each file): ed L3 alpha=100000000"]

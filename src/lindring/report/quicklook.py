@@ -135,12 +135,15 @@ def _names(text: str) -> list[str]:
 
 # ----------------------------------------------------------------------------- one study
 def point_lists(ds: xr.Dataset) -> list[str]:
-    """Lines counting (and naming the first of) the non-unique, unchecked and missing points."""
+    """Lines counting (and naming the first of) the non-unique, unchecked, imprecise and missing
+    points."""
     out = []
     for key, what in (("nonunique_points", "non-unique (kernel_dim > 1, left out of fits and "
                                            "figures)"),
                       ("unchecked_points", "unchecked (uniqueness not decided, left out of fits "
                                            "and figures)"),
+                      ("imprecise_points", "with rates spanning beyond double precision "
+                                           "(precision_note of each file)"),
                       ("missing_points", "missing (failed or not run, NaN)")):
         names = _names(ds.attrs.get(key))
         if names:

@@ -190,7 +190,7 @@ def _point_dataset(job: Job, path: str, complex_axes=frozenset()) -> xr.Dataset:
             ds[k] = float(ds.attrs[k])
     ds = ds.drop_vars([v for v in ds.data_vars if ds[v].dtype.kind not in "fiub"])
     keep = {k: ds.attrs[k] for k in ("lindring_version", "git_commit", "petsc_version", "slepc_version",
-                                       "mpi_library", "solver", "branch")
+                                       "mpi_library", "solver", "branch", "precision_note")
             + THRESHOLD_ATTRS if k in ds.attrs}
     ds.attrs = {}
     if "kernel_dim" in ds:
@@ -225,10 +225,11 @@ def _every_value(ds: xr.Dataset, jobs: list[Job], complex_axes=frozenset()) -> x
 
 
 def study_attrs(study: str, spec: dict, expected: int, missing=(), nonunique=(),
-                unchecked=()) -> dict:
+                unchecked=(), imprecise=()) -> dict:
     """The attributes of a gathered study (one layout for the gather and the mean-field maps):
     its name, boundary, preset, range, fixed parameters, physics version, and the points
-    expected, present, missing, non-unique and unchecked."""
+    expected, present, missing, non-unique, unchecked and imprecise (rates spanning beyond
+    double precision: the point file's ``precision_note``)."""
     attrs = dict(study=study, bc=spec.get("bc", "ring"), preset=spec.get("preset") or "none",
                  range=int(spec.get("range", 1)), physics_version=results.PHYSICS_VERSION)
     if spec.get("model"):
@@ -237,7 +238,8 @@ def study_attrs(study: str, spec: dict, expected: int, missing=(), nonunique=(),
     attrs.update(points_expected=expected, points_present=expected - len(missing),
                  missing_points="; ".join(missing) or "none",
                  nonunique_points="; ".join(nonunique) or "none",
-                 unchecked_points="; ".join(unchecked) or "none")
+                 unchecked_points="; ".join(unchecked) or "none",
+                 imprecise_points="; ".join(imprecise) or "none")
     return attrs
 
 
@@ -250,7 +252,7 @@ def gather(study: str, jobs: list[Job], study_config: dict, root: str = ".") -> 
         A file does not belong to its point (all such files are named), or none of the
         study's point files exists (a gather run in another folder than the workflow's).
     """
-    parts, missing, nonunique, unchecked, prov, refused = [], [], [], [], {}, []
+    parts, missing, nonunique, unchecked, imprecise, prov, refused = [], [], [], [], [], {}, []
     complex_axes = {k for job in jobs for k, v in job.coords if isinstance(v, complex)}
     for job in jobs:
         path = os.path.join(root, job.path)
@@ -262,6 +264,8 @@ def gather(study: str, jobs: list[Job], study_config: dict, root: str = ".") -> 
         except GatherError as err:
             refused.append(str(err))
             continue
+        if keep.pop("precision_note", "none") != "none":
+            imprecise.append(job.path)
         for k, v in keep.items():
             prov.setdefault(k, set()).add(str(v))
             if k in THRESHOLD_ATTRS:     # per technique too: ED's and MPO's thresholds differ
@@ -286,7 +290,12 @@ def gather(study: str, jobs: list[Job], study_config: dict, root: str = ".") -> 
     out = _every_value(out, jobs, complex_axes)
     out = disorder_statistics(out)
     out.attrs.update({k: ", ".join(sorted(v)) for k, v in prov.items()})
-    out.attrs.update(study_attrs(study, study_config, len(jobs), missing, nonunique, unchecked))
+    out.attrs.update(study_attrs(study, study_config, len(jobs), missing, nonunique, unchecked,
+                                 imprecise))
+    if imprecise:
+        log.warning(f"gather {study}: {len(imprecise)} points have rates spanning beyond double "
+                    "precision (their precision_note), listed in imprecise_points: "
+                    + ", ".join(imprecise[:10]))
     if missing:
         log.warning(f"gather {study}: {len(missing)} of {len(jobs)} points missing (NaN): "
                     + ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else ""))
