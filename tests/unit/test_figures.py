@@ -167,3 +167,25 @@ def test_caption_of_a_complex_grid():
     text = describe_study("c", {"methods": ["ed"], "L": [4],
                                 "grid": {"alpha": ["1+0.5j", "1-0.5j"], "delta": [1.5]}})
     assert "alpha = 1+0.5j, 1-0.5j" in text and "delta = 1.5" in text
+
+
+def test_a_panel_without_a_finite_value_says_so(tmp_path):
+    """Every ED point NaN (all non-unique) in Fig. 4: its panels drew empty axes with a legend;
+    now each says why (in the SVG's text), and a panel with values says nothing."""
+    ds = gathered(["ed"], [4], {"r": [1.0], "theta": THETA}, STEADY)
+    for name in ("current_eta", "sz", "negativity_pair", "purity_pair"):
+        ds[name][:] = np.nan
+    with pytest.warns(UserWarning, match="no finite value"):
+        paths = figures.fig4(ds, tmp_path)
+    svg = open(paths[1]).read()
+    assert svg.count("no point to draw: every value is NaN") == 4
+    fine = gathered(["ed"], [4], {"r": [1.0], "theta": THETA}, STEADY)
+    svg = open(figures.fig4(fine, tmp_path / "fine")[1]).read()
+    assert "no point to draw" not in svg
+    import matplotlib.pyplot as plt
+    fig, (a, b) = plt.subplots(1, 2)
+    a.plot([0, 1], [np.nan, np.nan])
+    a.axhline(0)                                   # a reference line is not a point
+    b.pcolormesh(np.full((2, 2), np.nan))
+    assert figures.note_empty_panels(fig) == 2
+    plt.close(fig)

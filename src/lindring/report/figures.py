@@ -227,8 +227,38 @@ def _single_L(ds: xr.Dataset, where: str, prefer: int | None = None) -> tuple[xr
     return ds.sel(L=L), L
 
 
+#: what a panel with nothing to draw says (every point NaN: non-unique, unchecked or missing)
+EMPTY_PANEL = "no point to draw: every value is NaN\n(non-unique, unchecked or missing points:\nsee the study's summary)"
+
+
+def note_empty_panels(fig) -> int:
+    """Write :data:`EMPTY_PANEL` across each panel of ``fig`` that has lines, markers or a
+    colour map but not one finite value among them (it drew empty axes and a legend); returns
+    how many. Colour bars are not panels, reference lines (``axhline``) not data."""
+    notes = 0
+    for ax in fig.axes:
+        if ax.get_label() == "<colorbar>":
+            continue
+        # data only: a reference line (axhline: axes coordinates in x) is not a point
+        drawn = [np.asarray(line.get_ydata(), dtype=float) for line in ax.get_lines()
+                 if line.get_transform() == ax.transData]
+        for c in ax.collections:
+            values = c.get_array()
+            drawn.append(np.ma.filled(np.ma.masked_invalid(values).astype(float), np.nan)
+                         if values is not None else
+                         np.asarray(c.get_offsets(), dtype=float).ravel())
+        drawn = [d for d in drawn if d.size]
+        if drawn and not any(np.isfinite(d).any() for d in drawn):
+            ax.text(0.5, 0.5, EMPTY_PANEL, transform=ax.transAxes, ha="center", va="center",
+                    fontsize=8, color=GREY)
+            notes += 1
+    return notes
+
+
 def _save(fig, outdir, name: str) -> list[str]:
     plt = _pyplot()
+    if note_empty_panels(fig):
+        warnings.warn(f"{name}: a panel has no finite value to draw (every point NaN); said on it")
     os.makedirs(outdir, exist_ok=True)
     paths = []
     for ext in ("png", "svg"):
