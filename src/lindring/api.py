@@ -29,6 +29,7 @@ from lindring.core.diagnostics import get_logger, rank_zero
 
 log = get_logger(__name__)
 
+
 class _Diagnostics(logging.Formatter):
     """lindring's progress lines as they are; warnings prefixed ``WARNING:``."""
 
@@ -637,9 +638,20 @@ def gather(study: str, configfile="config/config.yaml", output=None):
     lindring.workflow.studies.StudyError, lindring.workflow.gather.GatherError, lindring.core.model.ModelError
     """
     from lindring.workflow.gather import gather as gather_study, write_gathered
-    from lindring.workflow.studies import StudyError, expand, load_config, validate_config
     if output is not None:
         check_output_path(output)
+    spec, jobs = _study_jobs(study, configfile)
+    ds = gather_study(study, jobs, spec)
+    if output is not None:
+        write_gathered(ds, output)
+    return ds
+
+
+def _study_jobs(study: str, configfile) -> tuple[dict, list]:
+    """The study ``study`` of the workflow config ``configfile`` (checked as the workflow
+    checks it: strict YAML, schema, every study expanded) and its jobs. StudyError naming a
+    study the config does not have."""
+    from lindring.workflow.studies import StudyError, expand, load_config, validate_config
     cfg = validate_config(load_config(configfile))
     studies = cfg.get("studies") or {}
     if study not in studies:
@@ -647,10 +659,7 @@ def gather(study: str, configfile="config/config.yaml", output=None):
                          f"(studies: {', '.join(studies) or 'none'})")
     jobs = expand(dict(cfg, run=[study]))[study]
     expand(cfg)          # every study, as the workflow checks them
-    ds = gather_study(study, jobs, studies[study])
-    if output is not None:
-        write_gathered(ds, output)
-    return ds
+    return studies[study], jobs
 
 
 def run_study(study, configfile="config/config.yaml", *, output=None):
@@ -693,24 +702,24 @@ def run_study(study, configfile="config/config.yaml", *, output=None):
         Every point failed (each named with its error).
     """
     import tempfile
+    from mpi4py import MPI
     from lindring.io.results import write_atomic
     from lindring.solvers.methods import VerificationError
     from lindring.solvers.steady import SolverError
     from lindring.workflow.gather import gather as gather_study, write_gathered
-    from lindring.workflow.studies import StudyError, expand, load_config, validate_config
+    from lindring.workflow.studies import expand, validate_config
     if output is not None:
         check_output_path(output)
     if isinstance(study, Mapping):
-        name, cfg = "study", validate_config({"studies": {"study": dict(study)}})
+        name = "study"
+        cfg = validate_config({"studies": {name: dict(study)}})
+        spec, jobs = cfg["studies"][name], expand(dict(cfg, run=[name]))[name]
     elif isinstance(study, str):
-        name, cfg = study, validate_config(load_config(configfile))
-        if name not in (cfg.get("studies") or {}):
-            raise StudyError(f"no study {name!r} in {configfile} "
-                             f"(studies: {', '.join(cfg.get('studies') or {}) or 'none'})")
+        name = study
+        spec, jobs = _study_jobs(name, configfile)
     else:
         raise TypeError(f"run_study() takes a study's name or the study as a mapping, not "
                         f"{type(study).__name__}")
-    jobs = expand(dict(cfg, run=[name]))[name]
     prepared = [(job, _prepare_job(job)) for job in jobs]     # every point checked first
     failed = []
     with tempfile.TemporaryDirectory(prefix="lindring-study-") as root:
@@ -727,10 +736,9 @@ def run_study(study, configfile="config/config.yaml", *, output=None):
         if len(failed) == len(jobs):
             raise SolverError(f"study {name}: every point failed: " + "; ".join(failed[:5])
                               + (" ..." if len(failed) > 5 else ""))
-        out = gather_study(name, jobs, cfg["studies"][name], root=root)
+        out = gather_study(name, jobs, spec, root=root)
     out.attrs.update(computed="in process (lindring.run_study)",
                      failed_points="; ".join(failed) or "none")
-    from mpi4py import MPI
     if output is not None and MPI.COMM_WORLD.Get_rank() == 0:
         write_gathered(out, output)
     return out

@@ -47,8 +47,9 @@ DENSE_MAX_ROWS = 32
 
 #: without ``--gap``, the kernel of every sector is counted (densely) with each solve where the
 #: operator space has at most this many words: L <= 5, sectors of at most 512 rows, measured
-#: 0.004-0.36 s over every sector, the most at open L = 5 with complex alpha (two sectors of 512
-#: rows; benchmarks/README.md, "Full-space uniqueness check"), against L = 6's 2048-row sectors
+#: 0.001-0.33 s over every sector, the most at open L = 5 with complex alpha (two sectors of 512
+#: rows; benchmarks/README.md, "The full-space check from one matrix"), against L = 6's
+#: 2048-row sectors
 KERNEL_CHECK_MAX_WORDS = 4 ** 5
 
 
@@ -330,7 +331,7 @@ def _decide(eigenvalues: np.ndarray, scale: float):
 
 
 #: how far above the kernel cutoff the smallest singular value of a sector must be for
-#: :func:`_dense_sector` to say "no kernel" without the eigenvalues (rounding of the singular
+#: :func:`_dense_block` to say "no kernel" without the eigenvalues (rounding of the singular
 #: values: ~1e-14 of the largest at 4^5 rows)
 SCREEN_MARGIN = 1e4
 

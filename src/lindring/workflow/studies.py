@@ -184,11 +184,7 @@ def apply_defaults(cfg: dict) -> dict:
     for name, opt in PLAN_SETTINGS.items():
         value = cfg.setdefault(name, opt.default)
         if isinstance(value, str):       # its text (mem_per_rank_mb: 4e3, which YAML reads so)
-            number = parse_number(value, name)
-            try:
-                cfg[name] = opt.check(number.real if number.imag == 0 else number)
-            except model.ModelError as err:
-                raise StudyError(f"{name}: {err}") from None
+            cfg[name] = study_option(name, value, name, PLAN_SETTINGS)
     for st in (cfg.get("studies") or {}).values():
         if isinstance(st, dict):
             for name, value in _study_option_defaults().items():
@@ -245,16 +241,17 @@ def _as_text_too(schema: dict) -> dict:
             "title": "a number, or its text such as \"1e-10\""}
 
 
-def study_option(name: str, value, where: str):
-    """A study's value of option ``name`` of the registry (``max_residual``, an ``mpo:`` key),
-    as the type ``lindring solve`` takes: a number given as text read (:func:`parse_number`),
-    then checked and converted by the registry (``chi: 8.0`` is the integer 8, written
-    ``--chi=8``), a real one canonical (:func:`canonical`, the value its command line
-    carries). StudyError naming ``where``."""
+def study_option(name: str, value, where: str, options=OPTIONS):
+    """A config's value of option ``name`` of the registry (a study's ``max_residual``, an
+    ``mpo:`` key; with ``options = PLAN_SETTINGS`` the top-level ``mem_per_rank_mb``), as the
+    type ``lindring solve`` takes: a number given as text read (:func:`parse_number`), then
+    checked and converted by the registry (``chi: 8.0`` is the integer 8, written ``--chi=8``),
+    a real one canonical (:func:`canonical`, the value its command line carries). StudyError
+    naming ``where``."""
     if isinstance(value, str):
         value = parse_number(value, where)
     try:
-        value = OPTIONS[name].check(value)
+        value = options[name].check(value)
     except model.ModelError as err:
         raise StudyError(f"{where}: {err}") from None
     return canonical(value) if isinstance(value, float) else value    # as on its command line
